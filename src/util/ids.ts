@@ -14,3 +14,8 @@ export function newResourceId(prefix: string, length = 20): string {
   for (let i = 0; i < length; i++) out += ID_ALPHABET[bytes[i] % ID_ALPHABET.length];
   return out;
 }
+
+/** Job IDs are lower-case UUIDs, as in the cloud's examples. */
+export function newJobId(): string {
+  return randomUUID();
+}

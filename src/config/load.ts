@@ -1,0 +1,139 @@
+/** Builds the Config: defaults, then the YAML file (`--config`), then flags. Bad config fails fast. */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { parseCidr } from '../util/ipv4.js';
+import { type Config, type Quotas, type RegionConfig, type Role, defaultConfig } from './config.js';
+
+export class ConfigError extends Error {}
+
+/** Flags as commander hands them over (all optional). */
+export interface ConfigFlags {
+  config?: string;
+  apiListen?: string;
+  adminListen?: string;
+  dataDir?: string;
+  store?: string;
+  role?: string;
+  logLevel?: string;
+  jobDelay?: string;
+}
+
+export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = process.env): Config {
+  const config = defaultConfig();
+  if (flags.config) applyFile(config, readYaml(flags.config));
+  if (env.OPENSLB_STORE && !flags.store) config.storeUrl = env.OPENSLB_STORE;
+  if (flags.apiListen !== undefined) config.apiListen = flags.apiListen;
+  if (flags.adminListen !== undefined) config.adminListen = flags.adminListen;
+  if (flags.dataDir !== undefined) config.dataDir = flags.dataDir;
+  if (flags.store !== undefined) config.storeUrl = flags.store;
+  if (flags.role !== undefined) config.role = flags.role as Role;
+  if (flags.logLevel !== undefined) config.logLevel = flags.logLevel;
+  if (flags.jobDelay !== undefined) config.jobs.extraDelayMs = Number(flags.jobDelay);
+  validate(config);
+  return config;
+}
+
+function readYaml(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`cannot read config file ${path}: ${(e as Error).message}`);
+  }
+  const doc = parseYaml(text) as unknown;
+  if (doc === null || doc === undefined) return {};
+  if (typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError(`${path}: the top level must be a mapping`);
+  return doc as Record<string, unknown>;
+}
+
+const TOP_KEYS = ['apiListen', 'adminListen', 'dataDir', 'store', 'role', 'logLevel', 'regions', 'quotas', 'jobs'];
+
+function applyFile(config: Config, doc: Record<string, unknown>): void {
+  for (const key of Object.keys(doc)) {
+    if (!TOP_KEYS.includes(key)) throw new ConfigError(`unknown config key "${key}" (known: ${TOP_KEYS.join(', ')})`);
+  }
+  if (doc.apiListen !== undefined) config.apiListen = String(doc.apiListen);
+  if (doc.adminListen !== undefined) config.adminListen = String(doc.adminListen);
+  if (doc.dataDir !== undefined) config.dataDir = String(doc.dataDir);
+  if (doc.store !== undefined) config.storeUrl = String(doc.store);
+  if (doc.role !== undefined) config.role = String(doc.role) as Role;
+  if (doc.logLevel !== undefined) config.logLevel = String(doc.logLevel);
+  if (doc.regions !== undefined) {
+    if (!Array.isArray(doc.regions)) throw new ConfigError('regions must be a list');
+    config.regions = doc.regions as RegionConfig[];
+  }
+  if (doc.quotas !== undefined) {
+    const quotas = doc.quotas as Record<string, unknown>;
+    for (const [key, value] of Object.entries(quotas)) {
+      if (!(key in config.quotas)) throw new ConfigError(`unknown quota "${key}" (known: ${Object.keys(config.quotas).join(', ')})`);
+      if (!Number.isInteger(value) || (value as number) < 0) throw new ConfigError(`quota ${key} must be a non-negative integer`);
+      config.quotas[key as keyof Quotas] = value as number;
+    }
+  }
+  if (doc.jobs !== undefined) {
+    const jobs = doc.jobs as Record<string, unknown>;
+    for (const [key, value] of Object.entries(jobs)) {
+      if (!(key in config.jobs)) throw new ConfigError(`unknown jobs setting "${key}" (known: extraDelayMs, nodeTimeoutMs)`);
+      config.jobs[key as keyof Config['jobs']] = Number(value);
+    }
+  }
+}
+
+function validate(config: Config): void {
+  checkHostPort('apiListen', config.apiListen);
+  if (config.adminListen !== '') checkHostPort('adminListen', config.adminListen);
+  if (!['all', 'api', 'dataplane'].includes(config.role)) throw new ConfigError(`role must be all, api or dataplane`);
+  if (config.role !== 'all' && !config.storeUrl) {
+    throw new ConfigError(`role ${config.role} shares a control plane and needs --store postgres://…`);
+  }
+  if (config.storeUrl && !/^postgres(ql)?:\/\//.test(config.storeUrl)) {
+    throw new ConfigError('store must be a postgres:// URL (without it, SQLite in the data directory is used)');
+  }
+  for (const [key, value] of Object.entries(config.jobs)) {
+    if (!Number.isFinite(value) || value < 0) throw new ConfigError(`jobs.${key} must be a non-negative number of milliseconds`);
+  }
+  if (config.regions.length === 0) throw new ConfigError('at least one region is required');
+  const ids = new Set<string>();
+  for (const region of config.regions) {
+    need(region, ['id', 'localName', 'zones', 'vpcs'], 'region');
+    unique(ids, region.id, 'region');
+    if (!region.localName['en-US']) throw new ConfigError(`region ${region.id}: localName needs an en-US entry`);
+    const zones = new Set<string>();
+    for (const zone of region.zones) {
+      need(zone, ['id', 'localName'], `zone in ${region.id}`);
+      unique(zones, zone.id, 'zone');
+    }
+    for (const vpc of region.vpcs) {
+      need(vpc, ['id', 'cidr', 'vSwitches'], `vpc in ${region.id}`);
+      unique(ids, vpc.id, 'vpc');
+      if (!parseCidr(vpc.cidr)) throw new ConfigError(`vpc ${vpc.id}: cidr "${vpc.cidr}" is not an IPv4 CIDR`);
+      for (const vsw of vpc.vSwitches) {
+        need(vsw, ['id', 'zoneId', 'vipPool'], `vSwitch in ${vpc.id}`);
+        unique(ids, vsw.id, 'vSwitch');
+        if (!zones.has(vsw.zoneId)) throw new ConfigError(`vSwitch ${vsw.id}: zone ${vsw.zoneId} is not a zone of ${region.id}`);
+        if (!parseCidr(vsw.vipPool)) throw new ConfigError(`vSwitch ${vsw.id}: vipPool "${vsw.vipPool}" is not an IPv4 CIDR`);
+      }
+    }
+  }
+}
+
+function checkHostPort(name: string, value: string): void {
+  const m = /^(.+):(\d{1,5})$/.exec(value);
+  if (!m || Number(m[2]) > 65535) throw new ConfigError(`${name} must be host:port, got "${value}"`);
+}
+
+function need(obj: object, keys: string[], what: string): void {
+  for (const key of keys) {
+    if ((obj as Record<string, unknown>)[key] === undefined) throw new ConfigError(`${what}: missing "${key}"`);
+  }
+}
+
+function unique(seen: Set<string>, id: string, what: string): void {
+  if (seen.has(id)) throw new ConfigError(`duplicate ${what} id ${id}`);
+  seen.add(id);
+}
+
+export function splitHostPort(value: string): { host: string; port: number } {
+  const i = value.lastIndexOf(':');
+  return { host: value.slice(0, i).replace(/^\[(.*)\]$/, '$1'), port: Number(value.slice(i + 1)) };
+}

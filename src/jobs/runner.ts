@@ -1,0 +1,137 @@
+/**
+ * Finishes jobs. A Processing job succeeds once every live data-plane node has applied its
+ * revision (and its extra delay has passed), or fails with a node's reason when a node
+ * reports the job's resource as failed at or after that revision (DESIGN rule 1).
+ */
+import type { Logger } from 'pino';
+import type { Store } from '../store/store.js';
+import type { Clock } from '../util/clock.js';
+import type { JobOutcome } from './effects.js';
+import { applyEffects } from './jobs.js';
+
+export interface JobRunnerOptions {
+  store: Store;
+  clock: Clock;
+  nodeTimeoutMs: number;
+  log?: Logger;
+  /** How often to look again while jobs are pending. */
+  pollMs?: number;
+}
+
+export class JobRunner {
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private running: Promise<number> | undefined;
+
+  constructor(private readonly opts: JobRunnerOptions) {}
+
+  /** Finishes whatever can be finished now; returns how many jobs are still Processing. */
+  tick(): Promise<number> {
+    // Concurrent callers (the loop and a GetJobStatus) share one pass instead of racing.
+    if (!this.running) {
+      this.running = this.pass().finally(() => {
+        this.running = undefined;
+      });
+    }
+    return this.running;
+  }
+
+  private async pass(): Promise<number> {
+    const { store, clock, nodeTimeoutMs } = this.opts;
+    const db = store.db;
+    const pending = await db
+      .selectFrom('jobs')
+      .selectAll()
+      .where('status', '=', 'Processing')
+      .orderBy('revision')
+      .execute();
+    if (pending.length === 0) return 0;
+
+    const now = clock.now();
+    const liveNodes = await db
+      .selectFrom('nodes')
+      .select(['node_id', 'applied_revision'])
+      .where('heartbeat_at', '>=', now - nodeTimeoutMs)
+      .execute();
+    if (liveNodes.length === 0) return pending.length; // nothing can confirm the change yet
+    const applied = Math.min(...liveNodes.map((n) => n.applied_revision));
+    const liveIds = liveNodes.map((n) => n.node_id);
+
+    const ready = pending.filter((job) => job.revision <= applied && job.not_before <= now);
+    if (ready.length === 0) return pending.length;
+
+    const failures = await db
+      .selectFrom('observations')
+      .select(['object_id', 'revision', 'reason', 'node_id'])
+      .where('state', '=', 'failed')
+      .where('node_id', 'in', liveIds)
+      .where(
+        'object_id',
+        'in',
+        ready.map((j) => j.resource_id),
+      )
+      .execute();
+
+    await store.mutate(async (tx, revision) => {
+      for (const job of ready) {
+        const failure = failures.find((f) => f.object_id === job.resource_id && f.revision >= job.revision);
+        const outcome = JSON.parse(job.on_finish) as JobOutcome;
+        const status = failure ? 'Failed' : 'Succeeded';
+        // Only finish jobs still Processing: another runner (another API node) may have won.
+        const updated = await tx
+          .updateTable('jobs')
+          .set({
+            status,
+            finished_at: now,
+            error_code: failure ? 'OperationFailed.DataPlane' : null,
+            error_message: failure ? `node ${failure.node_id}: ${failure.reason ?? 'failed'}` : null,
+          })
+          .where('id', '=', job.id)
+          .where('status', '=', 'Processing')
+          .executeTakeFirst();
+        if (Number(updated.numUpdatedRows) === 0) continue;
+        await applyEffects(tx, failure ? outcome.onFailure : outcome.onSuccess, now, revision);
+        this.opts.log?.info(
+          { jobId: job.id, action: job.action, resourceId: job.resource_id, status, reason: failure?.reason },
+          'job finished',
+        );
+      }
+    });
+    return pending.length - ready.length;
+  }
+
+  start(): void {
+    const pollMs = this.opts.pollMs ?? 20;
+    const loop = async () => {
+      if (this.stopped) return;
+      let remaining = 0;
+      try {
+        remaining = await this.tick();
+      } catch (err) {
+        this.opts.log?.error({ err }, 'job runner pass failed');
+        remaining = 1;
+      }
+      if (this.stopped) return;
+      if (remaining > 0) {
+        this.timer = setTimeout(loop, pollMs);
+      } else {
+        // Idle: sleep until the next committed change (a new job bumps the revision).
+        const current = await this.opts.store.currentRevision().catch(() => 0);
+        if (this.stopped) return;
+        this.waitAbort = new AbortController();
+        await this.opts.store.waitForRevision(current, 1000, this.waitAbort.signal).catch(() => 0);
+        if (!this.stopped) this.timer = setTimeout(loop, 0);
+      }
+    };
+    void loop();
+  }
+
+  private waitAbort: AbortController | undefined;
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.waitAbort?.abort();
+    await this.running?.catch(() => undefined);
+  }
+}

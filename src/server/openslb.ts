@@ -1,0 +1,134 @@
+/**
+ * Wires one OpenSLB process together: store, credentials, API gateway, admin listener, job
+ * runner and (for roles `all` and `dataplane`) a data-plane node. `openslb serve` and the
+ * integration tests both start OpenSLB through here.
+ */
+import { hostname } from 'node:os';
+import type { AddressInfo } from 'node:net';
+import Fastify, { type FastifyInstance } from 'fastify';
+import pino, { type Logger } from 'pino';
+import type { Config } from '../config/config.js';
+import { splitHostPort } from '../config/load.js';
+import { ensureRootKey, type RootKeyInfo } from '../accounts/credentials.js';
+import { RamService } from '../accounts/ram-service.js';
+import { DataPlaneNode, emptyReconciler } from '../dataplane/node.js';
+import { ApiGateway } from '../gateway/pipeline.js';
+import { buildApiServer } from '../gateway/server.js';
+import { MemoryNonceRegistry } from '../gateway/signature/nonce-registry.js';
+import { JobRunner } from '../jobs/runner.js';
+import { ApiMetrics, newRegistry } from '../metrics/api-metrics.js';
+import { gwlbProduct } from '../products/gwlb/index.js';
+import { nlbProduct } from '../products/nlb/index.js';
+import { openStore, type Store } from '../store/store.js';
+import { type Clock, systemClock } from '../util/clock.js';
+
+export interface StartOptions {
+  clock?: Clock;
+  log?: Logger;
+  env?: NodeJS.ProcessEnv;
+  /** Identifies this process's data-plane node in the store. */
+  nodeId?: string;
+}
+
+export interface RunningOpenSlb {
+  config: Config;
+  store: Store;
+  rootKey: RootKeyInfo;
+  /** `http://host:port` of the API listener (port resolved when 0 was asked for). */
+  apiUrl: string;
+  apiAddress: { host: string; port: number };
+  adminUrl?: string;
+  jobs: JobRunner;
+  node?: DataPlaneNode;
+  stop(): Promise<void>;
+}
+
+export async function startOpenSlb(config: Config, opts: StartOptions = {}): Promise<RunningOpenSlb> {
+  const clock = opts.clock ?? systemClock;
+  const log = opts.log ?? pino({ level: config.logLevel });
+  const store = await openStore({ url: config.storeUrl, dataDir: config.dataDir });
+  const stops: Array<() => Promise<unknown>> = [() => store.close()];
+  const stop = async () => {
+    for (const fn of stops.reverse()) await fn().catch((err) => log.error({ err }, 'shutdown step failed'));
+  };
+
+  try {
+    const rootKey = await ensureRootKey(store, {
+      dataDir: config.storeUrl ? undefined : config.dataDir,
+      env: opts.env ?? process.env,
+      clock,
+      log: { info: (m) => log.info(m), warn: (m) => log.warn(m) },
+    });
+
+    const registry = newRegistry();
+    const jobs = new JobRunner({ store, clock, nodeTimeoutMs: config.jobs.nodeTimeoutMs, log });
+    let apiServer: FastifyInstance | undefined;
+    let apiAddress = splitHostPort(config.apiListen);
+
+    if (config.role !== 'dataplane') {
+      const ram = new RamService(store, clock);
+      const gateway = new ApiGateway({
+        config,
+        clock,
+        store,
+        products: [nlbProduct, gwlbProduct],
+        accountId: rootKey.accountId,
+        callers: ram,
+        nonces: new MemoryNonceRegistry(),
+        log,
+        metrics: new ApiMetrics(registry),
+        refreshJobs: () => jobs.tick(),
+      });
+      apiServer = buildApiServer(gateway);
+      await apiServer.listen({ host: apiAddress.host, port: apiAddress.port });
+      stops.push(() => apiServer!.close());
+      const bound = apiServer.server.address() as AddressInfo;
+      apiAddress = { host: apiAddress.host, port: bound.port };
+      jobs.start();
+      stops.push(() => jobs.stop());
+    }
+
+    let node: DataPlaneNode | undefined;
+    if (config.role !== 'api') {
+      node = new DataPlaneNode({
+        nodeId: opts.nodeId ?? `${hostname()}-${process.pid}`,
+        address: apiAddress.host,
+        store,
+        clock,
+        reconciler: emptyReconciler,
+        log,
+      });
+      await node.start();
+      stops.push(() => node!.stop());
+    }
+
+    let adminUrl: string | undefined;
+    if (config.adminListen !== '') {
+      const admin = Fastify({ logger: false });
+      admin.get('/metrics', async (_req, reply) => {
+        reply.header('content-type', registry.contentType);
+        return registry.metrics();
+      });
+      admin.get('/healthz', async () => ({ status: 'ok', revision: await store.currentRevision() }));
+      const { host, port } = splitHostPort(config.adminListen);
+      await admin.listen({ host, port });
+      stops.push(() => admin.close());
+      adminUrl = `http://${host}:${(admin.server.address() as AddressInfo).port}`;
+    }
+
+    return {
+      config,
+      store,
+      rootKey,
+      apiUrl: `http://${apiAddress.host}:${apiAddress.port}`,
+      apiAddress,
+      adminUrl,
+      jobs,
+      node,
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

@@ -1,0 +1,70 @@
+import pg from 'pg';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import type { Schema } from './schema.js';
+import type { Store } from './types.js';
+import { runMigrations } from './migrations.js';
+import { readRevision } from './revision-row.js';
+import { RevisionFeed } from './revision-feed.js';
+import { PgRevisionListener, REVISION_CHANNEL } from './pg-listener.js';
+import { assembleStore } from './store-core.js';
+
+const INT8_OID = 20;
+
+/**
+ * Times and revisions are BIGINT; pg hands int8 back as a string to be safe with values past
+ * 2^53. Ours are epoch milliseconds and counters, far below that, and the Schema types say
+ * number. Set per pool rather than globally so other pg users in the process are unaffected.
+ */
+const types: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === INT8_OID && format !== 'binary'
+      ? (value: string) => Number(value)
+      : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
+};
+
+export interface PostgresStoreOptions {
+  /** Fallback poll while someone waits, in case a NOTIFY was lost with its connection. */
+  pollIntervalMs?: number;
+  poolSize?: number;
+}
+
+export async function openPostgresStore(url: string, opts: PostgresStoreOptions = {}): Promise<Store> {
+  const pool = new pg.Pool({ connectionString: url, types, max: opts.poolSize ?? 10 });
+  // An idle pooled connection that dies emits 'error' on the pool; without a listener that
+  // would crash the process. The next query on a fresh connection reports real trouble.
+  pool.on('error', () => {});
+  const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
+  // READ COMMITTED (PostgreSQL's default, stated so nobody changes it by accident): the
+  // revision row lock serialises writers; stricter levels would turn waits into errors.
+  const begin = () => db.transaction().setIsolationLevel('read committed');
+
+  let listener: PgRevisionListener | undefined;
+  try {
+    await runMigrations('postgres', begin);
+    const feed = new RevisionFeed({ read: () => readRevision(db), pollIntervalMs: opts.pollIntervalMs ?? 2000 });
+    listener = new PgRevisionListener({
+      url,
+      onRevision: (revision) => feed.publish(revision),
+      onConnected: () => {
+        readRevision(db).then((r) => feed.publish(r), () => {});
+      },
+    });
+    await listener.start();
+    const l = listener;
+    return assembleStore({
+      kind: 'postgres',
+      db,
+      begin,
+      feed,
+      // NOTIFY inside the transaction is delivered only on commit, and never on rollback.
+      async announce(tx, revision) {
+        await sql`select pg_notify(${REVISION_CHANNEL}, ${String(revision)})`.execute(tx);
+      },
+      shutdown: () => l.close(),
+    });
+  } catch (err) {
+    await listener?.close();
+    await db.destroy();
+    throw err;
+  }
+}

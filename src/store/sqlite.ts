@@ -1,0 +1,80 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import {
+  CompiledQuery,
+  Kysely,
+  SqliteDialect,
+  SqliteDriver,
+  type DatabaseConnection,
+  type Driver,
+  type SqliteDialectConfig,
+} from 'kysely';
+import type { Schema } from './schema.js';
+import type { Store } from './types.js';
+import { runMigrations } from './migrations.js';
+import { readRevision } from './revision-row.js';
+import { RevisionFeed } from './revision-feed.js';
+import { assembleStore } from './store-core.js';
+
+/**
+ * Kysely's SQLite driver starts transactions with a plain (deferred) BEGIN. A deferred
+ * transaction that reads and then writes can fail with SQLITE_BUSY when another process
+ * wrote in between, and busy_timeout cannot help. BEGIN IMMEDIATE takes the write lock up
+ * front, so writers from other processes queue on busy_timeout instead. Within one process
+ * the driver's connection mutex already keeps transactions from interleaving.
+ *
+ * Open ONE store per file per process: better-sqlite3 waits for a lock synchronously, so a
+ * second connection in the same process waiting on the first would block the very event
+ * loop the first needs to commit (SQLITE_BUSY after busy_timeout). Other processes are fine.
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+class ImmediateSqliteDialect extends SqliteDialect {
+  readonly #config: SqliteDialectConfig;
+  constructor(config: SqliteDialectConfig) {
+    super(config);
+    this.#config = config;
+  }
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.#config);
+  }
+}
+
+export interface SqliteStoreOptions {
+  /** How often waiters poll the file for other processes' commits. */
+  pollIntervalMs?: number;
+}
+
+export async function openSqliteStore(path: string, opts: SqliteStoreOptions = {}): Promise<Store> {
+  mkdirSync(dirname(path), { recursive: true });
+  const database = new Database(path, { timeout: 5000 });
+  try {
+    // busy_timeout first: switching to WAL needs a lock another opener may hold.
+    database.pragma('busy_timeout = 5000');
+    const mode = database.pragma('journal_mode = WAL', { simple: true });
+    if (String(mode).toLowerCase() !== 'wal') throw new Error(`store: ${path} cannot use WAL (journal_mode=${mode})`);
+    // FULL: an acknowledged write survives power loss and kill -9, not only a clean exit.
+    database.pragma('synchronous = FULL');
+    database.pragma('foreign_keys = ON');
+  } catch (err) {
+    database.close();
+    throw err;
+  }
+
+  const db = new Kysely<Schema>({ dialect: new ImmediateSqliteDialect({ database }) });
+  const begin = () => db.transaction();
+  try {
+    await runMigrations('sqlite', begin);
+  } catch (err) {
+    await db.destroy();
+    throw err;
+  }
+  const feed = new RevisionFeed({ read: () => readRevision(db), pollIntervalMs: opts.pollIntervalMs ?? 100 });
+  feed.publish(await readRevision(db));
+  return assembleStore({ kind: 'sqlite', db, begin, feed });
+}

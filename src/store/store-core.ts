@@ -1,0 +1,62 @@
+import type { Kysely, Transaction, TransactionBuilder } from 'kysely';
+import type { Schema } from './schema.js';
+import type { MutateFn, Store, StoreKind } from './types.js';
+import { bumpRevision, readRevision } from './revision-row.js';
+import type { RevisionFeed } from './revision-feed.js';
+
+/** What an engine module supplies; everything engine-neutral about a Store lives here. */
+export interface Engine {
+  kind: StoreKind;
+  db: Kysely<Schema>;
+  /** A transaction with the engine's locking/isolation (SQLite: IMMEDIATE; PG: READ COMMITTED). */
+  begin(): TransactionBuilder<Schema>;
+  /** Tell other processes about a revision; runs inside the mutation so it is sent on commit. */
+  announce?(tx: Transaction<Schema>, revision: number): Promise<void>;
+  feed: RevisionFeed;
+  /** Release engine resources other than `db` (e.g. a LISTEN connection). */
+  shutdown?(): Promise<void>;
+}
+
+export function assembleStore(engine: Engine): Store {
+  const { kind, db, feed } = engine;
+  let closing: Promise<void> | undefined;
+
+  return {
+    kind,
+    db,
+
+    async mutate<T>(fn: MutateFn<T>) {
+      const out = await engine.begin().execute(async (tx) => {
+        // First statement: takes the writer lock before fn reads anything it might act on.
+        const revision = await bumpRevision(tx);
+        await engine.announce?.(tx, revision);
+        const result = await fn(tx, revision);
+        return { result, revision };
+      });
+      // Committed: wake this process's waiters without waiting for a poll.
+      feed.publish(out.revision);
+      return out;
+    },
+
+    transact<T>(fn: (tx: Transaction<Schema>) => Promise<T>) {
+      return engine.begin().execute(fn);
+    },
+
+    currentRevision() {
+      return readRevision(db);
+    },
+
+    waitForRevision(after, timeoutMs, signal) {
+      return feed.wait(after, timeoutMs, signal);
+    },
+
+    close() {
+      closing ??= (async () => {
+        feed.close();
+        await engine.shutdown?.();
+        await db.destroy();
+      })();
+      return closing;
+    },
+  };
+}
