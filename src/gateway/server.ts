@@ -11,7 +11,7 @@ import { newRequestId } from '../util/ids.js';
 const BODY_LIMIT = 1024 * 1024;
 
 export function buildApiServer(gateway: ApiGateway): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: BODY_LIMIT, return503OnClosing: false });
+  const app = Fastify({ logger: false, bodyLimit: BODY_LIMIT, return503OnClosing: false, exposeHeadRoutes: false });
 
   // Keep every body as raw bytes: the gateway parses forms itself, after hashing them.
   app.removeAllContentTypeParsers();

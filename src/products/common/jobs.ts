@@ -1,0 +1,29 @@
+/** Starting an async job from inside an action handler, in the handler's own transaction. */
+import type { Transaction } from 'kysely';
+import type { ActionContext } from '../../gateway/action.js';
+import type { JobEffect } from '../../jobs/effects.js';
+import { createJob } from '../../jobs/jobs.js';
+import type { Schema } from '../../store/schema.js';
+
+export interface JobRequest {
+  resourceType: string;
+  resourceId: string;
+  onSuccess: JobEffect[];
+  onFailure?: JobEffect[];
+}
+
+/** Returns the JobId. Only valid in write actions (ctx.db is then the mutation's transaction). */
+export function startJob(ctx: ActionContext, job: JobRequest): Promise<string> {
+  return createJob(
+    ctx.db as Transaction<Schema>,
+    {
+      product: ctx.product,
+      action: ctx.action,
+      regionId: ctx.region.id,
+      resourceType: job.resourceType,
+      resourceId: job.resourceId,
+      outcome: { onSuccess: job.onSuccess, onFailure: job.onFailure ?? [] },
+    },
+    { now: ctx.clock.now(), extraDelayMs: ctx.config.jobs.extraDelayMs, revision: ctx.revision },
+  );
+}

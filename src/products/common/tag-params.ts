@@ -1,0 +1,43 @@
+/**
+ * `Tag.N.Key` / `Tag.N.Value` as both products declare them: at most 20 per call, keys that
+ * don't start with `aliyun` or `acs:`, no `http://` or `https://` anywhere, no key twice.
+ */
+import { errors } from '../../gateway/errors.js';
+import { p } from '../../gateway/params/spec.js';
+import type { Tag } from './resources.js';
+
+export interface TagLimits {
+  maxKeyLength: number;
+  maxValueLength: number;
+}
+
+export const NLB_TAG_LIMITS: TagLimits = { maxKeyLength: 64, maxValueLength: 128 };
+export const GWLB_TAG_LIMITS: TagLimits = { maxKeyLength: 128, maxValueLength: 256 };
+
+export function tagListParam(limits: TagLimits) {
+  return p.list(
+    p.object({
+      Key: p.string({ required: true, maxLength: limits.maxKeyLength, errorName: 'TagKey' }),
+      Value: p.string({ maxLength: limits.maxValueLength, errorName: 'TagValue' }),
+    }),
+    { maxItems: 20, errorName: 'Tag' },
+  );
+}
+
+const URL_SCHEME = /https?:\/\//i;
+
+/** The rules a declaration cannot state: prefixes, URLs, duplicates. Returns tags with values filled. */
+export function checkTags(tags: ReadonlyArray<{ Key: string; Value?: string }> | undefined): Tag[] {
+  const seen = new Set<string>();
+  const out: Tag[] = [];
+  for (const tag of tags ?? []) {
+    if (/^(aliyun|acs:)/i.test(tag.Key) || URL_SCHEME.test(tag.Key)) throw errors.illegalParam('TagKey');
+    if (tag.Value !== undefined && (/^(aliyun|acs:)/i.test(tag.Value) || URL_SCHEME.test(tag.Value))) {
+      throw errors.illegalParam('TagValue');
+    }
+    if (seen.has(tag.Key)) throw errors.duplicatedParam('TagKey');
+    seen.add(tag.Key);
+    out.push({ Key: tag.Key, Value: tag.Value ?? '' });
+  }
+  return out;
+}
