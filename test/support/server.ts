@@ -120,3 +120,16 @@ export async function callError(promise: Promise<unknown>): Promise<{ code: stri
   }
   throw new Error('expected the call to fail');
 }
+
+/**
+ * Polls GetJobStatus until the job leaves Processing. Bounded by attempts, not by a timing
+ * assertion: jobs finish when the in-process data-plane node applies the revision.
+ */
+export async function waitForJob(server: TestServer, jobId: string, attempts = 500): Promise<string> {
+  for (let i = 0; i < attempts; i++) {
+    const { Status } = await callApi(server, NLB, 'GetJobStatus', { JobId: jobId }, { placement: 'query' });
+    if (Status !== 'Processing') return Status as string;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`job ${jobId} still Processing after ${attempts} polls`);
+}
