@@ -12,6 +12,7 @@ import { splitHostPort } from '../config/load.js';
 import { ensureRootKey, type RootKeyInfo } from '../accounts/credentials.js';
 import { RamService } from '../accounts/ram-service.js';
 import { DataPlaneNode, emptyReconciler } from '../dataplane/node.js';
+import type { Product } from '../gateway/action.js';
 import { ApiGateway } from '../gateway/pipeline.js';
 import { buildApiServer } from '../gateway/server.js';
 import { MemoryNonceRegistry } from '../gateway/signature/nonce-registry.js';
@@ -28,6 +29,8 @@ export interface StartOptions {
   env?: NodeJS.ProcessEnv;
   /** Identifies this process's data-plane node in the store. */
   nodeId?: string;
+  /** Products served in addition to the built-in ones (tests use this for probe actions). */
+  extraProducts?: Product[];
 }
 
 export interface RunningOpenSlb {
@@ -71,7 +74,7 @@ export async function startOpenSlb(config: Config, opts: StartOptions = {}): Pro
         config,
         clock,
         store,
-        products: [nlbProduct, gwlbProduct],
+        products: [nlbProduct, gwlbProduct, ...(opts.extraProducts ?? [])],
         accountId: rootKey.accountId,
         callers: ram,
         nonces: new MemoryNonceRegistry(),

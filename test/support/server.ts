@@ -11,6 +11,7 @@ import * as $dara from '@darabonba/typescript';
 import { defaultConfig, type Config } from '../../src/config/config.js';
 import { startOpenSlb, type RunningOpenSlb } from '../../src/server/openslb.js';
 import type { Clock } from '../../src/util/clock.js';
+import type { Product } from '../../src/gateway/action.js';
 
 const { $OpenApiUtil } = openApiCore;
 const OpenApi = openApiCore.default;
@@ -28,7 +29,7 @@ export interface TestServer {
 }
 
 export async function startTestServer(
-  opts: { clock?: Clock; configure?: (c: Config) => void; storeUrl?: string } = {},
+  opts: { clock?: Clock; configure?: (c: Config) => void; storeUrl?: string; extraProducts?: Product[] } = {},
 ): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'openslb-test-'));
   const config = defaultConfig();
@@ -41,6 +42,7 @@ export async function startTestServer(
     clock: opts.clock,
     log: pino({ level: process.env.OPENSLB_TEST_LOG ?? 'silent' }),
     env: { ALIBABA_CLOUD_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET: TEST_ACCESS_KEY_SECRET },
+    extraProducts: opts.extraProducts,
     nodeId: `test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
   });
   return {
@@ -125,9 +127,9 @@ export async function callError(promise: Promise<unknown>): Promise<{ code: stri
  * Polls GetJobStatus until the job leaves Processing. Bounded by attempts, not by a timing
  * assertion: jobs finish when the in-process data-plane node applies the revision.
  */
-export async function waitForJob(server: TestServer, jobId: string, attempts = 500): Promise<string> {
+export async function waitForJob(server: TestServer, jobId: string, attempts = 500, version = NLB): Promise<string> {
   for (let i = 0; i < attempts; i++) {
-    const { Status } = await callApi(server, NLB, 'GetJobStatus', { JobId: jobId }, { placement: 'query' });
+    const { Status } = await callApi(server, version, 'GetJobStatus', { JobId: jobId }, { placement: 'query' });
     if (Status !== 'Processing') return Status as string;
     await new Promise((r) => setTimeout(r, 10));
   }
