@@ -4,51 +4,9 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { defineAction, makeProduct } from '../../src/gateway/action.js';
-import { errors } from '../../src/gateway/errors.js';
-import { p } from '../../src/gateway/params/spec.js';
-import { startJob } from '../../src/products/common/jobs.js';
-import { getResource, insertResource } from '../../src/products/common/resources.js';
-import { jobActions } from '../../src/products/nlb/jobs.js';
 import { ManualClock } from '../../src/util/clock.js';
-import { newResourceId } from '../../src/util/ids.js';
+import { PROBE, probe } from '../support/probe-product.js';
 import { callApi, callError, startTestServer, waitForJob, type TestServer } from '../support/server.js';
-
-const PROBE = '2099-01-01';
-
-const probe = makeProduct('nlb', PROBE, 'Nlb', [
-  ...jobActions,
-  defineAction({
-    name: 'CreateWidget',
-    mode: 'write',
-    dryRun: true,
-    clientToken: true,
-    params: { Name: p.string({ required: true, maxLength: 10 }), Size: p.integer({ min: 1, max: 10, default: 1 }) },
-    handler: async (input, ctx) => {
-      if (input.Name === 'taken') throw errors.duplicatedParam('Name');
-      const id = newResourceId('wdg');
-      const stamp = { now: ctx.clock.now(), revision: ctx.revision };
-      await insertResource(ctx.db, { id, product: 'nlb', kind: 'widget', regionId: ctx.region.id, status: 'Creating', body: input }, stamp);
-      const jobId = await startJob(ctx, {
-        resourceType: 'widget',
-        resourceId: id,
-        onSuccess: [{ op: 'setStatus', id, status: 'Ready' }],
-        onFailure: [{ op: 'setStatus', id, status: 'CreateFailed' }],
-      });
-      return { WidgetId: id, JobId: jobId };
-    },
-  }),
-  defineAction({
-    name: 'GetWidget',
-    mode: 'read',
-    dryRun: true,
-    params: { WidgetId: p.string({ required: true }) },
-    handler: async (input, ctx) => {
-      const w = await getResource<{ Name: string }>(ctx.db, 'nlb', 'widget', input.WidgetId, ctx.region.id, 'widget');
-      return { WidgetId: w.id, Name: w.body.Name, Status: w.status };
-    },
-  }),
-]);
 
 const clock = new ManualClock(Date.now());
 let server: TestServer;
