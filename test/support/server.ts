@@ -73,7 +73,7 @@ export interface CallOptions {
  * formData). Resolves with the reply body; rejects with openapi-core's ClientError/ServerError.
  */
 export async function callApi(
-  server: TestServer,
+  server: Pick<TestServer, 'host' | 'port'>,
   version: string,
   action: string,
   params: Record<string, unknown> = {},
@@ -127,7 +127,7 @@ export async function callError(promise: Promise<unknown>): Promise<{ code: stri
  * Polls GetJobStatus until the job leaves Processing. Bounded by attempts, not by a timing
  * assertion: jobs finish when the in-process data-plane node applies the revision.
  */
-export async function waitForJob(server: TestServer, jobId: string, attempts = 500, version = NLB): Promise<string> {
+export async function waitForJob(server: Pick<TestServer, 'host' | 'port'>, jobId: string, attempts = 500, version = NLB): Promise<string> {
   for (let i = 0; i < attempts; i++) {
     const { Status } = await callApi(server, version, 'GetJobStatus', { JobId: jobId }, { placement: 'query' });
     if (Status !== 'Processing') return Status as string;
