@@ -1,0 +1,188 @@
+/**
+ * A running UDP listener: one socket per VIP and port; sessions keyed by the client's address,
+ * each with its own connected upstream socket to the backend the scheduler chose for its first
+ * datagram. Sessions idle past the listener's IdleTimeout are closed by one sweep per listener
+ * rather than a timer per session.
+ */
+import dgram from 'node:dgram';
+import type { Clock } from '../../util/clock.js';
+import type { ListenerCounters } from './listener-metrics.js';
+import type { FlowInfo, UpstreamPool } from './upstream-pool.js';
+
+export interface UdpListenerSettings {
+  idleTimeoutMs: number;
+}
+
+export interface UdpListenerBinding {
+  vips: readonly string[];
+  ports: readonly number[];
+  keepDestinationPort: boolean;
+}
+
+interface Session {
+  upstream: dgram.Socket;
+  backend: number;
+  backendKey: string;
+  lastSeen: number;
+}
+
+export class UdpListener {
+  private readonly sockets: dgram.Socket[] = [];
+  /** One table per bound socket, keyed `<client ip>|<client port>`. */
+  private readonly sessions = new Map<dgram.Socket, Map<string, Session>>();
+  private sweeper: NodeJS.Timeout | undefined;
+  private accepting = true;
+
+  constructor(
+    readonly id: string,
+    readonly binding: UdpListenerBinding,
+    private settings: UdpListenerSettings,
+    private pool: UpstreamPool,
+    private readonly clock: Clock,
+    private readonly counters: ListenerCounters,
+  ) {}
+
+  async bind(): Promise<void> {
+    try {
+      for (const vip of this.binding.vips) {
+        for (const port of this.binding.ports) this.sockets.push(await this.open(vip, port));
+      }
+    } catch (err) {
+      this.destroy();
+      throw err;
+    }
+    this.sweeper = setInterval(() => this.sweep(), Math.min(1000, Math.max(100, this.settings.idleTimeoutMs / 4)));
+    this.sweeper.unref();
+  }
+
+  private open(vip: string, port: number): Promise<dgram.Socket> {
+    const socket = dgram.createSocket(vip.includes(':') ? 'udp6' : 'udp4');
+    const table = new Map<string, Session>();
+    this.sessions.set(socket, table);
+    return new Promise((resolve, reject) => {
+      socket.once('error', (err: NodeJS.ErrnoException) => reject(new Error(`cannot listen on udp ${vip}:${port}: ${err.code ?? err.message}`)));
+      socket.bind({ address: vip, port, exclusive: true }, () => {
+        socket.removeAllListeners('error');
+        socket.on('error', () => undefined);
+        socket.on('message', (msg, rinfo) => this.fromClient(socket, table, vip, port, msg, rinfo));
+        resolve(socket);
+      });
+    });
+  }
+
+  private fromClient(
+    socket: dgram.Socket,
+    table: Map<string, Session>,
+    vip: string,
+    port: number,
+    msg: Buffer,
+    rinfo: dgram.RemoteInfo,
+  ): void {
+    const counters = this.counters;
+    counters.udpPacketsIn++;
+    counters.bytesIn += msg.length;
+    const key = `${rinfo.address}|${rinfo.port}`;
+    let session = table.get(key);
+    if (!session) {
+      if (!this.accepting) return;
+      const flow: FlowInfo = { srcIp: rinfo.address, srcPort: rinfo.port, dstIp: vip, dstPort: port, firstPacket: msg };
+      const index = this.pool.pick(flow, 0);
+      if (index < 0) {
+        counters.droppedNoBackend++;
+        return;
+      }
+      session = this.openSession(socket, table, key, index, rinfo, port);
+    }
+    session.lastSeen = this.clock.now();
+    session.upstream.send(msg);
+  }
+
+  private openSession(
+    socket: dgram.Socket,
+    table: Map<string, Session>,
+    key: string,
+    index: number,
+    client: dgram.RemoteInfo,
+    port: number,
+  ): Session {
+    const target = this.pool.target(index);
+    const upstream = dgram.createSocket(target.host.includes(':') ? 'udp6' : 'udp4');
+    const session: Session = { upstream, backend: index, backendKey: target.key, lastSeen: this.clock.now() };
+    const counters = this.counters;
+    const clientPort = client.port;
+    const clientAddress = client.address;
+    upstream.on('message', (reply) => {
+      counters.udpPacketsOut++;
+      counters.bytesOut += reply.length;
+      session.lastSeen = this.clock.now();
+      socket.send(reply, clientPort, clientAddress);
+    });
+    // ICMP errors from the backend surface here; the session stays until it idles out.
+    upstream.on('error', () => undefined);
+    upstream.connect(this.binding.keepDestinationPort ? port : target.port, target.host);
+    table.set(key, session);
+    this.pool.opened(index);
+    counters.udpSessions++;
+    return session;
+  }
+
+  /** Closes sessions idle longer than the IdleTimeout. */
+  sweep(): void {
+    const cutoff = this.clock.now() - this.settings.idleTimeoutMs;
+    for (const table of this.sessions.values()) {
+      for (const [key, session] of table) {
+        if (session.lastSeen <= cutoff) this.closeSession(table, key, session);
+      }
+    }
+  }
+
+  private closeSession(table: Map<string, Session>, key: string, session: Session): void {
+    table.delete(key);
+    this.pool.closed(session.backend);
+    this.counters.udpSessions--;
+    session.upstream.close();
+  }
+
+  update(settings: UdpListenerSettings, pool: UpstreamPool): void {
+    this.settings = settings;
+    this.pool = pool;
+  }
+
+  /** Sessions pinned to a backend that left the pool end after `drainMs` (undefined: when idle). */
+  drainBackend(backendKey: string, drainMs: number | undefined): void {
+    if (drainMs === undefined) return;
+    const timer = setTimeout(() => {
+      for (const table of this.sessions.values()) {
+        for (const [key, session] of table) if (session.backendKey === backendKey) this.closeSession(table, key, session);
+      }
+    }, drainMs);
+    timer.unref();
+  }
+
+  get sessionCount(): number {
+    let n = 0;
+    for (const table of this.sessions.values()) n += table.size;
+    return n;
+  }
+
+  /** New sessions stop at once; existing ones keep flowing for `drainMs`. */
+  async close(drainMs: number): Promise<void> {
+    this.accepting = false;
+    if (drainMs > 0) await new Promise((r) => setTimeout(r, drainMs).unref());
+    this.destroy();
+  }
+
+  destroy(): void {
+    if (this.sweeper) clearInterval(this.sweeper);
+    for (const [socket, table] of this.sessions) {
+      for (const [key, session] of table) this.closeSession(table, key, session);
+      try {
+        socket.close();
+      } catch {
+        // already closed
+      }
+    }
+    this.sessions.clear();
+    this.sockets.length = 0;
+  }
+}
