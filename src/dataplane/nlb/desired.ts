@@ -1,0 +1,96 @@
+/**
+ * What the store says the NLB data plane should run: every listener that ought to be bound,
+ * with its load balancer's VIPs and its server group resolved. Pure over the rows it is given,
+ * so the reconciler's diffing is testable without sockets.
+ */
+import type { Db } from '../../products/common/resources.js';
+import { listResources } from '../../products/common/resources.js';
+import type { ListenerDoc, LoadBalancerDoc, ServerGroupDoc, HealthCheckDoc } from '../../products/nlb/model.js';
+
+/** Listener statuses whose sockets should be open (the transitional ones finish when they are). */
+const BOUND_LISTENER_STATUSES = new Set(['Running', 'Provisioning', 'Configuring', 'Starting']);
+/** Load balancer statuses whose VIPs carry traffic. */
+const SERVING_LB_STATUSES = new Set(['Active', 'Configuring']);
+
+export interface DesiredServer {
+  key: string; // `<ip>:<port>` as configured
+  host: string;
+  port: number;
+  weight: number;
+}
+
+export interface DesiredServerGroup {
+  id: string;
+  scheduler: string;
+  anyPort: boolean;
+  drainMs: number | undefined; // undefined: draining off
+  healthCheck: HealthCheckDoc;
+  servers: DesiredServer[];
+  /** Changes when anything the pool depends on changes. */
+  fingerprint: string;
+}
+
+export interface DesiredListener {
+  id: string;
+  loadBalancerId: string;
+  protocol: 'TCP' | 'UDP' | 'TCPSSL';
+  vips: string[];
+  ports: number[];
+  keepDestinationPort: boolean;
+  doc: ListenerDoc;
+  vpcId: string;
+  serverGroup: DesiredServerGroup;
+}
+
+export async function loadDesired(db: Db): Promise<DesiredListener[]> {
+  const [listeners, lbs, groups] = await Promise.all([
+    listResources<ListenerDoc>(db, { product: 'nlb', kind: 'listener' }),
+    listResources<LoadBalancerDoc>(db, { product: 'nlb', kind: 'loadbalancer' }),
+    listResources<ServerGroupDoc>(db, { product: 'nlb', kind: 'servergroup' }),
+  ]);
+  const lbById = new Map(lbs.map((lb) => [lb.id, lb]));
+  const groupById = new Map(groups.map((g) => [g.id, g]));
+  const out: DesiredListener[] = [];
+  for (const listener of listeners) {
+    if (!BOUND_LISTENER_STATUSES.has(listener.status)) continue;
+    const lb = lbById.get(listener.body.LoadBalancerId);
+    const group = groupById.get(listener.body.ServerGroupId);
+    if (!lb || !group || !SERVING_LB_STATUSES.has(lb.status)) continue;
+    const doc = listener.body;
+    const ranged = doc.ListenerPort === 0;
+    const ports: number[] = [];
+    if (ranged) for (let p = Number(doc.StartPort); p <= Number(doc.EndPort); p++) ports.push(p);
+    else ports.push(doc.ListenerPort);
+    out.push({
+      id: listener.id,
+      loadBalancerId: lb.id,
+      protocol: doc.ListenerProtocol as DesiredListener['protocol'],
+      vips: lb.body.ZoneMappings.map((z) => z.PrivateIPv4Address).filter(Boolean),
+      ports,
+      keepDestinationPort: ranged || group.body.AnyPortEnabled,
+      doc,
+      vpcId: lb.body.VpcId,
+      serverGroup: desiredGroup(group.id, group.body),
+    });
+  }
+  return out;
+}
+
+function desiredGroup(id: string, g: ServerGroupDoc): DesiredServerGroup {
+  const servers = g.Servers.filter((s) => s.Status !== 'Removing').map((s) => ({
+    key: `${s.ServerIp}:${s.Port}`,
+    host: s.ServerIp,
+    port: s.Port,
+    weight: s.Weight,
+  }));
+  const drainMs = g.ConnectionDrainEnabled ? g.ConnectionDrainTimeout * 1000 : undefined;
+  return {
+    id,
+    scheduler: g.Scheduler,
+    anyPort: g.AnyPortEnabled,
+    drainMs,
+    healthCheck: g.HealthCheck,
+    servers,
+    fingerprint: JSON.stringify([g.Scheduler, g.AnyPortEnabled, drainMs, g.HealthCheck, servers]),
+  };
+}
