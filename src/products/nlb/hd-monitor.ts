@@ -1,0 +1,83 @@
+/**
+ * DescribeHdMonitorRegionConfig / SetHdMonitorRegionConfig: which Simple Log Service project
+ * and MetricStore receive a region's fine-grained (second-level) listener metrics. OpenSLB
+ * keeps the setting per region in the store's `meta` table and returns it; nothing is shipped
+ * to SLS (local metrics are on the Prometheus endpoint).
+ */
+import { defineAction } from '../../gateway/action.js';
+import { ApiError } from '../../gateway/errors.js';
+import { p } from '../../gateway/params/spec.js';
+import { listResources, type Db } from '../common/resources.js';
+
+export interface HdMonitorConfig {
+  LogProject: string;
+  MetricStore: string;
+}
+
+const metaKey = (regionId: string) => `nlb:hd-monitor:${regionId}`;
+
+/** The region's setting, if SetHdMonitorRegionConfig was called (listeners need it for SecSensorEnabled). */
+export async function getHdMonitorConfig(db: Db, regionId: string): Promise<HdMonitorConfig | undefined> {
+  const row = await db.selectFrom('meta').select('value').where('key', '=', metaKey(regionId)).executeTakeFirst();
+  return row ? (JSON.parse(row.value) as HdMonitorConfig) : undefined;
+}
+
+// SLS naming rules: projects are lower-case; MetricStore names (logstore rules) may also hold
+// `_`, and the API's own example (`hdmonitor-cn-hangzhou-metricStore-1`) has upper case too.
+const LOG_PROJECT = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
+const METRIC_STORE = /^[A-Za-z0-9][A-Za-z0-9_-]{1,61}[A-Za-z0-9]$/;
+
+export const hdMonitorActions = [
+  defineAction({
+    name: 'DescribeHdMonitorRegionConfig',
+    mode: 'read',
+    params: {},
+    handler: async (_input, ctx) => {
+      const config = await getHdMonitorConfig(ctx.db, ctx.region.id);
+      if (!config) {
+        throw new ApiError(
+          'DescribeHDMonitor.Fail',
+          `Fine-grained monitoring is not configured in region ${ctx.region.id}; call SetHdMonitorRegionConfig first.`,
+          404,
+        );
+      }
+      return { RegionId: ctx.region.id, LogProject: config.LogProject, MetricStore: config.MetricStore };
+    },
+  }),
+  defineAction({
+    name: 'SetHdMonitorRegionConfig',
+    mode: 'write',
+    params: {
+      LogProject: p.string({ required: true, pattern: LOG_PROJECT }),
+      MetricStore: p.string({ required: true, pattern: METRIC_STORE }),
+    },
+    handler: async (input, ctx) => {
+      const current = await getHdMonitorConfig(ctx.db, ctx.region.id);
+      const changing = !current || (current.LogProject !== input.LogProject || current.MetricStore !== input.MetricStore);
+      if (changing) {
+        // Listeners already sending fine-grained metrics must stop before the target moves.
+        const listeners = await listResources<{ SecSensorEnabled?: boolean }>(ctx.db, {
+          product: 'nlb',
+          kind: 'listener',
+          regionId: ctx.region.id,
+        });
+        const sending = listeners.find((l) => l.body.SecSensorEnabled === true);
+        if (sending) {
+          throw new ApiError(
+            'EnableHDMonitor.Fail',
+            `Listener ${sending.id} has SecSensorEnabled; disable fine-grained monitoring on every listener first.`,
+            404,
+          );
+        }
+      }
+      const value = JSON.stringify({ LogProject: input.LogProject, MetricStore: input.MetricStore });
+      await ctx.db
+        .insertInto('meta')
+        .values({ key: metaKey(ctx.region.id), value })
+        .onConflict((oc) => oc.column('key').doUpdateSet({ value }))
+        .execute();
+      return { RegionId: ctx.region.id, LogProject: input.LogProject, MetricStore: input.MetricStore };
+    },
+  }),
+];
+

@@ -1,0 +1,196 @@
+/**
+ * TagResources, UntagResources, ListTagResources and MoveResourceGroup: the account-level
+ * bookkeeping shared by every NLB resource family. The families' rows are read generically
+ * (resources.ts), so this module knows their kinds and 404 names, not their documents.
+ */
+import { createHash } from 'node:crypto';
+import { defineAction } from '../../gateway/action.js';
+import { ApiError, errors } from '../../gateway/errors.js';
+import { p } from '../../gateway/params/spec.js';
+import { checkTags, NLB_TAG_LIMITS, tagListParam, type TagLimits } from '../common/tag-params.js';
+import {
+  findResource,
+  hasAllTags,
+  listResources,
+  paginate,
+  putTags,
+  removeTags,
+  tagsOf,
+  updateResource,
+  type Db,
+  type Resource,
+} from '../common/resources.js';
+
+// --- resource groups ---------------------------------------------------------------------
+
+/** Resource group IDs as the cloud prints them: `rg-` and lower-case alphanumerics. */
+export const RESOURCE_GROUP_ID = /^rg-[a-z0-9]{3,64}$/;
+
+/**
+ * Every account has a default resource group; resources created without ResourceGroupId
+ * land there. Derived from the account ID so it is the same across restarts and nodes.
+ */
+export function defaultResourceGroupId(accountId: string): string {
+  const digest = createHash('sha256').update(`resource-group:${accountId}`).digest();
+  let suffix = '';
+  for (let i = 0; i < 11; i++) suffix += 'abcdefghijklmnopqrstuvwxyz0123456789'[digest[i] % 36];
+  return `rg-acfm${suffix}`;
+}
+
+// --- taggable resource types -------------------------------------------------------------
+
+interface TaggableType {
+  /** `resources.kind` of the family's rows. */
+  kind: string;
+  /** Suffix of its `ResourceNotFound.*` code, spelled as each family's operations spell it. */
+  notFound: string;
+  /** MoveResourceGroup accepts it (listeners have no resource group). */
+  movable: boolean;
+}
+
+const TAGGABLE: Record<string, TaggableType> = {
+  loadbalancer: { kind: 'loadbalancer', notFound: 'loadBalancer', movable: true },
+  servergroup: { kind: 'servergroup', notFound: 'serverGroup', movable: true },
+  securitypolicy: { kind: 'securitypolicy', notFound: 'securitypolicy', movable: true },
+  listener: { kind: 'listener', notFound: 'listener', movable: false },
+};
+
+function taggableType(resourceType: string, forMove = false): TaggableType {
+  const type = TAGGABLE[resourceType];
+  if (!type || (forMove && !type.movable)) {
+    throw new ApiError('IllegalParam.resourceType', `The param of resourceType [${resourceType}] is illegal.`);
+  }
+  return type;
+}
+
+async function requireTaggable(db: Db, regionId: string, type: TaggableType, id: string): Promise<Resource<Record<string, unknown>>> {
+  const row = await findResource<Record<string, unknown>>(db, 'nlb', type.kind, id, regionId);
+  if (!row) throw errors.notFound(type.notFound, id);
+  return row;
+}
+
+const resourceTypeParam = p.string({ required: true, maxLength: 64 });
+const resourceIds = p.list(p.string({ maxLength: 128 }), { required: true, maxItems: 50, errorName: 'ResourceId' });
+const resourceIdFilter = p.list(p.string({ maxLength: 128 }), { maxItems: 50, errorName: 'ResourceId' });
+
+/** ListTagResources documents keys up to 128 characters, unlike the 64 of Tag.N elsewhere. */
+const LIST_TAG_LIMITS: TagLimits = { maxKeyLength: 128, maxValueLength: 128 };
+
+export const tagActions = [
+  defineAction({
+    name: 'TagResources',
+    mode: 'write',
+    clientToken: true,
+    dryRun: true,
+    params: {
+      ResourceType: resourceTypeParam,
+      ResourceId: resourceIds,
+      Tag: { ...tagListParam(NLB_TAG_LIMITS), required: true as const },
+    },
+    authResources: (input) => input.ResourceId.map((id) => [input.ResourceType, id] as const),
+    handler: async (input, ctx) => {
+      const type = taggableType(input.ResourceType);
+      const tags = checkTags(input.Tag);
+      for (const id of new Set(input.ResourceId)) {
+        await requireTaggable(ctx.db, ctx.region.id, type, id);
+        await putTags(ctx.db, { id, product: 'nlb', resourceType: input.ResourceType, regionId: ctx.region.id }, tags);
+      }
+      return {};
+    },
+  }),
+  defineAction({
+    name: 'UntagResources',
+    mode: 'write',
+    clientToken: true,
+    dryRun: true,
+    params: {
+      ResourceType: resourceTypeParam,
+      ResourceId: resourceIds,
+      TagKey: p.list(p.string({ maxLength: 128 }), { maxItems: 20, errorName: 'TagKey' }),
+      All: p.boolean({ default: false }),
+    },
+    authResources: (input) => input.ResourceId.map((id) => [input.ResourceType, id] as const),
+    handler: async (input, ctx) => {
+      const type = taggableType(input.ResourceType);
+      // Without TagKey the cloud removes every tag, exactly as All=true does.
+      const keys = input.All || !input.TagKey || input.TagKey.length === 0 ? undefined : input.TagKey;
+      for (const id of new Set(input.ResourceId)) {
+        await requireTaggable(ctx.db, ctx.region.id, type, id);
+        await removeTags(ctx.db, id, keys);
+      }
+      return {};
+    },
+  }),
+  defineAction({
+    name: 'ListTagResources',
+    mode: 'read',
+    params: {
+      ResourceType: resourceTypeParam,
+      ResourceId: resourceIdFilter,
+      Tag: tagListParam(LIST_TAG_LIMITS),
+      MaxResults: p.integer({ min: 1, max: 50, default: 50 }),
+      NextToken: p.string({ maxLength: 512 }),
+    },
+    handler: async (input, ctx) => {
+      const type = taggableType(input.ResourceType);
+      const wanted = checkTags(input.Tag).map((t, i) => ({ Key: t.Key, Value: input.Tag?.[i]?.Value }));
+      let rows: Array<Resource<unknown>>;
+      if (input.ResourceId && input.ResourceId.length > 0) {
+        rows = [];
+        for (const id of new Set(input.ResourceId)) rows.push(await requireTaggable(ctx.db, ctx.region.id, type, id));
+      } else {
+        rows = await listResources(ctx.db, { product: 'nlb', kind: type.kind, regionId: ctx.region.id });
+      }
+      const tags = await tagsOf(ctx.db, rows.map((r) => r.id));
+      const aliUid = /^\d{1,15}$/.test(ctx.accountId) ? Number(ctx.accountId) : undefined;
+      const pairs = rows
+        .filter((r) => (tags.get(r.id)?.length ?? 0) > 0 && hasAllTags(tags.get(r.id), wanted))
+        .flatMap((r) =>
+          (tags.get(r.id) ?? []).map((t) => ({
+            ResourceId: r.id,
+            ResourceType: input.ResourceType,
+            RegionNo: ctx.region.id,
+            TagKey: t.Key,
+            TagValue: t.Value,
+            Category: 'Custom',
+            Scope: 'public',
+            ...(aliUid !== undefined ? { AliUid: aliUid } : {}),
+          })),
+        );
+      const { page, nextToken, totalCount } = paginate(pairs, input.MaxResults, input.NextToken);
+      return { TagResources: page, NextToken: nextToken, MaxResults: input.MaxResults, TotalCount: totalCount };
+    },
+  }),
+  defineAction({
+    name: 'MoveResourceGroup',
+    mode: 'write',
+    params: {
+      ResourceType: resourceTypeParam,
+      ResourceId: p.string({ required: true, maxLength: 128 }),
+      NewResourceGroupId: p.string({ required: true, maxLength: 128 }),
+    },
+    authResources: (input) => [[input.ResourceType, input.ResourceId]],
+    handler: async (input, ctx) => {
+      const type = taggableType(input.ResourceType, true);
+      const row = await requireTaggable(ctx.db, ctx.region.id, type, input.ResourceId);
+      // OpenSLB keeps no directory of resource groups; any well-formed ID names one.
+      if (!RESOURCE_GROUP_ID.test(input.NewResourceGroupId)) {
+        throw new ApiError(
+          'ResourceNotFound.ResourceGroup',
+          `The specified resource of ResourceGroup [${input.NewResourceGroupId}] is not found.`,
+          404,
+        );
+      }
+      if (row.body.ResourceGroupId !== input.NewResourceGroupId) {
+        await updateResource(
+          ctx.db,
+          row,
+          { body: { ...row.body, ResourceGroupId: input.NewResourceGroupId } },
+          { now: ctx.clock.now(), revision: ctx.revision },
+        );
+      }
+      return { Success: true, HttpStatusCode: 200, Data: { ResourceId: input.ResourceId } };
+    },
+  }),
+];
+

@@ -1,0 +1,81 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { NLB, callApi, callError, startTestServer, type TestServer } from '../../support/server.js';
+
+let server: TestServer;
+before(async () => {
+  server = await startTestServer();
+});
+after(() => server?.stop());
+
+// The SDK sends both HdMonitor operations' parameters in the query string.
+function describeConfig() {
+  return callApi(server, NLB, 'DescribeHdMonitorRegionConfig', {}, { placement: 'query' });
+}
+
+function setConfig(params: Record<string, unknown>) {
+  return callApi(server, NLB, 'SetHdMonitorRegionConfig', params, { placement: 'query' });
+}
+
+test('the region has no fine-grained monitoring target until one is set', async () => {
+  const e = await callError(describeConfig());
+  assert.equal(e.code, 'DescribeHDMonitor.Fail');
+  assert.equal(e.statusCode, 404);
+
+  const target = { LogProject: 'hdmonitor-cn-hangzhou-1234', MetricStore: 'hdmonitor-cn-hangzhou-metricStore-1' };
+  const set = await setConfig(target);
+  assert.deepEqual({ ...set, RequestId: undefined }, { ...target, RegionId: 'cn-hangzhou', RequestId: undefined });
+  const got = await describeConfig();
+  assert.equal(got.RegionId, 'cn-hangzhou');
+  assert.equal(got.LogProject, target.LogProject);
+  assert.equal(got.MetricStore, target.MetricStore);
+
+  await setConfig({ LogProject: 'other-project', MetricStore: 'other_store' });
+  assert.equal((await describeConfig()).LogProject, 'other-project');
+});
+
+test('bad names are refused and keep the current target', async () => {
+  const cases: Array<[Record<string, unknown>, string]> = [
+    [{ MetricStore: 'store-1' }, 'MissingParam.LogProject'],
+    [{ LogProject: 'project-1' }, 'MissingParam.MetricStore'],
+    [{ LogProject: 'Upper-Case', MetricStore: 'store-1' }, 'IllegalParam.LogProject'],
+    [{ LogProject: 'project-', MetricStore: 'store-1' }, 'IllegalParam.LogProject'],
+    [{ LogProject: 'project-1', MetricStore: 's' }, 'IllegalParam.MetricStore'],
+  ];
+  for (const [params, code] of cases) {
+    assert.equal((await callError(setConfig(params))).code, code, JSON.stringify(params));
+  }
+  assert.equal((await describeConfig()).LogProject, 'other-project');
+});
+
+test('the target cannot move while a listener sends fine-grained metrics to it', async () => {
+  const { LoadbalancerId: lb } = await callApi(server, NLB, 'CreateLoadBalancer', {
+    AddressType: 'Intranet',
+    VpcId: 'vpc-local',
+    ZoneMappings: [
+      { ZoneId: 'cn-hangzhou-a', VSwitchId: 'vsw-local-a' },
+      { ZoneId: 'cn-hangzhou-b', VSwitchId: 'vsw-local-b' },
+    ],
+  });
+  for (let i = 0; i < 500; i++) {
+    const got = await callApi(server, NLB, 'GetLoadBalancerAttribute', { LoadBalancerId: lb }, { placement: 'query' });
+    if (got.LoadBalancerStatus === 'Active') break;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  const group = await callApi(server, NLB, 'CreateServerGroup', { ServerGroupName: 'metrics', VpcId: 'vpc-local' });
+  const listener = await callApi(server, NLB, 'CreateListener', {
+    LoadBalancerId: lb,
+    ListenerProtocol: 'TCP',
+    ListenerPort: 443,
+    ServerGroupId: group.ServerGroupId,
+    SecSensorEnabled: true,
+  });
+  const current = await describeConfig();
+
+  const moved = await callError(setConfig({ LogProject: 'new-project', MetricStore: 'new-store' }));
+  assert.equal(moved.code, 'EnableHDMonitor.Fail');
+  assert.equal((await describeConfig()).LogProject, current.LogProject);
+  // Setting the same target again is harmless.
+  await setConfig({ LogProject: current.LogProject, MetricStore: current.MetricStore });
+  assert.ok(listener.ListenerId);
+});
