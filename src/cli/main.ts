@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { ConfigError, type ConfigFlags, loadConfig } from '../config/load.js';
+import { CAS_VERSION } from '../products/cas/index.js';
 import { GWLB_VERSION } from '../products/gwlb/index.js';
 import { NLB_VERSION } from '../products/nlb/index.js';
 import { startOpenSlb } from '../server/openslb.js';
@@ -48,11 +49,12 @@ storeOptions(program.command('serve'))
 for (const [product, version] of [
   ['nlb', NLB_VERSION],
   ['gwlb', GWLB_VERSION],
+  ['cas', CAS_VERSION],
 ] as const) {
   program
     .command(product)
     .description(`call an ${product.toUpperCase()} ${version} action: openslb ${product} <Action> --Param value …`)
-    .argument('<action>', `API action, e.g. ${product === 'nlb' ? 'CreateListener' : 'CreateLoadBalancer'}`)
+    .argument('<action>', `API action, e.g. ${{ nlb: 'CreateListener', gwlb: 'CreateLoadBalancer', cas: 'UploadUserCertificate' }[product]}`)
     .argument('[params...]', 'parameters as --Name value (flattened: --Tag.1.Key env)')
     .option('--endpoint <url>', 'API endpoint (default $OPENSLB_ENDPOINT or http://127.0.0.1:8080)')
     .option('--data-dir <dir>', 'where to find generated credentials when the environment has none (default ./.openslb)')
@@ -60,7 +62,8 @@ for (const [product, version] of [
     .option('--wait-timeout <seconds>', 'give up waiting after this long (default 600)')
     .allowUnknownOption()
     .action(async (action: string, params: string[], opts) => {
-      process.exitCode = await invokeAction(product, version, action, params, opts);
+      // invoke/--wait only special-case NLB and GWLB; CAS replies carry no JobId, so nothing to follow.
+      process.exitCode = await invokeAction(product as 'nlb' | 'gwlb', version, action, params, opts);
     });
 }
 

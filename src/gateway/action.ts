@@ -9,7 +9,7 @@ import type { Schema } from '../store/schema.js';
 import type { Clock } from '../util/clock.js';
 import type { DecodedFields, Fields } from './params/spec.js';
 
-export type ProductName = 'nlb' | 'gwlb';
+export type ProductName = 'nlb' | 'gwlb' | 'cas';
 
 export interface Caller {
   accessKeyId: string;

@@ -18,6 +18,7 @@ import { buildApiServer } from '../gateway/server.js';
 import { MemoryNonceRegistry } from '../gateway/signature/nonce-registry.js';
 import { JobRunner } from '../jobs/runner.js';
 import { ApiMetrics, newRegistry } from '../metrics/api-metrics.js';
+import { casProduct } from '../products/cas/index.js';
 import { gwlbProduct } from '../products/gwlb/index.js';
 import { nlbProduct } from '../products/nlb/index.js';
 import { openStore, type Store } from '../store/store.js';
@@ -74,7 +75,7 @@ export async function startOpenSlb(config: Config, opts: StartOptions = {}): Pro
         config,
         clock,
         store,
-        products: [nlbProduct, gwlbProduct, ...(opts.extraProducts ?? [])],
+        products: [nlbProduct, gwlbProduct, casProduct, ...(opts.extraProducts ?? [])],
         accountId: rootKey.accountId,
         callers: ram,
         nonces: new MemoryNonceRegistry(),
