@@ -5,6 +5,7 @@
  */
 import { ApiClient } from '../client/api-client.js';
 import { ENV_ACCESS_KEY_ID, ENV_ACCESS_KEY_SECRET, credentialsPath, readCredentialsFile } from '../accounts/credentials.js';
+import type { ProductName } from '../gateway/action.js';
 import { followToEnd } from './wait.js';
 
 export interface InvokeOptions {
@@ -23,13 +24,18 @@ export function parseActionArgs(args: string[]): Record<string, string> {
     const eq = arg.indexOf('=');
     if (eq !== -1) {
       params[arg.slice(2, eq)] = arg.slice(eq + 1);
-    } else if (i + 1 < args.length && !args[i + 1].startsWith('--')) {
+    } else if (i + 1 < args.length && !isFlag(args[i + 1])) {
       params[arg.slice(2)] = args[++i];
     } else {
       params[arg.slice(2)] = 'true';
     }
   }
   return params;
+}
+
+/** `--Name`, but not a value such as a PEM block that happens to start with dashes. */
+function isFlag(arg: string): boolean {
+  return /^--[A-Za-z]/.test(arg);
 }
 
 async function credentials(dataDir: string): Promise<{ accessKeyId: string; accessKeySecret: string }> {
@@ -47,7 +53,7 @@ async function credentials(dataDir: string): Promise<{ accessKeyId: string; acce
 }
 
 export async function invokeAction(
-  product: 'nlb' | 'gwlb',
+  product: ProductName,
   version: string,
   action: string,
   rawArgs: string[],

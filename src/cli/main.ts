@@ -62,8 +62,7 @@ for (const [product, version] of [
     .option('--wait-timeout <seconds>', 'give up waiting after this long (default 600)')
     .allowUnknownOption()
     .action(async (action: string, params: string[], opts) => {
-      // invoke/--wait only special-case NLB and GWLB; CAS replies carry no JobId, so nothing to follow.
-      process.exitCode = await invokeAction(product as 'nlb' | 'gwlb', version, action, params, opts);
+      process.exitCode = await invokeAction(product, version, action, params, opts);
     });
 }
 

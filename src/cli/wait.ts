@@ -4,10 +4,11 @@
  * the resource's own status, as Terraform does.
  */
 import type { ApiClient } from '../client/api-client.js';
+import type { ProductName } from '../gateway/action.js';
 
 export interface FollowRequest {
   client: ApiClient;
-  product: 'nlb' | 'gwlb';
+  product: ProductName;
   version: string;
   action: string;
   params: Record<string, string>;
