@@ -54,6 +54,10 @@ export interface Config {
   logLevel: string;
   regions: RegionConfig[];
   quotas: Quotas;
+  dataplane: {
+    /** The largest port range (EndPort − StartPort + 1) a listener may bind on this node. */
+    maxPortRange: number;
+  };
   jobs: {
     /** Extra time a job stays Processing after the data plane applied it, to mimic the cloud. */
     extraDelayMs: number;
@@ -102,6 +106,7 @@ export function defaultConfig(): Config {
       },
     ],
     quotas: { ...DEFAULT_QUOTAS },
+    dataplane: { maxPortRange: 1024 },
     jobs: { extraDelayMs: 0, nodeTimeoutMs: 10_000 },
   };
 }

@@ -46,7 +46,7 @@ function readYaml(path: string): Record<string, unknown> {
   return doc as Record<string, unknown>;
 }
 
-const TOP_KEYS = ['apiListen', 'adminListen', 'dataDir', 'store', 'role', 'logLevel', 'regions', 'quotas', 'jobs'];
+const TOP_KEYS = ['apiListen', 'adminListen', 'dataDir', 'store', 'role', 'logLevel', 'regions', 'quotas', 'jobs', 'dataplane'];
 
 function applyFile(config: Config, doc: Record<string, unknown>): void {
   for (const key of Object.keys(doc)) {
@@ -68,6 +68,16 @@ function applyFile(config: Config, doc: Record<string, unknown>): void {
       if (!(key in config.quotas)) throw new ConfigError(`unknown quota "${key}" (known: ${Object.keys(config.quotas).join(', ')})`);
       if (!Number.isInteger(value) || (value as number) < 0) throw new ConfigError(`quota ${key} must be a non-negative integer`);
       config.quotas[key as keyof Quotas] = value as number;
+    }
+  }
+  if (doc.dataplane !== undefined) {
+    const dp = doc.dataplane as Record<string, unknown>;
+    for (const [key, value] of Object.entries(dp)) {
+      if (!(key in config.dataplane)) throw new ConfigError(`unknown dataplane setting "${key}" (known: maxPortRange)`);
+      if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > 65535) {
+        throw new ConfigError(`dataplane.${key} must be an integer from 1 to 65535`);
+      }
+      config.dataplane[key as keyof Config['dataplane']] = value as number;
     }
   }
   if (doc.jobs !== undefined) {

@@ -4,7 +4,8 @@
  * "applying" means is the reconciler's business; the node only keeps the bookkeeping honest.
  */
 import type { Logger } from 'pino';
-import type { Store } from '../store/store.js';
+import type { Transaction } from 'kysely';
+import type { Schema, Store } from '../store/store.js';
 import type { Clock } from '../util/clock.js';
 
 export interface Observation {
@@ -88,28 +89,43 @@ export class DataPlaneNode {
     }
   }
 
+  /** Records observations made between revisions (health verdicts), at the applied revision. */
+  report(observations: Observation[]): void {
+    if (this.stopped || observations.length === 0) return;
+    this.reporting = this.reporting
+      .then(() => this.opts.store.transact((tx) => this.writeObservations(tx, observations, Math.max(this.applied, 0))))
+      .catch((err) => this.opts.log?.warn({ err }, 'recording observations failed'));
+  }
+
+  private reporting: Promise<unknown> = Promise.resolve();
+
+  private async writeObservations(tx: Transaction<Schema>, observations: Observation[], revision: number): Promise<void> {
+    const now = this.opts.clock.now();
+    for (const o of observations) {
+      const row = {
+        node_id: this.opts.nodeId,
+        object_id: o.objectId,
+        revision,
+        state: o.state,
+        reason: o.reason ?? null,
+        detail: o.detail === undefined ? null : JSON.stringify(o.detail),
+        updated_at: now,
+      };
+      await tx
+        .insertInto('observations')
+        .values(row)
+        .onConflict((oc) => oc.columns(['node_id', 'object_id']).doUpdateSet(row))
+        .execute();
+    }
+  }
+
   private async applyOnce(revision: number): Promise<void> {
     const observations = await this.opts.reconciler.apply(revision);
     const { store, clock, nodeId } = this.opts;
     const now = clock.now();
     // Observations and the applied revision land together, so a job never sees one without the other.
     await store.transact(async (tx) => {
-      for (const o of observations) {
-        const row = {
-          node_id: nodeId,
-          object_id: o.objectId,
-          revision,
-          state: o.state,
-          reason: o.reason ?? null,
-          detail: o.detail === undefined ? null : JSON.stringify(o.detail),
-          updated_at: now,
-        };
-        await tx
-          .insertInto('observations')
-          .values(row)
-          .onConflict((oc) => oc.columns(['node_id', 'object_id']).doUpdateSet(row))
-          .execute();
-      }
+      await this.writeObservations(tx, observations, revision);
       await tx
         .updateTable('nodes')
         .set({ applied_revision: revision, heartbeat_at: now })
@@ -130,9 +146,3 @@ export class DataPlaneNode {
       .catch(() => undefined);
   }
 }
-
-/** Until the NLB/GWLB runtimes exist, a node applies revisions with nothing to bring up. */
-export const emptyReconciler: Reconciler = {
-  apply: async () => [],
-  close: async () => undefined,
-};

@@ -11,7 +11,10 @@ import type { Config } from '../config/config.js';
 import { splitHostPort } from '../config/load.js';
 import { ensureRootKey, type RootKeyInfo } from '../accounts/credentials.js';
 import { RamService } from '../accounts/ram-service.js';
-import { DataPlaneNode, emptyReconciler } from '../dataplane/node.js';
+import { DataPlaneNode } from '../dataplane/node.js';
+import { NlbReconciler } from '../dataplane/nlb/reconciler.js';
+import { registerDataPlaneMetrics } from '../metrics/dataplane-metrics.js';
+import { systemScheduler } from '../util/scheduler.js';
 import type { Product } from '../gateway/action.js';
 import { ApiGateway } from '../gateway/pipeline.js';
 import { buildApiServer } from '../gateway/server.js';
@@ -94,14 +97,24 @@ export async function startOpenSlb(config: Config, opts: StartOptions = {}): Pro
 
     let node: DataPlaneNode | undefined;
     if (config.role !== 'api') {
-      node = new DataPlaneNode({
+      let dataPlaneNode: DataPlaneNode | undefined;
+      const reconciler = new NlbReconciler({
+        store,
+        clock,
+        timers: systemScheduler,
+        maxPortRange: config.dataplane.maxPortRange,
+        log,
+        report: (observations) => dataPlaneNode?.report(observations),
+      });
+      dataPlaneNode = node = new DataPlaneNode({
         nodeId: opts.nodeId ?? `${hostname()}-${process.pid}`,
         address: apiAddress.host,
         store,
         clock,
-        reconciler: emptyReconciler,
+        reconciler,
         log,
       });
+      registerDataPlaneMetrics(registry, reconciler);
       await node.start();
       stops.push(() => node!.stop());
     }

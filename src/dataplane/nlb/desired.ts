@@ -32,6 +32,7 @@ export interface DesiredServerGroup {
 
 export interface DesiredListener {
   id: string;
+  regionId: string;
   loadBalancerId: string;
   protocol: 'TCP' | 'UDP' | 'TCPSSL';
   vips: string[];
@@ -52,7 +53,7 @@ export async function loadDesired(db: Db): Promise<DesiredListener[]> {
   const groupById = new Map(groups.map((g) => [g.id, g]));
   const out: DesiredListener[] = [];
   for (const listener of listeners) {
-    if (!BOUND_LISTENER_STATUSES.has(listener.status)) continue;
+    if (!BOUND_LISTENER_STATUSES.has(listener.status) || listener.body.StoppedWhileConfiguring) continue;
     const lb = lbById.get(listener.body.LoadBalancerId);
     const group = groupById.get(listener.body.ServerGroupId);
     if (!lb || !group || !SERVING_LB_STATUSES.has(lb.status)) continue;
@@ -63,6 +64,7 @@ export async function loadDesired(db: Db): Promise<DesiredListener[]> {
     else ports.push(doc.ListenerPort);
     out.push({
       id: listener.id,
+      regionId: listener.regionId,
       loadBalancerId: lb.id,
       protocol: doc.ListenerProtocol as DesiredListener['protocol'],
       vips: lb.body.ZoneMappings.map((z) => z.PrivateIPv4Address).filter(Boolean),

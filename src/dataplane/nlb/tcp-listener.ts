@@ -8,7 +8,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { Clock } from '../../util/clock.js';
 import { setListenerMss } from '../native/tcp-sockopt.js';
-import type { FlowInfo, UpstreamPool } from './upstream-pool.js';
+import type { BackendTarget, FlowInfo, UpstreamPool } from './upstream-pool.js';
 import { CpsLimiter } from './cps-limiter.js';
 import type { ListenerCounters } from './listener-metrics.js';
 
@@ -35,8 +35,7 @@ export interface TcpListenerBinding {
 interface Connection {
   client: net.Socket;
   upstream?: net.Socket;
-  backend: number;
-  backendKey: string;
+  target?: BackendTarget;
 }
 
 export class TcpListener {
@@ -121,30 +120,28 @@ export class TcpListener {
       dstIp: vip,
       dstPort: port,
     };
-    const conn: Connection = { client, backend: -1, backendKey: '' };
+    const conn: Connection = { client };
     this.connections.add(conn);
     counters.activeConnections++;
     client.setNoDelay(true);
     client.setTimeout(this.settings.idleTimeoutMs, () => client.destroy());
     client.on('error', () => client.destroy());
     client.once('close', () => this.finish(conn));
-    this.connectUpstream(conn, flow, 0);
+    this.connectUpstream(conn, flow, undefined, 0);
   }
 
-  private connectUpstream(conn: Connection, flow: FlowInfo, attempt: number): void {
+  private connectUpstream(conn: Connection, flow: FlowInfo, first: BackendTarget | undefined, attempt: number): void {
     const pool = this.pool;
-    const index = pool.pick(flow, attempt);
-    if (index < 0 || conn.client.destroyed) {
-      if (index < 0) this.counters.droppedNoBackend++;
+    const target = attempt === 0 ? pool.pick(flow) : pool.retry(flow, first!, attempt);
+    if (!target || conn.client.destroyed) {
+      if (!target) this.counters.droppedNoBackend++;
       conn.client.destroy();
       return;
     }
-    const target = pool.target(index);
     const port = this.binding.keepDestinationPort ? flow.dstPort : target.port;
     const upstream = net.connect({ host: target.host, port, noDelay: true });
     conn.upstream = upstream;
-    conn.backend = index;
-    conn.backendKey = target.key;
+    conn.target = target;
     let connected = false;
     upstream.setTimeout(this.settings.connectTimeoutMs, () => upstream.destroy(new Error('connect timeout')));
     upstream.once('error', () => {
@@ -152,21 +149,18 @@ export class TcpListener {
         conn.client.destroy();
         return;
       }
-      // Connect failed: try the next eligible backend before giving up on the client.
+      // Connect failed: offer the flow to the next eligible backend before giving up.
       conn.upstream = undefined;
-      if (attempt + 1 < pool.size) this.connectUpstream(conn, flow, attempt + 1);
-      else {
-        this.counters.droppedNoBackend++;
-        conn.client.destroy();
-      }
+      conn.target = undefined;
+      this.connectUpstream(conn, flow, first ?? target, attempt + 1);
     });
     upstream.once('connect', () => {
       connected = true;
-      pool.opened(index);
+      pool.opened(target);
       upstream.setTimeout(this.settings.idleTimeoutMs, () => upstream.destroy());
       upstream.on('error', () => upstream.destroy());
       upstream.once('close', () => {
-        pool.closed(index);
+        pool.closed(target);
         conn.client.destroy();
       });
       const client = conn.client;
@@ -198,7 +192,7 @@ export class TcpListener {
    */
   drainBackend(backendKey: string, drainMs: number | undefined): void {
     if (drainMs === undefined) return;
-    const victims = [...this.connections].filter((c) => c.backendKey === backendKey);
+    const victims = [...this.connections].filter((c) => c.target?.key === backendKey);
     if (victims.length === 0) return;
     const timer = setTimeout(() => {
       this.drainTimers.delete(timer);

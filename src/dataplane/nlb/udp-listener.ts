@@ -7,7 +7,7 @@
 import dgram from 'node:dgram';
 import type { Clock } from '../../util/clock.js';
 import type { ListenerCounters } from './listener-metrics.js';
-import type { FlowInfo, UpstreamPool } from './upstream-pool.js';
+import type { BackendTarget, FlowInfo, UpstreamPool } from './upstream-pool.js';
 
 export interface UdpListenerSettings {
   idleTimeoutMs: number;
@@ -21,9 +21,12 @@ export interface UdpListenerBinding {
 
 interface Session {
   upstream: dgram.Socket;
-  backend: number;
-  backendKey: string;
+  /** The pool the session was opened from, which its count belongs to even after a swap. */
+  pool: UpstreamPool;
+  target: BackendTarget;
   lastSeen: number;
+  /** Datagrams that arrived before the upstream socket finished connecting. */
+  pending: Buffer[] | undefined;
 }
 
 export class UdpListener {
@@ -86,28 +89,31 @@ export class UdpListener {
     if (!session) {
       if (!this.accepting) return;
       const flow: FlowInfo = { srcIp: rinfo.address, srcPort: rinfo.port, dstIp: vip, dstPort: port, firstPacket: msg };
-      const index = this.pool.pick(flow, 0);
-      if (index < 0) {
+      const target = this.pool.pick(flow);
+      if (!target) {
         counters.droppedNoBackend++;
         return;
       }
-      session = this.openSession(socket, table, key, index, rinfo, port);
+      session = this.openSession(socket, table, key, target, rinfo, port);
     }
     session.lastSeen = this.clock.now();
-    session.upstream.send(msg);
+    if (session.pending) {
+      if (session.pending.length < 64) session.pending.push(msg);
+    } else {
+      session.upstream.send(msg);
+    }
   }
 
   private openSession(
     socket: dgram.Socket,
     table: Map<string, Session>,
     key: string,
-    index: number,
+    target: BackendTarget,
     client: dgram.RemoteInfo,
     port: number,
   ): Session {
-    const target = this.pool.target(index);
     const upstream = dgram.createSocket(target.host.includes(':') ? 'udp6' : 'udp4');
-    const session: Session = { upstream, backend: index, backendKey: target.key, lastSeen: this.clock.now() };
+    const session: Session = { upstream, pool: this.pool, target, lastSeen: this.clock.now(), pending: [] };
     const counters = this.counters;
     const clientPort = client.port;
     const clientAddress = client.address;
@@ -119,9 +125,13 @@ export class UdpListener {
     });
     // ICMP errors from the backend surface here; the session stays until it idles out.
     upstream.on('error', () => undefined);
-    upstream.connect(this.binding.keepDestinationPort ? port : target.port, target.host);
+    upstream.connect(this.binding.keepDestinationPort ? port : target.port, target.host, () => {
+      const queued = session.pending ?? [];
+      session.pending = undefined;
+      for (const datagram of queued) upstream.send(datagram);
+    });
     table.set(key, session);
-    this.pool.opened(index);
+    this.pool.opened(target);
     counters.udpSessions++;
     return session;
   }
@@ -138,7 +148,7 @@ export class UdpListener {
 
   private closeSession(table: Map<string, Session>, key: string, session: Session): void {
     table.delete(key);
-    this.pool.closed(session.backend);
+    session.pool.closed(session.target);
     this.counters.udpSessions--;
     session.upstream.close();
   }
@@ -153,7 +163,7 @@ export class UdpListener {
     if (drainMs === undefined) return;
     const timer = setTimeout(() => {
       for (const table of this.sessions.values()) {
-        for (const [key, session] of table) if (session.backendKey === backendKey) this.closeSession(table, key, session);
+        for (const [key, session] of table) if (session.target.key === backendKey) this.closeSession(table, key, session);
       }
     }, drainMs);
     timer.unref();

@@ -80,17 +80,17 @@ export async function transitionListener(
   listener: ListenerRow,
   change: { transitional: string; onSuccess: JobEffect[]; onFailure: JobEffect[]; body?: ListenerDoc },
 ): Promise<string> {
-  await updateResource(
-    ctx.db,
-    listener,
-    { status: change.transitional, body: change.body },
-    { now: ctx.clock.now(), revision: ctx.revision },
-  );
+  // A Stopped listener being reconfigured passes through Configuring but must stay unbound:
+  // the data plane reads this marker, and either outcome of the job clears it.
+  const keepStopped = listener.status === 'Stopped' && change.transitional === 'Configuring';
+  const body = keepStopped ? { ...(change.body ?? listener.body), StoppedWhileConfiguring: true } : change.body;
+  const clear: JobEffect[] = keepStopped ? [{ op: 'patch', id: listener.id, patch: { StoppedWhileConfiguring: undefined } }] : [];
+  await updateResource(ctx.db, listener, { status: change.transitional, body }, { now: ctx.clock.now(), revision: ctx.revision });
   return startJob(ctx, {
     resourceType: LISTENER_KIND,
     resourceId: listener.id,
-    onSuccess: change.onSuccess,
-    onFailure: change.onFailure,
+    onSuccess: [...change.onSuccess, ...clear],
+    onFailure: [...change.onFailure, ...clear],
   });
 }
 

@@ -129,6 +129,8 @@ export interface ListenerDoc {
   CaCertificateIds: string[];
   /** SNI certificates: id → Associating | Associated | Diassociating */
   AdditionalCertificates: Array<{ CertificateId: string; Status: string }>;
+  /** Private: set while a Stopped listener is Configuring, so the data plane keeps it unbound. */
+  StoppedWhileConfiguring?: boolean;
   CreateTime: string;
 }
 

@@ -1,0 +1,260 @@
+/**
+ * Brings the NLB runtime in line with the store: listeners bound, updated in place or closed;
+ * server groups rebuilt without losing connection counts or health; health checks following
+ * the servers. Reports per listener whether it is bound, or why it failed.
+ */
+import type { Logger } from 'pino';
+import type { Store } from '../../store/store.js';
+import type { Clock } from '../../util/clock.js';
+import type { Scheduler as TimerScheduler } from '../../util/scheduler.js';
+import { HealthChecker, isForwardable, type HealthChange, type HealthTarget } from '../health/checker.js';
+import type { Observation, Reconciler } from '../node.js';
+import { healthObservationKey, HEALTHY, UNHEALTHY } from '../../products/nlb/listener-health.js';
+import { alibabaTlvBytes, encodeProxyV2 } from './proxy-protocol.js';
+import { loadDesired, type DesiredListener, type DesiredServerGroup } from './desired.js';
+import { ServerPool } from './server-pool.js';
+import { TcpListener, type TcpListenerSettings } from './tcp-listener.js';
+import { UdpListener } from './udp-listener.js';
+import { buildTlsOptions, tlsFingerprint } from './tls-options.js';
+import { newListenerCounters, type ListenerCounters } from './listener-metrics.js';
+
+const CONNECT_TIMEOUT_MS = 5000;
+
+export interface NlbReconcilerOptions {
+  store: Store;
+  clock: Clock;
+  timers: TimerScheduler;
+  /** The largest port range one listener may bind. */
+  maxPortRange: number;
+  log?: Logger;
+  /** Out-of-band observations (health verdicts) for the node to record. */
+  report?: (observations: Observation[]) => void;
+}
+
+interface RunningListener {
+  runtime: TcpListener | UdpListener;
+  bindKey: string;
+  groupId: string;
+  counters: ListenerCounters;
+}
+
+export class NlbReconciler implements Reconciler {
+  private readonly listeners = new Map<string, RunningListener>();
+  private readonly pools = new Map<string, ServerPool>();
+  private readonly checker: HealthChecker;
+  /** Health target key → the server group and server key it belongs to. */
+  private targets = new Map<string, { groupId: string; serverKey: string }>();
+  /** Listener IDs that last failed, with the reason (re-reported every revision, see apply). */
+  private failed = new Map<string, string>();
+
+  constructor(private readonly opts: NlbReconcilerOptions) {
+    this.checker = new HealthChecker({
+      scheduler: opts.timers,
+      onChange: (change) => this.healthChanged(change),
+      onError: (err) => opts.log?.warn({ err }, 'health check listener failed'),
+    });
+  }
+
+  async apply(_revision: number): Promise<Observation[]> {
+    const desired = await loadDesired(this.opts.store.db);
+    this.updatePools(desired);
+    const observations: Observation[] = [];
+    const wanted = new Set(desired.map((d) => d.id));
+    for (const [id, running] of this.listeners) {
+      if (!wanted.has(id)) {
+        this.listeners.delete(id);
+        await running.runtime.close(this.pools.get(running.groupId)?.drainMs ?? 0);
+      }
+    }
+    for (const id of this.failed.keys()) if (!wanted.has(id)) this.failed.delete(id);
+    for (const d of desired) {
+      try {
+        await this.applyListener(d);
+        this.failed.delete(d.id);
+        observations.push({ objectId: d.id, state: 'bound' });
+      } catch (err) {
+        const reason = (err as Error).message;
+        this.failed.set(d.id, reason);
+        this.opts.log?.warn({ listenerId: d.id, reason }, 'listener could not be applied');
+        observations.push({ objectId: d.id, state: 'failed', reason });
+      }
+    }
+    this.dropUnusedPools(desired);
+    return observations;
+  }
+
+  private updatePools(desired: DesiredListener[]): void {
+    const groups = new Map<string, DesiredServerGroup>();
+    for (const d of desired) groups.set(d.serverGroup.id, d.serverGroup);
+    const targets: HealthTarget[] = [];
+    const targetMap = new Map<string, { groupId: string; serverKey: string }>();
+    for (const group of groups.values()) {
+      let pool = this.pools.get(group.id);
+      if (!pool) {
+        pool = new ServerPool(group.id, group);
+        this.pools.set(group.id, pool);
+      } else if (pool.fingerprint !== group.fingerprint) {
+        const before = pool.eligibleKeys();
+        pool.update(group);
+        this.drainLeavers(group.id, before, pool);
+      }
+      for (const server of group.servers) {
+        const key = healthObservationKey(group.id, server.host, server.port);
+        targetMap.set(key, { groupId: group.id, serverKey: server.key });
+        targets.push({ key, host: server.host, port: server.port, config: group.healthCheck });
+      }
+    }
+    this.targets = targetMap;
+    this.checker.update(targets);
+    for (const [id, pool] of this.pools) {
+      if (groups.has(id)) pool.setHealth((serverKey) => this.forwardable(id, serverKey));
+    }
+  }
+
+  private forwardable(groupId: string, serverKey: string): boolean {
+    const [host, port] = splitKey(serverKey);
+    const state = this.checker.state(healthObservationKey(groupId, host, port));
+    return state ? isForwardable(state.status) : false;
+  }
+
+  private healthChanged(change: HealthChange): void {
+    const target = this.targets.get(change.key);
+    if (!target) return;
+    const pool = this.pools.get(target.groupId);
+    if (pool) {
+      const before = pool.eligibleKeys();
+      pool.setHealth((serverKey) => this.forwardable(target.groupId, serverKey));
+      this.drainLeavers(target.groupId, before, pool);
+    }
+    if (change.to === 'Healthy' || change.to === 'Unhealthy') {
+      this.opts.report?.([
+        {
+          objectId: change.key,
+          state: change.to === 'Healthy' ? HEALTHY : UNHEALTHY,
+          reason: change.code ?? change.reason,
+          detail: change.reason ? { message: change.reason } : undefined,
+        },
+      ]);
+    }
+  }
+
+  /** Backends that just left a pool stop getting new flows; their live ones drain per the group. */
+  private drainLeavers(groupId: string, before: Set<string>, pool: ServerPool): void {
+    const after = pool.eligibleKeys();
+    for (const key of before) {
+      if (after.has(key)) continue;
+      for (const running of this.listeners.values()) {
+        if (running.groupId === groupId) running.runtime.drainBackend(key, pool.drainMs);
+      }
+    }
+  }
+
+  private async applyListener(d: DesiredListener): Promise<void> {
+    if (d.ports.length > this.opts.maxPortRange) {
+      throw new Error(`port range ${d.ports[0]}-${d.ports[d.ports.length - 1]} has ${d.ports.length} ports; this node binds at most ${this.opts.maxPortRange}`);
+    }
+    if (d.vips.length === 0) throw new Error('the load balancer has no VIP');
+    const pool = this.pools.get(d.serverGroup.id)!;
+    const bindKey = JSON.stringify([d.protocol, d.vips, d.ports, d.keepDestinationPort, d.protocol === 'TCPSSL' ? tlsFingerprint(d.doc) : '']);
+    const existing = this.listeners.get(d.id);
+    const idleTimeoutMs = d.doc.IdleTimeout * 1000;
+
+    if (d.protocol === 'UDP') {
+      const settings = { idleTimeoutMs };
+      if (existing && existing.bindKey === bindKey) {
+        existing.runtime.update(settings as never, pool);
+        existing.groupId = d.serverGroup.id;
+        return;
+      }
+      const counters = existing?.counters ?? newListenerCounters();
+      const runtime = new UdpListener(d.id, d, settings, pool, this.opts.clock, counters);
+      await this.replace(d, existing, runtime, bindKey, counters);
+      return;
+    }
+
+    const settings: TcpListenerSettings = {
+      idleTimeoutMs,
+      cps: d.doc.Cps,
+      mss: d.doc.Mss,
+      connectTimeoutMs: CONNECT_TIMEOUT_MS,
+      proxyHeader: d.doc.ProxyProtocolEnabled ? proxyHeaderBuilder(d) : undefined,
+    };
+    if (existing && existing.bindKey === bindKey) {
+      existing.runtime.update(settings as never, pool);
+      existing.groupId = d.serverGroup.id;
+      return;
+    }
+    if (d.protocol === 'TCPSSL') settings.tls = await buildTlsOptions(this.opts.store.db, d.regionId, d.doc);
+    const counters = existing?.counters ?? newListenerCounters();
+    const runtime = new TcpListener(d.id, d, settings, pool, this.opts.clock, counters);
+    await this.replace(d, existing, runtime, bindKey, counters);
+  }
+
+  /** Swaps in a runtime bound to new addresses; the old one stops accepting and drains. */
+  private async replace(
+    d: DesiredListener,
+    existing: RunningListener | undefined,
+    runtime: TcpListener | UdpListener,
+    bindKey: string,
+    counters: ListenerCounters,
+  ): Promise<void> {
+    if (existing) {
+      this.listeners.delete(d.id);
+      await existing.runtime.close(this.pools.get(existing.groupId)?.drainMs ?? 0);
+    }
+    await runtime.bind();
+    this.listeners.set(d.id, { runtime, bindKey, groupId: d.serverGroup.id, counters });
+  }
+
+  private dropUnusedPools(desired: DesiredListener[]): void {
+    const used = new Set(desired.map((d) => d.serverGroup.id));
+    for (const id of this.pools.keys()) if (!used.has(id)) this.pools.delete(id);
+  }
+
+  /** Counters per running listener, for /metrics. */
+  listenerCounters(): Array<{ listenerId: string; protocol: string; counters: ListenerCounters }> {
+    return [...this.listeners].map(([listenerId, r]) => ({
+      listenerId,
+      protocol: r.runtime instanceof UdpListener ? 'UDP' : 'TCP',
+      counters: r.counters,
+    }));
+  }
+
+  /** Live connections per backend, for /metrics. */
+  serverConnections(): Array<{ serverGroupId: string; server: string; active: number; healthy: boolean }> {
+    const out: Array<{ serverGroupId: string; server: string; active: number; healthy: boolean }> = [];
+    for (const [, target] of this.targets) {
+      const pool = this.pools.get(target.groupId);
+      if (!pool) continue;
+      out.push({
+        serverGroupId: target.groupId,
+        server: target.serverKey,
+        active: pool.activeConnections(target.serverKey),
+        healthy: this.forwardable(target.groupId, target.serverKey),
+      });
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await this.checker.stop();
+    for (const running of this.listeners.values()) running.runtime.destroy();
+    this.listeners.clear();
+  }
+}
+
+function splitKey(serverKey: string): [string, number] {
+  const i = serverKey.lastIndexOf(':');
+  return [serverKey.slice(0, i), Number(serverKey.slice(i + 1))];
+}
+
+/** PROXY v2 with the 0xE1 TLVs the listener asks for, encoded once per listener. */
+function proxyHeaderBuilder(d: DesiredListener): TcpListenerSettings['proxyHeader'] {
+  const v2 = d.doc.ProxyProtocolV2Config;
+  const tlvs = alibabaTlvBytes({ vpcId: v2?.Ppv2VpcIdEnabled ? d.vpcId : undefined });
+  return (client, localAddress, localPort) =>
+    encodeProxyV2(
+      { srcIp: client.remoteAddress ?? '0.0.0.0', srcPort: client.remotePort ?? 0, dstIp: localAddress, dstPort: localPort },
+      tlvs,
+    );
+}

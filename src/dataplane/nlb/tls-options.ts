@@ -1,0 +1,99 @@
+/**
+ * The TLS settings of a TCPSSL listener, built from the store: its default certificate, SNI
+ * certificates, CA for mutual TLS, security policy and ALPN policy.
+ */
+import tls from 'node:tls';
+import { X509Certificate } from 'node:crypto';
+import { findCertificate } from '../../products/cas/certificates.js';
+import { findSecurityPolicy } from '../../products/nlb/security-policies.js';
+import { nodeTlsSettings } from '../../products/nlb/tls-policies.js';
+import type { ListenerDoc } from '../../products/nlb/model.js';
+import type { Db } from '../../products/common/resources.js';
+import { DEFAULT_SECURITY_POLICY } from '../../products/nlb/listener-rules.js';
+
+const ALPN: Record<string, string[]> = {
+  HTTP1Only: ['http/1.1'],
+  HTTP2Only: ['h2'],
+  HTTP2Optional: ['http/1.1', 'h2'],
+  HTTP2Preferred: ['h2', 'http/1.1'],
+};
+
+export class TlsSetupError extends Error {}
+
+/** Everything that, when it changes, needs new TLS contexts (the listener rebinds). */
+export function tlsFingerprint(doc: ListenerDoc): string {
+  return JSON.stringify([
+    doc.CertificateIds,
+    doc.CaEnabled,
+    doc.CaCertificateIds,
+    doc.SecurityPolicyId,
+    doc.AlpnEnabled,
+    doc.AlpnPolicy,
+    doc.AdditionalCertificates.filter((c) => c.Status !== 'Diassociating').map((c) => c.CertificateId),
+  ]);
+}
+
+export async function buildTlsOptions(db: Db, regionId: string, doc: ListenerDoc): Promise<tls.TlsOptions> {
+  const policyId = doc.SecurityPolicyId || DEFAULT_SECURITY_POLICY;
+  const policy = await findSecurityPolicy(db, regionId, policyId);
+  if (!policy) throw new TlsSetupError(`security policy ${policyId} not found`);
+  const versions = nodeTlsSettings({ tlsVersions: policy.tlsVersions, ciphers: policy.ciphers });
+  const policyOptions = {
+    minVersion: versions.minVersion,
+    maxVersion: versions.maxVersion,
+    ciphers: versions.ciphers,
+    secureOptions: versions.secureOptions,
+    honorCipherOrder: true,
+  };
+
+  const main = await serverCertificate(db, doc.CertificateIds[0]);
+  const options: tls.TlsOptions = { ...policyOptions, cert: main.cert, key: main.key };
+
+  if (doc.CaEnabled) {
+    const cas = await Promise.all(doc.CaCertificateIds.map((id) => findCertificate(db, id)));
+    if (cas.some((c) => !c)) throw new TlsSetupError('CA certificate not found');
+    options.ca = cas.map((c) => c!.certPem);
+    options.requestCert = true;
+    options.rejectUnauthorized = true;
+  }
+  if (doc.AlpnEnabled && doc.AlpnPolicy) options.ALPNProtocols = ALPN[doc.AlpnPolicy];
+
+  // SNI: each additional certificate answers for the names it carries; others get the default.
+  const extras = doc.AdditionalCertificates.filter((c) => c.Status !== 'Diassociating');
+  if (extras.length > 0) {
+    const contexts: Array<{ names: string[]; context: tls.SecureContext }> = [];
+    for (const extra of extras) {
+      const c = await serverCertificate(db, extra.CertificateId);
+      const context = tls.createSecureContext({ ...policyOptions, cert: c.cert, key: c.key, ca: options.ca });
+      contexts.push({ names: c.names, context });
+    }
+    options.SNICallback = (servername, callback) => {
+      const name = servername.toLowerCase();
+      const match = contexts.find((c) => c.names.some((n) => nameMatches(n, name)));
+      callback(null, match?.context);
+    };
+  }
+  return options;
+}
+
+async function serverCertificate(db: Db, id: string | undefined) {
+  if (!id) throw new TlsSetupError('listener has no server certificate');
+  const found = await findCertificate(db, id);
+  if (!found || !found.keyPem) throw new TlsSetupError(`server certificate ${id} not found`);
+  const x509 = new X509Certificate(found.certPem);
+  const names = [found.commonName, ...found.sans].filter(Boolean).map((n) => n.toLowerCase());
+  if (x509.subjectAltName) {
+    for (const part of x509.subjectAltName.split(/,\s*/)) {
+      if (part.startsWith('DNS:')) names.push(part.slice(4).toLowerCase());
+    }
+  }
+  return { cert: found.certPem, key: found.keyPem, names };
+}
+
+/** Exact names, and `*.example.com` for exactly one leading label. */
+function nameMatches(pattern: string, name: string): boolean {
+  if (pattern === name) return true;
+  if (!pattern.startsWith('*.')) return false;
+  const dot = name.indexOf('.');
+  return dot > 0 && name.slice(dot + 1) === pattern.slice(2);
+}

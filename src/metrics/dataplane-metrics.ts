@@ -1,0 +1,53 @@
+/**
+ * Data-plane metrics, read from the runtime's plain counters when Prometheus scrapes: the hot
+ * path only bumps numbers, never a labelled metric.
+ */
+import { Gauge, type Registry } from 'prom-client';
+import type { NlbReconciler } from '../dataplane/nlb/reconciler.js';
+
+type ListenerField = 'activeConnections' | 'newConnections' | 'droppedCps' | 'droppedNoBackend' | 'bytesIn' | 'bytesOut' | 'udpSessions';
+
+const LISTENER_METRICS: Array<[string, ListenerField, string]> = [
+  ['openslb_listener_active_connections', 'activeConnections', 'Connections open now, per listener.'],
+  ['openslb_listener_connections_total', 'newConnections', 'Connections accepted, per listener.'],
+  ['openslb_listener_dropped_cps_total', 'droppedCps', 'Connections refused by the listener Cps limit.'],
+  ['openslb_listener_dropped_no_backend_total', 'droppedNoBackend', 'Connections or datagrams dropped for want of a reachable backend.'],
+  ['openslb_listener_bytes_in_total', 'bytesIn', 'Bytes received from clients.'],
+  ['openslb_listener_bytes_out_total', 'bytesOut', 'Bytes sent back to clients.'],
+  ['openslb_listener_udp_sessions', 'udpSessions', 'UDP sessions open now.'],
+];
+
+export function registerDataPlaneMetrics(registry: Registry, nlb: NlbReconciler): void {
+  for (const [name, field, help] of LISTENER_METRICS) {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['listener', 'protocol'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const l of nlb.listenerCounters()) this.set({ listener: l.listenerId, protocol: l.protocol }, l.counters[field]);
+      },
+    });
+  }
+  new Gauge({
+    name: 'openslb_server_active_connections',
+    help: 'Connections (or UDP sessions) open to each backend server now.',
+    labelNames: ['server_group', 'server'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const s of nlb.serverConnections()) this.set({ server_group: s.serverGroupId, server: s.server }, s.active);
+    },
+  });
+  new Gauge({
+    name: 'openslb_server_healthy',
+    help: '1 when a backend server may receive new flows (healthy, or health check off), else 0.',
+    labelNames: ['server_group', 'server'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const s of nlb.serverConnections()) this.set({ server_group: s.serverGroupId, server: s.server }, s.healthy ? 1 : 0);
+    },
+  });
+}
