@@ -65,6 +65,8 @@ export function tcpRoundTrip(host: string, port: number, line: string): Promise<
       socket.destroy();
     });
     socket.once('error', reject);
+    // Closed by the balancer before any reply (no backend, CPS limit): a refusal, not a hang.
+    socket.once('close', () => reject(new Error('connection closed without a reply')));
   });
 }
 

@@ -1,0 +1,139 @@
+/**
+ * Data-plane behaviour a user would notice: port ranges, health-check failover, draining,
+ * stop/start, CPS limits.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { NLB, callApi, startTestServer, waitForJob, type TestServer } from '../../support/server.js';
+import { createActiveLoadBalancer, createRunningListener, createServerGroup } from '../../support/nlb-setup.js';
+import { startTcpBackend, tcpRoundTrip, type TcpBackend } from '../../support/backends.js';
+import { ManualClock } from '../../../src/util/clock.js';
+
+let server: TestServer;
+let lb: { id: string; vips: string[] };
+const backends: TcpBackend[] = [];
+
+before(async () => {
+  server = await startTestServer();
+  lb = await createActiveLoadBalancer(server);
+});
+after(async () => {
+  await server?.stop();
+  for (const b of backends) await b.close().catch(() => undefined);
+});
+
+async function until(what: string, check: () => Promise<boolean>, attempts = 600): Promise<void> {
+  for (let i = 0; i < attempts; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`gave up waiting: ${what}`);
+}
+
+test('a port-range listener sends port N to port N on the backend', async () => {
+  for (const port of [7100, 7101, 7102]) backends.push(await startTcpBackend('127.0.3.30', `p${port}`, port));
+  const sg = await createServerGroup(server, { AnyPortEnabled: true, HealthCheckConfig: { HealthCheckEnabled: false } }, [
+    { ip: '127.0.3.30', port: 0 },
+  ]);
+  await createRunningListener(server, {
+    LoadBalancerId: lb.id,
+    ListenerProtocol: 'TCP',
+    ListenerPort: 0,
+    StartPort: 7100,
+    EndPort: 7102,
+    ServerGroupId: sg,
+  });
+  assert.equal(await tcpRoundTrip(lb.vips[0], 7101, 'x'), 'p7101:x');
+  assert.equal(await tcpRoundTrip(lb.vips[1], 7102, 'y'), 'p7102:y');
+});
+
+test('a server failing its health check gets no new connections; traffic moves to the healthy one', async () => {
+  const good = await startTcpBackend('127.0.3.31', 'good');
+  const doomed = await startTcpBackend('127.0.3.32', 'doomed');
+  backends.push(good, doomed);
+  const sg = await createServerGroup(
+    server,
+    { Scheduler: 'rr', HealthCheckConfig: { HealthCheckType: 'TCP', HealthCheckInterval: 1, HealthCheckConnectTimeout: 1, HealthyThreshold: 2, UnhealthyThreshold: 2 } },
+    [
+      { ip: good.host, port: good.port },
+      { ip: doomed.host, port: doomed.port },
+    ],
+  );
+  const listenerId = await createRunningListener(server, { LoadBalancerId: lb.id, ListenerProtocol: 'TCP', ListenerPort: 7110, ServerGroupId: sg });
+  await until('both servers healthy', async () => {
+    const h = await callApi(server, NLB, 'GetListenerHealthStatus', { ListenerId: listenerId }, { placement: 'query' });
+    return h.ListenerHealthStatus[0].ServerGroupInfos[0].NonNormalServers.length === 0;
+  });
+  await doomed.close();
+  await until('the dead server reported unhealthy', async () => {
+    const h = await callApi(server, NLB, 'GetListenerHealthStatus', { ListenerId: listenerId }, { placement: 'query' });
+    const bad = h.ListenerHealthStatus[0].ServerGroupInfos[0].NonNormalServers;
+    return bad.length === 1 && bad[0].Status === 'Unhealthy' && bad[0].ServerIp === '127.0.3.32';
+  });
+  const replies = [];
+  for (let i = 0; i < 4; i++) replies.push(await tcpRoundTrip(lb.vips[0], 7110, 'q'));
+  assert.deepEqual(replies, ['good:q', 'good:q', 'good:q', 'good:q']);
+});
+
+test('removing a server with draining on closes its connections after the drain timeout, not before', async () => {
+  const a = await startTcpBackend('127.0.3.33', 'a');
+  backends.push(a);
+  const sg = await createServerGroup(
+    server,
+    { ConnectionDrainEnabled: true, ConnectionDrainTimeout: 1, HealthCheckConfig: { HealthCheckEnabled: false } },
+    [{ ip: a.host, port: a.port }],
+  );
+  await createRunningListener(server, { LoadBalancerId: lb.id, ListenerProtocol: 'TCP', ListenerPort: 7120, ServerGroupId: sg });
+  const client = net.connect(7120, lb.vips[0]);
+  await new Promise<void>((r) => client.once('connect', () => r()));
+  client.write('before');
+  await new Promise((r) => client.once('data', r));
+  const closed = new Promise<void>((r) => client.once('close', () => r()));
+  const { JobId } = await callApi(server, NLB, 'RemoveServersFromServerGroup', {
+    ServerGroupId: sg,
+    Servers: [{ ServerId: a.host, ServerType: 'Ip', ServerIp: a.host, Port: a.port }],
+  });
+  assert.equal(await waitForJob(server, JobId), 'Succeeded');
+  // Still flowing after the removal took effect…
+  client.write('during');
+  const reply = await new Promise<string>((r) => client.once('data', (d) => r(d.toString())));
+  assert.equal(reply, 'a:during');
+  // …and closed by the drain timeout.
+  await closed;
+  // New connections find no backend.
+  await assert.rejects(tcpRoundTrip(lb.vips[0], 7120, 'after'));
+});
+
+test('a stopped listener refuses connections; started again it forwards', async () => {
+  const a = await startTcpBackend('127.0.3.34', 'a');
+  backends.push(a);
+  const sg = await createServerGroup(server, { HealthCheckConfig: { HealthCheckEnabled: false } }, [{ ip: a.host, port: a.port }]);
+  const id = await createRunningListener(server, { LoadBalancerId: lb.id, ListenerProtocol: 'TCP', ListenerPort: 7130, ServerGroupId: sg });
+  assert.equal(await tcpRoundTrip(lb.vips[0], 7130, '1'), 'a:1');
+  assert.equal(await waitForJob(server, (await callApi(server, NLB, 'StopListener', { ListenerId: id })).JobId), 'Succeeded');
+  await assert.rejects(tcpRoundTrip(lb.vips[0], 7130, '2'), /ECONNREFUSED/);
+  assert.equal(await waitForJob(server, (await callApi(server, NLB, 'StartListener', { ListenerId: id })).JobId), 'Succeeded');
+  assert.equal(await tcpRoundTrip(lb.vips[0], 7130, '3'), 'a:3');
+});
+
+test('Cps refuses connections beyond the per-second limit, per the injected clock', async () => {
+  const clock = new ManualClock(Date.now());
+  const own = await startTestServer({ clock, configure: (c) => (c.jobs.nodeTimeoutMs = 24 * 3_600_000) });
+  try {
+    const ownLb = await createActiveLoadBalancer(own);
+    const a = await startTcpBackend('127.0.3.35', 'a');
+    backends.push(a);
+    const sg = await createServerGroup(own, { HealthCheckConfig: { HealthCheckEnabled: false } }, [{ ip: a.host, port: a.port }]);
+    await createRunningListener(own, { LoadBalancerId: ownLb.id, ListenerProtocol: 'TCP', ListenerPort: 7140, ServerGroupId: sg, Cps: 2 });
+    assert.equal(await tcpRoundTrip(ownLb.vips[0], 7140, '1'), 'a:1');
+    assert.equal(await tcpRoundTrip(ownLb.vips[0], 7140, '2'), 'a:2');
+    await assert.rejects(tcpRoundTrip(ownLb.vips[0], 7140, '3'));
+    clock.advance(1000);
+    assert.equal(await tcpRoundTrip(ownLb.vips[0], 7140, '4'), 'a:4');
+    const metrics = await (await fetch(`${own.running.adminUrl}/metrics`)).text();
+    assert.match(metrics, /openslb_listener_dropped_cps_total\{listener="[^"]+",protocol="TCP"\} 1/);
+  } finally {
+    await own.stop();
+  }
+});
