@@ -1,0 +1,69 @@
+/**
+ * The GWLB resource documents as stored (resources.body, product 'gwlb'); status lives in
+ * the row's status column. Field names follow the GWLB 2024-04-15 responses. The API module
+ * owns these shapes; the GENEVE data plane reads them.
+ */
+
+export interface GwlbZoneMappingDoc {
+  ZoneId: string;
+  VSwitchId: string;
+  /** The VIP OpenSLB allocated from the vSwitch pool: GENEVE (UDP 6081) is received here. */
+  PrivateIpv4Address: string;
+  EniId: string;
+}
+
+export interface GwlbLoadBalancerDoc {
+  LoadBalancerName?: string;
+  AddressIpVersion: string; // ipv4
+  VpcId: string;
+  ZoneMappings: GwlbZoneMappingDoc[];
+  CrossZoneEnabled: boolean;
+  ResourceGroupId: string;
+  DeletionProtectionEnabled?: boolean;
+  CreateTime: string;
+}
+
+export interface GwlbListenerDoc {
+  LoadBalancerId: string;
+  ServerGroupId: string;
+  ListenerDescription?: string;
+  /** Seconds; default 350; a non-default value needs the 5TCH scheduler. */
+  TcpIdleTimeout: number;
+  CreateTime: string;
+}
+
+export interface GwlbHealthCheckDoc {
+  HealthCheckEnabled: boolean;
+  HealthCheckProtocol: string; // TCP | HTTP
+  HealthCheckConnectPort: number;
+  HealthCheckConnectTimeout: number;
+  HealthCheckInterval: number;
+  HealthyThreshold: number;
+  UnhealthyThreshold: number;
+  HealthCheckDomain?: string;
+  HealthCheckPath?: string;
+  HealthCheckHttpCode: string[];
+}
+
+export interface GwlbServerDoc {
+  ServerId: string;
+  ServerType: string; // Ecs | Eni | Eci | Ip
+  ServerIp: string;
+  Port: number; // always 6081
+  ZoneId?: string;
+  /** Adding | Available | Draining | Removing | Replacing */
+  Status: string;
+}
+
+export interface GwlbServerGroupDoc {
+  ServerGroupName: string;
+  ServerGroupType: string; // Instance | Ip
+  Protocol: string; // GENEVE
+  Scheduler: string; // 5TCH | 3TCH | 2TCH
+  VpcId: string;
+  HealthCheckConfig: GwlbHealthCheckDoc;
+  ConnectionDrainConfig: { ConnectionDrainEnabled: boolean; ConnectionDrainTimeout: number };
+  ResourceGroupId: string;
+  Servers: GwlbServerDoc[];
+  CreateTime: string;
+}
