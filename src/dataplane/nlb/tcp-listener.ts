@@ -36,6 +36,8 @@ interface Connection {
   client: net.Socket;
   upstream?: net.Socket;
   target?: BackendTarget;
+  /** Injected-clock time of the last byte either way; the idle sweep reads it. */
+  lastActivity: number;
 }
 
 export class TcpListener {
@@ -43,6 +45,7 @@ export class TcpListener {
   private readonly connections = new Set<Connection>();
   private readonly cps = new Map<string, CpsLimiter>();
   private drainTimers = new Set<NodeJS.Timeout>();
+  private idleSweep: NodeJS.Timeout | undefined;
   private closed = false;
 
   constructor(
@@ -64,6 +67,17 @@ export class TcpListener {
     } catch (err) {
       await this.close(0);
       throw err;
+    }
+    // One sweep per listener instead of a timer per connection; time comes from the clock.
+    this.idleSweep = setInterval(() => this.closeIdle(), 1000);
+    this.idleSweep.unref();
+  }
+
+  /** Closes connections with no traffic for IdleTimeout (by the injected clock). */
+  closeIdle(): void {
+    const cutoff = this.clock.now() - this.settings.idleTimeoutMs;
+    for (const c of this.connections) {
+      if (c.lastActivity <= cutoff) c.client.destroy();
     }
   }
 
@@ -96,10 +110,6 @@ export class TcpListener {
     this.pool = pool;
     for (const limiter of this.cps.values()) limiter.setLimit(settings.cps);
     if (mssChanged && settings.mss > 0) for (const server of this.servers) setListenerMss(server, settings.mss);
-    for (const c of this.connections) {
-      c.client.setTimeout(settings.idleTimeoutMs);
-      c.upstream?.setTimeout(settings.idleTimeoutMs);
-    }
   }
 
   private accept(client: net.Socket, vip: string, port: number): void {
@@ -120,11 +130,10 @@ export class TcpListener {
       dstIp: vip,
       dstPort: port,
     };
-    const conn: Connection = { client };
+    const conn: Connection = { client, lastActivity: this.clock.now() };
     this.connections.add(conn);
     counters.activeConnections++;
     client.setNoDelay(true);
-    client.setTimeout(this.settings.idleTimeoutMs, () => client.destroy());
     client.on('error', () => client.destroy());
     client.once('close', () => this.finish(conn));
     this.connectUpstream(conn, flow, undefined, 0);
@@ -157,7 +166,7 @@ export class TcpListener {
     upstream.once('connect', () => {
       connected = true;
       pool.opened(target);
-      upstream.setTimeout(this.settings.idleTimeoutMs, () => upstream.destroy());
+      upstream.setTimeout(0);
       upstream.on('error', () => upstream.destroy());
       upstream.once('close', () => {
         pool.closed(target);
@@ -168,11 +177,14 @@ export class TcpListener {
         upstream.write(this.settings.proxyHeader(client, flow.dstIp, flow.dstPort));
       }
       const counters = this.counters;
+      const clock = this.clock;
       client.on('data', (chunk: Buffer) => {
         counters.bytesIn += chunk.length;
+        conn.lastActivity = clock.now();
       });
       upstream.on('data', (chunk: Buffer) => {
         counters.bytesOut += chunk.length;
+        conn.lastActivity = clock.now();
       });
       client.pipe(upstream);
       upstream.pipe(client);
@@ -209,6 +221,7 @@ export class TcpListener {
   /** Stops accepting now; live connections are closed after `drainMs` (0: at once). */
   async close(drainMs: number): Promise<void> {
     this.closed = true;
+    if (this.idleSweep) clearInterval(this.idleSweep);
     await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     this.servers.length = 0;
     const live = [...this.connections];
@@ -227,6 +240,7 @@ export class TcpListener {
 
   /** Ends everything at once (node shutdown). */
   destroy(): void {
+    if (this.idleSweep) clearInterval(this.idleSweep);
     for (const t of this.drainTimers) clearTimeout(t);
     this.drainTimers.clear();
     for (const c of this.connections) c.client.destroy();

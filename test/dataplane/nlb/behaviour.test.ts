@@ -137,3 +137,129 @@ test('Cps refuses connections beyond the per-second limit, per the injected cloc
     await own.stop();
   }
 });
+
+test('IdleTimeout closes a connection with no traffic, by the injected clock', async () => {
+  const clock = new ManualClock(Date.now());
+  const own = await startTestServer({ clock, configure: (c) => (c.jobs.nodeTimeoutMs = 24 * 3_600_000) });
+  try {
+    const ownLb = await createActiveLoadBalancer(own);
+    const a = await startTcpBackend('127.0.3.36', 'a');
+    backends.push(a);
+    const sg = await createServerGroup(own, { HealthCheckConfig: { HealthCheckEnabled: false } }, [{ ip: a.host, port: a.port }]);
+    await createRunningListener(own, { LoadBalancerId: ownLb.id, ListenerProtocol: 'TCP', ListenerPort: 7150, ServerGroupId: sg, IdleTimeout: 10 });
+    const busy = net.connect(7150, ownLb.vips[0]);
+    const idle = net.connect(7150, ownLb.vips[0]);
+    await Promise.all([busy, idle].map((s) => new Promise<void>((r) => s.once('connect', () => r()))));
+    for (const s of [busy, idle]) {
+      s.write('hi');
+      await new Promise((r) => s.once('data', r));
+    }
+    const idleClosed = new Promise<void>((r) => idle.once('close', () => r()));
+    let busyClosed = false;
+    busy.once('close', () => (busyClosed = true));
+    clock.advance(9_000);
+    busy.write('still here');
+    await new Promise((r) => busy.once('data', r));
+    clock.advance(2_000); // idle: 11 s without traffic; busy: 2 s
+    await idleClosed;
+    assert.equal(busyClosed, false);
+    busy.destroy();
+  } finally {
+    await own.stop();
+  }
+});
+
+test('changing weights and the scheduler under 200 open connections drops none of them', async () => {
+  const a = await startTcpBackend('127.0.3.37', 'a');
+  const b = await startTcpBackend('127.0.3.38', 'b');
+  backends.push(a, b);
+  const sg = await createServerGroup(server, { HealthCheckConfig: { HealthCheckEnabled: false } }, [
+    { ip: a.host, port: a.port },
+    { ip: b.host, port: b.port },
+  ]);
+  const id = await createRunningListener(server, { LoadBalancerId: lb.id, ListenerProtocol: 'TCP', ListenerPort: 7160, ServerGroupId: sg });
+  const sockets: net.Socket[] = [];
+  let closed = 0;
+  for (let i = 0; i < 200; i++) {
+    const s = net.connect(7160, lb.vips[i % 2]);
+    await new Promise<void>((r) => s.once('connect', () => r()));
+    s.on('close', () => closed++);
+    sockets.push(s);
+  }
+  const updates = [
+    callApi(server, NLB, 'UpdateServerGroupServersAttribute', {
+      ServerGroupId: sg,
+      Servers: [{ ServerId: a.host, ServerType: 'Ip', ServerIp: a.host, Port: a.port, Weight: 10 }],
+    }),
+  ];
+  for (const u of updates) assert.equal(await waitForJob(server, (await u).JobId), 'Succeeded');
+  assert.equal(await waitForJob(server, (await callApi(server, NLB, 'UpdateServerGroupAttribute', { ServerGroupId: sg, Scheduler: 'tch' })).JobId), 'Succeeded');
+  assert.equal(await waitForJob(server, (await callApi(server, NLB, 'UpdateListenerAttribute', { ListenerId: id, IdleTimeout: 600, Cps: 5000 })).JobId), 'Succeeded');
+  // Every connection still works end to end.
+  const replies = await Promise.all(
+    sockets.map(
+      (s, i) =>
+        new Promise<string>((resolve) => {
+          s.once('data', (d) => resolve(d.toString()));
+          s.write(`m${i}`);
+        }),
+    ),
+  );
+  assert.equal(closed, 0);
+  assert.ok(replies.every((r, i) => r === `a:m${i}` || r === `b:m${i}`));
+  for (const s of sockets) s.destroy();
+});
+
+test('a hash scheduler keeps a flow on one backend; when every server fails its check traffic still flows', async () => {
+  const a = await startTcpBackend('127.0.3.39', 'a');
+  const b = await startTcpBackend('127.0.3.40', 'b');
+  backends.push(a, b);
+  const sg = await createServerGroup(
+    server,
+    { Scheduler: 'sch', HealthCheckConfig: { HealthCheckType: 'TCP', HealthCheckConnectPort: 9, HealthCheckInterval: 1, HealthyThreshold: 2, UnhealthyThreshold: 2 } },
+    [
+      { ip: a.host, port: a.port },
+      { ip: b.host, port: b.port },
+    ],
+  );
+  const id = await createRunningListener(server, { LoadBalancerId: lb.id, ListenerProtocol: 'TCP', ListenerPort: 7170, ServerGroupId: sg });
+  // The checks probe port 9, where nothing listens: both servers go Unhealthy…
+  await until('both servers unhealthy', async () => {
+    const h = await callApi(server, NLB, 'GetListenerHealthStatus', { ListenerId: id }, { placement: 'query' });
+    const bad = h.ListenerHealthStatus[0].ServerGroupInfos[0].NonNormalServers;
+    return bad.length === 2 && bad.every((s: { Status: string }) => s.Status === 'Unhealthy');
+  });
+  // …and traffic still flows to them (fail-open), always to the same one for one source address.
+  const replies = new Set<string>();
+  for (let i = 0; i < 6; i++) replies.add(await tcpRoundTrip(lb.vips[0], 7170, 'k'));
+  assert.equal(replies.size, 1);
+  assert.match([...replies][0], /^[ab]:k$/);
+});
+
+test('a killed backend comes back into rotation after its healthy threshold', async () => {
+  const a = await startTcpBackend('127.0.3.41', 'a');
+  let b = await startTcpBackend('127.0.3.42', 'b');
+  backends.push(a);
+  const bPort = b.port;
+  const sg = await createServerGroup(
+    server,
+    { Scheduler: 'rr', HealthCheckConfig: { HealthCheckType: 'TCP', HealthCheckInterval: 1, HealthyThreshold: 2, UnhealthyThreshold: 2 } },
+    [
+      { ip: a.host, port: a.port },
+      { ip: b.host, port: bPort },
+    ],
+  );
+  const id = await createRunningListener(server, { LoadBalancerId: lb.id, ListenerProtocol: 'TCP', ListenerPort: 7180, ServerGroupId: sg });
+  const nonNormal = async () =>
+    (await callApi(server, NLB, 'GetListenerHealthStatus', { ListenerId: id }, { placement: 'query' })).ListenerHealthStatus[0]
+      .ServerGroupInfos[0].NonNormalServers as Array<{ ServerIp: string; Status: string }>;
+  await until('both healthy', async () => (await nonNormal()).length === 0);
+  await b.close();
+  await until('b unhealthy', async () => (await nonNormal()).some((s) => s.ServerIp === '127.0.3.42' && s.Status === 'Unhealthy'));
+  b = await startTcpBackend('127.0.3.42', 'b', bPort);
+  backends.push(b);
+  await until('b healthy again', async () => (await nonNormal()).length === 0);
+  const replies = new Set<string>();
+  for (let i = 0; i < 4; i++) replies.add(await tcpRoundTrip(lb.vips[0], 7180, 'r'));
+  assert.deepEqual([...replies].sort(), ['a:r', 'b:r']);
+});
