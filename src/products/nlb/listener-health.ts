@@ -27,12 +27,12 @@ export function healthObservationKey(serverGroupId: string, serverIp: string, po
   return `health:${serverGroupId}/${serverIp}:${port}`;
 }
 
-interface Observed {
+export interface Observed {
   state: string;
   reason: string | null;
 }
 
-async function latestHealth(ctx: ActionContext, keys: string[]): Promise<Map<string, Observed>> {
+export async function latestHealth(ctx: ActionContext, keys: string[]): Promise<Map<string, Observed>> {
   const out = new Map<string, Observed>();
   if (keys.length === 0) return out;
   const liveSince = ctx.clock.now() - ctx.config.jobs.nodeTimeoutMs;

@@ -81,6 +81,8 @@ export async function vipsInUse(db: Db): Promise<Set<string>> {
     const body = JSON.parse(row.body) as { ZoneMappings?: Array<Record<string, unknown>> };
     for (const zone of body.ZoneMappings ?? []) {
       if (typeof zone.PrivateIPv4Address === 'string') taken.add(zone.PrivateIPv4Address);
+      // GWLB documents spell the same address `PrivateIpv4Address`.
+      if (typeof zone.PrivateIpv4Address === 'string') taken.add(zone.PrivateIpv4Address);
       for (const address of (zone.LoadBalancerAddresses as Array<Record<string, unknown>> | undefined) ?? []) {
         if (typeof address.PrivateIPv4Address === 'string') taken.add(address.PrivateIPv4Address);
       }

@@ -84,7 +84,7 @@ function checkServerType(serverType: string, group: ServerGroupDoc): void {
 }
 
 /** The address the data plane will connect to, taken from the request. */
-function serverAddress(server: ServerIdentity): string {
+export function serverAddress(server: ServerIdentity): string {
   if (server.ServerType === 'Ip') {
     if (server.ServerIp !== undefined && server.ServerIp !== server.ServerId) {
       throw illegalIp(`For an Ip server, ServerIp must be absent or equal to ServerId (${server.ServerId}).`);
