@@ -18,6 +18,8 @@ export interface GwlbLoadBalancerDoc {
   VpcId: string;
   ZoneMappings: GwlbZoneMappingDoc[];
   CrossZoneEnabled: boolean;
+  /** LoadBalance (default when absent): through the appliances; ByPass: straight back to the endpoint. */
+  TrafficMode?: string;
   ResourceGroupId: string;
   DeletionProtectionEnabled?: boolean;
   CreateTime: string;
@@ -53,6 +55,12 @@ export interface GwlbServerDoc {
   ZoneId?: string;
   /** Adding | Available | Draining | Removing | Replacing */
   Status: string;
+  /**
+   * While Draining: epoch ms after which the server is gone (removed with connection draining
+   * on; existing flows may continue until then, new flows never reach it). A Draining server
+   * past its deadline counts as removed everywhere, even before a later write drops it.
+   */
+  DrainDeadline?: number;
 }
 
 export interface GwlbServerGroupDoc {
@@ -60,6 +68,8 @@ export interface GwlbServerGroupDoc {
   ServerGroupType: string; // Instance | Ip
   Protocol: string; // GENEVE
   Scheduler: string; // 5TCH | 3TCH | 2TCH
+  /** NoRebalance (default when absent): existing flows stay on a failed appliance; Rebalance: they move. */
+  ServerFailoverMode?: string;
   VpcId: string;
   HealthCheckConfig: GwlbHealthCheckDoc;
   ConnectionDrainConfig: { ConnectionDrainEnabled: boolean; ConnectionDrainTimeout: number };
