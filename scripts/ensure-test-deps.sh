@@ -1,13 +1,22 @@
 #!/usr/bin/env bash
 # Everything `npm test` needs from outside npm, installed from Debian packages when missing:
-# PostgreSQL server binaries (the store suite runs against a real server) and openssl (tests
-# make throwaway certificates). Idempotent and quick when everything is present.
+# PostgreSQL server binaries (the store suite runs against a real server), openssl (tests
+# make throwaway certificates) and tshark (the GWLB suite checks its GENEVE encapsulation
+# with Wireshark's dissector). Idempotent and quick when everything is present.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 bash "$here/ensure-postgres.sh"
-if ! command -v openssl >/dev/null; then
-  SUDO=''
-  [ "$(id -u)" -ne 0 ] && SUDO='sudo'
+SUDO=''
+[ "$(id -u)" -ne 0 ] && SUDO='sudo'
+missing=()
+command -v openssl >/dev/null || missing+=(openssl)
+command -v tshark >/dev/null || missing+=(tshark)
+if [ "${#missing[@]}" -gt 0 ]; then
+  # tshark's postinst asks whether non-root users may capture; answer "no" up front so the
+  # install never stops at a prompt (the tests capture as root).
+  if [[ " ${missing[*]} " == *" tshark "* ]]; then
+    echo 'wireshark-common wireshark-common/install-setuid boolean false' | $SUDO debconf-set-selections
+  fi
   $SUDO apt-get update
-  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends openssl
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
 fi

@@ -57,6 +57,12 @@ export interface Config {
   dataplane: {
     /** The largest port range (EndPort − StartPort + 1) a listener may bind on this node. */
     maxPortRange: number;
+    /**
+     * GENEVE option class (0x0000–0xFFFF) of the options the GWLB adds for appliances (endpoint
+     * id, attachment id, flow cookie). Alibaba does not publish its class; the default 0x0108 is
+     * AWS GWLB's, with the same three types, so appliances written for AWS decode them as is.
+     */
+    gwlbOptionClass: number;
   };
   jobs: {
     /** Extra time a job stays Processing after the data plane applied it, to mimic the cloud. */
@@ -106,7 +112,7 @@ export function defaultConfig(): Config {
       },
     ],
     quotas: { ...DEFAULT_QUOTAS },
-    dataplane: { maxPortRange: 1024 },
+    dataplane: { maxPortRange: 1024, gwlbOptionClass: 0x0108 },
     jobs: { extraDelayMs: 0, nodeTimeoutMs: 10_000 },
   };
 }

@@ -72,10 +72,13 @@ function applyFile(config: Config, doc: Record<string, unknown>): void {
   }
   if (doc.dataplane !== undefined) {
     const dp = doc.dataplane as Record<string, unknown>;
-    for (const [key, value] of Object.entries(dp)) {
-      if (!(key in config.dataplane)) throw new ConfigError(`unknown dataplane setting "${key}" (known: maxPortRange)`);
-      if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > 65535) {
-        throw new ConfigError(`dataplane.${key} must be an integer from 1 to 65535`);
+    for (const [key, raw] of Object.entries(dp)) {
+      if (!(key in config.dataplane)) throw new ConfigError(`unknown dataplane setting "${key}" (known: ${Object.keys(config.dataplane).join(', ')})`);
+      // The option class may be written in hex, as GENEVE classes usually are ("0x0108").
+      const value = typeof raw === 'string' && /^0x[0-9a-f]{1,4}$/i.test(raw) ? parseInt(raw, 16) : raw;
+      const min = key === 'gwlbOptionClass' ? 0 : 1;
+      if (!Number.isInteger(value) || (value as number) < min || (value as number) > 65535) {
+        throw new ConfigError(`dataplane.${key} must be an integer from ${min} to 65535`);
       }
       config.dataplane[key as keyof Config['dataplane']] = value as number;
     }

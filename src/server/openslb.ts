@@ -11,9 +11,12 @@ import type { Config } from '../config/config.js';
 import { splitHostPort } from '../config/load.js';
 import { ensureRootKey, type RootKeyInfo } from '../accounts/credentials.js';
 import { RamService } from '../accounts/ram-service.js';
-import { DataPlaneNode } from '../dataplane/node.js';
+import { DataPlaneNode, type Observation } from '../dataplane/node.js';
 import { NlbReconciler } from '../dataplane/nlb/reconciler.js';
+import { GwlbReconciler } from '../dataplane/gwlb/reconciler.js';
+import { CompositeReconciler } from '../dataplane/composite-reconciler.js';
 import { registerDataPlaneMetrics } from '../metrics/dataplane-metrics.js';
+import { registerGwlbMetrics } from '../metrics/gwlb-metrics.js';
 import { systemScheduler } from '../util/scheduler.js';
 import type { Product } from '../gateway/action.js';
 import { ApiGateway } from '../gateway/pipeline.js';
@@ -98,14 +101,24 @@ export async function startOpenSlb(config: Config, opts: StartOptions = {}): Pro
     let node: DataPlaneNode | undefined;
     if (config.role !== 'api') {
       let dataPlaneNode: DataPlaneNode | undefined;
-      const reconciler = new NlbReconciler({
+      const report = (observations: Observation[]) => dataPlaneNode?.report(observations);
+      const nlb = new NlbReconciler({
         store,
         clock,
         timers: systemScheduler,
         maxPortRange: config.dataplane.maxPortRange,
         log,
-        report: (observations) => dataPlaneNode?.report(observations),
+        report,
       });
+      const gwlb = new GwlbReconciler({
+        store,
+        clock,
+        timers: systemScheduler,
+        optionClass: config.dataplane.gwlbOptionClass,
+        log,
+        report,
+      });
+      const reconciler = new CompositeReconciler([nlb, gwlb]);
       dataPlaneNode = node = new DataPlaneNode({
         nodeId: opts.nodeId ?? `${hostname()}-${process.pid}`,
         address: apiAddress.host,
@@ -114,7 +127,8 @@ export async function startOpenSlb(config: Config, opts: StartOptions = {}): Pro
         reconciler,
         log,
       });
-      registerDataPlaneMetrics(registry, reconciler);
+      registerDataPlaneMetrics(registry, nlb);
+      registerGwlbMetrics(registry, gwlb);
       await node.start();
       stops.push(() => node!.stop());
     }
