@@ -1,0 +1,350 @@
+/**
+ * The GWLB end to end on loopback, configured only through the API with the official client:
+ * a load balancer with a VIP per zone, a GENEVE server group of two Ip appliances — each its
+ * own process, returning every packet it receives (one-arm hairpin) — and a listener. A GWLB
+ * endpoint in this process encapsulates TCP and UDP flows (inner IPv4 and IPv6), both
+ * directions of each, to the VIPs. Then one appliance is killed with SIGKILL, the API reports
+ * it unhealthy, and new flows go to the survivor. /metrics is read throughout.
+ *
+ * Addresses are this file's own (VIP pools 127.0.21.0/24 and 127.0.22.0/24, appliances and the
+ * endpoint in 127.0.23.0/24) so no other test's listener on UDP 6081 can collide with them.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startTestServer, type TestServer } from '../../support/server.js';
+import { startApplianceProcess, type ApplianceProcess, type ApplianceStats } from '../../support/gwlb-appliance-process.js';
+import { addServers, appliances, createListener, createLoadBalancer, createServerGroup, gwlb } from '../../products/gwlb/support.js';
+import { startEndpoint, type EndpointSim } from './harness.js';
+import { flowName, ipPacket, reverse, type PacketSpec } from './packets.js';
+
+const APPLIANCE_A = '127.0.23.1';
+const APPLIANCE_B = '127.0.23.2';
+const ENDPOINT = '127.0.23.50';
+const HEALTH_PORT = 18081;
+const KEY_A = `${APPLIANCE_A}:6081`;
+const KEY_B = `${APPLIANCE_B}:6081`;
+/** ReasonCodes GetListenerHealthStatus may give (gwlb-api §3.13). */
+const REASON_CODES = ['CONNECT_TIMEOUT', 'CONNECT_FAILED', 'RECV_RESPONSE_TIMEOUT', 'CONNECT_INTERRUPT', 'HTTP_CODE_NOT_MATCH', 'HTTP_INVALID_HEADER'];
+/** GWLB options added per packet towards an appliance: (4 + 8) + (4 + 8) + (4 + 4) bytes. */
+const GWLB_OPTIONS_BYTES = 32;
+
+let server: TestServer;
+let applianceA: ApplianceProcess;
+let applianceB: ApplianceProcess;
+let endpoint: EndpointSim;
+let listenerId = '';
+let serverGroupId = '';
+let vips: string[] = [];
+
+before(async () => {
+  server = await startTestServer({
+    configure: (c) => {
+      const [a, b] = c.regions[0].vpcs[0].vSwitches;
+      a.vipPool = '127.0.21.0/24';
+      b.vipPool = '127.0.22.0/24';
+    },
+  });
+  [applianceA, applianceB] = await Promise.all([startApplianceProcess(APPLIANCE_A, HEALTH_PORT), startApplianceProcess(APPLIANCE_B, HEALTH_PORT)]);
+  endpoint = await startEndpoint(ENDPOINT);
+});
+
+after(async () => {
+  await Promise.all([applianceA?.stop(), applianceB?.stop(), endpoint?.close()]);
+  await server?.stop();
+});
+
+// ---------------------------------------------------------------------------------------------
+// Helpers.
+
+type Health = { ServerId: string; Status: string; Reason?: { ReasonCode: string } };
+
+async function health(): Promise<Map<string, Health>> {
+  const reply = await gwlb(server, 'GetListenerHealthStatus', { ListenerId: listenerId });
+  const servers = reply.ListenerHealthStatus[0].ServerGroupInfos[0].Servers as Health[];
+  return new Map(servers.map((s) => [s.ServerId, s]));
+}
+
+/** Polls GetListenerHealthStatus until `wanted` holds; bounded by attempts. */
+async function untilHealth(wanted: (h: Map<string, Health>) => boolean, what: string): Promise<Map<string, Health>> {
+  let last = new Map<string, Health>();
+  for (let i = 0; i < 300; i++) {
+    last = await health();
+    if (wanted(last)) return last;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.fail(`${what}: still ${JSON.stringify([...last.values()])}`);
+}
+
+interface Metric {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+async function scrape(): Promise<Metric[]> {
+  assert.ok(server.running.adminUrl, 'the admin listener is on');
+  const text = await (await fetch(`${server.running.adminUrl}/metrics`)).text();
+  const out: Metric[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^(\w+)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m) continue;
+    const labels: Record<string, string> = {};
+    for (const l of (m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]] = l[2];
+    out.push({ name: m[1], labels, value: Number(m[3]) });
+  }
+  return out;
+}
+
+/** The one sample of `name` with these labels (0 when absent, as Prometheus treats it). */
+function sample(metrics: Metric[], name: string, labels: Record<string, string>): number {
+  const hits = metrics.filter((m) => m.name === name && Object.entries(labels).every(([k, v]) => m.labels[k] === v));
+  assert.ok(hits.length <= 1, `${name} ${JSON.stringify(labels)} is one series`);
+  return hits[0]?.value ?? 0;
+}
+
+/** Inner flows of one kind; every flow has its own VNI so a mix-up would show. */
+interface Flow {
+  spec: PacketSpec;
+  vni: number;
+}
+
+let nextVni = 0x1000;
+function makeFlows(round: string, count: number, protocol: 6 | 17, v6: boolean, portBase: number): Flow[] {
+  return Array.from({ length: count }, (_, i) => ({
+    spec: {
+      src: v6 ? `fd00:0:0:0:0:0:a:${(1 + (i % 9)).toString(16)}` : `10.1.${i % 5}.${1 + (i % 200)}`,
+      dst: v6 ? 'fd00:0:0:0:0:0:b:9' : '10.2.0.9',
+      protocol,
+      srcPort: portBase + i,
+      dstPort: protocol === 6 ? 443 : 53,
+      payload: `${round} ${protocol === 6 ? 'tcp' : 'udp'}${v6 ? '6' : '4'} flow ${i}`,
+    },
+    vni: nextVni++,
+  }));
+}
+
+interface Sent {
+  /** Inner packet (hex) → its VNI, for every packet sent. */
+  vniOf: Map<string, number>;
+  packets: number;
+  datagramBytes: number;
+}
+
+/**
+ * Sends each flow's forward packet, waits for all to come back, then each flow's reverse
+ * packet (in batches); half the flows go to each zone's VIP.
+ */
+async function sendFlows(flows: Flow[], sent: Sent): Promise<void> {
+  const BATCH = 40;
+  for (let at = 0; at < flows.length; at += BATCH) {
+    const batch = flows.slice(at, at + BATCH);
+    for (const direction of ['forward', 'reverse'] as const) {
+      const before = endpoint.returned.length;
+      for (const [i, f] of batch.entries()) {
+        const spec = direction === 'forward' ? f.spec : reverse(f.spec);
+        const inner = ipPacket(spec);
+        sent.vniOf.set(inner.toString('hex'), f.vni);
+        sent.packets++;
+        sent.datagramBytes += 8 + inner.length;
+        await endpoint.send(vips[(at + i) % vips.length], spec, { vni: f.vni });
+      }
+      assert.ok(await endpoint.waitForReturned(before + batch.length), `${direction} packets of flows ${at}–${at + batch.length - 1} came back`);
+    }
+  }
+}
+
+/** Every flow was carried by exactly one appliance, which saw both directions (2 packets). */
+function assertOneAppliancePerFlow(flows: Flow[], stats: Record<string, ApplianceStats>): Map<string, string> {
+  const carrier = new Map<string, string>();
+  for (const f of flows) {
+    const name = flowName(f.spec);
+    const on = Object.entries(stats).filter(([, s]) => s.flows[name] !== undefined);
+    assert.equal(on.length, 1, `${name} reached exactly one appliance (${on.map(([k]) => k).join(', ') || 'none'})`);
+    assert.equal(on[0][1].flows[name], 2, `${name}: both directions on ${on[0][0]}`);
+    carrier.set(name, on[0][0]);
+  }
+  return carrier;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const firstFlows = [
+  ...makeFlows('first', 50, 6, false, 20000),
+  ...makeFlows('first', 50, 17, false, 21000),
+  ...makeFlows('first', 20, 6, true, 22000),
+  ...makeFlows('first', 20, 17, true, 23000),
+];
+const firstSent: Sent = { vniOf: new Map(), packets: 0, datagramBytes: 0 };
+
+test('the GWLB is set up through the API: VIPs from the vSwitch pools, appliances healthy, listener Running', async () => {
+  const lb = await createLoadBalancer(server);
+  const attrs = await gwlb(server, 'GetLoadBalancerAttribute', { LoadBalancerId: lb });
+  vips = (attrs.ZoneMappings as Array<{ LoadBalancerAddresses: Array<{ PrivateIpv4Address: string }> }>).map(
+    (z) => z.LoadBalancerAddresses[0].PrivateIpv4Address,
+  );
+  assert.equal(vips.length, 2);
+  assert.match(vips[0], /^127\.0\.21\.\d+$/);
+  assert.match(vips[1], /^127\.0\.22\.\d+$/);
+
+  serverGroupId = await createServerGroup(server, {
+    ServerGroupName: 'inspection-appliances',
+    Protocol: 'GENEVE',
+    Scheduler: '5TCH',
+    // The documented minimums, so a dead appliance is noticed quickly.
+    HealthCheckConfig: {
+      HealthCheckEnabled: true,
+      HealthCheckProtocol: 'TCP',
+      HealthCheckConnectPort: HEALTH_PORT,
+      HealthCheckConnectTimeout: 1,
+      HealthCheckInterval: 1,
+      HealthyThreshold: 2,
+      UnhealthyThreshold: 2,
+    },
+  });
+  await addServers(server, serverGroupId, appliances(APPLIANCE_A, APPLIANCE_B));
+  listenerId = await createListener(server, { LoadBalancerId: lb, ServerGroupId: serverGroupId });
+
+  const h = await untilHealth((m) => m.get(APPLIANCE_A)?.Status === 'Healthy' && m.get(APPLIANCE_B)?.Status === 'Healthy', 'both appliances healthy');
+  assert.deepEqual(
+    [...h.values()].map((s) => [s.ServerId, s.Status]).sort(),
+    [
+      [APPLIANCE_A, 'Healthy'],
+      [APPLIANCE_B, 'Healthy'],
+    ],
+  );
+});
+
+test('every flow, both directions, goes through exactly one appliance and comes back intact', async () => {
+  await sendFlows(firstFlows, firstSent);
+  const stats = { [APPLIANCE_A]: await applianceA.stats(), [APPLIANCE_B]: await applianceB.stats() };
+
+  // Symmetric pinning, and both appliances share the load.
+  const carrier = assertOneAppliancePerFlow(firstFlows, stats);
+  const used = new Set(carrier.values());
+  assert.ok(used.has(APPLIANCE_A) && used.has(APPLIANCE_B), 'both appliances carry flows');
+  assert.equal(stats[APPLIANCE_A].packets + stats[APPLIANCE_B].packets, firstSent.packets);
+
+  // Every packet came back once, inner bytes unchanged, with its own VNI.
+  assert.equal(endpoint.returned.length, firstSent.packets);
+  const seen = new Set<string>();
+  for (const r of endpoint.returned) {
+    const hex = r.inner.toString('hex');
+    assert.ok(firstSent.vniOf.has(hex), 'a returned inner packet is one that was sent, byte for byte');
+    assert.ok(!seen.has(hex), 'no packet came back twice');
+    seen.add(hex);
+    assert.equal(r.vni, firstSent.vniOf.get(hex), 'VNI preserved');
+    assert.deepEqual(
+      r.options.map((o) => [o.optionClass, o.type, o.data.length]),
+      [
+        [0x0108, 1, 8],
+        [0x0108, 2, 8],
+        [0x0108, 3, 4],
+      ],
+      'the GWLB options the appliance returned',
+    );
+  }
+});
+
+test('/metrics counts packets and bytes per direction, flows and per-appliance traffic', async () => {
+  const stats = { [KEY_A]: await applianceA.stats(), [KEY_B]: await applianceB.stats() };
+  const m = await scrape();
+  const n = firstSent.packets;
+  const packets = (direction: string) => sample(m, 'openslb_gwlb_packets_total', { listener: listenerId, direction });
+  const bytes = (direction: string) => sample(m, 'openslb_gwlb_bytes_total', { listener: listenerId, direction });
+  assert.deepEqual(
+    ['from_endpoint', 'to_appliance', 'from_appliance', 'to_endpoint'].map(packets),
+    [n, n, n, n],
+    'every packet counted once per direction',
+  );
+  // The endpoint sends bare GENEVE (8-byte header); towards appliances the 32 option bytes are added.
+  assert.equal(bytes('from_endpoint'), firstSent.datagramBytes);
+  assert.equal(bytes('to_appliance'), firstSent.datagramBytes + GWLB_OPTIONS_BYTES * n);
+  assert.equal(bytes('from_appliance'), bytes('to_appliance'));
+  assert.equal(bytes('to_endpoint'), bytes('from_appliance'));
+
+  assert.equal(sample(m, 'openslb_gwlb_active_flows', { listener: listenerId }), firstFlows.length);
+  assert.equal(sample(m, 'openslb_gwlb_flows_total', { listener: listenerId, event: 'created' }), firstFlows.length);
+  const drops = m.filter((x) => x.name === 'openslb_gwlb_dropped_packets_total' && x.labels.listener === listenerId);
+  assert.ok(drops.length > 0, 'drop series are exported');
+  assert.equal(drops.reduce((s, x) => s + x.value, 0), 0, 'nothing dropped so far');
+
+  let flowsOnAppliances = 0;
+  for (const key of [KEY_A, KEY_B]) {
+    const labels = { server_group: serverGroupId, appliance: key };
+    assert.equal(sample(m, 'openslb_gwlb_appliance_packets_total', { ...labels, direction: 'to_appliance' }), stats[key].packets, `${key}: packets sent`);
+    assert.equal(sample(m, 'openslb_gwlb_appliance_packets_total', { ...labels, direction: 'from_appliance' }), stats[key].packets, `${key}: packets returned`);
+    assert.ok(sample(m, 'openslb_gwlb_appliance_bytes_total', { ...labels, direction: 'to_appliance' }) > 0);
+    assert.equal(sample(m, 'openslb_gwlb_appliance_active_flows', labels), Object.keys(stats[key].flows).length, `${key}: pinned flows`);
+    assert.equal(sample(m, 'openslb_gwlb_appliance_healthy', labels), 1);
+    flowsOnAppliances += Object.keys(stats[key].flows).length;
+  }
+  assert.equal(flowsOnAppliances, firstFlows.length);
+});
+
+test('malformed GENEVE sent to the VIP is dropped and counted by reason', async () => {
+  const good = ipPacket({ src: '10.1.9.9', dst: '10.2.0.9', protocol: 17, srcPort: 999, dstPort: 53, payload: 'x' });
+  const badVersion = Buffer.concat([Buffer.from([0x40, 0x00, 0x08, 0x00, 0, 0, 1, 0]), good]); // Ver = 1
+  const truncated = Buffer.from([0x00, 0x00, 0x08]);
+  const ethernet = Buffer.concat([Buffer.from([0x00, 0x00, 0x65, 0x58, 0, 0, 1, 0]), good]); // 0x6558: not bare IP
+  const before = (await scrape()).filter((x) => x.name === 'openslb_gwlb_packets_total');
+  await endpoint.sendRaw(vips[0], badVersion);
+  await endpoint.sendRaw(vips[0], truncated);
+  await endpoint.sendRaw(vips[1], ethernet);
+
+  const drop = (m: Metric[], reason: string) => sample(m, 'openslb_gwlb_dropped_packets_total', { listener: listenerId, source: 'endpoint', reason });
+  let m: Metric[] = [];
+  for (let i = 0; i < 200; i++) {
+    m = await scrape();
+    if (drop(m, 'bad_version') + drop(m, 'truncated') + drop(m, 'unsupported_protocol') >= 3) break;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.equal(drop(m, 'bad_version'), 1);
+  assert.equal(drop(m, 'truncated'), 1);
+  assert.equal(drop(m, 'unsupported_protocol'), 1);
+  const delta = (direction: string) =>
+    sample(m, 'openslb_gwlb_packets_total', { listener: listenerId, direction }) - sample(before, 'openslb_gwlb_packets_total', { listener: listenerId, direction });
+  assert.equal(delta('from_endpoint'), 3, 'received and counted');
+  assert.equal(delta('to_appliance'), 0, 'not forwarded');
+});
+
+test('a killed appliance turns Unhealthy with a reason and new flows all go to the survivor', async () => {
+  const survivorBefore = await applianceB.stats();
+  const aBefore = await applianceA.stats();
+  await applianceA.crash();
+
+  const h = await untilHealth((m) => m.get(APPLIANCE_A)?.Status === 'Unhealthy', `${APPLIANCE_A} reported Unhealthy`);
+  const dead = h.get(APPLIANCE_A)!;
+  assert.ok(dead.Reason && REASON_CODES.includes(dead.Reason.ReasonCode), `a documented reason: ${JSON.stringify(dead.Reason)}`);
+  assert.equal(h.get(APPLIANCE_B)?.Status, 'Healthy');
+  // The filter the API documents finds it by status too.
+  const filtered = await gwlb(server, 'GetListenerHealthStatus', { ListenerId: listenerId, Filter: [{ Name: 'Status', Values: ['Unhealthy'] }] });
+  assert.deepEqual(
+    filtered.ListenerHealthStatus[0].ServerGroupInfos[0].Servers.map((s: Health) => s.ServerId),
+    [APPLIANCE_A],
+  );
+
+  const newFlows = [...makeFlows('after', 30, 6, false, 30000), ...makeFlows('after', 30, 17, false, 31000), ...makeFlows('after', 10, 6, true, 32000)];
+  const sent: Sent = { vniOf: new Map(), packets: 0, datagramBytes: 0 };
+  const returnedBefore = endpoint.returned.length;
+  await sendFlows(newFlows, sent);
+  const survivor = await applianceB.stats();
+  for (const f of newFlows) {
+    const name = flowName(f.spec);
+    assert.equal(survivor.flows[name], 2, `${name}: both directions on the survivor`);
+    assert.equal(aBefore.flows[name], undefined);
+  }
+  assert.equal(survivor.packets - survivorBefore.packets, sent.packets, 'the survivor got every new packet');
+  const back = endpoint.returned.slice(returnedBefore);
+  assert.equal(back.length, sent.packets);
+  for (const r of back) assert.equal(r.vni, sent.vniOf.get(r.inner.toString('hex')), 'came back intact with its VNI');
+
+  const m = await scrape();
+  assert.equal(sample(m, 'openslb_gwlb_appliance_healthy', { server_group: serverGroupId, appliance: KEY_A }), 0);
+  assert.equal(sample(m, 'openslb_gwlb_appliance_healthy', { server_group: serverGroupId, appliance: KEY_B }), 1);
+  assert.equal(
+    sample(m, 'openslb_gwlb_appliance_packets_total', { server_group: serverGroupId, appliance: KEY_A, direction: 'to_appliance' }),
+    aBefore.packets,
+    'nothing new was sent to the dead appliance',
+  );
+  assert.equal(sample(m, 'openslb_gwlb_active_flows', { listener: listenerId }), firstFlows.length + newFlows.length);
+});
