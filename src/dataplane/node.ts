@@ -94,14 +94,24 @@ export class DataPlaneNode {
     if (this.stopped || observations.length === 0) return;
     this.reporting = this.reporting
       .then(() => this.opts.store.transact((tx) => this.writeObservations(tx, observations, Math.max(this.applied, 0))))
+      .then((wrote) => this.remember(wrote))
       .catch((err) => this.opts.log?.warn({ err }, 'recording observations failed'));
   }
 
   private reporting: Promise<unknown> = Promise.resolve();
 
-  private async writeObservations(tx: Transaction<Schema>, observations: Observation[], revision: number): Promise<void> {
+  /** What this node last wrote per object, so an unchanged verdict costs no write. */
+  private readonly written = new Map<string, string>();
+
+  /** Writes what changed; returns what to remember once the transaction has committed. */
+  private async writeObservations(tx: Transaction<Schema>, observations: Observation[], revision: number): Promise<Array<[string, string]>> {
     const now = this.opts.clock.now();
+    const wrote: Array<[string, string]> = [];
     for (const o of observations) {
+      // A failure is always re-stamped: a job fails on a failure at or after its own revision.
+      // Anything else unchanged is skipped, so a revision costs writes for what changed only.
+      const fingerprint = `${o.state}\u0000${o.reason ?? ''}\u0000${o.detail === undefined ? '' : JSON.stringify(o.detail)}`;
+      if (o.state !== 'failed' && this.written.get(o.objectId) === fingerprint) continue;
       const row = {
         node_id: this.opts.nodeId,
         object_id: o.objectId,
@@ -116,7 +126,13 @@ export class DataPlaneNode {
         .values(row)
         .onConflict((oc) => oc.columns(['node_id', 'object_id']).doUpdateSet(row))
         .execute();
+      wrote.push([o.objectId, fingerprint]);
     }
+    return wrote;
+  }
+
+  private remember(wrote: Array<[string, string]>): void {
+    for (const [objectId, fingerprint] of wrote) this.written.set(objectId, fingerprint);
   }
 
   private async applyOnce(revision: number): Promise<void> {
@@ -124,14 +140,16 @@ export class DataPlaneNode {
     const { store, clock, nodeId } = this.opts;
     const now = clock.now();
     // Observations and the applied revision land together, so a job never sees one without the other.
-    await store.transact(async (tx) => {
-      await this.writeObservations(tx, observations, revision);
+    const wrote = await store.transact(async (tx) => {
+      const changed = await this.writeObservations(tx, observations, revision);
       await tx
         .updateTable('nodes')
         .set({ applied_revision: revision, heartbeat_at: now })
         .where('node_id', '=', nodeId)
         .execute();
+      return changed;
     });
+    this.remember(wrote);
     this.applied = revision;
   }
 
