@@ -17,27 +17,88 @@ export interface FollowRequest {
   pollMs?: number;
 }
 
+type Body = Record<string, unknown>;
+
 /** How to read a resource's status when an action returns no JobId. */
 interface StatusProbe {
   getAction: string;
-  idParam: string;
-  /** Where the id comes from: the reply field, else the request parameter of the same name. */
-  idFrom: string;
-  statusField: string;
+  /** The probe's parameters for one resource. */
+  query: (id: string) => Record<string, string>;
+  /** Where the id comes from: this reply field, else the request parameter of this name. */
+  replyField?: string;
+  param: string;
+  /** The resource's status in the probe's reply; undefined when the reply does not list it. */
+  status: (body: Body) => string | undefined;
   done: string[];
   failed: string[];
+  /** For deletions: the error code the probe answers once the resource is gone. */
+  goneCode?: string;
 }
 
-const STATUS_PROBES: Record<string, StatusProbe> = {
-  'nlb:CreateLoadBalancer': {
-    getAction: 'GetLoadBalancerAttribute',
-    idParam: 'LoadBalancerId',
-    idFrom: 'LoadbalancerId',
-    statusField: 'LoadBalancerStatus',
-    done: ['Active'],
-    failed: ['CreateFailed'],
-  },
+/** The status reported while following a deletion that has finished. */
+const GONE = 'Deleted';
+
+type ProbeBase = Omit<StatusProbe, 'done' | 'failed'>;
+
+function settling(base: ProbeBase, done: string[], failed: string[] = []): StatusProbe {
+  return { ...base, done, failed };
+}
+
+/** A deletion is done once the resource is gone. */
+function deletion(base: ProbeBase): StatusProbe {
+  return { ...base, done: [GONE], failed: [] };
+}
+
+// NLB and GWLB read an instance alike. GWLB answers no JobId at all: each of its changes is
+// followed on the resource it changes (gwlb-api §3.7).
+const loadBalancer = {
+  getAction: 'GetLoadBalancerAttribute',
+  query: (id: string) => ({ LoadBalancerId: id }),
+  param: 'LoadBalancerId',
+  status: (b: Body) => b.LoadBalancerStatus as string | undefined,
+  goneCode: 'ResourceNotFound.LoadBalancer',
 };
+const gwlbListener = {
+  getAction: 'GetListenerAttribute',
+  query: (id: string) => ({ ListenerId: id }),
+  param: 'ListenerId',
+  status: (b: Body) => b.ListenerStatus as string | undefined,
+  goneCode: 'ResourceNotFound.Listener',
+};
+// Server groups have no Get action; ListServerGroups by ID is how the cloud's own tools read one.
+const gwlbServerGroup = {
+  getAction: 'ListServerGroups',
+  query: (id: string) => ({ 'ServerGroupIds.1': id }),
+  param: 'ServerGroupId',
+  status: (b: Body) => (b.ServerGroups as Array<Body> | undefined)?.[0]?.ServerGroupStatus as string | undefined,
+};
+
+const STATUS_PROBES: Record<string, StatusProbe> = {
+  'nlb:CreateLoadBalancer': settling({ ...loadBalancer, replyField: 'LoadbalancerId' }, ['Active'], ['CreateFailed']),
+  'gwlb:CreateLoadBalancer': settling({ ...loadBalancer, replyField: 'LoadBalancerId' }, ['Active']),
+  'gwlb:UpdateLoadBalancerAttribute': settling(loadBalancer, ['Active']),
+  'gwlb:UpdateLoadBalancerZones': settling(loadBalancer, ['Active']),
+  'gwlb:DeleteLoadBalancer': deletion(loadBalancer),
+  'gwlb:CreateListener': settling({ ...gwlbListener, replyField: 'ListenerId' }, ['Running']),
+  'gwlb:UpdateListenerAttribute': settling(gwlbListener, ['Running']),
+  'gwlb:DeleteListener': deletion(gwlbListener),
+  'gwlb:CreateServerGroup': settling({ ...gwlbServerGroup, replyField: 'ServerGroupId' }, ['Available']),
+  'gwlb:UpdateServerGroupAttribute': settling(gwlbServerGroup, ['Available']),
+  'gwlb:AddServersToServerGroup': settling(gwlbServerGroup, ['Available']),
+  'gwlb:RemoveServersFromServerGroup': settling(gwlbServerGroup, ['Available']),
+  'gwlb:DeleteServerGroup': deletion(gwlbServerGroup),
+};
+
+/** The resource's status now, or GONE once the probe no longer finds it. */
+async function readStatus(client: ApiClient, version: string, probe: StatusProbe, id: string): Promise<string> {
+  try {
+    const { body } = await client.call(version, probe.getAction, probe.query(id));
+    return probe.status(body) ?? GONE;
+  } catch (err) {
+    if (probe.goneCode && (err as { code?: string }).code === probe.goneCode) return GONE;
+    throw err;
+  }
+}
 
 export async function followToEnd(req: FollowRequest): Promise<boolean> {
   const { client, version, reply, timeoutMs } = req;
@@ -63,13 +124,14 @@ export async function followToEnd(req: FollowRequest): Promise<boolean> {
         return status === 'Succeeded';
       }
     } else {
-      const id = String(reply[probe!.idFrom] ?? req.params[probe!.idParam] ?? '');
-      const got = await client.call(version, probe!.getAction, { [probe!.idParam]: id });
-      status = String(got.body[probe!.statusField]);
+      const id = String((probe!.replyField ? reply[probe!.replyField] : undefined) ?? req.params[probe!.param] ?? '');
+      status = await readStatus(client, version, probe!, id);
       progress(`${id} ${status}`);
-      if (probe!.done.includes(status) || probe!.failed.includes(status)) {
+      // A resource that vanishes while a change other than its deletion is followed has failed.
+      const failed = probe!.failed.includes(status) || (status === GONE && !probe!.done.includes(GONE));
+      if (probe!.done.includes(status) || failed) {
         process.stderr.write('\n');
-        return probe!.done.includes(status);
+        return !failed;
       }
     }
     if (Date.now() > deadline) {
