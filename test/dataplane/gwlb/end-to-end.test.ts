@@ -216,7 +216,7 @@ test('the GWLB is set up through the API: VIPs from the vSwitch pools, appliance
 
 test('every flow, both directions, goes through exactly one appliance and comes back intact', async () => {
   await sendFlows(firstFlows, firstSent);
-  const stats = { [APPLIANCE_A]: await applianceA.stats(), [APPLIANCE_B]: await applianceB.stats() };
+  const stats: Record<string, ApplianceStats> = { [APPLIANCE_A]: await applianceA.stats(), [APPLIANCE_B]: await applianceB.stats() };
 
   // Symmetric pinning, and both appliances share the load.
   const carrier = assertOneAppliancePerFlow(firstFlows, stats);
@@ -246,7 +246,7 @@ test('every flow, both directions, goes through exactly one appliance and comes 
 });
 
 test('/metrics counts packets and bytes per direction, flows and per-appliance traffic', async () => {
-  const stats = { [KEY_A]: await applianceA.stats(), [KEY_B]: await applianceB.stats() };
+  const stats: Record<string, ApplianceStats> = { [KEY_A]: await applianceA.stats(), [KEY_B]: await applianceB.stats() };
   const m = await scrape();
   const n = firstSent.packets;
   const packets = (direction: string) => sample(m, 'openslb_gwlb_packets_total', { listener: listenerId, direction });
