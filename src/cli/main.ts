@@ -7,6 +7,7 @@ import { CAS_VERSION } from '../products/cas/index.js';
 import { GWLB_VERSION } from '../products/gwlb/index.js';
 import { NLB_VERSION } from '../products/nlb/index.js';
 import { startOpenSlb } from '../server/openslb.js';
+import { startCluster } from '../server/cluster.js';
 import { openStore } from '../store/store.js';
 import { invokeAction } from './invoke.js';
 import { registerRamCommands } from './ram-commands.js';
@@ -29,11 +30,13 @@ storeOptions(program.command('serve'))
   .option('--api-listen <host:port>', 'address of the OpenAPI endpoint (default 127.0.0.1:8080)')
   .option('--admin-listen <host:port>', 'address of /metrics and /healthz; "" to disable (default 127.0.0.1:8081)')
   .option('--role <role>', 'all | api | dataplane (api and dataplane need --store postgres://…)')
+  .option('--workers <n>', 'data-plane worker processes sharing the listening sockets (default: one per core; 0 or 1: the data plane runs in this process)')
   .option('--log-level <level>', 'pino log level: fatal, error, warn, info, debug, trace (default info)')
   .option('--job-delay <ms>', 'extra time every async job stays Processing, to mimic the cloud (default 0)')
   .action(async (flags: ConfigFlags) => {
     const config = loadConfig(flags);
-    const running = await startOpenSlb(config);
+    // Worker processes only make sense where there is a data plane to run.
+    const running = config.workers > 1 && config.role !== 'api' ? await startCluster(config) : await startOpenSlb(config);
     process.stderr.write(`openslb: API on ${running.apiUrl}${running.adminUrl ? `, metrics on ${running.adminUrl}/metrics` : ''}\n`);
     let stopping = false;
     const shutdown = async () => {

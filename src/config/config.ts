@@ -1,3 +1,5 @@
+import { availableParallelism } from 'node:os';
+
 /**
  * One typed configuration, built from defaults ← YAML file ← command-line flags.
  * The defaults are what a newcomer gets with no flags (DESIGN.md, "Defaults a newcomer gets").
@@ -51,6 +53,12 @@ export interface Config {
   /** `postgres://…` for a fleet; undefined means SQLite in dataDir. */
   storeUrl?: string;
   role: Role;
+  /**
+   * Data-plane worker processes (`serve --workers`). 0 or 1: the data plane runs inside the
+   * serving process. More: a primary runs the API and job runner, and each worker is its own
+   * data-plane node accepting on the shared listening sockets.
+   */
+  workers: number;
   logLevel: string;
   regions: RegionConfig[];
   quotas: Quotas;
@@ -86,6 +94,7 @@ export const DEFAULT_QUOTAS: Quotas = {
 
 export function defaultConfig(): Config {
   return {
+    workers: availableParallelism(),
     apiListen: '127.0.0.1:8080',
     adminListen: '127.0.0.1:8081',
     dataDir: './.openslb',

@@ -14,6 +14,7 @@ export interface ConfigFlags {
   dataDir?: string;
   store?: string;
   role?: string;
+  workers?: string;
   logLevel?: string;
   jobDelay?: string;
 }
@@ -27,6 +28,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
   if (flags.dataDir !== undefined) config.dataDir = flags.dataDir;
   if (flags.store !== undefined) config.storeUrl = flags.store;
   if (flags.role !== undefined) config.role = flags.role as Role;
+  if (flags.workers !== undefined) config.workers = Number(flags.workers);
   if (flags.logLevel !== undefined) config.logLevel = flags.logLevel;
   if (flags.jobDelay !== undefined) config.jobs.extraDelayMs = Number(flags.jobDelay);
   validate(config);
@@ -46,7 +48,7 @@ function readYaml(path: string): Record<string, unknown> {
   return doc as Record<string, unknown>;
 }
 
-const TOP_KEYS = ['apiListen', 'adminListen', 'dataDir', 'store', 'role', 'logLevel', 'regions', 'quotas', 'jobs', 'dataplane'];
+const TOP_KEYS = ['apiListen', 'adminListen', 'dataDir', 'store', 'role', 'workers', 'logLevel', 'regions', 'quotas', 'jobs', 'dataplane'];
 
 function applyFile(config: Config, doc: Record<string, unknown>): void {
   for (const key of Object.keys(doc)) {
@@ -57,6 +59,7 @@ function applyFile(config: Config, doc: Record<string, unknown>): void {
   if (doc.dataDir !== undefined) config.dataDir = String(doc.dataDir);
   if (doc.store !== undefined) config.storeUrl = String(doc.store);
   if (doc.role !== undefined) config.role = String(doc.role) as Role;
+  if (doc.workers !== undefined) config.workers = Number(doc.workers);
   if (doc.logLevel !== undefined) config.logLevel = String(doc.logLevel);
   if (doc.regions !== undefined) {
     if (!Array.isArray(doc.regions)) throw new ConfigError('regions must be a list');
@@ -96,6 +99,9 @@ function validate(config: Config): void {
   checkHostPort('apiListen', config.apiListen);
   if (config.adminListen !== '') checkHostPort('adminListen', config.adminListen);
   if (!['all', 'api', 'dataplane'].includes(config.role)) throw new ConfigError(`role must be all, api or dataplane`);
+  if (!Number.isInteger(config.workers) || config.workers < 0 || config.workers > 1024) {
+    throw new ConfigError('workers must be an integer from 0 to 1024 (0 or 1: the data plane runs in the serving process)');
+  }
   if (config.role !== 'all' && !config.storeUrl) {
     throw new ConfigError(`role ${config.role} shares a control plane and needs --store postgres://…`);
   }

@@ -11,13 +11,10 @@ import type { Config } from '../config/config.js';
 import { splitHostPort } from '../config/load.js';
 import { ensureRootKey, type RootKeyInfo } from '../accounts/credentials.js';
 import { RamService } from '../accounts/ram-service.js';
-import { DataPlaneNode, type Observation } from '../dataplane/node.js';
-import { NlbReconciler } from '../dataplane/nlb/reconciler.js';
-import { GwlbReconciler } from '../dataplane/gwlb/reconciler.js';
-import { CompositeReconciler } from '../dataplane/composite-reconciler.js';
-import { registerDataPlaneMetrics } from '../metrics/dataplane-metrics.js';
-import { registerGwlbMetrics } from '../metrics/gwlb-metrics.js';
-import { systemScheduler } from '../util/scheduler.js';
+import type { DataPlaneNode } from '../dataplane/node.js';
+import type { Registry } from 'prom-client';
+import { startDataPlane } from './dataplane.js';
+import { NodeWatch, listNodes } from './node-watch.js';
 import type { Product } from '../gateway/action.js';
 import { ApiGateway } from '../gateway/pipeline.js';
 import { buildApiServer } from '../gateway/server.js';
@@ -38,6 +35,15 @@ export interface StartOptions {
   nodeId?: string;
   /** Products served in addition to the built-in ones (tests use this for probe actions). */
   extraProducts?: Product[];
+  /**
+   * false: run no data-plane node here even for roles all and dataplane (a cluster primary,
+   * whose workers are the nodes). Default true.
+   */
+  dataPlane?: boolean;
+  /** Extra admin routes (the cluster primary's /workers). */
+  adminRoutes?: (app: FastifyInstance) => void;
+  /** Replaces the /metrics text (the cluster primary adds its workers' metrics). */
+  metricsText?: (own: Registry) => Promise<string>;
 }
 
 export interface RunningOpenSlb {
@@ -98,38 +104,25 @@ export async function startOpenSlb(config: Config, opts: StartOptions = {}): Pro
       stops.push(() => jobs.stop());
     }
 
+    const nodeWatch = new NodeWatch({ store, clock, nodeTimeoutMs: config.jobs.nodeTimeoutMs, log });
+    nodeWatch.registerMetrics(registry);
+    if (config.role !== 'dataplane') {
+      // Where jobs are finished, say which nodes they wait for and which they left out.
+      nodeWatch.start();
+      stops.push(() => nodeWatch.stop());
+    }
+
     let node: DataPlaneNode | undefined;
-    if (config.role !== 'api') {
-      let dataPlaneNode: DataPlaneNode | undefined;
-      const report = (observations: Observation[]) => dataPlaneNode?.report(observations);
-      const nlb = new NlbReconciler({
+    if (config.role !== 'api' && opts.dataPlane !== false) {
+      node = await startDataPlane({
+        config,
         store,
         clock,
-        timers: systemScheduler,
-        maxPortRange: config.dataplane.maxPortRange,
         log,
-        report,
-      });
-      const gwlb = new GwlbReconciler({
-        store,
-        clock,
-        timers: systemScheduler,
-        optionClass: config.dataplane.gwlbOptionClass,
-        log,
-        report,
-      });
-      const reconciler = new CompositeReconciler([nlb, gwlb]);
-      dataPlaneNode = node = new DataPlaneNode({
+        registry,
         nodeId: opts.nodeId ?? `${hostname()}-${process.pid}`,
         address: apiAddress.host,
-        store,
-        clock,
-        reconciler,
-        log,
       });
-      registerDataPlaneMetrics(registry, nlb);
-      registerGwlbMetrics(registry, gwlb);
-      await node.start();
       stops.push(() => node!.stop());
     }
 
@@ -138,9 +131,14 @@ export async function startOpenSlb(config: Config, opts: StartOptions = {}): Pro
       const admin = Fastify({ logger: false });
       admin.get('/metrics', async (_req, reply) => {
         reply.header('content-type', registry.contentType);
-        return registry.metrics();
+        return opts.metricsText ? opts.metricsText(registry) : registry.metrics();
       });
       admin.get('/healthz', async () => ({ status: 'ok', revision: await store.currentRevision() }));
+      admin.get('/nodes', async () => ({
+        nodeTimeoutMs: config.jobs.nodeTimeoutMs,
+        nodes: await listNodes(store, clock.now(), config.jobs.nodeTimeoutMs),
+      }));
+      opts.adminRoutes?.(admin);
       const { host, port } = splitHostPort(config.adminListen);
       await admin.listen({ host, port });
       stops.push(() => admin.close());

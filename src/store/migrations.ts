@@ -207,3 +207,15 @@ export async function appliedMigrations(db: Kysely<Schema>): Promise<string[]> {
     .execute();
   return rows.map((r) => r.key.slice(MIGRATION_KEY_PREFIX.length));
 }
+
+/** Throws unless every known migration has been applied (for processes that must not migrate). */
+export async function requireMigrated(db: Kysely<Schema>, list: readonly Migration[] = migrations): Promise<void> {
+  let applied: string[];
+  try {
+    applied = await appliedMigrations(db);
+  } catch {
+    applied = [];
+  }
+  const missing = list.filter((m) => !applied.includes(m.name)).map((m) => m.name);
+  if (missing.length > 0) throw new Error(`store: not migrated (missing ${missing.join(', ')}); start the primary first`);
+}

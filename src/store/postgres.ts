@@ -2,7 +2,7 @@ import pg from 'pg';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import type { Schema } from './schema.js';
 import type { Store } from './types.js';
-import { runMigrations } from './migrations.js';
+import { requireMigrated, runMigrations } from './migrations.js';
 import { readRevision } from './revision-row.js';
 import { RevisionFeed } from './revision-feed.js';
 import { PgRevisionListener, REVISION_CHANNEL } from './pg-listener.js';
@@ -26,6 +26,8 @@ export interface PostgresStoreOptions {
   /** Fallback poll while someone waits, in case a NOTIFY was lost with its connection. */
   pollIntervalMs?: number;
   poolSize?: number;
+  /** false: check the schema is current instead of migrating. */
+  migrate?: boolean;
 }
 
 export async function openPostgresStore(url: string, opts: PostgresStoreOptions = {}): Promise<Store> {
@@ -40,7 +42,8 @@ export async function openPostgresStore(url: string, opts: PostgresStoreOptions 
 
   let listener: PgRevisionListener | undefined;
   try {
-    await runMigrations('postgres', begin);
+    if (opts.migrate === false) await requireMigrated(db);
+    else await runMigrations('postgres', begin);
     const feed = new RevisionFeed({ read: () => readRevision(db), pollIntervalMs: opts.pollIntervalMs ?? 2000 });
     listener = new PgRevisionListener({
       url,

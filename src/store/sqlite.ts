@@ -12,7 +12,7 @@ import {
 } from 'kysely';
 import type { Schema } from './schema.js';
 import type { Store } from './types.js';
-import { runMigrations } from './migrations.js';
+import { requireMigrated, runMigrations } from './migrations.js';
 import { readRevision } from './revision-row.js';
 import { RevisionFeed } from './revision-feed.js';
 import { assembleStore } from './store-core.js';
@@ -48,6 +48,8 @@ class ImmediateSqliteDialect extends SqliteDialect {
 export interface SqliteStoreOptions {
   /** How often waiters poll the file for other processes' commits. */
   pollIntervalMs?: number;
+  /** false: check the schema is current instead of migrating. */
+  migrate?: boolean;
 }
 
 export async function openSqliteStore(path: string, opts: SqliteStoreOptions = {}): Promise<Store> {
@@ -69,7 +71,8 @@ export async function openSqliteStore(path: string, opts: SqliteStoreOptions = {
   const db = new Kysely<Schema>({ dialect: new ImmediateSqliteDialect({ database }) });
   const begin = () => db.transaction();
   try {
-    await runMigrations('sqlite', begin);
+    if (opts.migrate === false) await requireMigrated(db);
+    else await runMigrations('sqlite', begin);
   } catch (err) {
     await db.destroy();
     throw err;

@@ -15,6 +15,11 @@ export interface OpenStoreOptions {
   sqlitePath?: string;
   /** How often waitForRevision polls while someone waits (SQLite default 100 ms, PostgreSQL 2000 ms). */
   pollIntervalMs?: number;
+  /**
+   * false: do not migrate, only check the schema is current (cluster workers, whose primary
+   * migrated before forking them). Default true.
+   */
+  migrate?: boolean;
 }
 
 export const SQLITE_FILE_NAME = 'openslb.db';
@@ -25,11 +30,11 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
     if (!/^postgres(ql)?:\/\//i.test(opts.url)) {
       throw new Error(`store: unsupported URL ${redact(opts.url)} (expected postgres://…)`);
     }
-    return openPostgresStore(opts.url, { pollIntervalMs: opts.pollIntervalMs });
+    return openPostgresStore(opts.url, { pollIntervalMs: opts.pollIntervalMs, migrate: opts.migrate });
   }
   const path = opts.sqlitePath ?? (opts.dataDir ? join(opts.dataDir, SQLITE_FILE_NAME) : undefined);
   if (!path) throw new Error('store: give a PostgreSQL url, a dataDir or a sqlitePath');
-  return openSqliteStore(path, { pollIntervalMs: opts.pollIntervalMs });
+  return openSqliteStore(path, { pollIntervalMs: opts.pollIntervalMs, migrate: opts.migrate });
 }
 
 /** Never echo a password into errors or logs. */

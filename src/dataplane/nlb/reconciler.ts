@@ -29,6 +29,11 @@ export interface NlbReconcilerOptions {
   log?: Logger;
   /** Out-of-band observations (health verdicts) for the node to record. */
   report?: (observations: Observation[]) => void;
+  /**
+   * Listener protocols this node serves (default: all). A cluster worker that does not own the
+   * datagram sockets leaves UDP listeners to the worker that does.
+   */
+  protocols?: ReadonlySet<string>;
 }
 
 interface RunningListener {
@@ -56,7 +61,9 @@ export class NlbReconciler implements Reconciler {
   }
 
   async apply(_revision: number): Promise<Observation[]> {
-    const desired = await loadDesired(this.opts.store.db);
+    const protocols = this.opts.protocols;
+    const all = await loadDesired(this.opts.store.db);
+    const desired = protocols ? all.filter((d) => protocols.has(d.protocol)) : all;
     this.updatePools(desired);
     const observations: Observation[] = [];
     const wanted = new Set(desired.map((d) => d.id));

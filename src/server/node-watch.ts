@@ -1,0 +1,145 @@
+/**
+ * The control plane's view of its data-plane nodes. A node is live while its heartbeat is
+ * younger than `jobs.nodeTimeoutMs`; the job runner leaves stale nodes out. NodeWatch says so
+ * out loud: one log line when a node joins, goes stale (jobs stop waiting for it), comes back
+ * or leaves, and the admin listener's `/nodes` and `/metrics` show the same table.
+ */
+import type { Logger } from 'pino';
+import { Gauge, type Registry } from 'prom-client';
+import type { Store } from '../store/store.js';
+import type { Clock } from '../util/clock.js';
+
+export interface NodeView {
+  nodeId: string;
+  address: string;
+  startedAt: number;
+  heartbeatAt: number;
+  heartbeatAgeMs: number;
+  appliedRevision: number;
+  /** false: silent for longer than the node timeout, so jobs no longer wait for it. */
+  live: boolean;
+}
+
+export async function listNodes(store: Store, now: number, nodeTimeoutMs: number): Promise<NodeView[]> {
+  const rows = await store.db.selectFrom('nodes').selectAll().orderBy('node_id').execute();
+  return rows.map((r) => ({
+    nodeId: r.node_id,
+    address: r.address,
+    startedAt: Number(r.started_at),
+    heartbeatAt: Number(r.heartbeat_at),
+    heartbeatAgeMs: now - Number(r.heartbeat_at),
+    appliedRevision: Number(r.applied_revision),
+    // The same test the job runner applies.
+    live: Number(r.heartbeat_at) >= now - nodeTimeoutMs,
+  }));
+}
+
+export interface NodeWatchOptions {
+  store: Store;
+  clock: Clock;
+  nodeTimeoutMs: number;
+  log?: Logger;
+  /** How often to look (default: a quarter of the timeout, between 250 ms and 5 s). */
+  intervalMs?: number;
+}
+
+export class NodeWatch {
+  /** Last seen liveness per node id. */
+  private readonly known = new Map<string, boolean>();
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+
+  constructor(private readonly opts: NodeWatchOptions) {}
+
+  nodes(): Promise<NodeView[]> {
+    return listNodes(this.opts.store, this.opts.clock.now(), this.opts.nodeTimeoutMs);
+  }
+
+  /** Looks once and logs every change since the last look. */
+  async check(): Promise<void> {
+    const nodes = await this.nodes();
+    const log = this.opts.log;
+    const seen = new Set<string>();
+    for (const n of nodes) {
+      seen.add(n.nodeId);
+      const before = this.known.get(n.nodeId);
+      this.known.set(n.nodeId, n.live);
+      if (before === n.live) continue;
+      const fields = { nodeId: n.nodeId, address: n.address, appliedRevision: n.appliedRevision, heartbeatAgeMs: n.heartbeatAgeMs };
+      if (!n.live) {
+        log?.warn({ ...fields, nodeTimeoutMs: this.opts.nodeTimeoutMs }, 'data-plane node stopped heartbeating; jobs no longer wait for it');
+      } else if (before === false) {
+        log?.info(fields, 'data-plane node is heartbeating again');
+      } else {
+        log?.info(fields, 'data-plane node joined');
+      }
+    }
+    for (const id of [...this.known.keys()]) {
+      if (seen.has(id)) continue;
+      this.known.delete(id);
+      log?.info({ nodeId: id }, 'data-plane node left');
+    }
+  }
+
+  start(): void {
+    const interval = this.opts.intervalMs ?? Math.min(5000, Math.max(250, this.opts.nodeTimeoutMs / 4));
+    const tick = () => {
+      this.running = this.check()
+        .catch((err) => this.opts.log?.warn({ err }, 'reading data-plane nodes failed'))
+        .finally(() => {
+          this.running = undefined;
+        });
+    };
+    tick();
+    this.timer = setInterval(() => {
+      if (!this.running) tick();
+    }, interval);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.running;
+  }
+
+  /** Per-node gauges, read from the store when Prometheus scrapes. */
+  registerMetrics(registry: Registry): void {
+    let latest: Promise<NodeView[]> | undefined;
+    // One store read per scrape, shared by the gauges below.
+    const read = (): Promise<NodeView[]> => {
+      latest ??= this.nodes().finally(() => setImmediate(() => (latest = undefined)));
+      return latest;
+    };
+    new Gauge({
+      name: 'openslb_dataplane_nodes',
+      help: 'Data-plane nodes in the store, by state (live: heartbeating within jobs.nodeTimeoutMs; stale: left out of jobs).',
+      labelNames: ['state'],
+      registers: [registry],
+      async collect() {
+        const nodes = await read().catch(() => []);
+        this.set({ state: 'live' }, nodes.filter((n) => n.live).length);
+        this.set({ state: 'stale' }, nodes.filter((n) => !n.live).length);
+      },
+    });
+    new Gauge({
+      name: 'openslb_dataplane_node_live',
+      help: '1 while the node heartbeats within jobs.nodeTimeoutMs, 0 once jobs no longer wait for it.',
+      labelNames: ['node_id'],
+      registers: [registry],
+      async collect() {
+        this.reset();
+        for (const n of await read().catch(() => [])) this.set({ node_id: n.nodeId }, n.live ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'openslb_dataplane_node_applied_revision',
+      help: 'The store revision each data-plane node has applied.',
+      labelNames: ['node_id'],
+      registers: [registry],
+      async collect() {
+        this.reset();
+        for (const n of await read().catch(() => [])) this.set({ node_id: n.nodeId }, n.appliedRevision);
+      },
+    });
+  }
+}
