@@ -132,7 +132,8 @@ interface Sent {
 
 /**
  * Sends each flow's forward packet, waits for all to come back, then each flow's reverse
- * packet (in batches); half the flows go to each zone's VIP.
+ * packet (in batches). Flows alternate between the zones' VIPs, and each flow's reverse
+ * direction arrives on the other zone's VIP than its forward one (cross-zone is always on).
  */
 async function sendFlows(flows: Flow[], sent: Sent): Promise<void> {
   const BATCH = 40;
@@ -146,7 +147,7 @@ async function sendFlows(flows: Flow[], sent: Sent): Promise<void> {
         sent.vniOf.set(inner.toString('hex'), f.vni);
         sent.packets++;
         sent.datagramBytes += 8 + inner.length;
-        await endpoint.send(vips[(at + i) % vips.length], spec, { vni: f.vni });
+        await endpoint.send(vips[(at + i + (direction === 'forward' ? 0 : 1)) % vips.length], spec, { vni: f.vni });
       }
       assert.ok(await endpoint.waitForReturned(before + batch.length), `${direction} packets of flows ${at}–${at + batch.length - 1} came back`);
     }
@@ -175,6 +176,8 @@ const firstFlows = [
   ...makeFlows('first', 20, 17, true, 23000),
 ];
 const firstSent: Sent = { vniOf: new Map(), packets: 0, datagramBytes: 0 };
+/** Flow name → the appliance host that carried it in the first round. */
+let firstCarrier = new Map<string, string>();
 
 test('the GWLB is set up through the API: VIPs from the vSwitch pools, appliances healthy, listener Running', async () => {
   const lb = await createLoadBalancer(server);
@@ -220,6 +223,7 @@ test('every flow, both directions, goes through exactly one appliance and comes 
 
   // Symmetric pinning, and both appliances share the load.
   const carrier = assertOneAppliancePerFlow(firstFlows, stats);
+  firstCarrier = carrier;
   const used = new Set(carrier.values());
   assert.ok(used.has(APPLIANCE_A) && used.has(APPLIANCE_B), 'both appliances carry flows');
   assert.equal(stats[APPLIANCE_A].packets + stats[APPLIANCE_B].packets, firstSent.packets);
@@ -347,4 +351,68 @@ test('a killed appliance turns Unhealthy with a reason and new flows all go to t
     'nothing new was sent to the dead appliance',
   );
   assert.equal(sample(m, 'openslb_gwlb_active_flows', { listener: listenerId }), firstFlows.length + newFlows.length);
+});
+
+/** Sends one packet of `f` (forward direction) and says whether it came back, by polls. */
+async function roundTrip(f: Flow, polls = 200): Promise<boolean> {
+  const before = endpoint.returned.length;
+  await endpoint.send(vips[0], f.spec, { vni: f.vni });
+  return endpoint.waitForReturned(before + 1, polls);
+}
+
+const pinnedTo = (host: string) => firstFlows.filter((f) => firstCarrier.get(flowName(f.spec)) === host);
+
+test('NoRebalance: flows pinned to the dead appliance stay with it', async () => {
+  const toA = () => scrape().then((m) => sample(m, 'openslb_gwlb_appliance_packets_total', { server_group: serverGroupId, appliance: KEY_A, direction: 'to_appliance' }));
+  const before = await toA();
+  const stuck = pinnedTo(APPLIANCE_A)[0];
+  assert.ok(stuck, 'some first-round flow was on the appliance that died');
+  await endpoint.send(vips[0], stuck.spec, { vni: stuck.vni });
+  let after = before;
+  for (let i = 0; i < 200 && after === before; i++) {
+    await new Promise((r) => setTimeout(r, 10));
+    after = await toA();
+  }
+  assert.equal(after, before + 1, 'the packet still went to its (dead) appliance');
+  const m = await scrape();
+  assert.equal(sample(m, 'openslb_gwlb_flows_total', { listener: listenerId, event: 'rescheduled' }), 0);
+});
+
+test('a restarted appliance turns Healthy again, takes new flows, and its pinned flows flow again', async () => {
+  applianceA = await startApplianceProcess(APPLIANCE_A, HEALTH_PORT);
+  await untilHealth((m) => m.get(APPLIANCE_A)?.Status === 'Healthy' && m.get(APPLIANCE_B)?.Status === 'Healthy', `${APPLIANCE_A} Healthy again`);
+
+  const old = pinnedTo(APPLIANCE_A).slice(0, 5);
+  for (const f of old) assert.ok(await roundTrip(f), `${flowName(f.spec)} comes back through its appliance again`);
+  const a = await applianceA.stats();
+  for (const f of old) assert.ok(a.flows[flowName(f.spec)] >= 1, `${flowName(f.spec)} went to the restarted appliance`);
+
+  const fresh = makeFlows('recovered', 40, 17, false, 33000);
+  await sendFlows(fresh, { vniOf: new Map(), packets: 0, datagramBytes: 0 });
+  const stats: Record<string, ApplianceStats> = { [APPLIANCE_A]: await applianceA.stats(), [APPLIANCE_B]: await applianceB.stats() };
+  const carrier = assertOneAppliancePerFlow(fresh, stats);
+  assert.ok(new Set(carrier.values()).size === 2, 'new flows are spread over both appliances again');
+});
+
+test('ServerFailoverMode Rebalance (set through the API): flows of a failed appliance move to the healthy one', async () => {
+  await gwlb(server, 'UpdateServerGroupAttribute', { ServerGroupId: serverGroupId, ServerFailoverMode: 'Rebalance' });
+  for (let i = 0; i < 300; i++) {
+    const g = (await gwlb(server, 'ListServerGroups', { ServerGroupIds: [serverGroupId] })).ServerGroups[0];
+    if (g.ServerGroupStatus === 'Available' && g.ServerFailoverMode === 'Rebalance') break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const onB = pinnedTo(APPLIANCE_B).slice(0, 10);
+  assert.ok(onB.length > 0);
+  await applianceB.crash();
+  await untilHealth((m) => m.get(APPLIANCE_B)?.Status === 'Unhealthy', `${APPLIANCE_B} reported Unhealthy`);
+
+  const aBefore = await applianceA.stats();
+  for (const f of onB) assert.ok(await roundTrip(f), `${flowName(f.spec)} comes back after moving`);
+  const a = await applianceA.stats();
+  for (const f of onB) {
+    const name = flowName(f.spec);
+    assert.equal((a.flows[name] ?? 0) - (aBefore.flows[name] ?? 0), 1, `${name} now goes through ${APPLIANCE_A}`);
+  }
+  const m = await scrape();
+  assert.ok(sample(m, 'openslb_gwlb_flows_total', { listener: listenerId, event: 'rescheduled' }) >= onB.length, 'the moves are counted');
 });
