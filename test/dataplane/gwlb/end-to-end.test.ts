@@ -15,7 +15,19 @@ import { startTestServer, type TestServer } from '../../support/server.js';
 import { startApplianceProcess, type ApplianceProcess, type ApplianceStats } from '../../support/gwlb-appliance-process.js';
 import { addServers, appliances, createListener, createLoadBalancer, createServerGroup, gwlb } from '../../products/gwlb/support.js';
 import { startEndpoint, type EndpointSim } from './harness.js';
-import { flowName, ipPacket, reverse, type PacketSpec } from './packets.js';
+import { flowName, ipPacket } from './packets.js';
+import {
+  assertOneAppliancePerFlow,
+  makeFlows,
+  newSent,
+  roundTrip as roundTripVia,
+  sample,
+  scrape as scrapeMetrics,
+  sendFlows as sendFlowsVia,
+  type Flow,
+  type Metric,
+  type Sent,
+} from './traffic.js';
 
 const APPLIANCE_A = '127.0.23.1';
 const APPLIANCE_B = '127.0.23.2';
@@ -34,6 +46,7 @@ let applianceB: ApplianceProcess;
 let endpoint: EndpointSim;
 let listenerId = '';
 let serverGroupId = '';
+let loadBalancerId = '';
 let vips: string[] = [];
 
 before(async () => {
@@ -75,97 +88,10 @@ async function untilHealth(wanted: (h: Map<string, Health>) => boolean, what: st
   assert.fail(`${what}: still ${JSON.stringify([...last.values()])}`);
 }
 
-interface Metric {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-async function scrape(): Promise<Metric[]> {
-  assert.ok(server.running.adminUrl, 'the admin listener is on');
-  const text = await (await fetch(`${server.running.adminUrl}/metrics`)).text();
-  const out: Metric[] = [];
-  for (const line of text.split('\n')) {
-    const m = /^(\w+)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!m) continue;
-    const labels: Record<string, string> = {};
-    for (const l of (m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]] = l[2];
-    out.push({ name: m[1], labels, value: Number(m[3]) });
-  }
-  return out;
-}
-
-/** The one sample of `name` with these labels (0 when absent, as Prometheus treats it). */
-function sample(metrics: Metric[], name: string, labels: Record<string, string>): number {
-  const hits = metrics.filter((m) => m.name === name && Object.entries(labels).every(([k, v]) => m.labels[k] === v));
-  assert.ok(hits.length <= 1, `${name} ${JSON.stringify(labels)} is one series`);
-  return hits[0]?.value ?? 0;
-}
-
-/** Inner flows of one kind; every flow has its own VNI so a mix-up would show. */
-interface Flow {
-  spec: PacketSpec;
-  vni: number;
-}
-
-let nextVni = 0x1000;
-function makeFlows(round: string, count: number, protocol: 6 | 17, v6: boolean, portBase: number): Flow[] {
-  return Array.from({ length: count }, (_, i) => ({
-    spec: {
-      src: v6 ? `fd00:0:0:0:0:0:a:${(1 + (i % 9)).toString(16)}` : `10.1.${i % 5}.${1 + (i % 200)}`,
-      dst: v6 ? 'fd00:0:0:0:0:0:b:9' : '10.2.0.9',
-      protocol,
-      srcPort: portBase + i,
-      dstPort: protocol === 6 ? 443 : 53,
-      payload: `${round} ${protocol === 6 ? 'tcp' : 'udp'}${v6 ? '6' : '4'} flow ${i}`,
-    },
-    vni: nextVni++,
-  }));
-}
-
-interface Sent {
-  /** Inner packet (hex) → its VNI, for every packet sent. */
-  vniOf: Map<string, number>;
-  packets: number;
-  datagramBytes: number;
-}
-
-/**
- * Sends each flow's forward packet, waits for all to come back, then each flow's reverse
- * packet (in batches). Flows alternate between the zones' VIPs, and each flow's reverse
- * direction arrives on the other zone's VIP than its forward one (cross-zone is always on).
- */
-async function sendFlows(flows: Flow[], sent: Sent): Promise<void> {
-  const BATCH = 40;
-  for (let at = 0; at < flows.length; at += BATCH) {
-    const batch = flows.slice(at, at + BATCH);
-    for (const direction of ['forward', 'reverse'] as const) {
-      const before = endpoint.returned.length;
-      for (const [i, f] of batch.entries()) {
-        const spec = direction === 'forward' ? f.spec : reverse(f.spec);
-        const inner = ipPacket(spec);
-        sent.vniOf.set(inner.toString('hex'), f.vni);
-        sent.packets++;
-        sent.datagramBytes += 8 + inner.length;
-        await endpoint.send(vips[(at + i + (direction === 'forward' ? 0 : 1)) % vips.length], spec, { vni: f.vni });
-      }
-      assert.ok(await endpoint.waitForReturned(before + batch.length), `${direction} packets of flows ${at}–${at + batch.length - 1} came back`);
-    }
-  }
-}
-
-/** Every flow was carried by exactly one appliance, which saw both directions (2 packets). */
-function assertOneAppliancePerFlow(flows: Flow[], stats: Record<string, ApplianceStats>): Map<string, string> {
-  const carrier = new Map<string, string>();
-  for (const f of flows) {
-    const name = flowName(f.spec);
-    const on = Object.entries(stats).filter(([, s]) => s.flows[name] !== undefined);
-    assert.equal(on.length, 1, `${name} reached exactly one appliance (${on.map(([k]) => k).join(', ') || 'none'})`);
-    assert.equal(on[0][1].flows[name], 2, `${name}: both directions on ${on[0][0]}`);
-    carrier.set(name, on[0][0]);
-  }
-  return carrier;
-}
+/** Every sample on this server's /metrics. */
+const scrape = () => scrapeMetrics(server.running.adminUrl);
+/** Appliance host → flow-name counts, as the appliance processes report them. */
+const seenBy = (stats: Record<string, ApplianceStats>) => Object.fromEntries(Object.entries(stats).map(([k, v]) => [k, v.flows]));
 
 // ---------------------------------------------------------------------------------------------
 
@@ -175,12 +101,14 @@ const firstFlows = [
   ...makeFlows('first', 20, 6, true, 22000),
   ...makeFlows('first', 20, 17, true, 23000),
 ];
-const firstSent: Sent = { vniOf: new Map(), packets: 0, datagramBytes: 0 };
+const firstSent: Sent = newSent();
+const sendFlows = (flows: Flow[], sent: Sent = newSent()) => sendFlowsVia(endpoint, vips, flows, sent);
 /** Flow name → the appliance host that carried it in the first round. */
 let firstCarrier = new Map<string, string>();
 
 test('the GWLB is set up through the API: VIPs from the vSwitch pools, appliances healthy, listener Running', async () => {
   const lb = await createLoadBalancer(server);
+  loadBalancerId = lb;
   const attrs = await gwlb(server, 'GetLoadBalancerAttribute', { LoadBalancerId: lb });
   vips = (attrs.ZoneMappings as Array<{ LoadBalancerAddresses: Array<{ PrivateIpv4Address: string }> }>).map(
     (z) => z.LoadBalancerAddresses[0].PrivateIpv4Address,
@@ -222,7 +150,7 @@ test('every flow, both directions, goes through exactly one appliance and comes 
   const stats: Record<string, ApplianceStats> = { [APPLIANCE_A]: await applianceA.stats(), [APPLIANCE_B]: await applianceB.stats() };
 
   // Symmetric pinning, and both appliances share the load.
-  const carrier = assertOneAppliancePerFlow(firstFlows, stats);
+  const carrier = assertOneAppliancePerFlow(firstFlows, seenBy(stats));
   firstCarrier = carrier;
   const used = new Set(carrier.values());
   assert.ok(used.has(APPLIANCE_A) && used.has(APPLIANCE_B), 'both appliances carry flows');
@@ -319,6 +247,8 @@ test('a killed appliance turns Unhealthy with a reason and new flows all go to t
   const h = await untilHealth((m) => m.get(APPLIANCE_A)?.Status === 'Unhealthy', `${APPLIANCE_A} reported Unhealthy`);
   const dead = h.get(APPLIANCE_A)!;
   assert.ok(dead.Reason && REASON_CODES.includes(dead.Reason.ReasonCode), `a documented reason: ${JSON.stringify(dead.Reason)}`);
+  // Nothing listens on the dead appliance's health port any more: the connection is refused.
+  assert.equal(dead.Reason.ReasonCode, 'CONNECT_FAILED');
   assert.equal(h.get(APPLIANCE_B)?.Status, 'Healthy');
   // The filter the API documents finds it by status too.
   const filtered = await gwlb(server, 'GetListenerHealthStatus', { ListenerId: listenerId, Filter: [{ Name: 'Status', Values: ['Unhealthy'] }] });
@@ -328,7 +258,7 @@ test('a killed appliance turns Unhealthy with a reason and new flows all go to t
   );
 
   const newFlows = [...makeFlows('after', 30, 6, false, 30000), ...makeFlows('after', 30, 17, false, 31000), ...makeFlows('after', 10, 6, true, 32000)];
-  const sent: Sent = { vniOf: new Map(), packets: 0, datagramBytes: 0 };
+  const sent = newSent();
   const returnedBefore = endpoint.returned.length;
   await sendFlows(newFlows, sent);
   const survivor = await applianceB.stats();
@@ -353,12 +283,7 @@ test('a killed appliance turns Unhealthy with a reason and new flows all go to t
   assert.equal(sample(m, 'openslb_gwlb_active_flows', { listener: listenerId }), firstFlows.length + newFlows.length);
 });
 
-/** Sends one packet of `f` (forward direction) and says whether it came back, by polls. */
-async function roundTrip(f: Flow, polls = 200): Promise<boolean> {
-  const before = endpoint.returned.length;
-  await endpoint.send(vips[0], f.spec, { vni: f.vni });
-  return endpoint.waitForReturned(before + 1, polls);
-}
+const roundTrip = (f: Flow) => roundTripVia(endpoint, vips[0], f);
 
 const pinnedTo = (host: string) => firstFlows.filter((f) => firstCarrier.get(flowName(f.spec)) === host);
 
@@ -388,9 +313,9 @@ test('a restarted appliance turns Healthy again, takes new flows, and its pinned
   for (const f of old) assert.ok(a.flows[flowName(f.spec)] >= 1, `${flowName(f.spec)} went to the restarted appliance`);
 
   const fresh = makeFlows('recovered', 40, 17, false, 33000);
-  await sendFlows(fresh, { vniOf: new Map(), packets: 0, datagramBytes: 0 });
+  await sendFlows(fresh);
   const stats: Record<string, ApplianceStats> = { [APPLIANCE_A]: await applianceA.stats(), [APPLIANCE_B]: await applianceB.stats() };
-  const carrier = assertOneAppliancePerFlow(fresh, stats);
+  const carrier = assertOneAppliancePerFlow(fresh, seenBy(stats));
   assert.ok(new Set(carrier.values()).size === 2, 'new flows are spread over both appliances again');
 });
 
@@ -415,4 +340,37 @@ test('ServerFailoverMode Rebalance (set through the API): flows of a failed appl
   }
   const m = await scrape();
   assert.ok(sample(m, 'openslb_gwlb_flows_total', { listener: listenerId, event: 'rescheduled' }) >= onB.length, 'the moves are counted');
+});
+
+test('TrafficMode ByPass (set through the API) returns packets to the endpoint without any appliance', async () => {
+  const settle = async (mode: string) => {
+    await gwlb(server, 'UpdateLoadBalancerAttribute', { LoadBalancerId: loadBalancerId, TrafficMode: mode });
+    for (let i = 0; i < 300; i++) {
+      const a = await gwlb(server, 'GetLoadBalancerAttribute', { LoadBalancerId: loadBalancerId });
+      if (a.LoadBalancerStatus === 'Active' && a.TrafficMode === mode) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.fail(`the load balancer did not settle in ${mode}`);
+  };
+  const toAppliances = () => scrape().then((m) => sample(m, 'openslb_gwlb_packets_total', { listener: listenerId, direction: 'to_appliance' }));
+
+  await settle('ByPass');
+  const before = await toAppliances();
+  const aBefore = await applianceA.stats();
+  const bypassed = makeFlows('bypassed', 10, 6, false, 34000);
+  for (const f of bypassed) assert.ok(await roundTrip(f), `${flowName(f.spec)} came straight back`);
+  const back = endpoint.returned.slice(-bypassed.length);
+  for (const [i, r] of back.entries()) {
+    assert.deepEqual(r.inner, ipPacket(bypassed[i].spec), 'inner packet unchanged');
+    assert.equal(r.vni, bypassed[i].vni);
+    assert.deepEqual(r.options, [], 'untouched: no GWLB options added');
+  }
+  assert.equal(await toAppliances(), before, 'no appliance saw them');
+  assert.equal((await applianceA.stats()).packets, aBefore.packets);
+
+  await settle('LoadBalance');
+  const inspected = makeFlows('inspected', 3, 17, false, 35000);
+  for (const f of inspected) assert.ok(await roundTrip(f), `${flowName(f.spec)} came back through the appliance`);
+  const a = await applianceA.stats();
+  for (const f of inspected) assert.equal(a.flows[flowName(f.spec)], 1, `${flowName(f.spec)} was inspected again`);
 });
