@@ -18,6 +18,11 @@ const run = promisify(execFile);
 export interface TestPostgres {
   /** postgres://… for openStore({ url }). */
   url: string;
+  /**
+   * The same server over its unix socket, when this module started the server: reachable from
+   * any network namespace on the machine (tests run fleet nodes in namespaces of their own).
+   */
+  socketUrl?: string;
   /** Stop the server (or drop the database) and remove its files. Idempotent. */
   stop(): Promise<void>;
 }
@@ -115,6 +120,7 @@ async function startServer(): Promise<TestPostgres> {
 
     return {
       url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+      socketUrl: `postgres://postgres@/postgres?host=${encodeURIComponent(dir)}&port=${port}`,
       async stop() {
         process.removeListener('exit', onExit);
         stopSync();

@@ -11,9 +11,14 @@ export interface ServeProcess {
   stderr: () => string;
 }
 
-/** Starts `openslb serve …` and resolves once it prints the address it listens on. */
-export function startServe(args: string[], env: NodeJS.ProcessEnv): Promise<ServeProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', ...args], {
+/**
+ * Starts `openslb serve …` and resolves once it prints the address it listens on. `prefix` runs
+ * it through a command that execs it in place, e.g. `ip netns exec <ns>` (the child's pid is
+ * then still openslb's own).
+ */
+export function startServe(args: string[], env: NodeJS.ProcessEnv, prefix: string[] = []): Promise<ServeProcess> {
+  const argv = [...prefix, process.execPath, '--import', 'tsx', MAIN, 'serve', ...args];
+  const child = spawn(argv[0], argv.slice(1), {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
