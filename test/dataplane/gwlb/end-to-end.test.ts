@@ -103,6 +103,8 @@ const firstFlows = [
 ];
 const firstSent: Sent = newSent();
 const sendFlows = (flows: Flow[], sent: Sent = newSent()) => sendFlowsVia(endpoint, vips, flows, sent);
+const roundTrip = (f: Flow) => roundTripVia(endpoint, vips[0], f);
+const last = <T>(list: T[]) => list[list.length - 1];
 /** Flow name → the appliance host that carried it in the first round. */
 let firstCarrier = new Map<string, string>();
 
@@ -239,6 +241,29 @@ test('malformed GENEVE sent to the VIP is dropped and counted by reason', async 
   assert.equal(delta('to_appliance'), 0, 'not forwarded');
 });
 
+test('a 1500-byte inner packet, the largest GWLB carries, goes round intact; one byte more is dropped', async () => {
+  const sized = (total: number, port: number): Flow => ({
+    spec: { src: '10.1.77.1', dst: '10.2.0.9', protocol: 17, srcPort: port, dstPort: 53, payload: Buffer.alloc(total - 28, 0x5a) },
+    vni: 0x77,
+  });
+  const max = sized(1500, 25000);
+  assert.equal(ipPacket(max.spec).length, 1500);
+  assert.ok(await roundTrip(max), 'the 1500-byte packet came back');
+  assert.deepEqual(last(endpoint.returned).inner, ipPacket(max.spec));
+
+  const tooBig = sized(1501, 25001);
+  const before = endpoint.returned.length;
+  await endpoint.send(vips[0], tooBig.spec, { vni: tooBig.vni });
+  const drop = () => scrape().then((m) => sample(m, 'openslb_gwlb_dropped_packets_total', { listener: listenerId, source: 'endpoint', reason: 'inner_too_large' }));
+  let dropped = 0;
+  for (let i = 0; i < 200 && dropped === 0; i++) {
+    dropped = await drop();
+    if (dropped === 0) await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.equal(dropped, 1, 'dropped as inner_too_large (GWLB does not fragment)');
+  assert.equal(endpoint.returned.length, before, 'nothing came back for it');
+});
+
 test('a killed appliance turns Unhealthy with a reason and new flows all go to the survivor', async () => {
   const survivorBefore = await applianceB.stats();
   const aBefore = await applianceA.stats();
@@ -280,10 +305,9 @@ test('a killed appliance turns Unhealthy with a reason and new flows all go to t
     aBefore.packets,
     'nothing new was sent to the dead appliance',
   );
-  assert.equal(sample(m, 'openslb_gwlb_active_flows', { listener: listenerId }), firstFlows.length + newFlows.length);
+  // The first round's flows, the 1500-byte packet's flow, and the new ones.
+  assert.equal(sample(m, 'openslb_gwlb_active_flows', { listener: listenerId }), firstFlows.length + 1 + newFlows.length);
 });
-
-const roundTrip = (f: Flow) => roundTripVia(endpoint, vips[0], f);
 
 const pinnedTo = (host: string) => firstFlows.filter((f) => firstCarrier.get(flowName(f.spec)) === host);
 
