@@ -348,7 +348,7 @@ test("Wireshark's GENEVE dissector reads the VNI, the GWLB options and the inner
       assert.ok(vips.includes(outerDst) && dstPort === 6081, `${where}: returned to the VIP`);
     } else {
       legs.vipToEndpoint++;
-      assert.ok(vips.includes(outerSrc), `${where}: from a VIP`);
+      assert.ok(vips.includes(outerSrc) && srcPort === 6081, `${where}: from a VIP's port 6081`);
       assert.equal(outerDst, ENDPOINT, `${where}: to the endpoint`);
       assert.equal(dstPort, endpoint.port, `${where}: to the endpoint's port`);
     }
