@@ -9,10 +9,12 @@ import type { Tag } from './resources.js';
 export interface TagLimits {
   maxKeyLength: number;
   maxValueLength: number;
+  /** Values may not start with `aliyun` or `acs:` either (NLB's rule; GWLB documents it for keys only). */
+  reservedValuePrefixes?: boolean;
 }
 
-export const NLB_TAG_LIMITS: TagLimits = { maxKeyLength: 64, maxValueLength: 128 };
-export const GWLB_TAG_LIMITS: TagLimits = { maxKeyLength: 128, maxValueLength: 256 };
+export const NLB_TAG_LIMITS: TagLimits = { maxKeyLength: 64, maxValueLength: 128, reservedValuePrefixes: true };
+export const GWLB_TAG_LIMITS: TagLimits = { maxKeyLength: 128, maxValueLength: 256, reservedValuePrefixes: false };
 
 export function tagListParam(limits: TagLimits) {
   return p.list(
@@ -27,12 +29,16 @@ export function tagListParam(limits: TagLimits) {
 const URL_SCHEME = /https?:\/\//i;
 
 /** The rules a declaration cannot state: prefixes, URLs, duplicates. Returns tags with values filled. */
-export function checkTags(tags: ReadonlyArray<{ Key: string; Value?: string }> | undefined): Tag[] {
+export function checkTags(
+  tags: ReadonlyArray<{ Key: string; Value?: string }> | undefined,
+  limits: Pick<TagLimits, 'reservedValuePrefixes'> = NLB_TAG_LIMITS,
+): Tag[] {
   const seen = new Set<string>();
   const out: Tag[] = [];
   for (const tag of tags ?? []) {
     if (/^(aliyun|acs:)/i.test(tag.Key) || URL_SCHEME.test(tag.Key)) throw errors.illegalParam('TagKey');
-    if (tag.Value !== undefined && (/^(aliyun|acs:)/i.test(tag.Value) || URL_SCHEME.test(tag.Value))) {
+    const reservedValue = limits.reservedValuePrefixes !== false && /^(aliyun|acs:)/i.test(tag.Value ?? '');
+    if (tag.Value !== undefined && (reservedValue || URL_SCHEME.test(tag.Value))) {
       throw errors.illegalParam('TagValue');
     }
     if (seen.has(tag.Key)) throw errors.duplicatedParam('TagKey');

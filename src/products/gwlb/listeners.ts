@@ -81,7 +81,7 @@ const createListener = defineAction({
     [LISTENER_KIND, '*'],
   ],
   handler: async (input, ctx) => {
-    const tags = checkTags(input.Tag);
+    const tags = checkTags(input.Tag, GWLB_TAG_LIMITS);
     const lb = await requireLoadBalancer(ctx, input.LoadBalancerId);
     const group = await requireServerGroup(ctx, input.ServerGroupId);
     requireSettled(lb, 'LoadBalancer');
@@ -130,7 +130,7 @@ const listListenersAction = defineAction({
   handler: async (input, ctx) => {
     await ctx.refreshJobs();
     const wanted = input.Tag ?? [];
-    checkTags(wanted);
+    checkTags(wanted, GWLB_TAG_LIMITS);
     const rows = await listListeners(
       ctx.db,
       ctx.region.id,

@@ -77,7 +77,7 @@ const createLoadBalancer = defineAction({
   },
   authResources: () => [[LB_KIND, '*']],
   handler: async (input, ctx) => {
-    const tags = checkTags(input.Tag);
+    const tags = checkTags(input.Tag, GWLB_TAG_LIMITS);
     const resourceGroupId = resourceGroupOrDefault(input.ResourceGroupId, ctx.accountId);
     findVpc(ctx.region, input.VpcId);
     requireEnoughZones(ctx.region, input.ZoneMappings.length);
@@ -137,7 +137,7 @@ const listLoadBalancers = defineAction({
   handler: async (input, ctx) => {
     await ctx.refreshJobs();
     const wanted = input.Tag ?? [];
-    checkTags(wanted);
+    checkTags(wanted, GWLB_TAG_LIMITS);
     const rows = await listResources<GwlbLoadBalancerDoc>(ctx.db, {
       product: PRODUCT,
       kind: LB_KIND,

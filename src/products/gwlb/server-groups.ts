@@ -92,7 +92,7 @@ const createServerGroup = defineAction({
   authResources: () => [[SERVER_GROUP_KIND, '*']],
   handler: async (input, ctx) => {
     const vpc = findVpc(ctx.region, input.VpcId);
-    const tags = checkTags(input.Tag);
+    const tags = checkTags(input.Tag, GWLB_TAG_LIMITS);
     const resourceGroupId = resourceGroupOrDefault(input.ResourceGroupId, ctx.accountId);
 
     const limit = ctx.config.quotas.gwlbServerGroups;
@@ -199,7 +199,7 @@ const listServerGroups = defineAction({
   handler: async (input, ctx) => {
     await ctx.refreshJobs();
     const wanted = input.Tag ?? [];
-    checkTags(wanted);
+    checkTags(wanted, GWLB_TAG_LIMITS);
     const rows = await listResources<GwlbServerGroupDoc>(ctx.db, {
       product: PRODUCT,
       kind: SERVER_GROUP_KIND,

@@ -58,7 +58,7 @@ const tagResourcesAction = defineAction({
   params: { ResourceType: resourceType, ResourceId: resourceIds, Tag: fullTags },
   authResources: (input) => input.ResourceId.map((id) => [input.ResourceType, id] as const),
   handler: async (input, ctx) => {
-    await tagResources(ctx, GWLB_TAGGABLE, input.ResourceType, input.ResourceId, checkTags(input.Tag));
+    await tagResources(ctx, GWLB_TAGGABLE, input.ResourceType, input.ResourceId, checkTags(input.Tag, GWLB_TAG_LIMITS));
     return {};
   },
 });
@@ -96,7 +96,7 @@ const listTagResourcesAction = defineAction({
     NextToken: p.string({ maxLength: 1024 }),
   },
   handler: async (input, ctx) => {
-    const wanted = checkTags(input.Tag).map((t, i) => ({ Key: t.Key, Value: input.Tag?.[i]?.Value }));
+    const wanted = checkTags(input.Tag, GWLB_TAG_LIMITS).map((t, i) => ({ Key: t.Key, Value: input.Tag?.[i]?.Value }));
     const bindings = await tagBindings(ctx, GWLB_TAGGABLE, input.ResourceType, input.ResourceId, wanted);
     const rows = bindings.map((b) => ({ ResourceId: b.ResourceId, ResourceType: input.ResourceType, TagKey: b.TagKey, TagValue: b.TagValue }));
     const { page, nextToken } = paginate(rows, input.MaxResults, input.NextToken);

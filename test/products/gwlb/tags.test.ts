@@ -65,6 +65,15 @@ describe('TagResources', () => {
     await call('TagResources', { ResourceType: 'servergroup', ResourceId: [sg], Tag: [{ Key: 'fleet', Value: 'fw' }] });
     assert.deepEqual(await groupTags(sg), [{ Key: 'fleet', Value: 'fw' }]);
 
+    // GWLB reserves the `aliyun` and `acs:` prefixes for keys only; a value may start with them.
+    await call('TagResources', { ResourceType: 'servergroup', ResourceId: [sg], Tag: [{ Key: 'owner', Value: 'aliyun-team' }, { Key: 'ref', Value: 'acs:ram' }] });
+    assert.deepEqual(
+      (await groupTags(sg)).filter((t: any) => t.Key === 'owner' || t.Key === 'ref'),
+      [{ Key: 'owner', Value: 'aliyun-team' }, { Key: 'ref', Value: 'acs:ram' }],
+    );
+    const viaCreate = await createServerGroup(server, { Tag: [{ Key: 'owner', Value: 'aliyun-team' }] });
+    assert.deepEqual(await groupTags(viaCreate), [{ Key: 'owner', Value: 'aliyun-team' }]);
+
     // The documented maxima are accepted.
     await call('TagResources', { ResourceType: 'servergroup', ResourceId: [sg], Tag: [{ Key: 'k'.repeat(128), Value: 'v'.repeat(256) }] });
     assert.equal((await groupTags(sg)).find((t: any) => t.Key === 'k'.repeat(128)).Value.length, 256);
