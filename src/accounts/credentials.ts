@@ -4,6 +4,7 @@ import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Store } from '../store/types.js';
 import { generateAccessKey, insertAccessKey, ROOT_OWNER, type NewAccessKey } from './ram-service.js';
+import { noteRamChange } from './ram-generation.js';
 import { systemClock, type Clock } from '../util/clock.js';
 
 /**
@@ -114,6 +115,7 @@ export async function ensureRootKey(store: Store, opts: EnsureRootKeyOptions = {
   } catch (err) {
     // A key whose secret nobody can read is useless; drop it so the next start tries again.
     await store.transact((tx) => tx.deleteFrom('access_keys').where('access_key_id', '=', key.accessKeyId).execute());
+    noteRamChange(store);
     throw err;
   }
   log.info(`generated root AccessKey ${key.accessKeyId}; its secret is in ${file} (mode 0600)`);
@@ -174,6 +176,8 @@ async function adoptEnvKey(
     }
     return row.status === 'Active' ? ('unchanged' as const) : ('inactive' as const);
   });
+  // A replaced secret must not linger in this process's credential cache.
+  noteRamChange(store);
   const id = key.accessKeyId;
   if (outcome === 'added') log.info(`root AccessKey ${id} from ${ENV_ACCESS_KEY_ID} added to the store`);
   else if (outcome === 'secret-replaced') log.warn(`root AccessKey ${id}: secret replaced by ${ENV_ACCESS_KEY_SECRET}`);

@@ -4,10 +4,12 @@ import type { Schema } from '../store/schema.js';
 import type { Store } from '../store/types.js';
 import { parsePolicy, PolicyDocumentError, type ParsedPolicy } from '../gateway/ram/policy.js';
 import { isoSeconds, systemClock, type Clock } from '../util/clock.js';
+import { noteRamChange, ramGeneration } from './ram-generation.js';
 
 /**
  * RAM users, AccessKeys and policies over the store. These are account bookkeeping, not
- * data-plane state, so every change goes through `store.transact` (no revision bump).
+ * data-plane state, so every change goes through `store.transact` (no revision bump), and
+ * bumps this process's RAM generation for the store so credential caches refill at once.
  *
  * Errors are RamErrors carrying RAM's own codes (`EntityNotExist.User`,
  * `DeleteConflict.User.AccessKey`, ...), so the CLI and any future RAM API can show them as is.
@@ -66,6 +68,11 @@ export interface Caller {
   policies: ParsedPolicy[];
 }
 
+/** A Caller plus the key's secret: everything the gateway needs about a key, read at once. */
+export interface CallerWithSecret extends Caller {
+  secret: string;
+}
+
 const USER_NAME = /^[A-Za-z0-9._@-]{1,64}$/;
 const POLICY_NAME = /^[A-Za-z0-9-]{1,128}$/;
 const MAX_DISPLAY_NAME = 128;
@@ -93,6 +100,20 @@ export class RamService {
     private readonly clock: Clock = systemClock,
   ) {}
 
+  /** A RAM write: one transaction, then (committed or not) the generation bump. */
+  private async write<T>(fn: (tx: Transaction<Schema>) => Promise<T>): Promise<T> {
+    try {
+      return await this.store.transact(fn);
+    } finally {
+      noteRamChange(this.store);
+    }
+  }
+
+  /** Moves whenever this process changes RAM data in this store (any RamService instance). */
+  generation(): number {
+    return ramGeneration(this.store);
+  }
+
   // --- users -----------------------------------------------------------------------------
 
   async createUser(name: string, displayName?: string): Promise<RamUser> {
@@ -102,7 +123,7 @@ export class RamService {
       throw new RamError('InvalidParameter.DisplayName', `The display name must be 1 to ${MAX_DISPLAY_NAME} characters long.`);
     }
     const createdAt = this.clock.now();
-    await this.store.transact(async (tx) => {
+    await this.write(async (tx) => {
       if (await findUser(tx, name)) {
         throw new RamError('EntityAlreadyExists.User', `The user "${name}" already exists.`);
       }
@@ -113,7 +134,7 @@ export class RamService {
 
   /** Like RAM, refuses while the user still has AccessKeys or attached policies. */
   async deleteUser(name: string): Promise<void> {
-    await this.store.transact(async (tx) => {
+    await this.write(async (tx) => {
       await requireUser(tx, name);
       const key = await tx.selectFrom('access_keys').select('access_key_id').where('owner', '=', name).executeTakeFirst();
       if (key) {
@@ -147,7 +168,7 @@ export class RamService {
   /** A new Active key for `root` or a RAM user. The secret is only ever returned here. */
   async createAccessKey(owner: string): Promise<NewAccessKey> {
     const key = generateAccessKey();
-    await this.store.transact(async (tx) => {
+    await this.write(async (tx) => {
       if (owner !== ROOT_OWNER) {
         await requireUser(tx, owner);
         const count = await countKeys(tx, owner);
@@ -164,7 +185,7 @@ export class RamService {
   }
 
   async deleteAccessKey(accessKeyId: string): Promise<void> {
-    await this.store.transact(async (tx) => {
+    await this.write(async (tx) => {
       await requireAccessKey(tx, accessKeyId);
       await tx.deleteFrom('access_keys').where('access_key_id', '=', accessKeyId).execute();
     });
@@ -174,7 +195,7 @@ export class RamService {
     if (status !== 'Active' && status !== 'Inactive') {
       throw new RamError('InvalidParameter.Status', `The status must be Active or Inactive, got "${String(status)}".`);
     }
-    await this.store.transact(async (tx) => {
+    await this.write(async (tx) => {
       await requireAccessKey(tx, accessKeyId);
       await tx.updateTable('access_keys').set({ status }).where('access_key_id', '=', accessKeyId).execute();
     });
@@ -213,7 +234,7 @@ export class RamService {
       throw err;
     }
     const createdAt = this.clock.now();
-    await this.store.transact(async (tx) => {
+    await this.write(async (tx) => {
       if (await findPolicy(tx, name)) {
         throw new RamError('EntityAlreadyExists.Policy', `The policy "${name}" already exists.`);
       }
@@ -227,7 +248,7 @@ export class RamService {
 
   /** Like RAM, refuses while the policy is attached to any user. */
   async deletePolicy(name: string): Promise<void> {
-    await this.store.transact(async (tx) => {
+    await this.write(async (tx) => {
       await requirePolicy(tx, name);
       const attached = await tx
         .selectFrom('ram_attachments')
@@ -280,7 +301,7 @@ export class RamService {
   }
 
   async attachPolicy(policyName: string, userName: string): Promise<void> {
-    await this.store.transact(async (tx) => {
+    await this.write(async (tx) => {
       await requirePolicy(tx, policyName);
       await requireUser(tx, userName);
       if (await findAttachment(tx, policyName, userName)) {
@@ -294,7 +315,7 @@ export class RamService {
   }
 
   async detachPolicy(policyName: string, userName: string): Promise<void> {
-    await this.store.transact(async (tx) => {
+    await this.write(async (tx) => {
       await requirePolicy(tx, policyName);
       await requireUser(tx, userName);
       if (!(await findAttachment(tx, policyName, userName))) {
@@ -330,16 +351,27 @@ export class RamService {
    * future validator could cause this) throws: failing closed beats dropping a Deny.
    */
   async resolveCaller(accessKeyId: string): Promise<Caller | undefined> {
+    const found = await this.loadCaller(accessKeyId);
+    if (!found) return undefined;
+    const { secret: _secret, ...caller } = found;
+    return caller;
+  }
+
+  /**
+   * resolveCaller and lookupSecret in one go (one query for root keys, two for RAM users):
+   * what a credential cache loads. Undefined for unknown or Inactive keys.
+   */
+  async loadCaller(accessKeyId: string): Promise<CallerWithSecret | undefined> {
     const db = this.store.db;
     const key = await db
       .selectFrom('access_keys')
-      .select(['access_key_id', 'owner'])
+      .select(['access_key_id', 'owner', 'secret'])
       .where('access_key_id', '=', accessKeyId)
       .where('status', '=', 'Active')
       .executeTakeFirst();
     if (!key) return undefined;
     if (key.owner === ROOT_OWNER) {
-      return { accessKeyId: key.access_key_id, owner: ROOT_OWNER, isRoot: true, policies: [] };
+      return { accessKeyId: key.access_key_id, owner: ROOT_OWNER, isRoot: true, policies: [], secret: key.secret };
     }
     const rows = await db
       .selectFrom('ram_attachments')
@@ -355,7 +387,7 @@ export class RamService {
         throw new Error(`RAM policy "${r.name}" in the store is invalid: ${(err as Error).message}`);
       }
     });
-    return { accessKeyId: key.access_key_id, owner: key.owner, isRoot: false, policies };
+    return { accessKeyId: key.access_key_id, owner: key.owner, isRoot: false, policies, secret: key.secret };
   }
 }
 

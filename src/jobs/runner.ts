@@ -100,10 +100,28 @@ export class JobRunner {
     return pending.length - ready.length;
   }
 
+  /**
+   * For reads that show job or resource status: finishes what can be finished now, like tick,
+   * but costs nothing while the loop knows no job is Processing. It knows that between a pass
+   * that found none (with the store revision read before that pass) and the next committed
+   * revision: jobs are only created by revision-bumping mutations, and the loop's wait wakes
+   * on this process's commits at once (before their replies are sent) and on other processes'
+   * within the store's poll or notification delay, which then also bounds how long a read here
+   * may skip a job another API process just created (that process's own runner finishes it).
+   */
+  refresh(): Promise<number> {
+    return this.idle ? Promise.resolve(0) : this.tick();
+  }
+
   start(): void {
     const pollMs = this.opts.pollMs ?? 20;
+    let lastRemaining = 0;
     const loop = async () => {
       if (this.stopped) return;
+      // Read before the pass, so a job committed after this read wakes the wait below. Only
+      // needed when this pass may be the last one (none were pending the time before).
+      const wantSeen = lastRemaining === 0;
+      const seen = wantSeen ? await this.opts.store.currentRevision().catch(() => undefined) : undefined;
       let remaining = 0;
       try {
         remaining = await this.tick();
@@ -111,25 +129,38 @@ export class JobRunner {
         this.opts.log?.error({ err }, 'job runner pass failed');
         remaining = 1;
       }
+      lastRemaining = remaining;
       if (this.stopped) return;
       if (remaining > 0) {
         this.timer = setTimeout(loop, pollMs);
+      } else if (seen === undefined) {
+        // Jobs just drained: one more pass, with the revision read first. (Or the revision
+        // could not be read: try again after the usual pause.)
+        this.timer = setTimeout(loop, wantSeen ? pollMs : 0);
       } else {
         // Idle: sleep until the next committed change (a new job bumps the revision).
-        const current = await this.opts.store.currentRevision().catch(() => 0);
-        if (this.stopped) return;
+        this.idle = true;
         this.waitAbort = new AbortController();
-        await this.opts.store.waitForRevision(current, 1000, this.waitAbort.signal).catch(() => 0);
+        await this.opts.store.waitForRevision(seen, 1000, this.waitAbort.signal).catch(() => 0);
+        this.idle = false;
         if (!this.stopped) this.timer = setTimeout(loop, 0);
       }
     };
     void loop();
   }
 
+  /** True while the loop waits with no job Processing as of the last revision it saw. */
+  private idle = false;
+
+  /** Whether refresh() would skip its pass right now (for diagnostics and tests). */
+  get isIdle(): boolean {
+    return this.idle;
+  }
   private waitAbort: AbortController | undefined;
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.idle = false;
     if (this.timer) clearTimeout(this.timer);
     this.waitAbort?.abort();
     await this.running?.catch(() => undefined);

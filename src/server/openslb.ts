@@ -17,6 +17,7 @@ import { startDataPlane } from './dataplane.js';
 import { NodeWatch, listNodes } from './node-watch.js';
 import type { Product } from '../gateway/action.js';
 import { ApiGateway } from '../gateway/pipeline.js';
+import { CallerCache } from '../gateway/caller-cache.js';
 import { buildApiServer } from '../gateway/server.js';
 import { MemoryNonceRegistry } from '../gateway/signature/nonce-registry.js';
 import { JobRunner } from '../jobs/runner.js';
@@ -89,11 +90,12 @@ export async function startOpenSlb(config: Config, opts: StartOptions = {}): Pro
         store,
         products: [nlbProduct, gwlbProduct, casProduct, ...(opts.extraProducts ?? [])],
         accountId: rootKey.accountId,
-        callers: ram,
+        // Credentials and policies without a store query per call (see caller-cache.ts).
+        callers: new CallerCache(ram),
         nonces: new MemoryNonceRegistry(),
         log,
         metrics: new ApiMetrics(registry),
-        refreshJobs: () => jobs.tick(),
+        refreshJobs: () => jobs.refresh(),
       });
       apiServer = buildApiServer(gateway);
       await apiServer.listen({ host: apiAddress.host, port: apiAddress.port });

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { RamService } from '../../src/accounts/ram-service.js';
 import { NLB, callApi, callError, startTestServer, type TestServer } from '../support/server.js';
 import { PROBE, probe } from '../support/probe-product.js';
+import { runCli } from '../support/process.js';
 
 let server: TestServer;
 let ram: RamService;
@@ -68,4 +69,50 @@ test('a disabled key is refused as unknown', async () => {
   const key = await userWithPolicy('disabled', [{ Effect: 'Allow', Action: '*', Resource: '*' }]);
   await ram.setAccessKeyStatus(key.accessKeyId, 'Inactive');
   assert.equal((await callError(callApi(server, NLB, 'DescribeRegions', {}, key))).code, 'InvalidAccessKeyId.NotFound');
+});
+
+// The gateway remembers keys and policies between calls; RAM changes must still take effect.
+
+test('a key that was in use stops working on the next call once disabled or deleted', async () => {
+  const key = await userWithPolicy('busy', [{ Effect: 'Allow', Action: '*', Resource: '*' }]);
+  assert.equal((await callApi(server, NLB, 'DescribeRegions', {}, key)).Regions[0].RegionId, 'cn-hangzhou');
+  // Another RamService on the same store, as the CLI in-process or an admin tool would use.
+  const other = new RamService(server.running.store);
+  await other.setAccessKeyStatus(key.accessKeyId, 'Inactive');
+  assert.equal((await callError(callApi(server, NLB, 'DescribeRegions', {}, key))).code, 'InvalidAccessKeyId.NotFound');
+  await other.setAccessKeyStatus(key.accessKeyId, 'Active');
+  assert.equal((await callApi(server, NLB, 'DescribeRegions', {}, key)).Regions[0].RegionId, 'cn-hangzhou');
+  await other.deleteAccessKey(key.accessKeyId);
+  assert.equal((await callError(callApi(server, NLB, 'DescribeRegions', {}, key))).code, 'InvalidAccessKeyId.NotFound');
+});
+
+test('policy changes apply to the next call of a key already in use', async () => {
+  const key = await userWithPolicy('shifting', [{ Effect: 'Allow', Action: 'nlb:Describe*', Resource: '*' }]);
+  await callApi(server, NLB, 'DescribeRegions', {}, key);
+  await ram.createPolicy('shifting-deny', JSON.stringify({ Version: '1', Statement: [{ Effect: 'Deny', Action: 'nlb:DescribeRegions', Resource: '*' }] }));
+  await ram.attachPolicy('shifting-deny', 'shifting');
+  const denied = await callError(callApi(server, NLB, 'DescribeRegions', {}, key));
+  assert.equal(denied.code, 'Forbidden.NoPermission');
+  assert.equal(denied.data.AccessDeniedDetail.NoPermissionType, 'ExplicitDeny');
+  await ram.detachPolicy('shifting-deny', 'shifting');
+  await callApi(server, NLB, 'DescribeRegions', {}, key);
+  await ram.detachPolicy('shifting-policy', 'shifting');
+  assert.equal((await callError(callApi(server, NLB, 'DescribeRegions', {}, key))).data.AccessDeniedDetail.NoPermissionType, 'ImplicitDeny');
+});
+
+test('a key disabled by `openslb ram` in another process is refused within the cache bound', async () => {
+  const key = await userWithPolicy('remote', [{ Effect: 'Allow', Action: '*', Resource: '*' }]);
+  await callApi(server, NLB, 'DescribeRegions', {}, key);
+  const cli = await runCli(['ram', '--data-dir', server.dataDir, 'key', 'disable', key.accessKeyId]);
+  assert.equal(cli.code, 0, cli.stderr);
+  // The other process cannot tell this one; the cached entry expires (1 s) and is read again.
+  let code = '';
+  for (let attempt = 0; attempt < 100 && code !== 'InvalidAccessKeyId.NotFound'; attempt++) {
+    code = await callApi(server, NLB, 'DescribeRegions', {}, key).then(
+      () => 'ok',
+      (err: { code?: string }) => err.code ?? String(err),
+    );
+    if (code === 'ok') await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  assert.equal(code, 'InvalidAccessKeyId.NotFound');
 });
