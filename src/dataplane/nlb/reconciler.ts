@@ -51,6 +51,12 @@ export class NlbReconciler implements Reconciler {
   private targets = new Map<string, { groupId: string; serverKey: string }>();
   /** Listener IDs that last failed, with the reason (re-reported every revision, see apply). */
   private failed = new Map<string, string>();
+  /**
+   * Runtimes of stopped or re-bound listeners whose connections are draining. A UDP one still
+   * holds its sockets (replies leave from the VIP), so it is ended before its listener binds
+   * again; a TCP one has released its ports and drains beside its successor.
+   */
+  private draining: Array<{ id: string; runtime: TcpListener | UdpListener }> = [];
 
   constructor(private readonly opts: NlbReconcilerOptions) {
     this.checker = new HealthChecker({
@@ -70,7 +76,7 @@ export class NlbReconciler implements Reconciler {
     for (const [id, running] of this.listeners) {
       if (!wanted.has(id)) {
         this.listeners.delete(id);
-        await running.runtime.close(this.pools.get(running.groupId)?.drainMs ?? 0);
+        await this.retire(id, running);
       }
     }
     for (const id of this.failed.keys()) if (!wanted.has(id)) this.failed.delete(id);
@@ -207,10 +213,24 @@ export class NlbReconciler implements Reconciler {
   ): Promise<void> {
     if (existing) {
       this.listeners.delete(d.id);
-      await existing.runtime.close(this.pools.get(existing.groupId)?.drainMs ?? 0);
+      await this.retire(d.id, existing);
     }
+    this.endDraining((entry) => entry.id === d.id && entry.runtime instanceof UdpListener);
     await runtime.bind();
     this.listeners.set(d.id, { runtime, bindKey, groupId: d.serverGroup.id, counters });
+  }
+
+  /** Stops a runtime accepting; its live connections drain per its server group, without blocking. */
+  private async retire(id: string, running: RunningListener): Promise<void> {
+    const drainMs = this.pools.get(running.groupId)?.drainMs ?? 0;
+    await running.runtime.close(drainMs);
+    this.draining = this.draining.filter((entry) => !entry.runtime.drained);
+    if (!running.runtime.drained) this.draining.push({ id, runtime: running.runtime });
+  }
+
+  private endDraining(which: (entry: { id: string; runtime: TcpListener | UdpListener }) => boolean): void {
+    for (const entry of this.draining) if (which(entry)) entry.runtime.destroy();
+    this.draining = this.draining.filter((entry) => !entry.runtime.drained);
   }
 
   private dropUnusedPools(desired: DesiredListener[]): void {
@@ -247,6 +267,7 @@ export class NlbReconciler implements Reconciler {
     await this.checker.stop();
     for (const running of this.listeners.values()) running.runtime.destroy();
     this.listeners.clear();
+    this.endDraining(() => true);
   }
 }
 

@@ -218,11 +218,20 @@ export class TcpListener {
     return this.connections.size;
   }
 
-  /** Stops accepting now; live connections are closed after `drainMs` (0: at once). */
+  /** Closed, and no connection left. */
+  get drained(): boolean {
+    return this.closed && this.connections.size === 0;
+  }
+
+  /**
+   * Stops accepting now; live connections are closed after `drainMs` (0: at once). Returns
+   * without waiting for them: `server.close()` releases the port at once, but its callback
+   * would wait for the last connection, and the reconciler must not stall on a drain.
+   */
   async close(drainMs: number): Promise<void> {
     this.closed = true;
     if (this.idleSweep) clearInterval(this.idleSweep);
-    await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    for (const s of this.servers) s.close();
     this.servers.length = 0;
     const live = [...this.connections];
     if (live.length === 0) return;
@@ -240,6 +249,7 @@ export class TcpListener {
 
   /** Ends everything at once (node shutdown). */
   destroy(): void {
+    this.closed = true;
     if (this.idleSweep) clearInterval(this.idleSweep);
     for (const t of this.drainTimers) clearTimeout(t);
     this.drainTimers.clear();

@@ -34,6 +34,8 @@ export class UdpListener {
   /** One table per bound socket, keyed `<client ip>|<client port>`. */
   private readonly sessions = new Map<dgram.Socket, Map<string, Session>>();
   private sweeper: NodeJS.Timeout | undefined;
+  private drainTimer: NodeJS.Timeout | undefined;
+  private destroyed = false;
   private accepting = true;
 
   constructor(
@@ -175,14 +177,28 @@ export class UdpListener {
     return n;
   }
 
-  /** New sessions stop at once; existing ones keep flowing for `drainMs`. */
+  /**
+   * New sessions stop at once; existing ones keep flowing for `drainMs`, on the same sockets
+   * (replies leave from the VIP). Returns at once: the drain runs on a timer.
+   */
   async close(drainMs: number): Promise<void> {
     this.accepting = false;
-    if (drainMs > 0) await new Promise((r) => setTimeout(r, drainMs).unref());
-    this.destroy();
+    if (drainMs <= 0) {
+      this.destroy();
+      return;
+    }
+    this.drainTimer = setTimeout(() => this.destroy(), drainMs);
+    this.drainTimer.unref();
+  }
+
+  /** Sockets closed (destroyed, or the drain has ended). */
+  get drained(): boolean {
+    return this.destroyed;
   }
 
   destroy(): void {
+    this.destroyed = true;
+    clearTimeout(this.drainTimer);
     if (this.sweeper) clearInterval(this.sweeper);
     for (const [socket, table] of this.sessions) {
       for (const [key, session] of table) this.closeSession(table, key, session);

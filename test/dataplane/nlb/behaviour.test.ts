@@ -4,10 +4,11 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
 import net from 'node:net';
 import { NLB, callApi, startTestServer, waitForJob, type TestServer } from '../../support/server.js';
 import { createActiveLoadBalancer, createRunningListener, createServerGroup } from '../../support/nlb-setup.js';
-import { startTcpBackend, tcpRoundTrip, type TcpBackend } from '../../support/backends.js';
+import { startTcpBackend, startUdpBackend, tcpRoundTrip, type TcpBackend } from '../../support/backends.js';
 import { ManualClock } from '../../../src/util/clock.js';
 
 let server: TestServer;
@@ -262,4 +263,54 @@ test('a killed backend comes back into rotation after its healthy threshold', as
   const replies = new Set<string>();
   for (let i = 0; i < 4; i++) replies.add(await tcpRoundTrip(lb.vips[0], 7180, 'r'));
   assert.deepEqual([...replies].sort(), ['a:r', 'b:r']);
+});
+
+test('stopping a draining listener finishes its job at once; open connections keep flowing; it can start again meanwhile', async () => {
+  const a = await startTcpBackend('127.0.3.41', 'a');
+  backends.push(a);
+  const drain = { ConnectionDrainEnabled: true, ConnectionDrainTimeout: 900, HealthCheckConfig: { HealthCheckEnabled: false } };
+  const sg = await createServerGroup(server, drain, [{ ip: a.host, port: a.port }]);
+  const id = await createRunningListener(server, { LoadBalancerId: lb.id, ListenerProtocol: 'TCP', ListenerPort: 7190, ServerGroupId: sg });
+  const open = net.connect(7190, lb.vips[0]);
+  const say = (text: string) => new Promise<string>((r) => open.once('data', (d) => r(d.toString())).write(text));
+  assert.equal(await say('one'), 'a:one');
+
+  assert.equal(await waitForJob(server, (await callApi(server, NLB, 'StopListener', { ListenerId: id })).JobId), 'Succeeded');
+  await assert.rejects(tcpRoundTrip(lb.vips[0], 7190, 'new'), /ECONNREFUSED/);
+  assert.equal(await say('two'), 'a:two');
+
+  assert.equal(await waitForJob(server, (await callApi(server, NLB, 'StartListener', { ListenerId: id })).JobId), 'Succeeded');
+  assert.equal(await tcpRoundTrip(lb.vips[0], 7190, 'three'), 'a:three');
+  assert.equal(await say('four'), 'a:four');
+  open.destroy();
+});
+
+test('stopping a draining UDP listener finishes its job at once, and it can start again during the drain', async () => {
+  const u = await startUdpBackend('127.0.3.42', 'u');
+  const sg = await createServerGroup(
+    server,
+    { Protocol: 'UDP', ConnectionDrainEnabled: true, ConnectionDrainTimeout: 900, HealthCheckConfig: { HealthCheckEnabled: false } },
+    [{ ip: u.host, port: u.port }],
+  );
+  const id = await createRunningListener(server, { LoadBalancerId: lb.id, ListenerProtocol: 'UDP', ListenerPort: 7191, ServerGroupId: sg });
+  const client = dgram.createSocket('udp4');
+  const ask = (text: string) => {
+    const reply = new Promise<string>((r) => client.once('message', (m) => r(m.toString())));
+    client.send(text, 7191, lb.vips[0]);
+    return reply;
+  };
+  try {
+    assert.equal(await ask('one'), 'u:one');
+    assert.equal(await waitForJob(server, (await callApi(server, NLB, 'StopListener', { ListenerId: id })).JobId), 'Succeeded');
+    assert.equal(await ask('two'), 'u:two', 'an existing session keeps flowing while the listener drains');
+    assert.equal(await waitForJob(server, (await callApi(server, NLB, 'StartListener', { ListenerId: id })).JobId), 'Succeeded');
+    const fresh = dgram.createSocket('udp4');
+    const reply = new Promise<string>((r) => fresh.once('message', (m) => r(m.toString())));
+    fresh.send('three', 7191, lb.vips[0]);
+    assert.equal(await reply, 'u:three');
+    fresh.close();
+  } finally {
+    client.close();
+    await u.close();
+  }
 });
