@@ -60,20 +60,22 @@ for (const record of captures) {
       );
     });
 
-    it('rejects a changed query value', async (t) => {
-      const req = toRawRequest(record);
-      const tampered = tamperValue(req.rawQuery);
-      if (tampered === undefined) return t.skip('no query');
-      await rejectsWithCode(verifyRequest({ ...req, rawQuery: tampered }, optionsFor(record)), signatureCode);
-    });
+    // Tampering with a value needs a value there: only the parts this record has are tried.
+    const plain = toRawRequest(record);
+    if (tamperValue(plain.rawQuery) !== undefined) {
+      it('rejects a changed query value', async () => {
+        const req = toRawRequest(record);
+        await rejectsWithCode(verifyRequest({ ...req, rawQuery: tamperValue(req.rawQuery)! }, optionsFor(record)), signatureCode);
+      });
+    }
 
-    it('rejects a changed body value', async (t) => {
-      const req = toRawRequest(record);
-      const tampered = tamperValue(req.body.toString('utf8'));
-      if (tampered === undefined) return t.skip('no body');
-      const code = v3 ? 'InvalidContentSha256' : 'SignatureDoesNotMatch';
-      await rejectsWithCode(verifyRequest({ ...req, body: Buffer.from(tampered) }, optionsFor(record)), code);
-    });
+    if (tamperValue(plain.body.toString('utf8')) !== undefined) {
+      it('rejects a changed body value', async () => {
+        const req = toRawRequest(record);
+        const code = v3 ? 'InvalidContentSha256' : 'SignatureDoesNotMatch';
+        await rejectsWithCode(verifyRequest({ ...req, body: Buffer.from(tamperValue(req.body.toString('utf8'))!) }, optionsFor(record)), code);
+      });
+    }
 
     it('rejects an added query parameter', async () => {
       const req = toRawRequest(record);
@@ -81,13 +83,14 @@ for (const record of captures) {
       await rejectsWithCode(verifyRequest({ ...req, rawQuery }, optionsFor(record)), signatureCode);
     });
 
-    it('rejects an added body parameter', async (t) => {
-      const req = toRawRequest(record);
-      if (!hasFormBody(req)) return t.skip('no body');
-      const body = Buffer.concat([req.body, Buffer.from('&Extra=1')]);
-      const code = v3 ? 'InvalidContentSha256' : 'SignatureDoesNotMatch';
-      await rejectsWithCode(verifyRequest({ ...req, body }, optionsFor(record)), code);
-    });
+    if (hasFormBody(plain)) {
+      it('rejects an added body parameter', async () => {
+        const req = toRawRequest(record);
+        const body = Buffer.concat([req.body, Buffer.from('&Extra=1')]);
+        const code = v3 ? 'InvalidContentSha256' : 'SignatureDoesNotMatch';
+        await rejectsWithCode(verifyRequest({ ...req, body }, optionsFor(record)), code);
+      });
+    }
 
     it('rejects a changed method', async () => {
       const req = toRawRequest(record);
