@@ -31,6 +31,7 @@ import {
   type MetricsReply,
   type MetricsRequest,
   type ReadyMessage,
+  type RevisionMessage,
   type WorkerSpec,
 } from './worker-protocol.js';
 
@@ -102,10 +103,35 @@ class WorkerPool {
     const timedOut = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), READY_TIMEOUT_MS);
     });
+    void this.relayRevisions();
     const outcome = await Promise.race([Promise.all(ready), timedOut]);
     clearTimeout(timer);
     if (outcome === 'timeout') {
       this.log.warn({ ready: this.slots.filter((s) => s.ready).length, workers: this.slots.length }, 'not every data-plane worker is ready yet; serving anyway');
+    }
+  }
+
+  private readonly relayAbort = new AbortController();
+
+  /**
+   * Tells every worker about each revision the primary commits, the moment it commits (the
+   * primary's own feed wakes at once on a local commit), so workers need not wait for a poll.
+   */
+  private async relayRevisions(): Promise<void> {
+    let known = await this.store.currentRevision().catch(() => 0);
+    while (!this.stopping) {
+      const revision = await this.store.waitForRevision(known, 1000, this.relayAbort.signal);
+      if (this.stopping) return;
+      if (revision <= known) continue;
+      known = revision;
+      for (const s of this.slots) {
+        if (!s.worker?.isConnected()) continue;
+        try {
+          s.worker.send({ type: 'openslb:revision', revision } satisfies RevisionMessage);
+        } catch {
+          // A worker going away misses nothing: it reads the revision when it (re)starts.
+        }
+      }
     }
   }
 
@@ -204,6 +230,7 @@ class WorkerPool {
 
   async stop(): Promise<void> {
     this.stopping = true;
+    this.relayAbort.abort();
     const exits: Promise<void>[] = [];
     for (const s of this.slots) {
       clearTimeout(s.restartTimer);

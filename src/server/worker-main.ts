@@ -11,7 +11,7 @@ import { openStore } from '../store/store.js';
 import { systemClock } from '../util/clock.js';
 import { splitHostPort } from '../config/load.js';
 import { startDataPlane } from './dataplane.js';
-import { isMessage, WORKER_SPEC_ENV, type MetricsReply, type MetricsRequest, type WorkerSpec } from './worker-protocol.js';
+import { isMessage, WORKER_SPEC_ENV, type MetricsReply, type MetricsRequest, type RevisionMessage, type WorkerSpec } from './worker-protocol.js';
 
 async function main(): Promise<void> {
   if (!cluster.isWorker || !process.send) throw new Error('worker-main runs only as a cluster worker of `openslb serve`');
@@ -50,6 +50,10 @@ async function main(): Promise<void> {
   process.on('disconnect', () => void stop('primary gone'));
 
   process.on('message', (msg: unknown) => {
+    if (isMessage<RevisionMessage>(msg, 'openslb:revision')) {
+      store.notifyRevision(msg.revision);
+      return;
+    }
     if (!isMessage<MetricsRequest>(msg, 'openslb:metrics')) return;
     registry.getMetricsAsJSON().then(
       (metrics) => process.send?.({ type: 'openslb:metrics-reply', id: msg.id, metrics } satisfies MetricsReply),

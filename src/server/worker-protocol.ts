@@ -34,6 +34,15 @@ export interface MetricsReply {
   metrics: object[];
 }
 
+/**
+ * Primary → worker: the store is at this revision. On SQLite a worker would otherwise see the
+ * primary's commits only at its next poll of the shared file; this wakes it at once.
+ */
+export interface RevisionMessage {
+  type: 'openslb:revision';
+  revision: number;
+}
+
 export type WorkerMessage = ReadyMessage | MetricsReply;
 
 export function isMessage<T extends { type: string }>(msg: unknown, type: T['type']): msg is T {

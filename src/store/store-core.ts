@@ -50,6 +50,10 @@ export function assembleStore(engine: Engine): Store {
       return feed.wait(after, timeoutMs, signal);
     },
 
+    notifyRevision(revision) {
+      feed.publish(revision);
+    },
+
     close() {
       closing ??= (async () => {
         feed.close();

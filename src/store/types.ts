@@ -32,6 +32,11 @@ export interface Store {
    * or with the current revision when timeoutMs passes or signal aborts. Never rejects.
    */
   waitForRevision(after: number, timeoutMs: number, signal?: AbortSignal): Promise<number>;
+  /**
+   * Another process says `revision` is committed (a cluster primary tells its workers): wake
+   * the waiters now instead of at the next poll. Only ever pass a revision that is committed.
+   */
+  notifyRevision(revision: number): void;
   /** Idempotent. Pending waitForRevision calls resolve with the last revision seen. */
   close(): Promise<void>;
 }
