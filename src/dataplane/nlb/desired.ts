@@ -3,7 +3,7 @@
  * with its load balancer's VIPs and its server group resolved. Pure over the rows it is given,
  * so the reconciler's diffing is testable without sockets.
  */
-import type { Db } from '../../products/common/resources.js';
+import type { Db, Resource } from '../../products/common/resources.js';
 import { listResources } from '../../products/common/resources.js';
 import type { ListenerDoc, LoadBalancerDoc, ServerGroupDoc, HealthCheckDoc } from '../../products/nlb/model.js';
 
@@ -41,16 +41,41 @@ export interface DesiredListener {
   doc: ListenerDoc;
   vpcId: string;
   serverGroup: DesiredServerGroup;
+  /**
+   * Changes whenever anything this listener's runtime is built from changes: its row, its load
+   * balancer's, its server group's, and (TCPSSL) its custom security policy's.
+   */
+  version: string;
+  /** Revision of the listener's custom security policy row (0: a system policy or none). */
+  securityPolicyRevision: number;
+}
+
+/** The rows the NLB data plane is built from. */
+export interface NlbRows {
+  listeners: ReadonlyArray<Resource<ListenerDoc>>;
+  loadBalancers: ReadonlyArray<Resource<LoadBalancerDoc>>;
+  serverGroups: ReadonlyArray<Resource<ServerGroupDoc>>;
+  /** Custom security policies (system ones are not rows). */
+  securityPolicies: ReadonlyArray<Resource<unknown>>;
 }
 
 export async function loadDesired(db: Db): Promise<DesiredListener[]> {
-  const [listeners, lbs, groups] = await Promise.all([
+  const [listeners, loadBalancers, serverGroups, securityPolicies] = await Promise.all([
     listResources<ListenerDoc>(db, { product: 'nlb', kind: 'listener' }),
     listResources<LoadBalancerDoc>(db, { product: 'nlb', kind: 'loadbalancer' }),
     listResources<ServerGroupDoc>(db, { product: 'nlb', kind: 'servergroup' }),
+    listResources<unknown>(db, { product: 'nlb', kind: 'securitypolicy' }),
   ]);
-  const lbById = new Map(lbs.map((lb) => [lb.id, lb]));
-  const groupById = new Map(groups.map((g) => [g.id, g]));
+  return desiredFromRows({ listeners, loadBalancers, serverGroups, securityPolicies });
+}
+
+export function desiredFromRows(rows: NlbRows): DesiredListener[] {
+  const lbById = new Map(rows.loadBalancers.map((lb) => [lb.id, lb]));
+  const groupById = new Map(rows.serverGroups.map((g) => [g.id, g]));
+  const policyRevision = new Map(rows.securityPolicies.map((p) => [p.id, p.revision]));
+  // One desired group per server group, however many listeners share it.
+  const desiredGroups = new Map<string, DesiredServerGroup>();
+  const listeners = rows.listeners;
   const out: DesiredListener[] = [];
   for (const listener of listeners) {
     if (!BOUND_LISTENER_STATUSES.has(listener.status) || listener.body.StoppedWhileConfiguring) continue;
@@ -62,6 +87,12 @@ export async function loadDesired(db: Db): Promise<DesiredListener[]> {
     const ports: number[] = [];
     if (ranged) for (let p = Number(doc.StartPort); p <= Number(doc.EndPort); p++) ports.push(p);
     else ports.push(doc.ListenerPort);
+    let serverGroup = desiredGroups.get(group.id);
+    if (!serverGroup) {
+      serverGroup = desiredGroup(group.id, group.body);
+      desiredGroups.set(group.id, serverGroup);
+    }
+    const securityPolicyRevision = doc.ListenerProtocol === 'TCPSSL' ? (policyRevision.get(doc.SecurityPolicyId ?? '') ?? 0) : 0;
     out.push({
       id: listener.id,
       regionId: listener.regionId,
@@ -72,7 +103,9 @@ export async function loadDesired(db: Db): Promise<DesiredListener[]> {
       keepDestinationPort: ranged || group.body.AnyPortEnabled,
       doc,
       vpcId: lb.body.VpcId,
-      serverGroup: desiredGroup(group.id, group.body),
+      serverGroup,
+      version: `${listener.revision}/${lb.revision}/${group.revision}/${securityPolicyRevision}`,
+      securityPolicyRevision,
     });
   }
   return out;

@@ -11,7 +11,8 @@ import { HealthChecker, isForwardable, type HealthChange, type HealthTarget } fr
 import type { Observation, Reconciler } from '../node.js';
 import { healthObservationKey, HEALTHY, UNHEALTHY } from '../../products/nlb/listener-health.js';
 import { alibabaTlvBytes, encodeProxyV2 } from './proxy-protocol.js';
-import { loadDesired, type DesiredListener, type DesiredServerGroup } from './desired.js';
+import { desiredFromRows, type DesiredListener, type DesiredServerGroup, type NlbRows } from './desired.js';
+import { ResourceCache } from '../resource-cache.js';
 import { ServerPool } from './server-pool.js';
 import { TcpListener, type TcpListenerSettings } from './tcp-listener.js';
 import { UdpListener } from './udp-listener.js';
@@ -38,12 +39,15 @@ export interface NlbReconcilerOptions {
 
 interface RunningListener {
   runtime: TcpListener | UdpListener;
+  /** The DesiredListener.version last applied: unchanged means nothing to do. */
+  version: string;
   bindKey: string;
   groupId: string;
   counters: ListenerCounters;
 }
 
 export class NlbReconciler implements Reconciler {
+  private readonly rows = new ResourceCache('nlb', ['listener', 'loadbalancer', 'servergroup', 'securitypolicy']);
   private readonly listeners = new Map<string, RunningListener>();
   private readonly pools = new Map<string, ServerPool>();
   private readonly checker: HealthChecker;
@@ -68,7 +72,13 @@ export class NlbReconciler implements Reconciler {
 
   async apply(_revision: number): Promise<Observation[]> {
     const protocols = this.opts.protocols;
-    const all = await loadDesired(this.opts.store.db);
+    const byKind = await this.rows.refresh(this.opts.store.db);
+    const all = desiredFromRows({
+      listeners: byKind.get('listener'),
+      loadBalancers: byKind.get('loadbalancer'),
+      serverGroups: byKind.get('servergroup'),
+      securityPolicies: byKind.get('securitypolicy'),
+    } as NlbRows);
     const desired = protocols ? all.filter((d) => protocols.has(d.protocol)) : all;
     this.updatePools(desired);
     const observations: Observation[] = [];
@@ -81,8 +91,15 @@ export class NlbReconciler implements Reconciler {
     }
     for (const id of this.failed.keys()) if (!wanted.has(id)) this.failed.delete(id);
     for (const d of desired) {
+      const running = this.listeners.get(d.id);
+      // Nothing it is built from has changed: with thousands of listeners, most revisions are this.
+      if (running && running.version === d.version) {
+        observations.push({ objectId: d.id, state: 'bound' });
+        continue;
+      }
       try {
         await this.applyListener(d);
+        this.listeners.get(d.id)!.version = d.version;
         this.failed.delete(d.id);
         observations.push({ objectId: d.id, state: 'bound' });
       } catch (err) {
@@ -168,7 +185,8 @@ export class NlbReconciler implements Reconciler {
     }
     if (d.vips.length === 0) throw new Error('the load balancer has no VIP');
     const pool = this.pools.get(d.serverGroup.id)!;
-    const bindKey = JSON.stringify([d.protocol, d.vips, d.ports, d.keepDestinationPort, d.protocol === 'TCPSSL' ? tlsFingerprint(d.doc) : '']);
+    const tls = d.protocol === 'TCPSSL' ? [tlsFingerprint(d.doc), d.securityPolicyRevision] : [];
+    const bindKey = JSON.stringify([d.protocol, d.vips, d.ports, d.keepDestinationPort, tls]);
     const existing = this.listeners.get(d.id);
     const idleTimeoutMs = d.doc.IdleTimeout * 1000;
 
@@ -217,7 +235,7 @@ export class NlbReconciler implements Reconciler {
     }
     this.endDraining((entry) => entry.id === d.id && entry.runtime instanceof UdpListener);
     await runtime.bind();
-    this.listeners.set(d.id, { runtime, bindKey, groupId: d.serverGroup.id, counters });
+    this.listeners.set(d.id, { runtime, version: '', bindKey, groupId: d.serverGroup.id, counters });
   }
 
   /** Stops a runtime accepting; its live connections drain per its server group, without blocking. */

@@ -40,7 +40,7 @@ export interface WriteStamp {
 
 type Row = Schema['resources'];
 
-function fromRow<B>(row: Row): Resource<B> {
+export function fromRow<B>(row: Row): Resource<B> {
   return {
     id: row.id,
     product: row.product,

@@ -141,3 +141,30 @@ test('with CaEnabled, clients need a certificate from the CA', async () => {
   });
   assert.notEqual(refused, 'data');
 });
+
+test('updating a custom security policy applies to the TCPSSL listeners that use it', async () => {
+  const cert = await uploadServerCert('www-policy', pki.serverCert, pki.serverKey);
+  const ciphers = ['ECDHE-RSA-AES128-GCM-SHA256', 'TLS_AES_128_GCM_SHA256'];
+  const created = await callApi(server, NLB, 'CreateSecurityPolicy', { SecurityPolicyName: 'both', TlsVersions: ['TLSv1.2', 'TLSv1.3'], Ciphers: ciphers });
+  assert.equal(await waitForJob(server, created.JobId), 'Succeeded');
+  await createRunningListener(server, {
+    LoadBalancerId: lb.id,
+    ListenerProtocol: 'TCPSSL',
+    ListenerPort: 8446,
+    ServerGroupId: group,
+    CertificateIds: [cert],
+    SecurityPolicyId: created.SecurityPolicyId,
+  });
+  const client = { servername: 'www.example.com', ca: pki.caCert };
+  const before = await handshake(8446, { ...client, minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2' });
+  assert.equal(before.getProtocol(), 'TLSv1.2');
+  before.destroy();
+
+  const updated = await callApi(server, NLB, 'UpdateSecurityPolicyAttribute', { SecurityPolicyId: created.SecurityPolicyId, TlsVersions: ['TLSv1.3'], Ciphers: ['TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384'] });
+  assert.equal(await waitForJob(server, updated.JobId), 'Succeeded');
+  await assert.rejects(handshake(8446, { ...client, minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2' }), 'TLS 1.2 is no longer offered');
+  const after = await handshake(8446, client);
+  assert.equal(after.getProtocol(), 'TLSv1.3');
+  assert.equal(await roundTrip(after, 'still'), 'plain:still');
+  after.destroy();
+});
