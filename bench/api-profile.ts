@@ -4,8 +4,8 @@
  * from this process with the vendor's client. CPU comes from /proc for the server process only,
  * so the client's own signing and parsing are not counted.
  *
- *   node --import tsx bench/api-profile.ts [--calls 400] [--rounds 3] [--concurrency 4]
- *        [--cpu-prof] [--dist] [--keep]
+ *   node --import tsx bench/api-profile.ts [--calls 400] [--rounds 3] [--concurrency 16]
+ *        [--cpu-prof] [--dist] [--keep] [--only <Action>] [--log-level warn]
  *
  * --cpu-prof runs the server under `node --cpu-prof` and prints the functions with the most
  * self and total time over the whole run (setup included). Every loop is bounded by count.
@@ -34,8 +34,13 @@ function option(name: string, fallback: number): number {
 
 const CALLS = option('calls', 400);
 const ROUNDS = option('rounds', 3);
-const CONCURRENCY = option('concurrency', 4);
+const CONCURRENCY = option('concurrency', 16);
 const PROFILE = flag('cpu-prof');
+/** e.g. `--log-level warn` to see what the one info line per call costs. */
+const LOG_LEVEL = (() => {
+  const i = process.argv.indexOf('--log-level');
+  return i === -1 ? undefined : process.argv[i + 1];
+})();
 /** Measure only this action (e.g. to profile it alone); the others are skipped. */
 const ONLY = (() => {
   const i = process.argv.indexOf('--only');
@@ -94,7 +99,7 @@ delete env.ALIBABA_CLOUD_ACCESS_KEY_SECRET;
 const server = startProcess(
   'openslb',
   process.execPath,
-  [...nodeArgs, ...entry, 'serve', '--config', configFile, '--workers', '0'],
+  [...nodeArgs, ...entry, 'serve', '--config', configFile, '--workers', '0', ...(LOG_LEVEL ? ['--log-level', LOG_LEVEL] : [])],
   join(runDir, 'openslb.log'),
   env,
 );
@@ -167,13 +172,13 @@ try {
   const bareClient = new ApiClient({ endpoint: `http://${HOST}:${barePort}`, accessKeyId: 'bench', accessKeySecret: 'bench' });
   const callBare = () => bareClient.call(NLB_VERSION, 'DescribeRegions', {});
 
-  // Warm-up (JIT, statement caches), not measured.
-  for (let i = 0; i < 100; i++) {
-    await callBare();
-    await call('DescribeRegions');
-    await call('ListLoadBalancers', { MaxResults: 20 });
-    await call('GetLoadBalancerAttribute', { LoadBalancerId: lbIds[0] });
-  }
+  // Warm-up of both sides (the client's JIT too: a slow client leaves the server idle between
+  // calls, which raises its CPU per call), the same load as a measured round, not reported.
+  for (let i = 0; i < 300; i++) await call('DescribeRegions');
+  await measure('bare Fastify JSON route', CALLS, callBare, bare.child.pid!);
+  await measure('DescribeRegions', CALLS, () => call('DescribeRegions'));
+  await measure('ListLoadBalancers', CALLS, () => call('ListLoadBalancers', { MaxResults: 20 }));
+  await measure('GetLoadBalancerAttribute', CALLS, (i) => call('GetLoadBalancerAttribute', { LoadBalancerId: lbIds[i % lbIds.length] }));
 
   // The server's background CPU (heartbeats, job runner, data plane) while no call is made.
   const idle0 = cpuSeconds([pid]);

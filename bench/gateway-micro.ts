@@ -20,6 +20,7 @@ import { ensureRootKey } from '../src/accounts/credentials.js';
 import { RamService } from '../src/accounts/ram-service.js';
 import { ApiGateway } from '../src/gateway/pipeline.js';
 import { CallerCache } from '../src/gateway/caller-cache.js';
+import { BatchedLogStream } from '../src/gateway/batched-log.js';
 import { MemoryNonceRegistry } from '../src/gateway/signature/nonce-registry.js';
 import { acs3Signature, acs3StringToSign, buildAcs3CanonicalRequest } from '../src/gateway/signature/acs3.js';
 import { percentEncode } from '../src/gateway/percent-encode.js';
@@ -60,10 +61,15 @@ if (process.argv.includes('--user')) {
   signer = { accessKeyId: key.accessKeyId, secret: key.secret };
 }
 
+/** none, sync or async (to /dev/null), file (a real file, pino's default async stream), file-batched (BatchedLogStream). */
 const log =
   LOG === 'none'
     ? undefined
-    : pino({ level: 'info' }, pino.destination({ dest: '/dev/null', sync: LOG === 'sync' }));
+    : LOG === 'file'
+      ? pino({ level: 'info' }, pino.destination({ dest: join(dir, 'log'), sync: false }))
+      : LOG === 'file-batched'
+      ? pino({ level: 'info' }, new BatchedLogStream(pino.destination({ dest: join(dir, 'log'), sync: false })))
+      : pino({ level: 'info' }, pino.destination({ dest: '/dev/null', sync: LOG === 'sync' }));
 const jobs = new JobRunner({ store, clock: systemClock, nodeTimeoutMs: config.jobs.nodeTimeoutMs });
 const gateway = new ApiGateway({
   config,

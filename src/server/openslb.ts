@@ -18,6 +18,7 @@ import { NodeWatch, listNodes } from './node-watch.js';
 import type { Product } from '../gateway/action.js';
 import { ApiGateway } from '../gateway/pipeline.js';
 import { CallerCache } from '../gateway/caller-cache.js';
+import { batchedStdout } from '../gateway/batched-log.js';
 import { buildApiServer } from '../gateway/server.js';
 import { MemoryNonceRegistry } from '../gateway/signature/nonce-registry.js';
 import { JobRunner } from '../jobs/runner.js';
@@ -62,7 +63,8 @@ export interface RunningOpenSlb {
 
 export async function startOpenSlb(config: Config, opts: StartOptions = {}): Promise<RunningOpenSlb> {
   const clock = opts.clock ?? systemClock;
-  const log = opts.log ?? pino({ level: config.logLevel });
+  // One line per API call: gathered for up to 10 ms per write (see batched-log.ts).
+  const log = opts.log ?? pino({ level: config.logLevel }, batchedStdout());
   const store = await openStore({ url: config.storeUrl, dataDir: config.dataDir });
   const stops: Array<() => Promise<unknown>> = [() => store.close()];
   const stop = async () => {
@@ -147,6 +149,8 @@ export async function startOpenSlb(config: Config, opts: StartOptions = {}): Pro
       adminUrl = `http://${host}:${(admin.server.address() as AddressInfo).port}`;
     }
 
+    // The start-up lines (where the credentials are, …) go out now, not with the first batch.
+    log.flush();
     return {
       config,
       store,
