@@ -7,7 +7,8 @@
  *   node --import tsx bench/gateway-micro.ts [--calls 3000] [--rounds 3] [--log sync|async|none] [--user]
  *
  * --user signs as a RAM user with one attached policy instead of the root key; --baseline
- * wires the gateway without the credential cache and with a job pass on every read.
+ * wires the gateway without the credential cache and with a job pass on every read;
+ * --stmt-cache reuses better-sqlite3 statements (a what-if for the store, not the real wiring).
  */
 import { randomUUID, createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -40,6 +41,21 @@ const ROUNDS = Number(option('rounds', '3'));
 const LOG = option('log', 'sync');
 /** The wiring before the credential cache and the idle job refresh, for A/B runs. */
 const BASELINE = process.argv.includes('--baseline');
+
+if (process.argv.includes('--stmt-cache')) {
+  // What-if for the store (not how OpenSLB runs): reuse prepared statements per SQL text, to
+  // show how much of a call is better-sqlite3 preparing the same statements again.
+  const Database = (await import('better-sqlite3')).default;
+  const prepare = Database.prototype.prepare;
+  const caches = new WeakMap<object, Map<string, unknown>>();
+  Database.prototype.prepare = function (this: object, sql: string) {
+    let cache = caches.get(this);
+    if (!cache) caches.set(this, (cache = new Map()));
+    let stmt = cache.get(sql);
+    if (!stmt) cache.set(sql, (stmt = prepare.call(this as never, sql)));
+    return stmt as never;
+  } as never;
+}
 
 const dir = mkdtempSync(join(tmpdir(), 'openslb-gw-micro-'));
 const config = defaultConfig();
@@ -169,7 +185,7 @@ try {
       if (round > 0) results.set(name, [...(results.get(name) ?? []), (used.user + used.system) / CALLS]);
     }
   }
-  console.log(`gateway.handle, ${CALLS} calls per round, log=${LOG}${BASELINE ? ', baseline' : ''}, signer=${signer === ROOT ? 'root' : 'RAM user'}`);
+  console.log(`gateway.handle, ${CALLS} calls per round, log=${LOG}${BASELINE ? ', baseline' : ''}${process.argv.includes('--stmt-cache') ? ', statement cache' : ''}, signer=${signer === ROOT ? 'root' : 'RAM user'}`);
   for (const [name, list] of results) {
     const sorted = [...list].sort((a, b) => a - b);
     console.log(`${name.padEnd(26)} median ${sorted[Math.floor(sorted.length / 2)].toFixed(0).padStart(5)} µs  (${list.map((x) => x.toFixed(0)).join(' / ')})`);
