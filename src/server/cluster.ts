@@ -20,6 +20,7 @@ import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
+import { batchedStdout } from '../gateway/batched-log.js';
 import { AggregatorRegistry, type Registry } from 'prom-client';
 import type { Config } from '../config/config.js';
 import type { Store } from '../store/store.js';
@@ -257,7 +258,8 @@ class WorkerPool {
  * data-plane workers. The primary migrates the store before any worker opens it.
  */
 export async function startCluster(config: Config, opts: StartOptions = {}): Promise<RunningCluster> {
-  const log = opts.log ?? pino({ level: config.logLevel });
+  // The primary serves the API: its per-call lines are batched as in a single process.
+  const log = opts.log ?? pino({ level: config.logLevel }, batchedStdout());
   let pool: WorkerPool | undefined;
   const running = await startOpenSlb(config, {
     ...opts,
