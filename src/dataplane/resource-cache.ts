@@ -1,53 +1,74 @@
 /**
- * The data plane's copy of one product's resource rows, kept between revisions. Each refresh
- * reads only ids and row revisions, then fetches and parses the bodies of rows that are new or
- * moved; rows gone from the store are dropped. With thousands of listeners a revision that
- * changes one of them costs one body, not thousands.
+ * The data plane's copy of one product's resource rows, kept between revisions. Every write
+ * stamps its row with the revision it commits as, and revisions commit in order (SQLite has one
+ * writer; on PostgreSQL the revision row lock is held to commit), so a refresh needs only:
  *
- * Rows are fetched after the id scan, so a row written in between arrives newer than its scan
- * said; the next refresh sees its revision again and keeps it. Deleted in between: left out.
+ *   1. the row count and the highest row revision: unchanged means nothing moved;
+ *   2. the rows above the highest revision seen: the ones written since;
+ *   3. only when the count still disagrees (something was deleted): the ids, to drop the gone.
+ *
+ * With thousands of listeners a revision that touches one of them costs one row, not thousands.
+ * Rows keep the order they were first seen in (creation order on a full scan, then arrival).
  */
 import type { Db, Resource } from '../products/common/resources.js';
 import { fromRow } from '../products/common/resources.js';
 
-/** SQLite's default limit on bound parameters is far above this; PostgreSQL has none that matters. */
-const FETCH_CHUNK = 500;
-
 export class ResourceCache {
   private readonly rows = new Map<string, Resource<unknown>>();
+  /** Highest row revision seen so far (−1: nothing read yet). */
+  private top = -1;
 
   constructor(
     private readonly product: string,
     private readonly kinds: readonly string[],
   ) {}
 
-  /** The current rows of each kind, in creation order, as `listResources` would return them. */
+  /** The current rows of each kind. */
   async refresh(db: Db): Promise<Map<string, Array<Resource<unknown>>>> {
-    const scan = await db
+    const summary = await db
       .selectFrom('resources')
-      .select(['id', 'revision'])
+      .select((eb) => [eb.fn.countAll().as('n'), eb.fn.max('revision').as('top')])
       .where('product', '=', this.product)
       .where('kind', 'in', [...this.kinds])
-      .orderBy('created_at')
-      .orderBy('id')
-      .execute();
-    const stale: string[] = [];
-    const present = new Set<string>();
-    for (const { id, revision } of scan) {
-      present.add(id);
-      if (this.rows.get(id)?.revision !== Number(revision)) stale.push(id);
+      .executeTakeFirst();
+    const count = Number(summary?.n ?? 0);
+    const top = summary?.top === null || summary?.top === undefined ? -1 : Number(summary.top);
+    if (count !== this.rows.size || top !== this.top) {
+      const moved = await db
+        .selectFrom('resources')
+        .selectAll()
+        .where('product', '=', this.product)
+        .where('kind', 'in', [...this.kinds])
+        .where('revision', '>', this.top)
+        .orderBy('created_at')
+        .orderBy('id')
+        .execute();
+      let highest = top;
+      for (const row of moved) {
+        this.rows.set(row.id, fromRow(row));
+        highest = Math.max(highest, Number(row.revision));
+      }
+      if (this.rows.size !== count) await this.reconcileIds(db);
+      this.top = highest;
     }
-    for (let i = 0; i < stale.length; i += FETCH_CHUNK) {
-      const fetched = await db.selectFrom('resources').selectAll().where('id', 'in', stale.slice(i, i + FETCH_CHUNK)).execute();
-      for (const row of fetched) this.rows.set(row.id, fromRow(row));
-    }
-    for (const id of this.rows.keys()) if (!present.has(id)) this.rows.delete(id);
-
     const byKind = new Map<string, Array<Resource<unknown>>>(this.kinds.map((k) => [k, []]));
-    for (const { id } of scan) {
-      const row = this.rows.get(id);
-      if (row) byKind.get(row.kind)!.push(row);
-    }
+    for (const row of this.rows.values()) byKind.get(row.kind)!.push(row);
     return byKind;
+  }
+
+  /** Drops rows deleted from the store; fetches any the revision walk could not have seen. */
+  private async reconcileIds(db: Db): Promise<void> {
+    const ids = await db
+      .selectFrom('resources')
+      .select('id')
+      .where('product', '=', this.product)
+      .where('kind', 'in', [...this.kinds])
+      .execute();
+    const present = new Set(ids.map((r) => r.id));
+    for (const id of this.rows.keys()) if (!present.has(id)) this.rows.delete(id);
+    const missing = [...present].filter((id) => !this.rows.has(id));
+    if (missing.length === 0) return;
+    const fetched = await db.selectFrom('resources').selectAll().where('id', 'in', missing).execute();
+    for (const row of fetched) this.rows.set(row.id, fromRow(row));
   }
 }
