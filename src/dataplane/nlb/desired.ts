@@ -3,8 +3,7 @@
  * with its load balancer's VIPs and its server group resolved. Pure over the rows it is given,
  * so the reconciler's diffing is testable without sockets.
  */
-import type { Db, Resource } from '../../products/common/resources.js';
-import { listResources } from '../../products/common/resources.js';
+import type { Resource } from '../../products/common/resources.js';
 import type { ListenerDoc, LoadBalancerDoc, ServerGroupDoc, HealthCheckDoc } from '../../products/nlb/model.js';
 
 /** Listener statuses whose sockets should be open (the transitional ones finish when they are). */
@@ -57,16 +56,6 @@ export interface NlbRows {
   serverGroups: ReadonlyArray<Resource<ServerGroupDoc>>;
   /** Custom security policies (system ones are not rows). */
   securityPolicies: ReadonlyArray<Resource<unknown>>;
-}
-
-export async function loadDesired(db: Db): Promise<DesiredListener[]> {
-  const [listeners, loadBalancers, serverGroups, securityPolicies] = await Promise.all([
-    listResources<ListenerDoc>(db, { product: 'nlb', kind: 'listener' }),
-    listResources<LoadBalancerDoc>(db, { product: 'nlb', kind: 'loadbalancer' }),
-    listResources<ServerGroupDoc>(db, { product: 'nlb', kind: 'servergroup' }),
-    listResources<unknown>(db, { product: 'nlb', kind: 'securitypolicy' }),
-  ]);
-  return desiredFromRows({ listeners, loadBalancers, serverGroups, securityPolicies });
 }
 
 export function desiredFromRows(rows: NlbRows): DesiredListener[] {
