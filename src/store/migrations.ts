@@ -150,6 +150,18 @@ export const migrations: readonly Migration[] = [
       await s.createIndex('observations_object').on('observations').column('object_id').execute();
     },
   },
+  {
+    // The data plane asks "how many rows, and the highest revision" on every revision (see
+    // src/dataplane/resource-cache.ts); this index answers it without reading any document.
+    name: '0002_resources_product_kind_revision',
+    async up(tx) {
+      await tx.schema
+        .createIndex('resources_product_kind_revision')
+        .on('resources')
+        .columns(['product', 'kind', 'revision'])
+        .execute();
+    },
+  },
 ];
 
 const MIGRATION_KEY_PREFIX = 'migration:';

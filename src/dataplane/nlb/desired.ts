@@ -58,7 +58,11 @@ export interface NlbRows {
   securityPolicies: ReadonlyArray<Resource<unknown>>;
 }
 
-export function desiredFromRows(rows: NlbRows): DesiredListener[] {
+/**
+ * `previous` (the last result, by listener id) lets an unchanged listener — same version — be
+ * reused as is, so a revision costs a lookup per listener, not a rebuild.
+ */
+export function desiredFromRows(rows: NlbRows, previous?: ReadonlyMap<string, DesiredListener>): DesiredListener[] {
   const lbById = new Map(rows.loadBalancers.map((lb) => [lb.id, lb]));
   const groupById = new Map(rows.serverGroups.map((g) => [g.id, g]));
   const policyRevision = new Map(rows.securityPolicies.map((p) => [p.id, p.revision]));
@@ -72,6 +76,13 @@ export function desiredFromRows(rows: NlbRows): DesiredListener[] {
     const group = groupById.get(listener.body.ServerGroupId);
     if (!lb || !group || !SERVING_LB_STATUSES.has(lb.status)) continue;
     const doc = listener.body;
+    const securityPolicyRevision = doc.ListenerProtocol === 'TCPSSL' ? (policyRevision.get(doc.SecurityPolicyId ?? '') ?? 0) : 0;
+    const version = `${listener.revision}/${lb.revision}/${group.revision}/${securityPolicyRevision}`;
+    const unchanged = previous?.get(listener.id);
+    if (unchanged && unchanged.version === version) {
+      out.push(unchanged);
+      continue;
+    }
     const ranged = doc.ListenerPort === 0;
     const ports: number[] = [];
     if (ranged) for (let p = Number(doc.StartPort); p <= Number(doc.EndPort); p++) ports.push(p);
@@ -81,7 +92,6 @@ export function desiredFromRows(rows: NlbRows): DesiredListener[] {
       serverGroup = desiredGroup(group.id, group.body);
       desiredGroups.set(group.id, serverGroup);
     }
-    const securityPolicyRevision = doc.ListenerProtocol === 'TCPSSL' ? (policyRevision.get(doc.SecurityPolicyId ?? '') ?? 0) : 0;
     out.push({
       id: listener.id,
       regionId: listener.regionId,
@@ -93,7 +103,7 @@ export function desiredFromRows(rows: NlbRows): DesiredListener[] {
       doc,
       vpcId: lb.body.VpcId,
       serverGroup,
-      version: `${listener.revision}/${lb.revision}/${group.revision}/${securityPolicyRevision}`,
+      version,
       securityPolicyRevision,
     });
   }

@@ -48,6 +48,8 @@ interface RunningListener {
 
 export class NlbReconciler implements Reconciler {
   private readonly rows = new ResourceCache('nlb', ['listener', 'loadbalancer', 'servergroup', 'securitypolicy']);
+  /** The last desired state by listener id, so unchanged listeners are not rebuilt. */
+  private lastDesired = new Map<string, DesiredListener>();
   private readonly listeners = new Map<string, RunningListener>();
   private readonly pools = new Map<string, ServerPool>();
   private readonly checker: HealthChecker;
@@ -73,12 +75,16 @@ export class NlbReconciler implements Reconciler {
   async apply(_revision: number): Promise<Observation[]> {
     const protocols = this.opts.protocols;
     const byKind = await this.rows.refresh(this.opts.store.db);
-    const all = desiredFromRows({
-      listeners: byKind.get('listener'),
-      loadBalancers: byKind.get('loadbalancer'),
-      serverGroups: byKind.get('servergroup'),
-      securityPolicies: byKind.get('securitypolicy'),
-    } as NlbRows);
+    const all = desiredFromRows(
+      {
+        listeners: byKind.get('listener'),
+        loadBalancers: byKind.get('loadbalancer'),
+        serverGroups: byKind.get('servergroup'),
+        securityPolicies: byKind.get('securitypolicy'),
+      } as NlbRows,
+      this.lastDesired,
+    );
+    this.lastDesired = new Map(all.map((d) => [d.id, d]));
     const desired = protocols ? all.filter((d) => protocols.has(d.protocol)) : all;
     this.updatePools(desired);
     const observations: Observation[] = [];
