@@ -18,6 +18,7 @@ import { ApiClient } from '../src/client/api-client.js';
 import { credentialsPath, readCredentialsFile } from '../src/accounts/credentials.js';
 import { cpuSeconds, portIsFree, sleep, startProcess, stopProcess, waitForPort } from './lib/processes.js';
 import { summarizeProfile } from './lib/cpu-profile.js';
+import { BENCH_ZONE_MAPPINGS, benchConfig } from './lib/openslb-instance.js';
 
 const { $OpenApiUtil } = openApiCore;
 const NLB_VERSION = '2022-04-30';
@@ -55,41 +56,12 @@ async function freePort(salt: number): Promise<number> {
   throw new Error('no free port found');
 }
 
-function config(apiPort: number, dataDir: string): Record<string, unknown> {
-  return {
-    apiListen: `${HOST}:${apiPort}`,
-    adminListen: '',
-    dataDir,
-    regions: [
-      {
-        id: 'cn-hangzhou',
-        localName: { 'en-US': 'China (Hangzhou)' },
-        zones: [
-          { id: 'cn-hangzhou-a', localName: { 'en-US': 'Hangzhou Zone A' } },
-          { id: 'cn-hangzhou-b', localName: { 'en-US': 'Hangzhou Zone B' } },
-        ],
-        vpcs: [
-          {
-            id: 'vpc-local',
-            cidr: '127.0.0.0/8',
-            vSwitches: [
-              { id: 'vsw-prof-a', zoneId: 'cn-hangzhou-a', vipPool: `127.0.${VIP_NET}.0/24` },
-              { id: 'vsw-prof-b', zoneId: 'cn-hangzhou-b', vipPool: `127.0.${VIP_NET + 1}.0/24` },
-            ],
-          },
-        ],
-      },
-    ],
-    quotas: { nlbListenersPerLoadBalancer: CALLS + 50 },
-  };
-}
-
 const runDir = mkdtempSync(join(tmpdir(), 'openslb-api-profile-'));
 const dataDir = join(runDir, 'data');
 const profDir = join(runDir, 'prof');
 const apiPort = await freePort(0);
 const configFile = join(runDir, 'openslb.yaml');
-writeFileSync(configFile, JSON.stringify(config(apiPort, dataDir), null, 2));
+writeFileSync(configFile, JSON.stringify(benchConfig({ apiPort, dataDir, vipNet: VIP_NET, listenersPerLb: CALLS }), null, 2));
 
 const entry = flag('dist') ? ['dist/cli/main.js'] : ['--import', 'tsx', 'src/cli/main.ts'];
 const nodeArgs = PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
@@ -133,10 +105,7 @@ try {
       AddressType: 'Intranet',
       VpcId: 'vpc-local',
       LoadBalancerName: `prof-${i}`,
-      ZoneMappings: [
-        { ZoneId: 'cn-hangzhou-a', VSwitchId: 'vsw-prof-a' },
-        { ZoneId: 'cn-hangzhou-b', VSwitchId: 'vsw-prof-b' },
-      ],
+      ZoneMappings: BENCH_ZONE_MAPPINGS,
       Tag: [
         { Key: 'team', Value: 'bench' },
         { Key: 'index', Value: String(i) },

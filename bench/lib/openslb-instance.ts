@@ -55,7 +55,7 @@ export class OpenSlbInstance {
     const dataDir = join(dir, 'data');
     mkdirSync(dataDir, { recursive: true });
     const configFile = join(dir, 'openslb.yaml');
-    writeFileSync(configFile, JSON.stringify(configDocument(opts, dataDir), null, 2)); // JSON is YAML
+    writeFileSync(configFile, JSON.stringify(benchConfig({ ...opts, dataDir }), null, 2)); // JSON is YAML
     const nodeArgs = opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : [];
     const args = [...nodeArgs, CLI, 'serve', '--config', configFile];
     if (opts.workers !== undefined) args.push('--workers', String(opts.workers));
@@ -97,10 +97,7 @@ export class OpenSlbInstance {
     const { LoadbalancerId } = await this.call('CreateLoadBalancer', {
       AddressType: 'Intranet',
       VpcId: 'vpc-local',
-      ZoneMappings: [
-        { ZoneId: 'cn-hangzhou-a', VSwitchId: 'vsw-bench-a' },
-        { ZoneId: 'cn-hangzhou-b', VSwitchId: 'vsw-bench-b' },
-      ],
+      ZoneMappings: BENCH_ZONE_MAPPINGS,
     });
     for (let i = 0; i < 2000; i++) {
       const lb = await this.call('GetLoadBalancerAttribute', { LoadBalancerId: LoadbalancerId });
@@ -149,11 +146,21 @@ export class OpenSlbInstance {
   }
 }
 
-function configDocument(opts: OpenSlbOptions, dataDir: string): Record<string, unknown> {
+/** The zone mappings of a bench load balancer: one vSwitch per zone, from `benchConfig`'s pools. */
+export const BENCH_ZONE_MAPPINGS = [
+  { ZoneId: 'cn-hangzhou-a', VSwitchId: 'vsw-bench-a' },
+  { ZoneId: 'cn-hangzhou-b', VSwitchId: 'vsw-bench-b' },
+];
+
+/**
+ * The config file of an OpenSLB under test: API on loopback, no admin listener, VIP pools
+ * 127.0.<vipNet>.0/24 and 127.0.<vipNet+1>.0/24, and room for `listenersPerLb` listeners per NLB.
+ */
+export function benchConfig(opts: { apiPort: number; dataDir: string; vipNet: number; listenersPerLb: number }): Record<string, unknown> {
   return {
     apiListen: `${LOOPBACK}:${opts.apiPort}`,
     adminListen: '',
-    dataDir,
+    dataDir: opts.dataDir,
     regions: [
       {
         id: 'cn-hangzhou',
