@@ -3,8 +3,7 @@
  * GENEVE, with its load balancer's zone VIPs and its server group of appliances resolved.
  * Pure over the rows it reads, so the reconciler's diffing is testable without sockets.
  */
-import type { Db } from '../../products/common/resources.js';
-import { listResources } from '../../products/common/resources.js';
+import type { Resource } from '../../products/common/resources.js';
 import type { GwlbHealthCheckDoc, GwlbListenerDoc, GwlbLoadBalancerDoc, GwlbServerDoc, GwlbServerGroupDoc } from '../../products/gwlb/model.js';
 import type { HealthCheckDoc } from '../../products/nlb/model.js';
 import { DEFAULT_TCP_IDLE_MS } from './flow-table.js';
@@ -55,12 +54,14 @@ export interface DesiredGwlbListener {
   group: DesiredApplianceGroup;
 }
 
-export async function loadGwlbDesired(db: Db): Promise<DesiredGwlbListener[]> {
-  const [listeners, lbs, groups] = await Promise.all([
-    listResources<GwlbListenerDoc>(db, { product: 'gwlb', kind: 'listener' }),
-    listResources<GwlbLoadBalancerDoc>(db, { product: 'gwlb', kind: 'loadbalancer' }),
-    listResources<GwlbServerGroupDoc>(db, { product: 'gwlb', kind: 'servergroup' }),
-  ]);
+/** The rows the GWLB data plane is built from (the reconciler keeps them in a ResourceCache). */
+export interface GwlbRows {
+  listeners: ReadonlyArray<Resource<GwlbListenerDoc>>;
+  loadBalancers: ReadonlyArray<Resource<GwlbLoadBalancerDoc>>;
+  serverGroups: ReadonlyArray<Resource<GwlbServerGroupDoc>>;
+}
+
+export function gwlbDesiredFromRows({ listeners, loadBalancers: lbs, serverGroups: groups }: GwlbRows): DesiredGwlbListener[] {
   const lbById = new Map(lbs.map((lb) => [lb.id, lb]));
   const groupById = new Map(groups.map((g) => [g.id, g]));
   const out: DesiredGwlbListener[] = [];

@@ -21,7 +21,8 @@ import { HealthChecker, isForwardable, type HealthChange, type HealthTarget, typ
 import type { Observation, Reconciler } from '../node.js';
 import { healthObservationKey, HEALTHY, UNHEALTHY } from '../../products/nlb/listener-health.js';
 import { DEFAULT_GWLB_OPTION_CLASS } from './geneve.js';
-import { loadGwlbDesired, type DesiredGwlbListener } from './desired.js';
+import { gwlbDesiredFromRows, type DesiredGwlbListener, type GwlbRows } from './desired.js';
+import { ResourceCache } from '../resource-cache.js';
 import { ApplianceGroup, GwlbListener, type Appliance, type GwlbListenerCounters } from './forwarder.js';
 
 export interface GwlbReconcilerOptions {
@@ -65,6 +66,7 @@ export interface GwlbApplianceStats {
 }
 
 export class GwlbReconciler implements Reconciler {
+  private readonly rows = new ResourceCache('gwlb', ['listener', 'loadbalancer', 'servergroup']);
   private readonly listeners = new Map<string, GwlbListener>();
   private readonly groups = new Map<string, ApplianceGroup>();
   private readonly checker: HealthChecker;
@@ -82,7 +84,12 @@ export class GwlbReconciler implements Reconciler {
   }
 
   async apply(_revision: number): Promise<Observation[]> {
-    const desired = await loadGwlbDesired(this.opts.store.db);
+    const byKind = await this.rows.refresh(this.opts.store.db);
+    const desired = gwlbDesiredFromRows({
+      listeners: byKind.get('listener'),
+      loadBalancers: byKind.get('loadbalancer'),
+      serverGroups: byKind.get('servergroup'),
+    } as GwlbRows);
     if (this.sweepTimer === undefined) this.scheduleSweep();
     this.updateGroups(desired);
     const wanted = new Set(desired.map((d) => d.id));
