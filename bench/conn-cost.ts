@@ -1,6 +1,6 @@
 /**
- * Proxy CPU per new TCP connection, OpenSLB (`--workers 0`, one process) next to the naive Node
- * pipe proxy of the shared l4 baseline, with the same client and backend: a quick check for
+ * Proxy CPU per new TCP connection, OpenSLB (`--workers 0`, one process) next to a naive Node
+ * pipe proxy (bench/lib/naive-tcp-proxy.mjs), with the same client and backend: a quick check for
  * per-connection work on the accept path. Loopback only; bounded by CONN_COST_N connections.
  *
  *   npm run build && node --import tsx bench/conn-cost.ts
@@ -9,6 +9,7 @@ import net from 'node:net';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { OpenSlbInstance } from './lib/openslb-instance.js';
 import { cpuSeconds, processTree, startProcess, stopAll, waitForPort } from './lib/processes.js';
 
@@ -17,6 +18,7 @@ const CONCURRENCY = 32;
 const BACKEND_PORT = 21901;
 const NAIVE_PORT = 21902;
 const LISTEN_PORT = 21903;
+const NAIVE_PROXY = fileURLToPath(new URL('./lib/naive-tcp-proxy.mjs', import.meta.url));
 const runDir = mkdtempSync(join(tmpdir(), 'openslb-conn-cost-'));
 
 const backend = net.createServer((s) => {
@@ -50,7 +52,7 @@ async function cpuPerConnection(pid: number, host: string, port: number): Promis
 }
 
 try {
-  const naive = startProcess('naive', process.execPath, ['../shared/bench/l4-baseline/node-proxy.js', '--nodelay', '--tcp', `${NAIVE_PORT}=${BACKEND_PORT}`], join(runDir, 'naive.log'));
+  const naive = startProcess('naive', process.execPath, [NAIVE_PROXY, String(NAIVE_PORT), String(BACKEND_PORT)], join(runDir, 'naive.log'));
   await waitForPort('127.0.0.1', NAIVE_PORT);
   const cpuProfDir = process.env.CONN_COST_PROFILE ? join(runDir, 'prof') : undefined;
   const openslb = await OpenSlbInstance.start({ name: 'openslb', runDir, apiPort: 21904, vipNet: 99, workers: 0, listenersPerLb: 50, cpuProfDir });

@@ -1,4 +1,5 @@
-// Shared by the signature tests: the 46 requests the real SDKs sent to a capture server.
+// Shared by the signature tests: the 46 requests the real SDKs sent to a capture server,
+// kept in the repository (sdk-captures.json) so the suite reads nothing outside it.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { ApiError } from '../../../src/gateway/errors.js';
@@ -24,7 +25,7 @@ export interface CaptureRecord {
 }
 
 export const captures: CaptureRecord[] = JSON.parse(
-  readFileSync(new URL('../../../../shared/reference/captures/requests.json', import.meta.url), 'utf8'),
+  readFileSync(new URL('./sdk-captures.json', import.meta.url), 'utf8'),
 );
 
 /** Header names lower-cased as Node delivers them; a repeated header becomes an array. */
