@@ -21,6 +21,12 @@ export interface StringSpec<T extends string = string, R extends boolean = boole
   readonly enum?: readonly string[];
   /** Enum values compared without case, answered in the declared spelling. */
   readonly caseInsensitive?: boolean;
+  /**
+   * With `caseInsensitive`: decode to the client's own spelling instead, for values the cloud
+   * echoes back as sent (a client that reads back `Rr` after sending `Rr` sees no drift).
+   * Compare such values with `sameWord`.
+   */
+  readonly keepSpelling?: boolean;
   readonly default?: T;
 }
 
@@ -89,7 +95,7 @@ export const p = {
   string<const O extends Opts<StringSpec> & { required?: boolean; enum?: readonly string[] }>(
     opts: O = {} as O,
   ): StringSpec<
-    O['enum'] extends readonly (infer E extends string)[] ? E : string,
+    O['keepSpelling'] extends true ? string : O['enum'] extends readonly (infer E extends string)[] ? E : string,
     O['required'] extends true ? true : false
   > & { default: O['default'] } {
     return { kind: 'string', required: false, ...opts } as never;
@@ -123,3 +129,8 @@ export const p = {
     return { kind: 'json', fields, required: false, ...opts } as never;
   },
 };
+
+/** Equality of enum values that are accepted in any letter case. */
+export function sameWord(a: string | undefined, b: string): boolean {
+  return a !== undefined && a.toLowerCase() === b.toLowerCase();
+}

@@ -7,7 +7,7 @@
  */
 import { defineAction } from '../../gateway/action.js';
 import { ApiError, errors } from '../../gateway/errors.js';
-import { p } from '../../gateway/params/spec.js';
+import { p, sameWord } from '../../gateway/params/spec.js';
 import { isoSeconds } from '../../util/clock.js';
 import { updateResource } from '../common/resources.js';
 import {
@@ -83,7 +83,7 @@ const updateLoadBalancerAddressTypeConfig = defineAction({
 });
 
 function requireDualStack(lb: LoadBalancerRow): void {
-  if (lb.body.AddressIpVersion !== 'DualStack') {
+  if (!sameWord(lb.body.AddressIpVersion, 'DualStack')) {
     throw errors.operationDenied('NonDualStackInstance', `The load balancer [${lb.id}] is not a DualStack instance.`);
   }
 }

@@ -7,7 +7,7 @@ import { randomInt } from 'node:crypto';
 import { isIPv6 } from 'node:net';
 import { defineAction, type ActionContext } from '../../gateway/action.js';
 import { ApiError, errors } from '../../gateway/errors.js';
-import { p } from '../../gateway/params/spec.js';
+import { p, sameWord } from '../../gateway/params/spec.js';
 import type { JobEffect } from '../../jobs/effects.js';
 import { isoSeconds } from '../../util/clock.js';
 import { newResourceId } from '../../util/ids.js';
@@ -258,7 +258,7 @@ export function renderLoadBalancer(lb: LoadBalancerRow, tags: readonly Tag[], sh
     LoadBalancerName: doc.LoadBalancerName,
     LoadBalancerStatus: lb.status,
     LoadBalancerBusinessStatus: 'Normal',
-    LoadBalancerType: shape === 'get' ? 'network' : 'Network',
+    LoadBalancerType: doc.LoadBalancerType ?? (shape === 'get' ? 'network' : 'Network'),
     AddressType: doc.AddressType,
     AddressIpVersion: doc.AddressIpVersion,
     Ipv6AddressType: doc.Ipv6AddressType,
@@ -289,7 +289,7 @@ const ADDRESS_TYPES = ['Internet', 'Intranet'] as const;
 const IP_VERSIONS = ['ipv4', 'DualStack'] as const;
 const LB_STATUSES = ['Inactive', 'Active', 'Provisioning', 'Configuring', 'CreateFailed', 'Deleting', 'Deleted'] as const;
 const loadBalancerId = p.string({ required: true, maxLength: 128 });
-const loadBalancerType = p.string({ enum: ['network'], caseInsensitive: true, errorName: 'LoadBalancerType' });
+const loadBalancerType = p.string({ enum: ['network'], caseInsensitive: true, keepSpelling: true, errorName: 'LoadBalancerType' });
 
 const createLoadBalancer = defineAction({
   name: 'CreateLoadBalancer',
@@ -300,7 +300,7 @@ const createLoadBalancer = defineAction({
     LoadBalancerName: p.string(),
     LoadBalancerType: loadBalancerType,
     AddressType: p.string({ required: true, enum: ADDRESS_TYPES, caseInsensitive: true }),
-    AddressIpVersion: p.string({ enum: IP_VERSIONS, caseInsensitive: true, default: 'ipv4' }),
+    AddressIpVersion: p.string({ enum: IP_VERSIONS, caseInsensitive: true, keepSpelling: true, default: 'ipv4' }),
     VpcId: p.string({ required: true, maxLength: 128 }),
     ZoneMappings: p.list(
       p.object({
@@ -352,7 +352,7 @@ const createLoadBalancer = defineAction({
     const zones = input.ZoneMappings;
     rejectDuplicateZones(zones);
     requireEnoughZones(ctx.region, zones.length);
-    const dualStack = input.AddressIpVersion === 'DualStack';
+    const dualStack = sameWord(input.AddressIpVersion, 'DualStack');
     for (const zone of zones) {
       checkLocalAddresses(zone.Ipv4LocalAddresses, 'Ipv4LocalAddresses', (a) => parseIpv4(a) !== undefined);
       checkLocalAddresses(zone.Ipv6LocalAddresses, 'Ipv6LocalAddresses', isIPv6);
@@ -390,7 +390,7 @@ const createLoadBalancer = defineAction({
     const id = newResourceId('nlb');
     const doc: LoadBalancerDoc = {
       LoadBalancerName: input.LoadBalancerName,
-      LoadBalancerType: 'network',
+      LoadBalancerType: input.LoadBalancerType,
       AddressType: input.AddressType,
       AddressIpVersion: input.AddressIpVersion,
       Ipv6AddressType: dualStack ? 'Intranet' : undefined,
@@ -496,7 +496,7 @@ const listLoadBalancers = defineAction({
         (input.ZoneId === undefined || doc.ZoneMappings.some((z) => z.ZoneId === input.ZoneId)) &&
         (input.DNSName === undefined || doc.DNSName === input.DNSName) &&
         (input.AddressType === undefined || doc.AddressType === input.AddressType) &&
-        (input.AddressIpVersion === undefined || doc.AddressIpVersion === input.AddressIpVersion) &&
+        (input.AddressIpVersion === undefined || sameWord(doc.AddressIpVersion, input.AddressIpVersion)) &&
         (input.Ipv6AddressType === undefined || doc.Ipv6AddressType === input.Ipv6AddressType) &&
         (input.LoadBalancerBusinessStatus === undefined || input.LoadBalancerBusinessStatus === 'Normal') &&
         (input.ResourceGroupId === undefined || doc.ResourceGroupId === input.ResourceGroupId) &&

@@ -24,9 +24,11 @@ export interface ZoneMappingDoc {
 
 export interface LoadBalancerDoc {
   LoadBalancerName?: string;
-  LoadBalancerType: string; // network
+  /** As the client spelled it (`network` in any case); unset when not sent. */
+  LoadBalancerType?: string;
   AddressType: string; // Internet | Intranet
-  AddressIpVersion: string; // ipv4 | DualStack
+  /** ipv4 | DualStack, as the client spelled it. */
+  AddressIpVersion: string;
   /** DualStack only: Intranet until EnableLoadBalancerIpv6Internet. */
   Ipv6AddressType?: string;
   VpcId: string;

@@ -11,7 +11,7 @@ import { isIPv6 } from 'node:net';
 import type { RegionConfig } from '../../config/config.js';
 import { defineAction, type ActionContext } from '../../gateway/action.js';
 import { ApiError } from '../../gateway/errors.js';
-import { p } from '../../gateway/params/spec.js';
+import { p, sameWord } from '../../gateway/params/spec.js';
 import { listResources, paginate, updateResource } from '../common/resources.js';
 import { cidrContains, parseCidr, parseIpv4, PRIVATE_RANGES } from '../../util/ipv4.js';
 import type { ServerDoc, ServerGroupDoc } from './model.js';
@@ -116,7 +116,7 @@ export function serverAddress(server: ServerIdentity): string {
  */
 function checkServerAddress(address: string, group: ServerGroupDoc, region: RegionConfig): void {
   if (isIPv6(address)) {
-    if (group.AddressIPVersion !== 'DualStack') {
+    if (!sameWord(group.AddressIPVersion, 'DualStack')) {
       throw new ApiError(
         'OperationDenied.ServerGroupNotSupportIpv6',
         `The operation is not allowed because of ServerGroupNotSupportIpv6. ${address} is IPv6 and the server group is ipv4.`,
