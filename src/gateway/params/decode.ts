@@ -86,6 +86,7 @@ function decodeValue(spec: AnySpec, raw: Raw | undefined, name: string): unknown
       const text = scalarText(raw!, name);
       if (!/^[+-]?\d{1,15}$/.test(text)) throw errors.illegalParam(name);
       const n = Number(text);
+      if (n === 0 && spec.zeroIsUnset) return spec.default;
       if ((spec.min !== undefined && n < spec.min) || (spec.max !== undefined && n > spec.max)) {
         throw errors.illegalParam(name);
       }

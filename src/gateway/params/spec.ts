@@ -35,6 +35,11 @@ export interface IntegerSpec<R extends boolean = boolean> extends SpecBase<numbe
   readonly min?: number;
   readonly max?: number;
   readonly default?: number;
+  /**
+   * `0` means "not set" (for a field whose range starts above 0): clients built on Go structs
+   * send the zero value of every integer a configuration left out.
+   */
+  readonly zeroIsUnset?: boolean;
 }
 
 export interface BooleanSpec<R extends boolean = boolean> extends SpecBase<boolean, R> {

@@ -266,7 +266,8 @@ export function renderLoadBalancer(lb: LoadBalancerRow, tags: readonly Tag[], sh
     RegionId: lb.regionId,
     DNSName: doc.DNSName,
     CrossZoneEnabled: doc.CrossZoneEnabled,
-    BandwidthPackageId: doc.BandwidthPackageId,
+    // Always a string: Terraform's bandwidth-package attachment waits for "" after a detach.
+    BandwidthPackageId: doc.BandwidthPackageId ?? '',
     ResourceGroupId: doc.ResourceGroupId,
     CreateTime: doc.CreateTime,
     SecurityGroupIds: [...doc.SecurityGroupIds],
