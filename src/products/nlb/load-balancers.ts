@@ -31,6 +31,7 @@ import { checkTags, NLB_TAG_LIMITS, tagListParam } from '../common/tag-params.js
 import type { LoadBalancerDoc, ZoneMappingDoc } from './model.js';
 import { defaultResourceGroupId, RESOURCE_GROUP_ID } from './tags.js';
 import { findVpc, planZones, rejectDuplicateZones, requireEnoughZones } from './vip-pool.js';
+import { publicAddressesInUse, withPublicAddresses } from './public-addresses.js';
 
 export const LB_KIND = 'loadbalancer';
 const LISTENER_KIND = 'listener';
@@ -234,6 +235,7 @@ function renderZone(zone: ZoneMappingDoc, detailed: boolean) {
     EniId: zone.EniId,
   };
   if (zone.AllocationId) address.AllocationId = zone.AllocationId;
+  if (zone.PublicIPv4Address) address.PublicIPv4Address = zone.PublicIPv4Address;
   if (zone.Ipv6Address) address.Ipv6Address = zone.Ipv6Address;
   // The health of a zone's addresses is reported only while the zone is Active.
   if (zone.Status === 'Active') {
@@ -372,7 +374,7 @@ const createLoadBalancer = defineAction({
     }
 
     const planned = planZones(ctx.region, input.VpcId, zones, await vipsInUse(ctx.db));
-    const zoneDocs: ZoneMappingDoc[] = planned.map((plan, i) => {
+    const privateZones: ZoneMappingDoc[] = planned.map((plan, i) => {
       const req = zones[i];
       return {
         ...plan,
@@ -385,6 +387,9 @@ const createLoadBalancer = defineAction({
         Status: 'Starting',
       };
     });
+    const zoneDocs = internet
+      ? withPublicAddresses(ctx.region, privateZones, await publicAddressesInUse(ctx.db))
+      : privateZones;
     if (dualStack) await rejectTakenIpv6(ctx.db, zoneDocs);
 
     const now = ctx.clock.now();

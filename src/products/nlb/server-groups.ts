@@ -28,6 +28,7 @@ import { newResourceId } from '../../util/ids.js';
 import { DEFAULT_HEALTH_CHECK, healthCheckConfigParam, resolveHealthCheck } from './health-check-params.js';
 import type { ListenerDoc, ServerGroupDoc } from './model.js';
 import { defaultResourceGroupId, RESOURCE_GROUP_ID } from './tags.js';
+import { aliUid } from '../common/ali-uid.js';
 
 export const SERVER_GROUP_KIND = 'servergroup';
 const LISTENER_KIND = 'listener';
@@ -353,7 +354,7 @@ const listServerGroups = defineAction({
 
     const { page, nextToken, totalCount } = paginate(groups, input.MaxResults, input.NextToken);
     const listeners = await listResources<ListenerDoc>(ctx.db, { product: 'nlb', kind: LISTENER_KIND, regionId: ctx.region.id });
-    const aliUid = /^\d{1,15}$/.test(ctx.accountId) ? Number(ctx.accountId) : undefined;
+    const uid = aliUid(ctx.accountId);
     const serverGroups = page.map((g) => {
       const users = listeners.filter((l) => l.body.ServerGroupId === g.id);
       return {
@@ -373,7 +374,7 @@ const listServerGroups = defineAction({
         VpcId: g.body.VpcId,
         RegionId: g.regionId,
         ResourceGroupId: g.body.ResourceGroupId,
-        ...(aliUid !== undefined ? { AliUid: aliUid } : {}),
+        ...(uid !== undefined ? { AliUid: uid } : {}),
         ServerCount: g.body.Servers.length,
         RelatedLoadBalancerIds: [...new Set(users.map((l) => l.body.LoadBalancerId))],
         // Not in the SDK model (clients ignore it); handy for seeing at a glance what blocks a delete.

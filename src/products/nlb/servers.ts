@@ -22,6 +22,7 @@ import {
   startServerGroupJob,
   type ServerGroupRow,
 } from './server-groups.js';
+import { zoneOfAddress } from './server-zone.js';
 
 const SERVER_TYPES = ['Ecs', 'Eni', 'Eci', 'Ip'] as const;
 
@@ -352,7 +353,7 @@ const listServerGroupServers = defineAction({
         Port: s.Port,
         Weight: s.Weight,
         Description: s.Description,
-        ZoneId: s.ZoneId,
+        ZoneId: s.ZoneId ?? zoneOfAddress(ctx.region, g.body.VpcId, s.ServerIp),
         Status: s.Status,
       })),
     );
