@@ -127,7 +127,9 @@ export async function ensureAccountId(store: Store): Promise<string> {
   return store.transact(async (tx) => {
     const row = await tx.selectFrom('meta').select('value').where('key', '=', ACCOUNT_ID_META_KEY).executeTakeFirst();
     if (row) return row.value;
-    const accountId = String(randomInt(1, 10)) + Array.from({ length: 15 }, () => String(randomInt(10))).join('');
+    // As the cloud's look: 16 digits starting with 1, so below 2^53 and exact as a JSON number
+    // (AliUid is answered as one).
+    const accountId = '1' + Array.from({ length: 15 }, () => String(randomInt(10))).join('');
     await tx
       .insertInto('meta')
       .values({ key: ACCOUNT_ID_META_KEY, value: accountId })

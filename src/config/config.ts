@@ -17,6 +17,11 @@ export interface VSwitchConfig {
   zoneId: string;
   /** CIDR from which load balancers in this vSwitch get their VIPs. */
   vipPool: string;
+  /**
+   * The vSwitch's own CIDR (default: its vipPool). A backend whose address it holds is reported
+   * in the vSwitch's zone (ListServerGroupServers `ZoneId`).
+   */
+  cidr?: string;
 }
 
 export interface VpcConfig {
@@ -30,7 +35,15 @@ export interface RegionConfig {
   localName: LocalNames;
   zones: ZoneConfig[];
   vpcs: VpcConfig[];
+  /**
+   * Where the public (EIP) addresses of Internet NLBs come from, one per zone mapping; the data
+   * plane serves the listeners on them as on the VIPs. Default DEFAULT_PUBLIC_IPV4_POOL.
+   */
+  publicIpv4Pool?: string;
 }
+
+/** A loopback range, so an Internet NLB's public address works on one machine out of the box. */
+export const DEFAULT_PUBLIC_IPV4_POOL = '127.0.100.0/24';
 
 export interface Quotas {
   nlbLoadBalancers: number;
@@ -118,6 +131,7 @@ export function defaultConfig(): Config {
             ],
           },
         ],
+        publicIpv4Pool: DEFAULT_PUBLIC_IPV4_POOL,
       },
     ],
     quotas: { ...DEFAULT_QUOTAS },

@@ -122,6 +122,9 @@ function validate(config: Config): void {
       need(zone, ['id', 'localName'], `zone in ${region.id}`);
       unique(zones, zone.id, 'zone');
     }
+    if (region.publicIpv4Pool !== undefined && !parseCidr(String(region.publicIpv4Pool))) {
+      throw new ConfigError(`region ${region.id}: publicIpv4Pool "${region.publicIpv4Pool}" is not an IPv4 CIDR`);
+    }
     for (const vpc of region.vpcs) {
       need(vpc, ['id', 'cidr', 'vSwitches'], `vpc in ${region.id}`);
       unique(ids, vpc.id, 'vpc');
@@ -131,6 +134,7 @@ function validate(config: Config): void {
         unique(ids, vsw.id, 'vSwitch');
         if (!zones.has(vsw.zoneId)) throw new ConfigError(`vSwitch ${vsw.id}: zone ${vsw.zoneId} is not a zone of ${region.id}`);
         if (!parseCidr(vsw.vipPool)) throw new ConfigError(`vSwitch ${vsw.id}: vipPool "${vsw.vipPool}" is not an IPv4 CIDR`);
+        if (vsw.cidr !== undefined && !parseCidr(String(vsw.cidr))) throw new ConfigError(`vSwitch ${vsw.id}: cidr "${vsw.cidr}" is not an IPv4 CIDR`);
       }
     }
   }

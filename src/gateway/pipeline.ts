@@ -14,6 +14,7 @@ import type { Clock } from '../util/clock.js';
 import { newRequestId } from '../util/ids.js';
 import type { ApiMetrics } from '../metrics/api-metrics.js';
 import type { ActionContext, ActionDef, Caller, Product } from './action.js';
+import { claimedVersion } from './claimed-version.js';
 import { errorBody } from './envelope.js';
 import { ApiError, errors } from './errors.js';
 import { ReplayedReply, checkToken, paramsHash, recordToken, tokenKey } from './idempotency.js';
@@ -90,7 +91,10 @@ export class ApiGateway {
       const body = await this.run(product, action, verified, requestId, region);
       reply = { status: 200, body: { RequestId: requestId, ...body } };
     } catch (err) {
-      reply = this.errorReply(err, requestId, product, regionId, actionName);
+      // A request refused before its product was known (bad key, bad signature) is still
+      // answered in the name of the product it was for.
+      const named = product ?? this.byVersion.get(claimedVersion(req) ?? '');
+      reply = this.errorReply(err, requestId, named, regionId, actionName);
     }
     const code = reply.status < 300 ? 'Success' : String(reply.body.Code);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -166,7 +170,9 @@ export class ApiGateway {
       return body;
     }
 
-    const key = token ? tokenKey(caller.owner, product.name, action.name, token) : undefined;
+    // A dry run always validates and answers DryRunOperation: it neither replays a reply
+    // cached under its token nor records one.
+    const key = token && !dryRun ? tokenKey(caller.owner, product.name, action.name, token) : undefined;
     const hash = key ? paramsHash({ region: region.id, input }) : '';
     try {
       const { result } = await store.mutate(async (tx, revision) => {

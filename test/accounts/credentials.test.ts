@@ -30,7 +30,9 @@ test('env credentials become the root key, and no file is written', async () => 
   const info = await ensureRootKey(store, { dataDir: dir, env: ENV, log });
   assert.equal(info.source, 'env');
   assert.equal(info.accessKeyId, 'LTAItestAccessKeyId');
-  assert.match(info.accountId, /^[1-9]\d{15}$/);
+  // 16 digits starting with 1, as the cloud's; below 2^53, so exact as the AliUid JSON number.
+  assert.match(info.accountId, /^1\d{15}$/);
+  assert.ok(Number.isSafeInteger(Number(info.accountId)));
   const ram = new RamService(store);
   assert.equal(await ram.lookupSecret('LTAItestAccessKeyId'), 'testAccessKeySecret');
   assert.equal((await ram.resolveCaller('LTAItestAccessKeyId'))?.isRoot, true);

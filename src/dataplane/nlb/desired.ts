@@ -97,7 +97,8 @@ export function desiredFromRows(rows: NlbRows, previous?: ReadonlyMap<string, De
       regionId: listener.regionId,
       loadBalancerId: lb.id,
       protocol: doc.ListenerProtocol as DesiredListener['protocol'],
-      vips: lb.body.ZoneMappings.map((z) => z.PrivateIPv4Address).filter(Boolean),
+      // An Internet NLB is served on each zone's public address too.
+      vips: lb.body.ZoneMappings.flatMap((z) => [z.PrivateIPv4Address, z.PublicIPv4Address]).filter((a): a is string => !!a),
       ports,
       keepDestinationPort: ranged || group.body.AnyPortEnabled,
       doc,

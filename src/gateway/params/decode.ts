@@ -65,8 +65,17 @@ function isAbsent(raw: Raw | undefined): boolean {
   return raw === undefined || raw === null;
 }
 
+/**
+ * An empty value is "not set", for every parameter: clients that always send each field they
+ * know (Terraform's provider sends `ZoneMappings.1.Ipv6Address=` and zeros alike) mean nothing
+ * by it, and the cloud treats it so. A required parameter sent empty is therefore missing.
+ */
+function isUnset(raw: Raw | undefined): boolean {
+  return isAbsent(raw) || raw === '';
+}
+
 function decodeValue(spec: AnySpec, raw: Raw | undefined, name: string): unknown {
-  if (isAbsent(raw) || (spec.required && raw === '')) {
+  if (isUnset(raw)) {
     if (spec.required) throw errors.missingParam(name);
     return 'default' in spec ? spec.default : undefined;
   }
@@ -77,6 +86,7 @@ function decodeValue(spec: AnySpec, raw: Raw | undefined, name: string): unknown
       const text = scalarText(raw!, name);
       if (!/^[+-]?\d{1,15}$/.test(text)) throw errors.illegalParam(name);
       const n = Number(text);
+      if (n === 0 && spec.zeroIsUnset) return spec.default;
       if ((spec.min !== undefined && n < spec.min) || (spec.max !== undefined && n > spec.max)) {
         throw errors.illegalParam(name);
       }
@@ -122,7 +132,7 @@ function decodeString(spec: StringSpec, raw: Raw, name: string): string {
       ? spec.enum.find((e) => e.toLowerCase() === text.toLowerCase())
       : spec.enum.find((e) => e === text);
     if (match === undefined) throw errors.illegalParam(name);
-    text = match;
+    if (!spec.keepSpelling) text = match;
   }
   const length = [...text].length; // characters, not UTF-16 units
   if (spec.minLength !== undefined && length < spec.minLength) throw errors.illegalParam(name);

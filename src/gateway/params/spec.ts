@@ -21,6 +21,12 @@ export interface StringSpec<T extends string = string, R extends boolean = boole
   readonly enum?: readonly string[];
   /** Enum values compared without case, answered in the declared spelling. */
   readonly caseInsensitive?: boolean;
+  /**
+   * With `caseInsensitive`: decode to the client's own spelling instead, for values the cloud
+   * echoes back as sent (a client that reads back `Rr` after sending `Rr` sees no drift).
+   * Compare such values with `sameWord`.
+   */
+  readonly keepSpelling?: boolean;
   readonly default?: T;
 }
 
@@ -29,6 +35,11 @@ export interface IntegerSpec<R extends boolean = boolean> extends SpecBase<numbe
   readonly min?: number;
   readonly max?: number;
   readonly default?: number;
+  /**
+   * `0` means "not set" (for a field whose range starts above 0): clients built on Go structs
+   * send the zero value of every integer a configuration left out.
+   */
+  readonly zeroIsUnset?: boolean;
 }
 
 export interface BooleanSpec<R extends boolean = boolean> extends SpecBase<boolean, R> {
@@ -89,7 +100,7 @@ export const p = {
   string<const O extends Opts<StringSpec> & { required?: boolean; enum?: readonly string[] }>(
     opts: O = {} as O,
   ): StringSpec<
-    O['enum'] extends readonly (infer E extends string)[] ? E : string,
+    O['keepSpelling'] extends true ? string : O['enum'] extends readonly (infer E extends string)[] ? E : string,
     O['required'] extends true ? true : false
   > & { default: O['default'] } {
     return { kind: 'string', required: false, ...opts } as never;
@@ -123,3 +134,8 @@ export const p = {
     return { kind: 'json', fields, required: false, ...opts } as never;
   },
 };
+
+/** Equality of enum values that are accepted in any letter case. */
+export function sameWord(a: string | undefined, b: string): boolean {
+  return a !== undefined && a.toLowerCase() === b.toLowerCase();
+}

@@ -26,6 +26,23 @@ export function tagListParam(limits: TagLimits) {
   );
 }
 
+/**
+ * `Tag.N` and its alias `Tags.N` (how Terraform's provider spells the list on GWLB creates; the
+ * cloud takes both as one parameter).
+ */
+export function tagListParams(limits: TagLimits) {
+  return { Tag: tagListParam(limits), Tags: tagListParam(limits) };
+}
+
+type TagInput = ReadonlyArray<{ Key: string; Value?: string }>;
+
+/** The tags of `Tag.N` and `Tags.N` together, at most 20 as for one list. */
+export function tagsSent(input: { Tag?: TagInput; Tags?: TagInput }): TagInput {
+  const all = [...(input.Tag ?? []), ...(input.Tags ?? [])];
+  if (all.length > 20) throw errors.illegalParamSize('Tag');
+  return all;
+}
+
 const URL_SCHEME = /https?:\/\//i;
 
 /** The rules a declaration cannot state: prefixes, URLs, duplicates. Returns tags with values filled. */

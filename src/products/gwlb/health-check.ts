@@ -4,6 +4,10 @@
  * Fields are declared without defaults so UpdateServerGroupAttribute can tell "not sent" from
  * "sent"; `resolveHealthCheck` lays what was sent over the current (or default) config.
  *
+ * A `0` in an integer field is "not set": Terraform's provider sends 0 for every integer of a
+ * partial `health_check_config` block, and every range here starts above 0, so a 0 can mean
+ * nothing else (the provider's acceptance tests read back the defaults for those fields).
+ *
  * Unlike NLB, GWLB names the fields HealthCheckProtocol and HealthCheckPath, allows TCP and
  * HTTP only, and has no "server's own port" fallback (port 1–65535, default 80).
  */
@@ -22,11 +26,11 @@ const PATH = /^\/[A-Za-z0-9\-/.%?#&_;~!()*[\]@$^:",+=]{0,79}$/;
 const healthCheckFields = {
   HealthCheckEnabled: p.boolean(),
   HealthCheckProtocol: p.string({ enum: ['TCP', 'HTTP'], caseInsensitive: true }),
-  HealthCheckConnectPort: p.integer({ min: 1, max: 65535 }),
-  HealthCheckConnectTimeout: p.integer({ min: 1, max: 300 }),
-  HealthCheckInterval: p.integer({ min: 1, max: 50 }),
-  HealthyThreshold: p.integer({ min: 2, max: 10 }),
-  UnhealthyThreshold: p.integer({ min: 2, max: 10 }),
+  HealthCheckConnectPort: p.integer({ min: 1, max: 65535, zeroIsUnset: true }),
+  HealthCheckConnectTimeout: p.integer({ min: 1, max: 300, zeroIsUnset: true }),
+  HealthCheckInterval: p.integer({ min: 1, max: 50, zeroIsUnset: true }),
+  HealthyThreshold: p.integer({ min: 2, max: 10, zeroIsUnset: true }),
+  UnhealthyThreshold: p.integer({ min: 2, max: 10, zeroIsUnset: true }),
   HealthCheckDomain: p.string({ pattern: DOMAIN }),
   HealthCheckPath: p.string({ pattern: PATH }),
   HealthCheckHttpCode: p.list(p.string({ enum: HTTP_CODES, caseInsensitive: true }), { maxItems: 4 }),
@@ -36,7 +40,7 @@ export const healthCheckConfigParam = p.object(healthCheckFields);
 
 export const connectionDrainConfigParam = p.object({
   ConnectionDrainEnabled: p.boolean(),
-  ConnectionDrainTimeout: p.integer({ min: 1, max: 3600 }),
+  ConnectionDrainTimeout: p.integer({ min: 1, max: 3600, zeroIsUnset: true }),
 });
 
 type HealthCheckInput = DecodedFields<typeof healthCheckFields>;

@@ -10,7 +10,7 @@ import { p } from '../../gateway/params/spec.js';
 import { isoSeconds } from '../../util/clock.js';
 import { newResourceId } from '../../util/ids.js';
 import { countResources, deleteResource, hasAllTags, listResources, tagsOf, type Tag } from '../common/resources.js';
-import { checkTags, GWLB_TAG_LIMITS, tagListParam } from '../common/tag-params.js';
+import { checkTags, GWLB_TAG_LIMITS, tagListParam, tagListParams, tagsSent } from '../common/tag-params.js';
 import { quotaInsufficient } from '../nlb/server-groups.js';
 import { findVpc } from '../nlb/vip-pool.js';
 import { checkIdleTimeoutFits } from './attachment-rules.js';
@@ -87,12 +87,12 @@ const createServerGroup = defineAction({
     HealthCheckConfig: healthCheckConfigParam,
     ConnectionDrainConfig: connectionDrainConfigParam,
     ResourceGroupId: p.string({ maxLength: 128 }),
-    Tag: tagListParam(GWLB_TAG_LIMITS),
+    ...tagListParams(GWLB_TAG_LIMITS),
   },
   authResources: () => [[SERVER_GROUP_KIND, '*']],
   handler: async (input, ctx) => {
     const vpc = findVpc(ctx.region, input.VpcId);
-    const tags = checkTags(input.Tag, GWLB_TAG_LIMITS);
+    const tags = checkTags(tagsSent(input), GWLB_TAG_LIMITS);
     const resourceGroupId = resourceGroupOrDefault(input.ResourceGroupId, ctx.accountId);
 
     const limit = ctx.config.quotas.gwlbServerGroups;

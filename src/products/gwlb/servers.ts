@@ -186,9 +186,12 @@ const listServerGroupServers = defineAction({
   authResources: (input) => (input.ServerGroupId ? [[SERVER_GROUP_KIND, input.ServerGroupId]] : []),
   handler: async (input, ctx) => {
     await ctx.refreshJobs();
-    const groups = input.ServerGroupId
-      ? [await requireServerGroup(ctx, input.ServerGroupId)]
-      : await listResources<GwlbServerGroupDoc>(ctx.db, { product: PRODUCT, kind: SERVER_GROUP_KIND, regionId: ctx.region.id });
+    // ServerGroupId filters like the other filters: a group that does not exist (or no longer
+    // does) has no appliances, so the answer is an empty list, not a 404. Terraform's
+    // `gwlb_server_group` destroy waits for exactly that.
+    const groups = (
+      await listResources<GwlbServerGroupDoc>(ctx.db, { product: PRODUCT, kind: SERVER_GROUP_KIND, regionId: ctx.region.id })
+    ).filter((g) => input.ServerGroupId === undefined || g.id === input.ServerGroupId);
     const now = ctx.clock.now();
     const rows = groups.flatMap((g) =>
       currentServers(g.body, now)

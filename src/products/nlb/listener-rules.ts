@@ -237,10 +237,9 @@ export function resolveTls(protocol: ListenerProtocol, req: TlsRequest, current?
     throw new ApiError('MissingParam.Certificate', 'The param of certificate is missing. A TCPSSL listener needs one server certificate.');
   }
 
+  // CA certificates are stored whatever CaEnabled says; the flag alone decides whether clients
+  // must present a certificate (Terraform sets both, in either order, as the cloud accepts).
   const caEnabled = req.CaEnabled ?? current?.CaEnabled ?? false;
-  if (caIds.length > 0 && !caEnabled) {
-    throw errors.illegalParam('CaCertificateIds', 'CA certificates are only used with CaEnabled=true.');
-  }
   const caCertificateIds = caIds.length === 1 ? caIds : (current?.CaCertificateIds ?? []);
   if (caEnabled && caCertificateIds.length === 0) throw errors.missingParam('CaCertificateIds');
 

@@ -7,7 +7,7 @@
  */
 import { defineAction } from '../../gateway/action.js';
 import { ApiError, errors } from '../../gateway/errors.js';
-import { p } from '../../gateway/params/spec.js';
+import { p, sameWord } from '../../gateway/params/spec.js';
 import { isoSeconds } from '../../util/clock.js';
 import { updateResource } from '../common/resources.js';
 import {
@@ -21,6 +21,7 @@ import {
   type LoadBalancerRow,
 } from './load-balancers.js';
 import type { LoadBalancerDoc } from './model.js';
+import { publicAddressesInUse, withoutPublicAddresses, withPublicAddresses } from './public-addresses.js';
 
 const loadBalancerId = p.string({ required: true, maxLength: 128 });
 const byLoadBalancer = (input: { LoadBalancerId: string }) => [[LB_KIND, input.LoadBalancerId] as const];
@@ -62,11 +63,12 @@ const updateLoadBalancerAddressTypeConfig = defineAction({
     let zones;
     if (input.AddressType === 'Internet') {
       await checkAllocationIds(ctx.db, requested.map((z) => z.AllocationId), lb.id);
-      zones = lb.body.ZoneMappings.map((z) => {
+      // Each zone gets an EIP: the one named, or one allocated (with an address from the public pool).
+      const named = lb.body.ZoneMappings.map((z) => {
         const r = requested.find((q) => q.ZoneId === z.ZoneId);
-        // Without an EIP the cloud allocates one; OpenSLB has none to allocate, so none is shown.
         return r?.AllocationId ? { ...z, AllocationId: r.AllocationId, EipType: r.EipType ?? 'Common' } : z;
       });
+      zones = withPublicAddresses(ctx.region, named, await publicAddressesInUse(ctx.db));
     } else {
       // The EIPs are released; those billed through a shared bandwidth package must leave it first.
       if (lb.body.BandwidthPackageId) {
@@ -75,7 +77,7 @@ const updateLoadBalancerAddressTypeConfig = defineAction({
           `Detach bandwidth package ${lb.body.BandwidthPackageId} before switching to Intranet.`,
         );
       }
-      zones = lb.body.ZoneMappings.map(({ AllocationId: _a, EipType: _e, ...z }) => z);
+      zones = withoutPublicAddresses(lb.body.ZoneMappings);
     }
     const jobId = await reconfigureLoadBalancer(ctx, lb, { ...lb.body, AddressType: input.AddressType, ZoneMappings: zones });
     return { JobId: jobId };
@@ -83,7 +85,7 @@ const updateLoadBalancerAddressTypeConfig = defineAction({
 });
 
 function requireDualStack(lb: LoadBalancerRow): void {
-  if (lb.body.AddressIpVersion !== 'DualStack') {
+  if (!sameWord(lb.body.AddressIpVersion, 'DualStack')) {
     throw errors.operationDenied('NonDualStackInstance', `The load balancer [${lb.id}] is not a DualStack instance.`);
   }
 }

@@ -19,6 +19,7 @@ import {
 } from './load-balancers.js';
 import type { ZoneMappingDoc } from './model.js';
 import { findZoneVSwitch, planZones, rejectDuplicateZones, requireEnoughZones } from './vip-pool.js';
+import { publicAddressesInUse, withPublicAddresses } from './public-addresses.js';
 
 const loadBalancerId = p.string({ required: true, maxLength: 128 });
 
@@ -68,7 +69,7 @@ const updateLoadBalancerZones = defineAction({
     const added = wanted.filter((z) => !current.has(z.ZoneId));
     const planned = planZones(ctx.region, lb.body.VpcId, added, await vipsInUse(ctx.db));
     const plannedByZone = new Map(planned.map((z) => [z.ZoneId, z]));
-    const zones: ZoneMappingDoc[] = wanted.map((zone) => {
+    let zones: ZoneMappingDoc[] = wanted.map((zone) => {
       const kept = current.get(zone.ZoneId);
       const allocation = internet ? zone.AllocationId ?? kept?.AllocationId : undefined;
       if (kept) return { ...kept, AllocationId: allocation, EipType: allocation ? zone.EipType ?? kept.EipType ?? 'Common' : undefined };
@@ -80,6 +81,7 @@ const updateLoadBalancerZones = defineAction({
         Status: 'Starting',
       };
     });
+    if (internet) zones = withPublicAddresses(ctx.region, zones, await publicAddressesInUse(ctx.db));
     const settled = zones.map((z) => (z.Status === 'Starting' ? { ...z, Status: 'Active' } : z));
     const jobId = await reconfigureLoadBalancer(ctx, lb, { ...lb.body, ZoneMappings: zones }, {
       onSuccess: [{ op: 'patch', id: lb.id, patch: { ZoneMappings: settled } }],

@@ -7,7 +7,7 @@ import { randomInt } from 'node:crypto';
 import { isIPv6 } from 'node:net';
 import { defineAction, type ActionContext } from '../../gateway/action.js';
 import { ApiError, errors } from '../../gateway/errors.js';
-import { p } from '../../gateway/params/spec.js';
+import { p, sameWord } from '../../gateway/params/spec.js';
 import type { JobEffect } from '../../jobs/effects.js';
 import { isoSeconds } from '../../util/clock.js';
 import { newResourceId } from '../../util/ids.js';
@@ -31,6 +31,7 @@ import { checkTags, NLB_TAG_LIMITS, tagListParam } from '../common/tag-params.js
 import type { LoadBalancerDoc, ZoneMappingDoc } from './model.js';
 import { defaultResourceGroupId, RESOURCE_GROUP_ID } from './tags.js';
 import { findVpc, planZones, rejectDuplicateZones, requireEnoughZones } from './vip-pool.js';
+import { publicAddressesInUse, withPublicAddresses } from './public-addresses.js';
 
 export const LB_KIND = 'loadbalancer';
 const LISTENER_KIND = 'listener';
@@ -234,6 +235,7 @@ function renderZone(zone: ZoneMappingDoc, detailed: boolean) {
     EniId: zone.EniId,
   };
   if (zone.AllocationId) address.AllocationId = zone.AllocationId;
+  if (zone.PublicIPv4Address) address.PublicIPv4Address = zone.PublicIPv4Address;
   if (zone.Ipv6Address) address.Ipv6Address = zone.Ipv6Address;
   // The health of a zone's addresses is reported only while the zone is Active.
   if (zone.Status === 'Active') {
@@ -258,7 +260,7 @@ export function renderLoadBalancer(lb: LoadBalancerRow, tags: readonly Tag[], sh
     LoadBalancerName: doc.LoadBalancerName,
     LoadBalancerStatus: lb.status,
     LoadBalancerBusinessStatus: 'Normal',
-    LoadBalancerType: shape === 'get' ? 'network' : 'Network',
+    LoadBalancerType: doc.LoadBalancerType ?? (shape === 'get' ? 'network' : 'Network'),
     AddressType: doc.AddressType,
     AddressIpVersion: doc.AddressIpVersion,
     Ipv6AddressType: doc.Ipv6AddressType,
@@ -266,7 +268,8 @@ export function renderLoadBalancer(lb: LoadBalancerRow, tags: readonly Tag[], sh
     RegionId: lb.regionId,
     DNSName: doc.DNSName,
     CrossZoneEnabled: doc.CrossZoneEnabled,
-    BandwidthPackageId: doc.BandwidthPackageId,
+    // Always a string: Terraform's bandwidth-package attachment waits for "" after a detach.
+    BandwidthPackageId: doc.BandwidthPackageId ?? '',
     ResourceGroupId: doc.ResourceGroupId,
     CreateTime: doc.CreateTime,
     SecurityGroupIds: [...doc.SecurityGroupIds],
@@ -289,7 +292,7 @@ const ADDRESS_TYPES = ['Internet', 'Intranet'] as const;
 const IP_VERSIONS = ['ipv4', 'DualStack'] as const;
 const LB_STATUSES = ['Inactive', 'Active', 'Provisioning', 'Configuring', 'CreateFailed', 'Deleting', 'Deleted'] as const;
 const loadBalancerId = p.string({ required: true, maxLength: 128 });
-const loadBalancerType = p.string({ enum: ['network'], caseInsensitive: true, errorName: 'LoadBalancerType' });
+const loadBalancerType = p.string({ enum: ['network'], caseInsensitive: true, keepSpelling: true, errorName: 'LoadBalancerType' });
 
 const createLoadBalancer = defineAction({
   name: 'CreateLoadBalancer',
@@ -300,7 +303,7 @@ const createLoadBalancer = defineAction({
     LoadBalancerName: p.string(),
     LoadBalancerType: loadBalancerType,
     AddressType: p.string({ required: true, enum: ADDRESS_TYPES, caseInsensitive: true }),
-    AddressIpVersion: p.string({ enum: IP_VERSIONS, caseInsensitive: true, default: 'ipv4' }),
+    AddressIpVersion: p.string({ enum: IP_VERSIONS, caseInsensitive: true, keepSpelling: true, default: 'ipv4' }),
     VpcId: p.string({ required: true, maxLength: 128 }),
     ZoneMappings: p.list(
       p.object({
@@ -352,7 +355,7 @@ const createLoadBalancer = defineAction({
     const zones = input.ZoneMappings;
     rejectDuplicateZones(zones);
     requireEnoughZones(ctx.region, zones.length);
-    const dualStack = input.AddressIpVersion === 'DualStack';
+    const dualStack = sameWord(input.AddressIpVersion, 'DualStack');
     for (const zone of zones) {
       checkLocalAddresses(zone.Ipv4LocalAddresses, 'Ipv4LocalAddresses', (a) => parseIpv4(a) !== undefined);
       checkLocalAddresses(zone.Ipv6LocalAddresses, 'Ipv6LocalAddresses', isIPv6);
@@ -371,7 +374,7 @@ const createLoadBalancer = defineAction({
     }
 
     const planned = planZones(ctx.region, input.VpcId, zones, await vipsInUse(ctx.db));
-    const zoneDocs: ZoneMappingDoc[] = planned.map((plan, i) => {
+    const privateZones: ZoneMappingDoc[] = planned.map((plan, i) => {
       const req = zones[i];
       return {
         ...plan,
@@ -384,13 +387,16 @@ const createLoadBalancer = defineAction({
         Status: 'Starting',
       };
     });
+    const zoneDocs = internet
+      ? withPublicAddresses(ctx.region, privateZones, await publicAddressesInUse(ctx.db))
+      : privateZones;
     if (dualStack) await rejectTakenIpv6(ctx.db, zoneDocs);
 
     const now = ctx.clock.now();
     const id = newResourceId('nlb');
     const doc: LoadBalancerDoc = {
       LoadBalancerName: input.LoadBalancerName,
-      LoadBalancerType: 'network',
+      LoadBalancerType: input.LoadBalancerType,
       AddressType: input.AddressType,
       AddressIpVersion: input.AddressIpVersion,
       Ipv6AddressType: dualStack ? 'Intranet' : undefined,
@@ -496,7 +502,7 @@ const listLoadBalancers = defineAction({
         (input.ZoneId === undefined || doc.ZoneMappings.some((z) => z.ZoneId === input.ZoneId)) &&
         (input.DNSName === undefined || doc.DNSName === input.DNSName) &&
         (input.AddressType === undefined || doc.AddressType === input.AddressType) &&
-        (input.AddressIpVersion === undefined || doc.AddressIpVersion === input.AddressIpVersion) &&
+        (input.AddressIpVersion === undefined || sameWord(doc.AddressIpVersion, input.AddressIpVersion)) &&
         (input.Ipv6AddressType === undefined || doc.Ipv6AddressType === input.Ipv6AddressType) &&
         (input.LoadBalancerBusinessStatus === undefined || input.LoadBalancerBusinessStatus === 'Normal') &&
         (input.ResourceGroupId === undefined || doc.ResourceGroupId === input.ResourceGroupId) &&

@@ -12,8 +12,11 @@ export interface ZoneMappingDoc {
   PrivateIPv4Address: string;
   /** Stands in for the cloud's per-zone ENI; generated once, never reused. */
   EniId: string;
+  /** Internet NLBs: the EIP's ID (the one the client named, or an `eip-…` OpenSLB allocated). */
   AllocationId?: string;
   EipType?: string;
+  /** Internet NLBs: the EIP's address, from the region's public pool; listeners bind here too. */
+  PublicIPv4Address?: string;
   /** DualStack only: recorded and shown, not bound by the local data plane. */
   Ipv6Address?: string;
   Ipv4LocalAddresses?: string[];
@@ -24,9 +27,11 @@ export interface ZoneMappingDoc {
 
 export interface LoadBalancerDoc {
   LoadBalancerName?: string;
-  LoadBalancerType: string; // network
+  /** As the client spelled it (`network` in any case); unset when not sent. */
+  LoadBalancerType?: string;
   AddressType: string; // Internet | Intranet
-  AddressIpVersion: string; // ipv4 | DualStack
+  /** ipv4 | DualStack, as the client spelled it. */
+  AddressIpVersion: string;
   /** DualStack only: Intranet until EnableLoadBalancerIpv6Internet. */
   Ipv6AddressType?: string;
   VpcId: string;

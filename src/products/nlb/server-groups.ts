@@ -6,7 +6,7 @@
 import type { ActionContext } from '../../gateway/action.js';
 import { defineAction } from '../../gateway/action.js';
 import { ApiError } from '../../gateway/errors.js';
-import { p } from '../../gateway/params/spec.js';
+import { p, sameWord } from '../../gateway/params/spec.js';
 import { startJob } from '../common/jobs.js';
 import {
   countResources,
@@ -28,6 +28,7 @@ import { newResourceId } from '../../util/ids.js';
 import { DEFAULT_HEALTH_CHECK, healthCheckConfigParam, resolveHealthCheck } from './health-check-params.js';
 import type { ListenerDoc, ServerGroupDoc } from './model.js';
 import { defaultResourceGroupId, RESOURCE_GROUP_ID } from './tags.js';
+import { aliUid } from '../common/ali-uid.js';
 
 export const SERVER_GROUP_KIND = 'servergroup';
 const LISTENER_KIND = 'listener';
@@ -95,8 +96,8 @@ const nameParam = <R extends boolean>(required: R) =>
 
 const SCHEDULERS = ['Wrr', 'Wlc', 'rr', 'sch', 'tch', 'qch'] as const;
 // The reference spells the same schedulers in several casings (`wrr` in the metadata default),
-// so any casing is accepted and the documented spelling stored.
-const schedulerParam = p.string({ enum: SCHEDULERS, caseInsensitive: true });
+// so any casing is accepted, and kept as sent: the cloud answers `Rr` to a client that sent `Rr`.
+const schedulerParam = p.string({ enum: SCHEDULERS, caseInsensitive: true, keepSpelling: true });
 
 // Only older metadata lists TCPSSL; the current SDK and the listener compatibility rules know these three.
 const PROTOCOLS = ['TCP', 'UDP', 'TCP_UDP'] as const;
@@ -115,7 +116,7 @@ const groupAttributeParams = {
 // --- rules shared by create and update -----------------------------------------------------
 
 function checkScheduler(scheduler: string, protocol: string): void {
-  if (scheduler === 'qch' && protocol !== 'UDP') {
+  if (sameWord(scheduler, 'qch') && protocol !== 'UDP') {
     throw new ApiError(
       'IllegalParam.Scheduler',
       'The param of Scheduler is illegal. QUIC ID hashing (qch) needs a server group whose Protocol is UDP.',
@@ -177,8 +178,8 @@ const createServerGroup = defineAction({
     VpcId: p.string({ required: true, maxLength: 128 }),
     ServerGroupType: p.string({ enum: ['Instance', 'Ip'], default: 'Instance' }),
     Protocol: p.string({ enum: PROTOCOLS, default: 'TCP' }),
-    // The metadata spells the default `Ipv4`; the SDK `ipv4`. Either is fine.
-    AddressIPVersion: p.string({ enum: ['ipv4', 'DualStack'], caseInsensitive: true, default: 'ipv4' }),
+    // The metadata spells the default `Ipv4`; the SDK `ipv4`. Either is fine, and kept as sent.
+    AddressIPVersion: p.string({ enum: ['ipv4', 'DualStack'], caseInsensitive: true, keepSpelling: true, default: 'ipv4' }),
     AnyPortEnabled: p.boolean({ default: false }),
     ResourceGroupId: p.string({ maxLength: 128 }),
     Tag: tagListParam(NLB_TAG_LIMITS),
@@ -195,7 +196,7 @@ const createServerGroup = defineAction({
     checkScheduler(scheduler, input.Protocol);
 
     // Client IP preservation is an IPv4 feature: on by default there, off (and fixed) for DualStack.
-    const dualStack = input.AddressIPVersion === 'DualStack';
+    const dualStack = sameWord(input.AddressIPVersion, 'DualStack');
     if (dualStack && input.PreserveClientIpEnabled === true) {
       throw preserveClientIpSwitchError('DualStack server groups do not support client IP preservation.');
     }
@@ -264,7 +265,7 @@ const updateServerGroupAttribute = defineAction({
 
     const preserve = input.PreserveClientIpEnabled ?? current.PreserveClientIpEnabled;
     if (preserve && !current.PreserveClientIpEnabled) {
-      if (current.AddressIPVersion === 'DualStack') {
+      if (sameWord(current.AddressIPVersion, 'DualStack')) {
         throw preserveClientIpSwitchError('DualStack server groups do not support client IP preservation.');
       }
       const listeners = await listenersUsingServerGroup(ctx.db, ctx.region.id, group.id);
@@ -353,7 +354,7 @@ const listServerGroups = defineAction({
 
     const { page, nextToken, totalCount } = paginate(groups, input.MaxResults, input.NextToken);
     const listeners = await listResources<ListenerDoc>(ctx.db, { product: 'nlb', kind: LISTENER_KIND, regionId: ctx.region.id });
-    const aliUid = /^\d{1,15}$/.test(ctx.accountId) ? Number(ctx.accountId) : undefined;
+    const uid = aliUid(ctx.accountId);
     const serverGroups = page.map((g) => {
       const users = listeners.filter((l) => l.body.ServerGroupId === g.id);
       return {
@@ -373,7 +374,7 @@ const listServerGroups = defineAction({
         VpcId: g.body.VpcId,
         RegionId: g.regionId,
         ResourceGroupId: g.body.ResourceGroupId,
-        ...(aliUid !== undefined ? { AliUid: aliUid } : {}),
+        ...(uid !== undefined ? { AliUid: uid } : {}),
         ServerCount: g.body.Servers.length,
         RelatedLoadBalancerIds: [...new Set(users.map((l) => l.body.LoadBalancerId))],
         // Not in the SDK model (clients ignore it); handy for seeing at a glance what blocks a delete.

@@ -11,7 +11,7 @@ import { isIPv6 } from 'node:net';
 import type { RegionConfig } from '../../config/config.js';
 import { defineAction, type ActionContext } from '../../gateway/action.js';
 import { ApiError } from '../../gateway/errors.js';
-import { p } from '../../gateway/params/spec.js';
+import { p, sameWord } from '../../gateway/params/spec.js';
 import { listResources, paginate, updateResource } from '../common/resources.js';
 import { cidrContains, parseCidr, parseIpv4, PRIVATE_RANGES } from '../../util/ipv4.js';
 import type { ServerDoc, ServerGroupDoc } from './model.js';
@@ -22,6 +22,7 @@ import {
   startServerGroupJob,
   type ServerGroupRow,
 } from './server-groups.js';
+import { zoneOfAddress } from './server-zone.js';
 
 const SERVER_TYPES = ['Ecs', 'Eni', 'Eci', 'Ip'] as const;
 
@@ -116,7 +117,7 @@ export function serverAddress(server: ServerIdentity): string {
  */
 function checkServerAddress(address: string, group: ServerGroupDoc, region: RegionConfig): void {
   if (isIPv6(address)) {
-    if (group.AddressIPVersion !== 'DualStack') {
+    if (!sameWord(group.AddressIPVersion, 'DualStack')) {
       throw new ApiError(
         'OperationDenied.ServerGroupNotSupportIpv6',
         `The operation is not allowed because of ServerGroupNotSupportIpv6. ${address} is IPv6 and the server group is ipv4.`,
@@ -352,7 +353,7 @@ const listServerGroupServers = defineAction({
         Port: s.Port,
         Weight: s.Weight,
         Description: s.Description,
-        ZoneId: s.ZoneId,
+        ZoneId: s.ZoneId ?? zoneOfAddress(ctx.region, g.body.VpcId, s.ServerIp),
         Status: s.Status,
       })),
     );

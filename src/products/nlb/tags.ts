@@ -9,6 +9,7 @@ import { defineAction, type ActionContext } from '../../gateway/action.js';
 import { ApiError, errors } from '../../gateway/errors.js';
 import { p } from '../../gateway/params/spec.js';
 import { checkTags, NLB_TAG_LIMITS, tagListParam, type TagLimits } from '../common/tag-params.js';
+import { aliUid } from '../common/ali-uid.js';
 import {
   findResource,
   hasAllTags,
@@ -236,7 +237,7 @@ export const tagActions = [
     handler: async (input, ctx) => {
       const wanted = checkTags(input.Tag).map((t, i) => ({ Key: t.Key, Value: input.Tag?.[i]?.Value }));
       const bindings = await tagBindings(ctx, NLB_TAGGABLE, input.ResourceType, input.ResourceId, wanted);
-      const aliUid = /^\d{1,15}$/.test(ctx.accountId) ? Number(ctx.accountId) : undefined;
+      const uid = aliUid(ctx.accountId);
       const pairs = bindings.map((b) => ({
         ResourceId: b.ResourceId,
         ResourceType: input.ResourceType,
@@ -245,7 +246,7 @@ export const tagActions = [
         TagValue: b.TagValue,
         Category: 'Custom',
         Scope: 'public',
-        ...(aliUid !== undefined ? { AliUid: aliUid } : {}),
+        ...(uid !== undefined ? { AliUid: uid } : {}),
       }));
       const { page, nextToken, totalCount } = paginate(pairs, input.MaxResults, input.NextToken);
       return { TagResources: page, NextToken: nextToken, MaxResults: input.MaxResults, TotalCount: totalCount };

@@ -105,3 +105,38 @@ test('lengths count characters, not UTF-16 units', () => {
   assert.equal(decodeParams(s, { N: '😀😀' }).N, '😀😀');
   assert.equal(code(() => decodeParams(s, { N: '😀😀😀' })), 'IllegalParam.N');
 });
+
+test('an empty optional value is "not set", at any depth (the Terraform provider sends every field it knows)', () => {
+  const out = decodeParams(spec, {
+    LoadBalancerId: 'nlb-1',
+    ListenerPort: '',
+    IdleTimeout: '',
+    Enabled: '',
+    Protocol: '',
+    Name: '',
+    'Tag.1.Key': 'env',
+    'Tag.1.Value': '',
+    'HealthCheckConfig.HealthCheckInterval': '',
+    ProxyProtocolV2Config: '',
+  });
+  assert.equal(out.ListenerPort, undefined);
+  assert.equal(out.IdleTimeout, 900, 'the default applies, as when the field is absent');
+  assert.equal(out.Enabled, false);
+  assert.equal(out.Protocol, undefined);
+  assert.equal(out.Name, undefined, 'not refused by minLength or pattern');
+  assert.deepEqual(out.Tag, [{ Key: 'env', Value: undefined }]);
+  assert.equal(out.HealthCheckConfig?.HealthCheckInterval, undefined);
+  assert.equal(out.ProxyProtocolV2Config, undefined);
+  // A required one sent empty is missing, wherever it sits.
+  assert.equal(code(() => decodeParams(spec, { LoadBalancerId: 'x', 'Tag.1.Key': '' })), 'MissingParam.TagKey');
+});
+
+test('keepSpelling: validated without case, answered as the client spelled it', () => {
+  const kept = { Scheduler: p.string({ enum: ['Wrr', 'rr', 'qch'], caseInsensitive: true, keepSpelling: true, default: 'Wrr' }) };
+  assert.equal(decodeParams(kept, { Scheduler: 'Rr' }).Scheduler, 'Rr');
+  assert.equal(decodeParams(kept, { Scheduler: 'QCH' }).Scheduler, 'QCH');
+  assert.equal(decodeParams(kept, {}).Scheduler, 'Wrr', 'a default keeps the documented spelling');
+  assert.equal(code(() => decodeParams(kept, { Scheduler: 'Rrr' })), 'IllegalParam.Scheduler');
+  // Without keepSpelling the declared spelling is answered, as before.
+  assert.equal(decodeParams(spec, { LoadBalancerId: 'x', Protocol: 'tcp' }).Protocol, 'TCP');
+});

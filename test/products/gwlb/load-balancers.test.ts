@@ -71,7 +71,6 @@ describe('CreateLoadBalancer and GetLoadBalancerAttribute', () => {
       [{ ZoneMappings: TWO_ZONES }, 'MissingParam.VpcId'],
       [{ VpcId: 'vpc-local' }, 'MissingParam.ZoneMappings'],
       [{ VpcId: 'vpc-nowhere', ZoneMappings: TWO_ZONES }, 'ResourceNotFound.Vpc'],
-      [{ VpcId: 'vpc-local', ZoneMappings: [TWO_ZONES[0]] }, 'InvalidZones'],
       [{ VpcId: 'vpc-local', ZoneMappings: [TWO_ZONES[0], TWO_ZONES[0]] }, 'OperationFailed.DuplicateZones.'],
       [{ VpcId: 'vpc-local', ZoneMappings: [{ ZoneId: 'cn-hangzhou-z', VSwitchId: 'vsw-local-a' }, TWO_ZONES[1]] }, 'UnauthorizedZone'],
       [{ VpcId: 'vpc-local', ZoneMappings: [{ ZoneId: 'cn-hangzhou-a', VSwitchId: 'vsw-local-b' }, TWO_ZONES[1]] }, 'Mismatch.ZoneIdAndVswitchId'],

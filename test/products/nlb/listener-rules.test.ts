@@ -124,7 +124,11 @@ test('TLS: only TCPSSL takes TLS parameters; exactly one server certificate; CA 
     codeOf(() => resolveTls('TCPSSL', { CertificateIds: ['a'], CaEnabled: true, CaCertificateIds: ['x', 'y'] })),
     'IllegalParamSize.certificateIds',
   );
-  assert.equal(codeOf(() => resolveTls('TCPSSL', { CertificateIds: ['a'], CaCertificateIds: ['x'] })), 'IllegalParam.CaCertificateIds');
+  // CA certificates with CaEnabled off are kept (the flag decides their use), as the cloud does.
+  const stored = resolveTls('TCPSSL', { CertificateIds: ['a'], CaCertificateIds: ['x'], CaEnabled: false }).settings;
+  assert.deepEqual([stored.CaEnabled, stored.CaCertificateIds], [false, ['x']]);
+  const enabledLater = resolveTls('TCPSSL', { CaEnabled: true }, stored).settings;
+  assert.deepEqual([enabledLater.CaEnabled, enabledLater.CaCertificateIds], [true, ['x']]);
   assert.equal(codeOf(() => resolveTls('TCPSSL', { CertificateIds: ['a'], CaEnabled: true })), 'MissingParam.CaCertificateIds');
   assert.equal(codeOf(() => resolveTls('TCPSSL', { CertificateIds: ['a'], AlpnEnabled: true })), 'MissingParam.AlpnPolicy');
 

@@ -323,10 +323,6 @@ describe('CreateListener', () => {
       (await callError(call('CreateListener', { ...ssl, CertificateIds: ['123'], AlpnEnabled: true, AlpnPolicy: 'HTTP3' }))).code,
       'IllegalParam.AlpnPolicy',
     );
-    assert.equal(
-      (await callError(call('CreateListener', { ...ssl, CertificateIds: ['123'], CaCertificateIds: ['ca'] }))).code,
-      'IllegalParam.CaCertificateIds',
-    );
     const policy = await callError(call('CreateListener', { ...ssl, CertificateIds: ['123'], SecurityPolicyId: 'tls-doesnotexist' }));
     assert.equal(policy.code, 'ResourceNotFound.securitypolicy');
     assert.equal(policy.statusCode, 404);

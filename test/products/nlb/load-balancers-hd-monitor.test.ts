@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { NLB, callApi, callError, startTestServer, type TestServer } from '../../support/server.js';
+import { NLB, callApi, callError, startTestServer, waitForJob, type TestServer } from '../../support/server.js';
 
 let server: TestServer;
 before(async () => {
@@ -78,4 +78,30 @@ test('the target cannot move while a listener sends fine-grained metrics to it',
   // Setting the same target again is harmless.
   await setConfig({ LogProject: current.LogProject, MetricStore: current.MetricStore });
   assert.ok(listener.ListenerId);
+
+  // Nor can it be deleted; once the listener stops sending, it can.
+  const refused = await callError(deleteConfig());
+  assert.equal(refused.code, 'DeleteHDMonitor.Fail');
+  assert.equal((await describeConfig()).LogProject, current.LogProject);
+  await waitForJob(server, listener.JobId);
+  const update = await callApi(server, NLB, 'UpdateListenerAttribute', { ListenerId: listener.ListenerId, SecSensorEnabled: false });
+  await waitForJob(server, update.JobId);
+  const deleted = await deleteConfig();
+  assert.equal(deleted.RegionId, 'cn-hangzhou');
+  assert.equal((await callError(describeConfig())).statusCode, 404);
+});
+
+function deleteConfig() {
+  // Terraform's provider sends RegionId in the form body of an RPC POST.
+  return callApi(server, NLB, 'DeleteHdMonitorRegionConfig', { RegionId: 'cn-hangzhou' });
+}
+
+test('DeleteHdMonitorRegionConfig removes the target; a second delete is "not found", as the provider expects', async () => {
+  await setConfig({ LogProject: 'to-delete-1', MetricStore: 'to-delete-store' });
+  await deleteConfig();
+  const gone = await callError(describeConfig());
+  assert.equal(gone.code, 'DescribeHDMonitor.Fail');
+  const again = await callError(deleteConfig());
+  assert.equal(again.code, 'ResourceNotFound.RegionHdMonitorConfig');
+  assert.equal(again.statusCode, 404);
 });

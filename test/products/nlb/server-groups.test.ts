@@ -135,7 +135,7 @@ test('a new group is Creating, becomes Available through its job, and lists with
   });
 });
 
-test('every documented option is stored and answered in its documented spelling', async () => {
+test('every documented option is stored and answered as the client spelled it (Terraform sends `Rr`, reads back `Rr`)', async () => {
   const id = await createGroup({
     ServerGroupName: 'udp.quic_group-1',
     ServerGroupType: 'Ip',
@@ -151,7 +151,7 @@ test('every documented option is stored and answered in its documented spelling'
   const g = await describeGroup(id);
   assert.equal(g.ServerGroupType, 'Ip');
   assert.equal(g.Protocol, 'UDP');
-  assert.equal(g.Scheduler, 'qch');
+  assert.equal(g.Scheduler, 'QCH');
   assert.equal(g.ConnectionDrainEnabled, true);
   assert.equal(g.ConnectionDrainTimeout, 900);
   assert.equal(g.PreserveClientIpEnabled, false);
@@ -159,11 +159,18 @@ test('every documented option is stored and answered in its documented spelling'
   assert.equal(g.IpVersionAffinityMode, 'Default');
   assert.deepEqual(g.Tags, [{ Key: 'env', Value: 'test' }]);
 
-  for (const [given, stored] of [['wrr', 'Wrr'], ['WLC', 'Wlc'], ['RR', 'rr'], ['Sch', 'sch'], ['tch', 'tch']]) {
-    const gid = await createGroup({ ServerGroupName: `sched-${stored}`, Scheduler: given });
-    assert.equal((await describeGroup(gid)).Scheduler, stored);
+  for (const given of ['wrr', 'WLC', 'Rr', 'Sch', 'Tch']) {
+    const gid = await createGroup({ ServerGroupName: `sched-${given}`, Scheduler: given });
+    assert.equal((await describeGroup(gid)).Scheduler, given);
     await callApi(server, NLB, 'DeleteServerGroup', { ServerGroupId: gid });
   }
+  // Not sent: the documented default and spelling.
+  const plain = await createGroup({ ServerGroupName: 'sched-default' });
+  const d = await describeGroup(plain);
+  assert.equal(d.Scheduler, 'Wrr');
+  assert.equal(d.AddressIPVersion, 'ipv4');
+  const ipv4 = await describeGroup(await createGroup({ ServerGroupName: 'sched-ipv4', AddressIPVersion: 'Ipv4' }));
+  assert.equal(ipv4.AddressIPVersion, 'Ipv4');
 });
 
 test('a DualStack group keeps client IP preservation off and refuses to turn it on', async () => {
