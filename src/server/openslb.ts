@@ -99,7 +99,7 @@ export async function startOpenSlb(config: Config, opts: StartOptions = {}): Pro
         metrics: new ApiMetrics(registry),
         refreshJobs: () => jobs.refresh(),
       });
-      apiServer = buildApiServer(gateway);
+      apiServer = buildApiServer(gateway, config.api);
       await apiServer.listen({ host: apiAddress.host, port: apiAddress.port });
       stops.push(() => apiServer!.close());
       const bound = apiServer.server.address() as AddressInfo;

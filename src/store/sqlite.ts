@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import {
@@ -45,6 +45,26 @@ class ImmediateSqliteDialect extends SqliteDialect {
   }
 }
 
+/**
+ * The store holds the root and RAM secrets in clear, so nobody else may read it, from the
+ * first byte on: a missing directory is created 0700 and the database file 0600 before SQLite
+ * opens it (SQLite gives its -wal and -shm files the database file's mode). Files an older
+ * version left readable are narrowed to 0600 too. An existing directory keeps its mode: it may
+ * be shared on purpose, and the files in it are private either way.
+ */
+function createPrivately(path: string): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  closeSync(openSync(path, 'a', 0o600));
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    try {
+      chmodSync(file, 0o600);
+    } catch (err) {
+      // -wal/-shm exist only while a connection is open; another owner's file stays as it is.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' && (err as NodeJS.ErrnoException).code !== 'EPERM') throw err;
+    }
+  }
+}
+
 export interface SqliteStoreOptions {
   /** How often waiters poll the file for other processes' commits. */
   pollIntervalMs?: number;
@@ -53,7 +73,7 @@ export interface SqliteStoreOptions {
 }
 
 export async function openSqliteStore(path: string, opts: SqliteStoreOptions = {}): Promise<Store> {
-  mkdirSync(dirname(path), { recursive: true });
+  createPrivately(path);
   const database = new Database(path, { timeout: 5000 });
   try {
     // busy_timeout first: switching to WAL needs a lock another opener may hold.

@@ -1,3 +1,5 @@
+import type { ParamLimits } from '../form.js';
+
 /** What the signature verifier needs from an HTTP request, independent of any framework. */
 export interface RawRequest {
   method: string; // upper-case HTTP method
@@ -30,6 +32,8 @@ export interface VerifyOptions {
   lookupSecret: (accessKeyId: string) => string | undefined | Promise<string | undefined>;
   nonces: NonceRegistry;
   skewMs?: number; // default 15 minutes
+  /** Parameter count and name length bounds (none when omitted). */
+  paramLimits?: ParamLimits;
 }
 
 export interface NonceRegistry {
