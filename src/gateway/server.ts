@@ -49,19 +49,20 @@ export function buildApiServer(gateway: ApiGateway, limits: ApiLimits = DEFAULT_
   // `Expect: 100-continue`: look at the announced size before inviting the body.
   app.server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
     if (announcedLength(req) > limits.maxBodyBytes) {
-      writeReply(res, refusal(bodyTooLarge(limits)));
+      req.resume();
+      writeRawAndClose(req.socket, refusal(bodyTooLarge(limits)));
       return;
     }
     res.writeContinue();
     app.server.emit('request', req, res);
   });
 
-  // A body announced too big is refused before any of it is read.
+  // A body announced too big is refused before any of it is read. Node's own response path
+  // would close the socket with the body still arriving, and the kernel would answer that
+  // with a reset the client sees instead of the reply; so the reply goes out raw, the rest of
+  // the body is read and dropped, and the connection closes once the client is done.
   app.addHook('onRequest', async (request, reply) => {
-    if (announcedLength(request.raw) > limits.maxBodyBytes) {
-      reply.header('connection', 'close');
-      return send(reply, refusal(bodyTooLarge(limits)));
-    }
+    if (announcedLength(request.raw) > limits.maxBodyBytes) refuseBody(request, reply, refusal(bodyTooLarge(limits)));
   });
 
   // Keep every body as raw bytes: the gateway parses forms itself, after hashing them.
@@ -97,10 +98,11 @@ export function buildApiServer(gateway: ApiGateway, limits: ApiLimits = DEFAULT_
     );
   });
 
-  app.setErrorHandler(async (error: Error & { statusCode?: number; code?: string }, _request, reply) => {
+  app.setErrorHandler(async (error: Error & { statusCode?: number; code?: string }, request, reply) => {
     // Fastify's own rejections (body too large, bad content length, …) are the caller's mistakes.
     const status = error.statusCode ?? 500;
-    if (status === 413) reply.header('connection', 'close');
+    // A streamed (chunked) body that outgrew the limit: the rest is still on its way.
+    if (status === 413) return refuseBody(request, reply, refusal(bodyTooLarge(limits)));
     const apiError =
       status === 413
         ? bodyTooLarge(limits)
@@ -127,8 +129,11 @@ function clientErrorToApiError(err: NodeJS.ErrnoException, limits: ApiLimits): A
         `The request did not arrive completely within ${limits.requestTimeoutMs} ms.`,
         408,
       );
-    case 'HPE_INVALID_METHOD':
-      return unsupportedMethod();
+    case 'HPE_INVALID_METHOD': {
+      // A method-like word is a method we do not serve; other bytes (TLS to a plain port …) are not HTTP.
+      const start = (err as NodeJS.ErrnoException & { rawPacket?: Buffer }).rawPacket?.subarray(0, 32).toString('latin1') ?? '';
+      return /^[A-Z][A-Z-]* /.test(start) ? unsupportedMethod() : malformedRequest();
+    }
     default:
       return malformedRequest();
   }
@@ -169,15 +174,10 @@ function writeRawAndClose(socket: Duplex, reply: ApiReply): void {
   lingerThenDestroy(socket);
 }
 
-/** For a response object Node made (checkContinue) without a route behind it. */
-function writeReply(res: ServerResponse, reply: ApiReply): void {
-  const body = JSON.stringify(reply.body);
-  res.writeHead(reply.status, {
-    'content-type': 'application/json;charset=utf-8',
-    'content-length': Buffer.byteLength(body),
-    connection: 'close',
-  });
-  res.end(body);
+function refuseBody(request: FastifyRequest, reply: FastifyReply, refused: ApiReply): void {
+  reply.hijack();
+  request.raw.resume();
+  writeRawAndClose(request.raw.socket, refused);
 }
 
 const LINGER_MS = 2_000;

@@ -9,6 +9,7 @@ import {
   type DatabaseConnection,
   type Driver,
   type SqliteDialectConfig,
+  sql,
 } from 'kysely';
 import type { Schema } from './schema.js';
 import type { Store } from './types.js';
@@ -99,5 +100,22 @@ export async function openSqliteStore(path: string, opts: SqliteStoreOptions = {
   }
   const feed = new RevisionFeed({ read: () => readRevision(db), pollIntervalMs: opts.pollIntervalMs ?? 100 });
   feed.publish(await readRevision(db));
-  return assembleStore({ kind: 'sqlite', db, begin, feed });
+  return assembleStore({
+    kind: 'sqlite',
+    db,
+    begin,
+    feed,
+    // In WAL mode, synchronous=NORMAL commits to the WAL without fsync: the OS keeps it across a
+    // crash of this process; the next FULL commit's fsync makes it power-safe too. The single
+    // connection is held throughout, so no other statement runs with the relaxed setting.
+    relaxedWrite: (fn) =>
+      db.connection().execute(async (conn) => {
+        await sql`pragma synchronous = NORMAL`.execute(conn);
+        try {
+          return await fn(conn);
+        } finally {
+          await sql`pragma synchronous = FULL`.execute(conn);
+        }
+      }),
+  });
 }

@@ -41,5 +41,5 @@ export interface NonceRegistry {
    * Records a nonce for an AccessKeyId; false when it was already used within the window
    * (or when it can no longer be told apart from a replay because memory was reclaimed).
    */
-  remember(accessKeyId: string, nonce: string, timestampMs: number, nowMs: number): boolean;
+  remember(accessKeyId: string, nonce: string, timestampMs: number, nowMs: number): boolean | Promise<boolean>;
 }

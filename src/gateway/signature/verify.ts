@@ -53,7 +53,7 @@ export async function verifyRequest(req: RawRequest, opts: VerifyOptions): Promi
   if (Math.abs(timestampMs - opts.now) > (opts.skewMs ?? DEFAULT_SKEW_MS)) {
     throw new ApiError('InvalidTimeStamp.Expired', 'Specified time stamp or date value is expired.', 400);
   }
-  if (!opts.nonces.remember(claims.accessKeyId, claims.nonce, timestampMs, opts.now)) {
+  if (!(await opts.nonces.remember(claims.accessKeyId, claims.nonce, timestampMs, opts.now))) {
     throw new ApiError('SignatureNonceUsed', 'Specified signature nonce was used already.', 400);
   }
   return {
