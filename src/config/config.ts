@@ -84,7 +84,14 @@ export interface Config {
      * AWS GWLB's, with the same three types, so appliances written for AWS decode them as is.
      */
     gwlbOptionClass: number;
+    /**
+     * UDP sessions (client address → upstream socket) one listener keeps at once on a node.
+     * Each holds a descriptor; past the cap a new client's datagrams are dropped and counted.
+     */
+    maxUdpSessionsPerListener: number;
   };
+  /** How much one client may ask of the API server (see ApiLimits). */
+  api: ApiLimits;
   jobs: {
     /** Extra time a job stays Processing after the data plane applied it, to mimic the cloud. */
     extraDelayMs: number;
@@ -92,6 +99,44 @@ export interface Config {
     nodeTimeoutMs: number;
   };
 }
+
+/**
+ * Every bound the API server puts on a client, in one place. A request that breaks one is
+ * answered with an Alibaba error (or, for a stalled one, its connection is closed) before
+ * any signature or parameter work is done.
+ */
+export interface ApiLimits {
+  /** Largest request body. */
+  maxBodyBytes: number;
+  /** Largest request line plus headers (Node's maxHeaderSize). */
+  maxHeaderBytes: number;
+  /** Parameters in query and body together. */
+  maxParams: number;
+  /** Longest parameter name, in characters. */
+  maxParamNameLength: number;
+  /** The headers must have arrived this long after the connection (or the previous request). */
+  headersTimeoutMs: number;
+  /** The whole request, body included, must have arrived this long after it began. */
+  requestTimeoutMs: number;
+  /** How often the server looks for requests past those two bounds. */
+  timeoutCheckIntervalMs: number;
+  /** An idle keep-alive connection is closed after this long. */
+  keepAliveTimeoutMs: number;
+  /** Connections open at once; more are closed as they arrive, keeping descriptors for the rest of the process. */
+  maxConnections: number;
+}
+
+export const DEFAULT_API_LIMITS: ApiLimits = {
+  maxBodyBytes: 1024 * 1024,
+  maxHeaderBytes: 16 * 1024,
+  maxParams: 2000,
+  maxParamNameLength: 256,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  timeoutCheckIntervalMs: 1_000,
+  keepAliveTimeoutMs: 5_000,
+  maxConnections: 4096,
+};
 
 export const DEFAULT_QUOTAS: Quotas = {
   nlbLoadBalancers: 60,
@@ -135,7 +180,8 @@ export function defaultConfig(): Config {
       },
     ],
     quotas: { ...DEFAULT_QUOTAS },
-    dataplane: { maxPortRange: 1024, gwlbOptionClass: 0x0108 },
+    dataplane: { maxPortRange: 1024, gwlbOptionClass: 0x0108, maxUdpSessionsPerListener: 10_000 },
+    api: { ...DEFAULT_API_LIMITS },
     jobs: { extraDelayMs: 0, nodeTimeoutMs: 10_000 },
   };
 }

@@ -48,7 +48,7 @@ function readYaml(path: string): Record<string, unknown> {
   return doc as Record<string, unknown>;
 }
 
-const TOP_KEYS = ['apiListen', 'adminListen', 'dataDir', 'store', 'role', 'workers', 'logLevel', 'regions', 'quotas', 'jobs', 'dataplane'];
+const TOP_KEYS = ['apiListen', 'adminListen', 'dataDir', 'store', 'role', 'workers', 'logLevel', 'regions', 'quotas', 'jobs', 'dataplane', 'api'];
 
 function applyFile(config: Config, doc: Record<string, unknown>): void {
   for (const key of Object.keys(doc)) {
@@ -80,10 +80,19 @@ function applyFile(config: Config, doc: Record<string, unknown>): void {
       // The option class may be written in hex, as GENEVE classes usually are ("0x0108").
       const value = typeof raw === 'string' && /^0x[0-9a-f]{1,4}$/i.test(raw) ? parseInt(raw, 16) : raw;
       const min = key === 'gwlbOptionClass' ? 0 : 1;
-      if (!Number.isInteger(value) || (value as number) < min || (value as number) > 65535) {
-        throw new ConfigError(`dataplane.${key} must be an integer from ${min} to 65535`);
+      const max = key === 'maxUdpSessionsPerListener' ? 1_000_000 : 65535;
+      if (!Number.isInteger(value) || (value as number) < min || (value as number) > max) {
+        throw new ConfigError(`dataplane.${key} must be an integer from ${min} to ${max}`);
       }
       config.dataplane[key as keyof Config['dataplane']] = value as number;
+    }
+  }
+  if (doc.api !== undefined) {
+    const api = doc.api as Record<string, unknown>;
+    for (const [key, value] of Object.entries(api)) {
+      if (!(key in config.api)) throw new ConfigError(`unknown api setting "${key}" (known: ${Object.keys(config.api).join(', ')})`);
+      if (!Number.isInteger(value) || (value as number) < 1) throw new ConfigError(`api.${key} must be a positive integer`);
+      config.api[key as keyof Config['api']] = value as number;
     }
   }
   if (doc.jobs !== undefined) {
@@ -110,6 +119,10 @@ function validate(config: Config): void {
   }
   for (const [key, value] of Object.entries(config.jobs)) {
     if (!Number.isFinite(value) || value < 0) throw new ConfigError(`jobs.${key} must be a non-negative number of milliseconds`);
+  }
+  // Node refuses a headers timeout longer than the request timeout.
+  if (config.api.headersTimeoutMs > config.api.requestTimeoutMs) {
+    throw new ConfigError('api.headersTimeoutMs must not exceed api.requestTimeoutMs');
   }
   if (config.regions.length === 0) throw new ConfigError('at least one region is required');
   const ids = new Set<string>();

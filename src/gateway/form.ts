@@ -9,17 +9,43 @@ import { ApiError } from './errors.js';
  * signature would be computed over something the client did not mean, so refuse the request
  * instead of guessing.
  */
-export function parseForm(raw: string): Array<[string, string]> {
+export function parseForm(raw: string, limits: ParamLimits = NO_LIMITS, already = 0): Array<[string, string]> {
   const pairs: Array<[string, string]> = [];
   if (raw === '') return pairs;
-  for (const segment of raw.split('&')) {
-    if (segment === '') continue;
-    const eq = segment.indexOf('=');
-    const name = eq === -1 ? segment : segment.slice(0, eq);
-    const value = eq === -1 ? '' : segment.slice(eq + 1);
-    pairs.push([decodeComponent(name), decodeComponent(value)]);
+  let start = 0;
+  while (start <= raw.length) {
+    let end = raw.indexOf('&', start);
+    if (end === -1) end = raw.length;
+    if (end > start) {
+      // Refused while splitting, so a flood of tiny parameters costs no more than the limit.
+      if (already + pairs.length >= limits.maxParams) throw tooManyParams(limits.maxParams);
+      const segment = raw.slice(start, end);
+      const eq = segment.indexOf('=');
+      const name = decodeComponent(eq === -1 ? segment : segment.slice(0, eq));
+      if (name.length > limits.maxParamNameLength) throw nameTooLong(limits.maxParamNameLength);
+      pairs.push([name, eq === -1 ? '' : decodeComponent(segment.slice(eq + 1))]);
+    }
+    start = end + 1;
   }
   return pairs;
+}
+
+/** Bounds on what one request may carry, checked before any signature or decoding work. */
+export interface ParamLimits {
+  /** Parameters in query and body together. */
+  maxParams: number;
+  /** Longest decoded parameter name, in UTF-16 units. */
+  maxParamNameLength: number;
+}
+
+const NO_LIMITS: ParamLimits = { maxParams: Infinity, maxParamNameLength: Infinity };
+
+function tooManyParams(max: number): ApiError {
+  return new ApiError('InvalidParameter.TooMany', `The request carries more than ${max} parameters.`, 400);
+}
+
+function nameTooLong(max: number): ApiError {
+  return new ApiError('InvalidParameter.NameTooLong', `A parameter name is longer than ${max} characters.`, 400);
 }
 
 function decodeComponent(s: string): string {

@@ -1,4 +1,9 @@
-/** Which configured region a call is for: RegionId, else the endpoint host, else the first region. */
+/**
+ * Which configured region a call is for: RegionId, else the region the endpoint host names,
+ * else the first region. A host that names a region (`nlb.<region>.aliyuncs.com`, as the SDK
+ * builds it) must name a configured one, and the same one as RegionId: answering for another
+ * region than the caller addressed would act on resources it did not mean.
+ */
 import type { Config, RegionConfig } from '../config/config.js';
 import { ApiError } from './errors.js';
 
@@ -8,20 +13,33 @@ export function resolveRegion(
   regionId: string | undefined,
   host: string | undefined,
 ): RegionConfig {
+  const hostRegionId = regionInHost(hostPrefix, host);
+  const hostRegion = hostRegionId === undefined ? undefined : findRegion(config, hostRegionId);
   if (regionId !== undefined && regionId !== '') {
-    const region = config.regions.find((r) => r.id === regionId);
-    if (!region) {
-      throw new ApiError('UnauthorizedRegion', `The specified region of ${regionId} is not authorized.`, 403);
+    const region = findRegion(config, regionId);
+    if (hostRegion && hostRegion !== region) {
+      throw new ApiError(
+        'InvalidRegionId.Mismatch',
+        `The RegionId ${regionId} does not match the region ${hostRegion.id} of the endpoint.`,
+        400,
+      );
     }
     return region;
   }
-  // `nlb.cn-hangzhou.aliyuncs.com` (the SDK's default endpoint, e.g. behind a DNS override).
-  const m = host ? new RegExp(`^${hostPrefix}(?:-vpc)?\\.([a-z0-9-]+)\\.aliyuncs\\.com(?::\\d+)?$`).exec(host) : null;
-  if (m) {
-    const region = config.regions.find((r) => r.id === m[1]);
-    if (region) return region;
-  }
-  return config.regions[0];
+  return hostRegion ?? config.regions[0];
+}
+
+/** The region of `<prefix>[-vpc].<region>.aliyuncs.com[:port]`, if the host has that form. */
+function regionInHost(hostPrefix: string, host: string | undefined): string | undefined {
+  if (!host) return undefined;
+  const m = new RegExp(`^${hostPrefix}(?:-vpc)?\\.([a-z0-9-]+)\\.aliyuncs\\.com(?::\\d+)?$`, 'i').exec(host);
+  return m ? m[1].toLowerCase() : undefined;
+}
+
+function findRegion(config: Config, regionId: string): RegionConfig {
+  const region = config.regions.find((r) => r.id === regionId);
+  if (!region) throw new ApiError('UnauthorizedRegion', `The specified region of ${regionId} is not authorized.`, 403);
+  return region;
 }
 
 export function hostIdFor(hostPrefix: string, regionId: string): string {

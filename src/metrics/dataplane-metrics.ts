@@ -5,7 +5,7 @@
 import { Gauge, type Registry } from 'prom-client';
 import type { NlbReconciler } from '../dataplane/nlb/reconciler.js';
 
-type ListenerField = 'activeConnections' | 'newConnections' | 'droppedCps' | 'droppedNoBackend' | 'bytesIn' | 'bytesOut' | 'udpSessions';
+type ListenerField = 'activeConnections' | 'newConnections' | 'droppedCps' | 'droppedNoBackend' | 'bytesIn' | 'bytesOut' | 'udpSessions' | 'droppedUdpSessionCap';
 
 const LISTENER_METRICS: Array<[string, ListenerField, string]> = [
   ['openslb_listener_active_connections', 'activeConnections', 'Connections open now, per listener.'],
@@ -15,6 +15,7 @@ const LISTENER_METRICS: Array<[string, ListenerField, string]> = [
   ['openslb_listener_bytes_in_total', 'bytesIn', 'Bytes received from clients.'],
   ['openslb_listener_bytes_out_total', 'bytesOut', 'Bytes sent back to clients.'],
   ['openslb_listener_udp_sessions', 'udpSessions', 'UDP sessions open now.'],
+  ['openslb_listener_dropped_udp_session_cap_total', 'droppedUdpSessionCap', 'Datagrams from new UDP clients dropped at the listener session cap.'],
 ];
 
 export function registerDataPlaneMetrics(registry: Registry, nlb: NlbReconciler): void {

@@ -45,6 +45,7 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlaneN
     clock,
     timers: systemScheduler,
     maxPortRange: config.dataplane.maxPortRange,
+    maxUdpSessions: config.dataplane.maxUdpSessionsPerListener,
     log,
     report,
     protocols: datagrams ? undefined : STREAM_PROTOCOLS,

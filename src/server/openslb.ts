@@ -20,7 +20,7 @@ import { ApiGateway } from '../gateway/pipeline.js';
 import { CallerCache } from '../gateway/caller-cache.js';
 import { batchedStdout } from '../gateway/batched-log.js';
 import { buildApiServer } from '../gateway/server.js';
-import { MemoryNonceRegistry } from '../gateway/signature/nonce-registry.js';
+import { StoreNonceRegistry } from '../gateway/signature/store-nonce-registry.js';
 import { JobRunner } from '../jobs/runner.js';
 import { ApiMetrics, newRegistry } from '../metrics/api-metrics.js';
 import { casProduct } from '../products/cas/index.js';
@@ -94,12 +94,13 @@ export async function startOpenSlb(config: Config, opts: StartOptions = {}): Pro
         accountId: rootKey.accountId,
         // Credentials and policies without a store query per call (see caller-cache.ts).
         callers: new CallerCache(ram),
-        nonces: new MemoryNonceRegistry(),
+        // In the store: refused after a restart and by every other API node (store-nonce-registry.ts).
+        nonces: new StoreNonceRegistry(store, { log }),
         log,
         metrics: new ApiMetrics(registry),
         refreshJobs: () => jobs.refresh(),
       });
-      apiServer = buildApiServer(gateway);
+      apiServer = buildApiServer(gateway, config.api);
       await apiServer.listen({ host: apiAddress.host, port: apiAddress.port });
       stops.push(() => apiServer!.close());
       const bound = apiServer.server.address() as AddressInfo;

@@ -162,6 +162,20 @@ export const migrations: readonly Migration[] = [
         .execute();
     },
   },
+  {
+    // Signature nonces, shared by every API node and kept across restarts (see
+    // src/gateway/signature/store-nonce-registry.ts). The key is a hash of the AccessKeyId and
+    // the nonce, so a caller's long nonce costs a fixed 64 characters.
+    name: '0003_nonces',
+    async up(tx) {
+      await tx.schema
+        .createTable('nonces')
+        .addColumn('nonce_key', 'text', (c) => c.primaryKey())
+        .addColumn('timestamp_ms', 'bigint', (c) => c.notNull())
+        .execute();
+      await tx.schema.createIndex('nonces_timestamp').on('nonces').column('timestamp_ms').execute();
+    },
+  },
 ];
 
 const MIGRATION_KEY_PREFIX = 'migration:';

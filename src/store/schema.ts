@@ -116,6 +116,12 @@ export interface ObservationTable {
   updated_at: number;
 }
 
+/** A signature nonce seen within its 15-minute window: sha256 of AccessKeyId and nonce, and the request's timestamp. */
+export interface NonceTable {
+  nonce_key: string;
+  timestamp_ms: number;
+}
+
 export interface Schema {
   meta: MetaTable;
   revision: RevisionTable;
@@ -129,5 +135,6 @@ export interface Schema {
   idempotency: IdempotencyTable;
   nodes: NodeTable;
   observations: ObservationTable;
+  nonces: NonceTable;
 }
 

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import {
@@ -9,6 +9,7 @@ import {
   type DatabaseConnection,
   type Driver,
   type SqliteDialectConfig,
+  sql,
 } from 'kysely';
 import type { Schema } from './schema.js';
 import type { Store } from './types.js';
@@ -45,6 +46,26 @@ class ImmediateSqliteDialect extends SqliteDialect {
   }
 }
 
+/**
+ * The store holds the root and RAM secrets in clear, so nobody else may read it, from the
+ * first byte on: a missing directory is created 0700 and the database file 0600 before SQLite
+ * opens it (SQLite gives its -wal and -shm files the database file's mode). Files an older
+ * version left readable are narrowed to 0600 too. An existing directory keeps its mode: it may
+ * be shared on purpose, and the files in it are private either way.
+ */
+function createPrivately(path: string): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  closeSync(openSync(path, 'a', 0o600));
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    try {
+      chmodSync(file, 0o600);
+    } catch (err) {
+      // -wal/-shm exist only while a connection is open; another owner's file stays as it is.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' && (err as NodeJS.ErrnoException).code !== 'EPERM') throw err;
+    }
+  }
+}
+
 export interface SqliteStoreOptions {
   /** How often waiters poll the file for other processes' commits. */
   pollIntervalMs?: number;
@@ -53,7 +74,7 @@ export interface SqliteStoreOptions {
 }
 
 export async function openSqliteStore(path: string, opts: SqliteStoreOptions = {}): Promise<Store> {
-  mkdirSync(dirname(path), { recursive: true });
+  createPrivately(path);
   const database = new Database(path, { timeout: 5000 });
   try {
     // busy_timeout first: switching to WAL needs a lock another opener may hold.
@@ -79,5 +100,22 @@ export async function openSqliteStore(path: string, opts: SqliteStoreOptions = {
   }
   const feed = new RevisionFeed({ read: () => readRevision(db), pollIntervalMs: opts.pollIntervalMs ?? 100 });
   feed.publish(await readRevision(db));
-  return assembleStore({ kind: 'sqlite', db, begin, feed });
+  return assembleStore({
+    kind: 'sqlite',
+    db,
+    begin,
+    feed,
+    // In WAL mode, synchronous=NORMAL commits to the WAL without fsync: the OS keeps it across a
+    // crash of this process; the next FULL commit's fsync makes it power-safe too. The single
+    // connection is held throughout, so no other statement runs with the relaxed setting.
+    relaxedWrite: (fn) =>
+      db.connection().execute(async (conn) => {
+        await sql`pragma synchronous = NORMAL`.execute(conn);
+        try {
+          return await fn(conn);
+        } finally {
+          await sql`pragma synchronous = FULL`.execute(conn);
+        }
+      }),
+  });
 }

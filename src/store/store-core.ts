@@ -13,6 +13,8 @@ export interface Engine {
   /** Tell other processes about a revision; runs inside the mutation so it is sent on commit. */
   announce?(tx: Transaction<Schema>, revision: number): Promise<void>;
   feed: RevisionFeed;
+  /** Runs fn with the engine's cheapest crash-safe durability (see Store.relaxedWrite); default: as is. */
+  relaxedWrite?<T>(fn: (db: Kysely<Schema>) => Promise<T>): Promise<T>;
   /** Release engine resources other than `db` (e.g. a LISTEN connection). */
   shutdown?(): Promise<void>;
 }
@@ -40,6 +42,10 @@ export function assembleStore(engine: Engine): Store {
 
     transact<T>(fn: (tx: Transaction<Schema>) => Promise<T>) {
       return engine.begin().execute(fn);
+    },
+
+    relaxedWrite<T>(fn: (db: Kysely<Schema>) => Promise<T>) {
+      return engine.relaxedWrite ? engine.relaxedWrite(fn) : fn(db);
     },
 
     currentRevision() {

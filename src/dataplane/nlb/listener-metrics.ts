@@ -10,6 +10,8 @@ export interface ListenerCounters {
   bytesIn: number;
   bytesOut: number;
   udpSessions: number;
+  /** Datagrams from new clients dropped because the listener was at its UDP session cap. */
+  droppedUdpSessionCap: number;
   udpPacketsIn: number;
   udpPacketsOut: number;
 }
@@ -23,6 +25,7 @@ export function newListenerCounters(): ListenerCounters {
     bytesIn: 0,
     bytesOut: 0,
     udpSessions: 0,
+    droppedUdpSessionCap: 0,
     udpPacketsIn: 0,
     udpPacketsOut: 0,
   };

@@ -20,6 +20,7 @@ import { buildTlsOptions, tlsFingerprint } from './tls-options.js';
 import { newListenerCounters, type ListenerCounters } from './listener-metrics.js';
 
 const CONNECT_TIMEOUT_MS = 5000;
+const DEFAULT_MAX_UDP_SESSIONS = 10_000;
 
 export interface NlbReconcilerOptions {
   store: Store;
@@ -27,6 +28,8 @@ export interface NlbReconcilerOptions {
   timers: TimerScheduler;
   /** The largest port range one listener may bind. */
   maxPortRange: number;
+  /** UDP sessions one listener keeps at once (see UdpListenerSettings.maxSessions). */
+  maxUdpSessions?: number;
   log?: Logger;
   /** Out-of-band observations (health verdicts) for the node to record. */
   report?: (observations: Observation[]) => void;
@@ -197,14 +200,14 @@ export class NlbReconciler implements Reconciler {
     const idleTimeoutMs = d.doc.IdleTimeout * 1000;
 
     if (d.protocol === 'UDP') {
-      const settings = { idleTimeoutMs };
+      const settings = { idleTimeoutMs, maxSessions: this.opts.maxUdpSessions ?? DEFAULT_MAX_UDP_SESSIONS };
       if (existing && existing.bindKey === bindKey) {
         existing.runtime.update(settings as never, pool);
         existing.groupId = d.serverGroup.id;
         return;
       }
       const counters = existing?.counters ?? newListenerCounters();
-      const runtime = new UdpListener(d.id, d, settings, pool, this.opts.clock, counters);
+      const runtime = new UdpListener(d.id, d, settings, pool, this.opts.clock, counters, this.opts.log);
       await this.replace(d, existing, runtime, bindKey, counters);
       return;
     }

@@ -5,13 +5,22 @@
  * rather than a timer per session.
  */
 import dgram from 'node:dgram';
+import type { Logger } from 'pino';
 import type { Clock } from '../../util/clock.js';
 import type { ListenerCounters } from './listener-metrics.js';
 import type { BackendTarget, FlowInfo, UpstreamPool } from './upstream-pool.js';
 
 export interface UdpListenerSettings {
   idleTimeoutMs: number;
+  /**
+   * Sessions open at once (each holds a descriptor). At the cap, datagrams from clients without
+   * a session are dropped and counted, so a flood of sources cannot starve the process.
+   */
+  maxSessions: number;
 }
+
+/** At most one "session cap reached" line per listener this often. */
+const CAP_LOG_INTERVAL_MS = 10_000;
 
 export interface UdpListenerBinding {
   vips: readonly string[];
@@ -37,6 +46,8 @@ export class UdpListener {
   private drainTimer: NodeJS.Timeout | undefined;
   private destroyed = false;
   private accepting = true;
+  private capLoggedAt = -Infinity;
+  private capDropsSinceLog = 0;
 
   constructor(
     readonly id: string,
@@ -45,6 +56,7 @@ export class UdpListener {
     private pool: UpstreamPool,
     private readonly clock: Clock,
     private readonly counters: ListenerCounters,
+    private readonly log?: Pick<Logger, 'warn'>,
   ) {}
 
   async bind(): Promise<void> {
@@ -90,6 +102,12 @@ export class UdpListener {
     let session = table.get(key);
     if (!session) {
       if (!this.accepting) return;
+      // The count is the listener's (a draining predecessor's sessions hold descriptors too).
+      if (counters.udpSessions >= this.settings.maxSessions) {
+        counters.droppedUdpSessionCap++;
+        this.noteCapDrop();
+        return;
+      }
       const flow: FlowInfo = { srcIp: rinfo.address, srcPort: rinfo.port, dstIp: vip, dstPort: port, firstPacket: msg };
       const target = this.pool.pick(flow);
       if (!target) {
@@ -136,6 +154,18 @@ export class UdpListener {
     this.pool.opened(target);
     counters.udpSessions++;
     return session;
+  }
+
+  private noteCapDrop(): void {
+    this.capDropsSinceLog++;
+    const now = this.clock.now();
+    if (now - this.capLoggedAt < CAP_LOG_INTERVAL_MS) return;
+    this.log?.warn(
+      { listenerId: this.id, maxSessions: this.settings.maxSessions, dropped: this.capDropsSinceLog },
+      'UDP listener at its session cap: datagrams from new clients dropped (dataplane.maxUdpSessionsPerListener)',
+    );
+    this.capLoggedAt = now;
+    this.capDropsSinceLog = 0;
   }
 
   /** Closes sessions idle longer than the IdleTimeout. */

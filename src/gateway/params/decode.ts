@@ -9,7 +9,7 @@
 import { errors } from '../errors.js';
 import type { AnySpec, DecodedFields, Fields, ListSpec, StringSpec } from './spec.js';
 
-type Tree = { [name: string]: Raw };
+export type Tree = { [name: string]: Raw };
 type Raw = string | number | boolean | null | Raw[] | Tree;
 
 /** Folds `A.1.B=x` into `{A: {1: {B: 'x'}}}`. A scalar never overwrites a branch or vice versa. */
@@ -43,7 +43,12 @@ function isTree(v: Raw | undefined): v is Tree {
 }
 
 export function decodeParams<F extends Fields>(fields: F, flat: Record<string, string>): DecodedFields<F> {
-  return decodeFields(fields, foldParams(flat), undefined) as DecodedFields<F>;
+  return decodeFolded(fields, foldParams(flat));
+}
+
+/** The same, from a tree foldParams already built (one fold serves several declarations). */
+export function decodeFolded<F extends Fields>(fields: F, tree: Tree): DecodedFields<F> {
+  return decodeFields(fields, tree, undefined) as DecodedFields<F>;
 }
 
 /** Validates already-structured input (e.g. a parsed JSON document) against the same declarations. */

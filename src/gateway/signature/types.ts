@@ -1,3 +1,5 @@
+import type { ParamLimits } from '../form.js';
+
 /** What the signature verifier needs from an HTTP request, independent of any framework. */
 export interface RawRequest {
   method: string; // upper-case HTTP method
@@ -30,6 +32,8 @@ export interface VerifyOptions {
   lookupSecret: (accessKeyId: string) => string | undefined | Promise<string | undefined>;
   nonces: NonceRegistry;
   skewMs?: number; // default 15 minutes
+  /** Parameter count and name length bounds (none when omitted). */
+  paramLimits?: ParamLimits;
 }
 
 export interface NonceRegistry {
@@ -37,5 +41,5 @@ export interface NonceRegistry {
    * Records a nonce for an AccessKeyId; false when it was already used within the window
    * (or when it can no longer be told apart from a replay because memory was reclaimed).
    */
-  remember(accessKeyId: string, nonce: string, timestampMs: number, nowMs: number): boolean;
+  remember(accessKeyId: string, nonce: string, timestampMs: number, nowMs: number): boolean | Promise<boolean>;
 }

@@ -17,6 +17,8 @@
  *   InvalidTimeStamp.Expired      more than skewMs away from server time
  *   SignatureNonceUsed            nonce replayed (or older than the registry can vouch for)
  *   IllegalParam                  query or form body not decodable (from form.ts)
+ *   InvalidParameter.TooMany      more parameters than paramLimits allow (from form.ts)
+ *   InvalidParameter.NameTooLong  a parameter name longer than paramLimits allow (from form.ts)
  */
 import { isoSeconds } from '../../util/clock.js';
 import { ApiError } from '../errors.js';
@@ -39,8 +41,8 @@ interface SignedClaims {
 }
 
 export async function verifyRequest(req: RawRequest, opts: VerifyOptions): Promise<VerifiedRequest> {
-  const queryPairs = parseForm(req.rawQuery);
-  const bodyPairs = isFormBody(req) ? parseForm(decodeUtf8(req.body)) : [];
+  const queryPairs = parseForm(req.rawQuery, opts.paramLimits);
+  const bodyPairs = isFormBody(req) ? parseForm(decodeUtf8(req.body), opts.paramLimits, queryPairs.length) : [];
   const params = mergeParams(queryPairs, bodyPairs);
 
   const claims = await verifySignature(req, queryPairs, params, opts.lookupSecret);
@@ -51,7 +53,7 @@ export async function verifyRequest(req: RawRequest, opts: VerifyOptions): Promi
   if (Math.abs(timestampMs - opts.now) > (opts.skewMs ?? DEFAULT_SKEW_MS)) {
     throw new ApiError('InvalidTimeStamp.Expired', 'Specified time stamp or date value is expired.', 400);
   }
-  if (!opts.nonces.remember(claims.accessKeyId, claims.nonce, timestampMs, opts.now)) {
+  if (!(await opts.nonces.remember(claims.accessKeyId, claims.nonce, timestampMs, opts.now))) {
     throw new ApiError('SignatureNonceUsed', 'Specified signature nonce was used already.', 400);
   }
   return {

@@ -94,9 +94,14 @@ export function keyAlgorithm(cert: X509Certificate): 'RSA' | 'ECC' | undefined {
   return undefined;
 }
 
-/** A distinguished name as Node prints it (`C=CN\nO=Example\nCN=a.example.com`) → first value per attribute. */
-export function parseDistinguishedName(dn: string): Record<string, string> {
+/**
+ * A distinguished name as Node prints it (`C=CN\nO=Example\nCN=a.example.com`) → first value per
+ * attribute. Node gives `undefined` for an empty name (`openssl req -subj "/"`, common for
+ * certificates that name their hosts only in subjectAltName): that is a name with no attributes.
+ */
+export function parseDistinguishedName(dn: string | undefined): Record<string, string> {
   const out: Record<string, string> = {};
+  if (dn === undefined) return out;
   for (const line of dn.split('\n')) {
     const eq = line.indexOf('=');
     if (eq <= 0) continue;
