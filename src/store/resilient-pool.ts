@@ -45,7 +45,7 @@ export function resilientPool(pool: pg.Pool, health: StoreHealth, opts: Resilien
         if (!isConnectionFault(err)) throw err;
         if (attempt >= delays.length) {
           health.failed(err);
-          throw new StoreUnavailableError(err);
+          throw new StoreUnavailableError(err, { unreachable: true });
         }
         await sleep(delays[attempt]);
       }
@@ -93,7 +93,7 @@ class ResilientClient {
     } catch (err) {
       if (!isConnectionFault(err)) throw err;
       if (this.#inTransaction || opening || !SAFE_READ.test(sql)) {
-        this.#fault = err instanceof StoreUnavailableError ? err : new StoreUnavailableError(err, COMMIT.test(sql));
+        this.#fault = err instanceof StoreUnavailableError ? err : new StoreUnavailableError(err, { commitUncertain: COMMIT.test(sql) });
         if (END.test(sql)) this.#inTransaction = false;
         throw this.#fault;
       }
@@ -129,7 +129,7 @@ class ResilientClient {
       }
     }
     this.health.failed(last);
-    this.#fault = new StoreUnavailableError(last);
+    this.#fault = new StoreUnavailableError(last, { unreachable: true });
     throw this.#fault;
   }
 

@@ -8,7 +8,9 @@ import { isStoreUnavailable, type StoreHealth, type StoreHealthView } from './st
 /**
  * A transaction whose connection died before COMMIT was sent was rolled back by the server,
  * so it is run again (a fresh connection, a fresh revision) after these pauses. One whose
- * COMMIT was in flight is never run again: it may have been applied.
+ * COMMIT was in flight is never run again: it may have been applied. Nor is one that found
+ * the store unreachable (the pool already retried getting a connection): the caller hears
+ * of the outage at once instead of after a longer wait.
  */
 const TRANSACTION_RETRY_DELAYS_MS = [100, 400, 1000];
 
@@ -17,7 +19,7 @@ async function withRetry<T>(run: () => Promise<T>): Promise<T> {
     try {
       return await run();
     } catch (err) {
-      if (!isStoreUnavailable(err) || err.commitUncertain || attempt >= TRANSACTION_RETRY_DELAYS_MS.length) throw err;
+      if (!isStoreUnavailable(err) || err.commitUncertain || err.unreachable || attempt >= TRANSACTION_RETRY_DELAYS_MS.length) throw err;
       await new Promise((r) => setTimeout(r, TRANSACTION_RETRY_DELAYS_MS[attempt]));
     }
   }

@@ -14,11 +14,17 @@ export class StoreUnavailableError extends Error {
    * applied, so it must not be run again.
    */
   readonly commitUncertain: boolean;
+  /**
+   * No connection could be had even after retrying (as opposed to one connection lost): an
+   * outage, which running the transaction again at once would not cure.
+   */
+  readonly unreachable: boolean;
 
-  constructor(cause: unknown, commitUncertain = false) {
+  constructor(cause: unknown, how: { commitUncertain?: boolean; unreachable?: boolean } = {}) {
     super(`store unavailable: ${describe(cause)}`, { cause });
     this.name = 'StoreUnavailableError';
-    this.commitUncertain = commitUncertain;
+    this.commitUncertain = how.commitUncertain ?? false;
+    this.unreachable = how.unreachable ?? false;
   }
 }
 
