@@ -11,6 +11,7 @@ import { startCluster } from '../server/cluster.js';
 import { openStore } from '../store/store.js';
 import { invokeAction } from './invoke.js';
 import { registerRamCommands } from './ram-commands.js';
+import { registerNodeCommands } from './node-commands.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -33,11 +34,18 @@ storeOptions(program.command('serve'))
   .option('--workers <n>', 'data-plane worker processes sharing the listening sockets (default: one per core; 0 or 1: the data plane runs in this process)')
   .option('--log-level <level>', 'pino log level: fatal, error, warn, info, debug, trace (default info)')
   .option('--job-delay <ms>', 'extra time every async job stays Processing, to mimic the cloud (default 0)')
+  .option('--node-id <id>', "this machine's data-plane node identity (default: kept in <data-dir>/node-id)")
+  .option('--node-address <address>', 'the address /nodes shows for this machine (default: its first non-loopback IPv4)')
   .action(async (flags: ConfigFlags) => {
     const config = loadConfig(flags);
     // Worker processes only make sense where there is a data plane to run.
     const running = config.workers > 1 && config.role !== 'api' ? await startCluster(config) : await startOpenSlb(config);
-    process.stderr.write(`openslb: API on ${running.apiUrl}${running.adminUrl ? `, metrics on ${running.adminUrl}/metrics` : ''}\n`);
+    const admin = running.adminUrl ? `, metrics on ${running.adminUrl}/metrics, health on ${running.adminUrl}/healthz` : '';
+    process.stderr.write(
+      config.role === 'dataplane'
+        ? `openslb: data-plane node ${running.nodeId} (serves no API)${admin}\n`
+        : `openslb: API on ${running.apiUrl}${admin}\n`,
+    );
     let stopping = false;
     const shutdown = async () => {
       if (stopping) return;
@@ -75,6 +83,15 @@ registerRamCommands(program, async () => {
   return openStore({ url: config.storeUrl, dataDir: config.dataDir });
 });
 storeOptions(program.commands.find((c) => c.name() === 'ram')!);
+
+const nodesCommand = registerNodeCommands(program, {
+  openStore: () => {
+    const config = loadConfig(nodesCommand.opts() as ConfigFlags);
+    return openStore({ url: config.storeUrl, dataDir: config.dataDir, migrate: false });
+  },
+  nodeTimeoutMs: () => loadConfig(nodesCommand.opts() as ConfigFlags).jobs.nodeTimeoutMs,
+});
+storeOptions(nodesCommand);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ConfigError) {

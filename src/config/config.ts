@@ -97,6 +97,15 @@ export interface Config {
     extraDelayMs: number;
     /** A data-plane node that has not heartbeaten for this long is left out of job completion. */
     nodeTimeoutMs: number;
+    /** A node silent this long is removed from the store (0: never; `openslb nodes forget` still can). */
+    nodeForgetMs: number;
+  };
+  /** This machine as a data-plane node (see src/domain/node-identity.ts). */
+  node: {
+    /** Stable identity; default: kept in `<dataDir>/node-id`, created on first start. */
+    id?: string;
+    /** Address shown in `/nodes`; default: the machine's first non-internal IPv4 address. */
+    address?: string;
   };
 }
 
@@ -182,7 +191,8 @@ export function defaultConfig(): Config {
     quotas: { ...DEFAULT_QUOTAS },
     dataplane: { maxPortRange: 1024, gwlbOptionClass: 0x0108, maxUdpSessionsPerListener: 10_000 },
     api: { ...DEFAULT_API_LIMITS },
-    jobs: { extraDelayMs: 0, nodeTimeoutMs: 10_000 },
+    jobs: { extraDelayMs: 0, nodeTimeoutMs: 10_000, nodeForgetMs: 600_000 },
+    node: {},
   };
 }
 

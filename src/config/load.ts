@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { parseCidr } from '../util/ipv4.js';
+import { NODE_ID_PATTERN } from '../domain/node-identity.js';
 import { type Config, type Quotas, type RegionConfig, type Role, defaultConfig } from './config.js';
 
 export class ConfigError extends Error {}
@@ -17,6 +18,8 @@ export interface ConfigFlags {
   workers?: string;
   logLevel?: string;
   jobDelay?: string;
+  nodeId?: string;
+  nodeAddress?: string;
 }
 
 export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = process.env): Config {
@@ -31,6 +34,8 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
   if (flags.workers !== undefined) config.workers = Number(flags.workers);
   if (flags.logLevel !== undefined) config.logLevel = flags.logLevel;
   if (flags.jobDelay !== undefined) config.jobs.extraDelayMs = Number(flags.jobDelay);
+  if (flags.nodeId !== undefined) config.node.id = flags.nodeId;
+  if (flags.nodeAddress !== undefined) config.node.address = flags.nodeAddress;
   validate(config);
   return config;
 }
@@ -48,7 +53,7 @@ function readYaml(path: string): Record<string, unknown> {
   return doc as Record<string, unknown>;
 }
 
-const TOP_KEYS = ['apiListen', 'adminListen', 'dataDir', 'store', 'role', 'workers', 'logLevel', 'regions', 'quotas', 'jobs', 'dataplane', 'api'];
+const TOP_KEYS = ['apiListen', 'adminListen', 'dataDir', 'store', 'role', 'workers', 'logLevel', 'regions', 'quotas', 'jobs', 'dataplane', 'api', 'node'];
 
 function applyFile(config: Config, doc: Record<string, unknown>): void {
   for (const key of Object.keys(doc)) {
@@ -98,8 +103,15 @@ function applyFile(config: Config, doc: Record<string, unknown>): void {
   if (doc.jobs !== undefined) {
     const jobs = doc.jobs as Record<string, unknown>;
     for (const [key, value] of Object.entries(jobs)) {
-      if (!(key in config.jobs)) throw new ConfigError(`unknown jobs setting "${key}" (known: extraDelayMs, nodeTimeoutMs)`);
+      if (!(key in config.jobs)) throw new ConfigError(`unknown jobs setting "${key}" (known: ${Object.keys(config.jobs).join(', ')})`);
       config.jobs[key as keyof Config['jobs']] = Number(value);
+    }
+  }
+  if (doc.node !== undefined) {
+    const node = doc.node as Record<string, unknown>;
+    for (const [key, value] of Object.entries(node ?? {})) {
+      if (key !== 'id' && key !== 'address') throw new ConfigError(`unknown node setting "${key}" (known: id, address)`);
+      config.node[key] = String(value);
     }
   }
 }
@@ -123,6 +135,9 @@ function validate(config: Config): void {
   // Node refuses a headers timeout longer than the request timeout.
   if (config.api.headersTimeoutMs > config.api.requestTimeoutMs) {
     throw new ConfigError('api.headersTimeoutMs must not exceed api.requestTimeoutMs');
+  }
+  if (config.node.id !== undefined && !NODE_ID_PATTERN.test(config.node.id)) {
+    throw new ConfigError(`node.id "${config.node.id}" must be 1–63 letters, digits, '.', '_' or '-', starting with a letter or digit`);
   }
   if (config.regions.length === 0) throw new ConfigError('at least one region is required');
   const ids = new Set<string>();

@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { Transaction } from 'kysely';
-import type { Schema, Store } from '../store/store.js';
+import { isStoreUnavailable, type Schema, type Store } from '../store/store.js';
 import type { Clock } from '../util/clock.js';
 
 export interface Observation {
@@ -31,8 +31,19 @@ export interface DataPlaneNodeOptions {
   log?: Logger;
 }
 
+/** What this node forwards right now, for /healthz (answered without the store). */
+export interface ForwardingStatus {
+  appliedRevision: number;
+  /** Objects (listeners) the last revision wanted but this node could not apply, with why. */
+  failed: Array<{ objectId: string; reason: string }>;
+}
+
 export class DataPlaneNode {
   private applied = -1;
+  private startedAt = 0;
+  private readonly failedObjects = new Map<string, string>();
+  /** Store faults in a row per activity, so each streak is logged once, not once per try. */
+  private readonly faultStreaks = new Map<string, number>();
   private stopped = false;
   private heartbeat: NodeJS.Timeout | undefined;
   private waitAbort = new AbortController();
@@ -43,6 +54,8 @@ export class DataPlaneNode {
   async start(): Promise<void> {
     const { store, clock, nodeId, address } = this.opts;
     const now = clock.now();
+    this.startedAt = now;
+    // A restarted node (same identity) takes over its row: whatever it said before is void.
     await store.transact(async (tx) => {
       await tx.deleteFrom('observations').where('node_id', '=', nodeId).execute();
       await tx.deleteFrom('nodes').where('node_id', '=', nodeId).execute();
@@ -61,17 +74,50 @@ export class DataPlaneNode {
     return this.applied;
   }
 
+  status(): ForwardingStatus {
+    return {
+      appliedRevision: this.applied,
+      failed: [...this.failedObjects].map(([objectId, reason]) => ({ objectId, reason })),
+    };
+  }
+
+  /**
+   * Logs the first failure of a streak and the recovery; an unreachable store is left to the
+   * store's own one line per outage.
+   */
+  private fault(activity: string, err: unknown): void {
+    const n = (this.faultStreaks.get(activity) ?? 0) + 1;
+    this.faultStreaks.set(activity, n);
+    if (n === 1 && !isStoreUnavailable(err)) {
+      this.loggedFaults.add(activity);
+      this.opts.log?.warn({ err }, `${activity} failed; retrying`);
+    }
+  }
+
+  private readonly loggedFaults = new Set<string>();
+
+  private recovered(activity: string): void {
+    const n = this.faultStreaks.get(activity);
+    if (n === undefined) return;
+    this.faultStreaks.delete(activity);
+    if (this.loggedFaults.delete(activity)) this.opts.log?.info({ failures: n }, `${activity} works again`);
+  }
+
   private async beat(): Promise<void> {
+    const { nodeId, address, clock } = this.opts;
+    const now = clock.now();
     try {
+      // An upsert: a node whose row was forgotten while it was cut off registers again.
       await this.opts.store.transact((tx) =>
         tx
-          .updateTable('nodes')
-          .set({ heartbeat_at: this.opts.clock.now() })
-          .where('node_id', '=', this.opts.nodeId)
+          .insertInto('nodes')
+          .values({ node_id: nodeId, address, started_at: this.startedAt, heartbeat_at: now, applied_revision: this.applied })
+          .onConflict((oc) => oc.column('node_id').doUpdateSet({ heartbeat_at: now }))
           .execute(),
       );
+      this.recovered('heartbeat');
     } catch (err) {
-      this.opts.log?.warn({ err }, 'heartbeat failed');
+      this.fault('heartbeat', err);
     }
   }
 
@@ -81,10 +127,12 @@ export class DataPlaneNode {
         const revision = await this.opts.store.waitForRevision(this.applied, 1000, this.waitAbort.signal);
         if (this.stopped) break;
         if (revision > this.applied) await this.applyOnce(revision);
+        this.recovered('applying a revision');
       } catch (err) {
         if (this.stopped) break;
-        this.opts.log?.error({ err }, 'applying a revision failed; retrying');
-        await new Promise((r) => setTimeout(r, 500));
+        this.fault('applying a revision', err);
+        const n = this.faultStreaks.get('applying a revision') ?? 1;
+        await new Promise((r) => setTimeout(r, Math.min(250 * 2 ** Math.min(n, 10), 5000)));
       }
     }
   }
@@ -94,8 +142,11 @@ export class DataPlaneNode {
     if (this.stopped || observations.length === 0) return;
     this.reporting = this.reporting
       .then(() => this.opts.store.transact((tx) => this.writeObservations(tx, observations, Math.max(this.applied, 0))))
-      .then((wrote) => this.remember(wrote))
-      .catch((err) => this.opts.log?.warn({ err }, 'recording observations failed'));
+      .then((wrote) => {
+        this.remember(wrote);
+        this.recovered('recording observations');
+      })
+      .catch((err) => this.fault('recording observations', err));
   }
 
   private reporting: Promise<unknown> = Promise.resolve();
@@ -137,6 +188,8 @@ export class DataPlaneNode {
 
   private async applyOnce(revision: number): Promise<void> {
     const observations = await this.opts.reconciler.apply(revision);
+    this.failedObjects.clear();
+    for (const o of observations) if (o.state === 'failed') this.failedObjects.set(o.objectId, o.reason ?? 'failed');
     const { store, clock, nodeId } = this.opts;
     const now = clock.now();
     // Observations and the applied revision land together, so a job never sees one without the other.

@@ -46,5 +46,8 @@ export const errors = {
     new ApiError('Forbidden.NoPermission', 'Authentication is failed for NoPermission.', 403, {
       AccessDeniedDetail: { AuthAction: action, AuthResource: resource, NoPermissionType: 'ImplicitDeny' },
     }),
+  // The cloud's wording for a temporary failure; clients and Terraform retry on 503.
+  serviceUnavailable: () =>
+    new ApiError('ServiceUnavailable', 'The request has failed due to a temporary failure of the server.', 503),
   internal: () => new ApiError('InternalError', 'The request processing has failed due to some unknown error.', 500),
 };

@@ -9,7 +9,7 @@ import type { Config, RegionConfig } from '../config/config.js';
 import type { ParsedPolicy } from './ram/policy.js';
 import { evaluate } from './ram/policy.js';
 import { ALL_RESOURCES, arn } from './ram/arn.js';
-import type { Store } from '../store/store.js';
+import { isStoreUnavailable, type Store } from '../store/store.js';
 import type { Clock } from '../util/clock.js';
 import { newRequestId } from '../util/ids.js';
 import type { ApiMetrics } from '../metrics/api-metrics.js';
@@ -227,6 +227,9 @@ export class ApiGateway {
     let apiError: ApiError;
     if (err instanceof ApiError) {
       apiError = err;
+    } else if (isStoreUnavailable(err)) {
+      // The store logs the outage once; each call's own line carries the code.
+      apiError = errors.serviceUnavailable();
     } else {
       this.deps.log?.error({ err, requestId, action }, 'internal error');
       apiError = errors.internal();

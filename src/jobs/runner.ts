@@ -4,7 +4,7 @@
  * reports the job's resource as failed at or after that revision (DESIGN rule 1).
  */
 import type { Logger } from 'pino';
-import type { Store } from '../store/store.js';
+import { isStoreUnavailable, type Store } from '../store/store.js';
 import type { Clock } from '../util/clock.js';
 import type { JobOutcome } from './effects.js';
 import { applyEffects } from './jobs.js';
@@ -16,6 +16,8 @@ export interface JobRunnerOptions {
   log?: Logger;
   /** How often to look again while jobs are pending. */
   pollMs?: number;
+  /** Longest pause between passes while they keep failing (they back off exponentially up to it). */
+  maxBackoffMs?: number;
 }
 
 export class JobRunner {
@@ -115,7 +117,10 @@ export class JobRunner {
 
   start(): void {
     const pollMs = this.opts.pollMs ?? 20;
+    const maxBackoffMs = this.opts.maxBackoffMs ?? 5000;
     let lastRemaining = 0;
+    /** Passes failed in a row: each doubles the pause, and only the first one is logged. */
+    let failures = 0;
     const loop = async () => {
       if (this.stopped) return;
       // Read before the pass, so a job committed after this read wakes the wait below. Only
@@ -123,20 +128,30 @@ export class JobRunner {
       const wantSeen = lastRemaining === 0;
       const seen = wantSeen ? await this.opts.store.currentRevision().catch(() => undefined) : undefined;
       let remaining = 0;
+      let failed = false;
       try {
         remaining = await this.tick();
       } catch (err) {
-        this.opts.log?.error({ err }, 'job runner pass failed');
+        failed = true;
+        // An unreachable store is logged by the store itself, once per outage.
+        if (failures === 0 && !isStoreUnavailable(err)) this.opts.log?.error({ err }, 'job runner pass failed; retrying with back-off');
         remaining = 1;
+      }
+      if (failed || (wantSeen && seen === undefined)) {
+        failures++;
+      } else if (failures > 0) {
+        this.opts.log?.info({ failedPasses: failures }, 'job runner passes succeed again');
+        failures = 0;
       }
       lastRemaining = remaining;
       if (this.stopped) return;
+      const pause = failures > 0 ? Math.min(pollMs * 2 ** Math.min(failures, 20), maxBackoffMs) : pollMs;
       if (remaining > 0) {
-        this.timer = setTimeout(loop, pollMs);
+        this.timer = setTimeout(loop, pause);
       } else if (seen === undefined) {
         // Jobs just drained: one more pass, with the revision read first. (Or the revision
         // could not be read: try again after the usual pause.)
-        this.timer = setTimeout(loop, wantSeen ? pollMs : 0);
+        this.timer = setTimeout(loop, wantSeen ? pause : 0);
       } else {
         // Idle: sleep until the next committed change (a new job bumps the revision).
         this.idle = true;

@@ -15,7 +15,6 @@
  * removed at once, so jobs never wait for a worker that is gone.
  */
 import cluster, { type Worker } from 'node:cluster';
-import { hostname } from 'node:os';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
@@ -26,6 +25,8 @@ import type { Config } from '../config/config.js';
 import type { Store } from '../store/store.js';
 import { startOpenSlb, type RunningOpenSlb, type StartOptions } from './openslb.js';
 import { RestartBackoff } from './restart-backoff.js';
+import { forgetNode } from './node-watch.js';
+import { nodeIdentity, workerNodeId } from '../domain/node-identity.js';
 import {
   isMessage,
   WORKER_SPEC_ENV,
@@ -33,8 +34,11 @@ import {
   type MetricsRequest,
   type ReadyMessage,
   type RevisionMessage,
+  type StatusMessage,
   type WorkerSpec,
 } from './worker-protocol.js';
+import type { ForwardingStatus } from '../dataplane/node.js';
+import { forwardingHealth, type ForwardingHealth } from './health-endpoints.js';
 
 const WORKER_ENTRY = fileURLToPath(new URL(`./worker-main${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
 /** How long `startCluster` waits for the first workers before serving anyway. */
@@ -62,6 +66,8 @@ interface Slot {
   startedAt?: number;
   backoff: RestartBackoff;
   restartTimer?: NodeJS.Timeout;
+  /** The running worker's last forwarding status. */
+  status?: ForwardingStatus;
   onReady: Array<() => void>;
 }
 
@@ -80,10 +86,10 @@ class WorkerPool {
     private readonly store: Store,
     private readonly log: Logger,
   ) {
-    const prefix = `${hostname()}-${process.pid}`;
+    const identity = nodeIdentity({ id: config.node.id, dataDir: config.dataDir });
     this.slots = Array.from({ length: config.workers }, (_, i) => ({
       slot: i + 1,
-      nodeId: `${prefix}-w${i + 1}`,
+      nodeId: workerNodeId(identity, i + 1),
       datagrams: i === 0,
       ready: false,
       restarts: 0,
@@ -143,6 +149,10 @@ class WorkerPool {
     s.ready = false;
     s.startedAt = Date.now();
     worker.on('message', (msg: unknown) => {
+      if (isMessage<StatusMessage>(msg, 'openslb:status') && s.worker === worker) {
+        s.status = msg.status;
+        return;
+      }
       if (isMessage<ReadyMessage>(msg, 'openslb:ready') && s.worker === worker) {
         s.ready = true;
         this.log.info({ worker: s.slot, pid: worker.process.pid, nodeId: s.nodeId, datagrams: s.datagrams }, 'data-plane worker ready');
@@ -156,6 +166,7 @@ class WorkerPool {
     if (s.worker !== worker) return;
     s.worker = undefined;
     s.ready = false;
+    s.status = undefined;
     if (this.stopping) return;
     const uptimeMs = Date.now() - (s.startedAt ?? Date.now());
     const delayMs = s.backoff.next(uptimeMs);
@@ -176,14 +187,20 @@ class WorkerPool {
 
   private async forgetNode(nodeId: string): Promise<void> {
     try {
-      await this.store.transact(async (tx) => {
-        await tx.deleteFrom('observations').where('node_id', '=', nodeId).execute();
-        await tx.deleteFrom('nodes').where('node_id', '=', nodeId).execute();
-      });
+      await forgetNode(this.store, nodeId);
     } catch (err) {
       // The row then ages out after jobs.nodeTimeoutMs like any silent node's.
       this.log.warn({ err, nodeId }, 'could not remove a dead worker from the store');
     }
+  }
+
+  /** Forwarding health of the machine: every worker running, every listener bound. */
+  forwarding(): ForwardingHealth {
+    const down = this.slots.filter((s) => !s.ready || !s.status).map((s) => s.slot);
+    return forwardingHealth(
+      this.slots.flatMap((s) => (s.ready && s.status ? [s.status] : [])),
+      down,
+    );
   }
 
   views(): WorkerView[] {
@@ -269,6 +286,7 @@ export async function startCluster(config: Config, opts: StartOptions = {}): Pro
       opts.adminRoutes?.(app);
       app.get('/workers', async () => ({ workers: pool?.views() ?? [] }));
     },
+    forwarding: () => pool?.forwarding() ?? forwardingHealth([]),
     metricsText: async (own: Registry) => {
       const workers = pool ? await pool.workerMetrics() : [];
       return AggregatorRegistry.aggregate([await own.getMetricsAsJSON(), ...workers]).metrics();

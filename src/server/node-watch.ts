@@ -6,7 +6,7 @@
  */
 import type { Logger } from 'pino';
 import { Gauge, type Registry } from 'prom-client';
-import type { Store } from '../store/store.js';
+import { isStoreUnavailable, type Store } from '../store/store.js';
 import type { Clock } from '../util/clock.js';
 
 export interface NodeView {
@@ -34,10 +34,27 @@ export async function listNodes(store: Store, now: number, nodeTimeoutMs: number
   }));
 }
 
+/**
+ * Removes a node's row and observations. With `silentBefore`, only if its last heartbeat is
+ * older than that (so a node that just came back is not forgotten by a check that read it
+ * before). Returns whether a row was removed.
+ */
+export async function forgetNode(store: Store, nodeId: string, silentBefore?: number): Promise<boolean> {
+  return store.transact(async (tx) => {
+    let del = tx.deleteFrom('nodes').where('node_id', '=', nodeId);
+    if (silentBefore !== undefined) del = del.where('heartbeat_at', '<', silentBefore);
+    const removed = Number((await del.executeTakeFirst()).numDeletedRows) > 0;
+    if (removed) await tx.deleteFrom('observations').where('node_id', '=', nodeId).execute();
+    return removed;
+  });
+}
+
 export interface NodeWatchOptions {
   store: Store;
   clock: Clock;
   nodeTimeoutMs: number;
+  /** Remove nodes silent for longer than this (0 or undefined: never). */
+  nodeForgetMs?: number;
   log?: Logger;
   /** How often to look (default: a quarter of the timeout, between 250 ms and 5 s). */
   intervalMs?: number;
@@ -60,7 +77,15 @@ export class NodeWatch {
     const nodes = await this.nodes();
     const log = this.opts.log;
     const seen = new Set<string>();
+    const forgetMs = this.opts.nodeForgetMs ?? 0;
     for (const n of nodes) {
+      if (forgetMs > 0 && n.heartbeatAgeMs > forgetMs) {
+        const silentBefore = this.opts.clock.now() - forgetMs;
+        if (await forgetNode(this.opts.store, n.nodeId, silentBefore)) {
+          log?.info({ nodeId: n.nodeId, address: n.address, heartbeatAgeMs: n.heartbeatAgeMs, nodeForgetMs: forgetMs }, 'data-plane node forgotten: silent for longer than jobs.nodeForgetMs');
+          continue;
+        }
+      }
       seen.add(n.nodeId);
       const before = this.known.get(n.nodeId);
       this.known.set(n.nodeId, n.live);
@@ -81,11 +106,23 @@ export class NodeWatch {
     }
   }
 
+  /** Whether the last look failed (its first failure is logged, the rest are not). */
+  private failing = false;
+
   start(): void {
     const interval = this.opts.intervalMs ?? Math.min(5000, Math.max(250, this.opts.nodeTimeoutMs / 4));
     const tick = () => {
       this.running = this.check()
-        .catch((err) => this.opts.log?.warn({ err }, 'reading data-plane nodes failed'))
+        .then(
+          () => {
+            this.failing = false;
+          },
+          (err) => {
+            // An unreachable store says so itself, once per outage.
+            if (!this.failing && !isStoreUnavailable(err)) this.opts.log?.warn({ err }, 'reading data-plane nodes failed');
+            this.failing = true;
+          },
+        )
         .finally(() => {
           this.running = undefined;
         });

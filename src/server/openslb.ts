@@ -3,7 +3,6 @@
  * runner and (for roles `all` and `dataplane`) a data-plane node. `openslb serve` and the
  * integration tests both start OpenSLB through here.
  */
-import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
@@ -12,6 +11,9 @@ import { splitHostPort } from '../config/load.js';
 import { ensureRootKey, type RootKeyInfo } from '../accounts/credentials.js';
 import { RamService } from '../accounts/ram-service.js';
 import type { DataPlaneNode } from '../dataplane/node.js';
+import { nodeAddress, nodeIdentity } from '../domain/node-identity.js';
+import { forwardingHealth, type ForwardingHealth } from './health-endpoints.js';
+import { readiness } from './health-endpoints.js';
 import type { Registry } from 'prom-client';
 import { startDataPlane } from './dataplane.js';
 import { NodeWatch, listNodes } from './node-watch.js';
@@ -46,12 +48,17 @@ export interface StartOptions {
   adminRoutes?: (app: FastifyInstance) => void;
   /** Replaces the /metrics text (the cluster primary adds its workers' metrics). */
   metricsText?: (own: Registry) => Promise<string>;
+  /** What /healthz says about forwarding when the nodes are elsewhere (the cluster primary's workers). */
+  forwarding?: () => ForwardingHealth;
 }
 
 export interface RunningOpenSlb {
   config: Config;
   store: Store;
-  rootKey: RootKeyInfo;
+  /** The account's root key; undefined on `--role dataplane`, which never reads AccessKeys. */
+  rootKey?: RootKeyInfo;
+  /** This machine's node identity (cluster workers are `<nodeId>-w<slot>`). */
+  nodeId: string;
   /** `http://host:port` of the API listener (port resolved when 0 was asked for). */
   apiUrl: string;
   apiAddress: { host: string; port: number };
@@ -65,19 +72,24 @@ export async function startOpenSlb(config: Config, opts: StartOptions = {}): Pro
   const clock = opts.clock ?? systemClock;
   // One line per API call: gathered for up to 10 ms per write (see batched-log.ts).
   const log = opts.log ?? pino({ level: config.logLevel }, batchedStdout());
-  const store = await openStore({ url: config.storeUrl, dataDir: config.dataDir });
+  // A data-plane node never migrates: it may hold a role that cannot (see the README's fleet section).
+  const store = await openStore({ url: config.storeUrl, dataDir: config.dataDir, log, migrate: config.role !== 'dataplane' });
+  const identity = opts.nodeId ?? nodeIdentity({ id: config.node.id, dataDir: config.dataDir });
   const stops: Array<() => Promise<unknown>> = [() => store.close()];
   const stop = async () => {
     for (const fn of stops.reverse()) await fn().catch((err) => log.error({ err }, 'shutdown step failed'));
   };
 
   try {
-    const rootKey = await ensureRootKey(store, {
-      dataDir: config.storeUrl ? undefined : config.dataDir,
-      env: opts.env ?? process.env,
-      clock,
-      log: { info: (m) => log.info(m), warn: (m) => log.warn(m) },
-    });
+    const rootKey =
+      config.role === 'dataplane'
+        ? undefined
+        : await ensureRootKey(store, {
+            dataDir: config.storeUrl ? undefined : config.dataDir,
+            env: opts.env ?? process.env,
+            clock,
+            log: { info: (m) => log.info(m), warn: (m) => log.warn(m) },
+          });
 
     const registry = newRegistry();
     const jobs = new JobRunner({ store, clock, nodeTimeoutMs: config.jobs.nodeTimeoutMs, log });
@@ -91,7 +103,7 @@ export async function startOpenSlb(config: Config, opts: StartOptions = {}): Pro
         clock,
         store,
         products: [nlbProduct, gwlbProduct, casProduct, ...(opts.extraProducts ?? [])],
-        accountId: rootKey.accountId,
+        accountId: rootKey!.accountId,
         // Credentials and policies without a store query per call (see caller-cache.ts).
         callers: new CallerCache(ram),
         // In the store: refused after a restart and by every other API node (store-nonce-registry.ts).
@@ -109,7 +121,13 @@ export async function startOpenSlb(config: Config, opts: StartOptions = {}): Pro
       stops.push(() => jobs.stop());
     }
 
-    const nodeWatch = new NodeWatch({ store, clock, nodeTimeoutMs: config.jobs.nodeTimeoutMs, log });
+    const nodeWatch = new NodeWatch({
+      store,
+      clock,
+      nodeTimeoutMs: config.jobs.nodeTimeoutMs,
+      nodeForgetMs: config.jobs.nodeForgetMs,
+      log,
+    });
     nodeWatch.registerMetrics(registry);
     if (config.role !== 'dataplane') {
       // Where jobs are finished, say which nodes they wait for and which they left out.
@@ -125,8 +143,8 @@ export async function startOpenSlb(config: Config, opts: StartOptions = {}): Pro
         clock,
         log,
         registry,
-        nodeId: opts.nodeId ?? `${hostname()}-${process.pid}`,
-        address: apiAddress.host,
+        nodeId: identity,
+        address: nodeAddress(config.node.address, apiAddress.host),
       });
       stops.push(() => node!.stop());
     }
@@ -138,7 +156,16 @@ export async function startOpenSlb(config: Config, opts: StartOptions = {}): Pro
         reply.header('content-type', registry.contentType);
         return opts.metricsText ? opts.metricsText(registry) : registry.metrics();
       });
-      admin.get('/healthz', async () => ({ status: 'ok', revision: await store.currentRevision() }));
+      // /healthz: can this machine forward (what a router asks); /readyz: can it reach the store.
+      const forwarding = opts.forwarding ?? (node ? () => forwardingHealth([node!.status()]) : undefined);
+      admin.get('/healthz', async (_req, reply) => {
+        const body = forwarding ? { role: config.role, ...forwarding() } : { role: config.role, status: 'ok' as const };
+        return reply.code(body.status === 'ok' ? 200 : 503).send(body);
+      });
+      admin.get('/readyz', async (_req, reply) => {
+        const body = await readiness(store);
+        return reply.code(body.status === 'ready' ? 200 : 503).send(body);
+      });
       admin.get('/nodes', async () => ({
         nodeTimeoutMs: config.jobs.nodeTimeoutMs,
         nodes: await listNodes(store, clock.now(), config.jobs.nodeTimeoutMs),
@@ -156,6 +183,7 @@ export async function startOpenSlb(config: Config, opts: StartOptions = {}): Pro
       config,
       store,
       rootKey,
+      nodeId: identity,
       apiUrl: `http://${apiAddress.host}:${apiAddress.port}`,
       apiAddress,
       adminUrl,

@@ -11,7 +11,19 @@ import { openStore } from '../store/store.js';
 import { systemClock } from '../util/clock.js';
 import { splitHostPort } from '../config/load.js';
 import { startDataPlane } from './dataplane.js';
-import { isMessage, WORKER_SPEC_ENV, type MetricsReply, type MetricsRequest, type RevisionMessage, type WorkerSpec } from './worker-protocol.js';
+import { nodeAddress } from '../domain/node-identity.js';
+import {
+  isMessage,
+  WORKER_SPEC_ENV,
+  type MetricsReply,
+  type MetricsRequest,
+  type RevisionMessage,
+  type StatusMessage,
+  type WorkerSpec,
+} from './worker-protocol.js';
+
+/** How often a worker checks whether its forwarding status changed (sent only on change). */
+const STATUS_INTERVAL_MS = 1000;
 
 async function main(): Promise<void> {
   if (!cluster.isWorker || !process.send) throw new Error('worker-main runs only as a cluster worker of `openslb serve`');
@@ -22,8 +34,13 @@ async function main(): Promise<void> {
 
   // Ctrl-C reaches the whole process group; the primary decides how the cluster stops.
   process.on('SIGINT', () => undefined);
+  // Node's cluster code exits a worker the moment its IPC channel closes (the primary died),
+  // before any handler of ours runs, and the worker's node row would stay behind. Marking
+  // the disconnect as expected leaves the exit to the 'disconnect' handler below, which
+  // deregisters the node first.
+  cluster.worker!.exitedAfterDisconnect = true;
 
-  const store = await openStore({ url: config.storeUrl, dataDir: config.dataDir, migrate: false });
+  const store = await openStore({ url: config.storeUrl, dataDir: config.dataDir, migrate: false, log });
   const registry = newRegistry();
   const node = await startDataPlane({
     config,
@@ -32,7 +49,7 @@ async function main(): Promise<void> {
     log,
     registry,
     nodeId: spec.nodeId,
-    address: splitHostPort(config.apiListen).host,
+    address: nodeAddress(config.node.address, splitHostPort(config.apiListen).host),
     datagrams: spec.datagrams,
   });
 
@@ -41,6 +58,9 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ why }, 'data-plane worker stopping');
+    // Bounded: a store that does not answer must not keep a worker without a primary alive.
+    const giveUp = setTimeout(() => process.exit(0), 10_000);
+    giveUp.unref();
     await node.stop().catch((err) => log.error({ err }, 'stopping the data-plane node failed'));
     await store.close().catch(() => undefined);
     process.exit(0);
@@ -63,6 +83,17 @@ async function main(): Promise<void> {
 
   log.info({ datagrams: spec.datagrams, appliedRevision: node.appliedRevision }, 'data-plane worker ready');
   process.send({ type: 'openslb:ready', nodeId: spec.nodeId });
+
+  let lastStatus = '';
+  const sendStatus = () => {
+    const status = node.status();
+    const text = JSON.stringify(status);
+    if (text === lastStatus || !process.connected) return;
+    lastStatus = text;
+    process.send?.({ type: 'openslb:status', status } satisfies StatusMessage);
+  };
+  sendStatus();
+  setInterval(sendStatus, STATUS_INTERVAL_MS).unref();
 }
 
 main().catch((err: unknown) => {

@@ -4,6 +4,7 @@
  * over the cluster IPC channel.
  */
 import type { Config } from '../config/config.js';
+import type { ForwardingStatus } from '../dataplane/node.js';
 
 export const WORKER_SPEC_ENV = 'OPENSLB_WORKER_SPEC';
 
@@ -43,7 +44,13 @@ export interface RevisionMessage {
   revision: number;
 }
 
-export type WorkerMessage = ReadyMessage | MetricsReply;
+/** Worker → primary: what it forwards, whenever that changes (the primary's /healthz). */
+export interface StatusMessage {
+  type: 'openslb:status';
+  status: ForwardingStatus;
+}
+
+export type WorkerMessage = ReadyMessage | MetricsReply | StatusMessage;
 
 export function isMessage<T extends { type: string }>(msg: unknown, type: T['type']): msg is T {
   return typeof msg === 'object' && msg !== null && (msg as { type?: unknown }).type === type;

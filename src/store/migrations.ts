@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Transaction, type TransactionBuilder } from 'kysely';
 import type { Schema } from './schema.js';
 import type { StoreKind } from './types.js';
+import { isConnectionFault, StoreUnavailableError } from './store-health.js';
 
 /**
  * Ordered schema migrations, written with Kysely's schema builder so the same code runs on
@@ -239,7 +240,9 @@ export async function requireMigrated(db: Kysely<Schema>, list: readonly Migrati
   let applied: string[];
   try {
     applied = await appliedMigrations(db);
-  } catch {
+  } catch (err) {
+    // Unreachable is not "not migrated": saying "start the primary first" would mislead.
+    if (isConnectionFault(err)) throw err instanceof StoreUnavailableError ? err : new StoreUnavailableError(err);
     applied = [];
   }
   const missing = list.filter((m) => !applied.includes(m.name)).map((m) => m.name);

@@ -7,6 +7,9 @@ import { readRevision } from './revision-row.js';
 import { RevisionFeed } from './revision-feed.js';
 import { PgRevisionListener, REVISION_CHANNEL } from './pg-listener.js';
 import { assembleStore } from './store-core.js';
+import { resilientPool } from './resilient-pool.js';
+import { StoreHealth, type StoreLog } from './store-health.js';
+import { systemClock, type Clock } from '../util/clock.js';
 
 const INT8_OID = 20;
 
@@ -28,14 +31,22 @@ export interface PostgresStoreOptions {
   poolSize?: number;
   /** false: check the schema is current instead of migrating. */
   migrate?: boolean;
+  /** Where "store unreachable since …" / "store back after …" go. */
+  log?: StoreLog;
+  clock?: Clock;
 }
 
 export async function openPostgresStore(url: string, opts: PostgresStoreOptions = {}): Promise<Store> {
-  const pool = new pg.Pool({ connectionString: url, types, max: opts.poolSize ?? 10 });
-  // An idle pooled connection that dies emits 'error' on the pool; without a listener that
-  // would crash the process. The next query on a fresh connection reports real trouble.
-  pool.on('error', () => {});
-  const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
+  const pool = new pg.Pool({
+    connectionString: url,
+    types,
+    max: opts.poolSize ?? 10,
+    // A server that accepts TCP but never answers (stopped, partitioned) must not hang callers.
+    connectionTimeoutMillis: 5000,
+    keepAlive: true,
+  });
+  const health = new StoreHealth(opts.clock ?? systemClock, opts.log);
+  const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool: resilientPool(pool, health) }) });
   // READ COMMITTED (PostgreSQL's default, stated so nobody changes it by accident): the
   // revision row lock serialises writers; stricter levels would turn waits into errors.
   const begin = () => db.transaction().setIsolationLevel('read committed');
@@ -59,6 +70,7 @@ export async function openPostgresStore(url: string, opts: PostgresStoreOptions 
       db,
       begin,
       feed,
+      health,
       // NOTIFY inside the transaction is delivered only on commit, and never on rollback.
       async announce(tx, revision) {
         await sql`select pg_notify(${REVISION_CHANNEL}, ${String(revision)})`.execute(tx);

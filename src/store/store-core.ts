@@ -3,6 +3,29 @@ import type { Schema } from './schema.js';
 import type { MutateFn, Store, StoreKind } from './types.js';
 import { bumpRevision, readRevision } from './revision-row.js';
 import type { RevisionFeed } from './revision-feed.js';
+import { isStoreUnavailable, type StoreHealth, type StoreHealthView } from './store-health.js';
+
+/**
+ * A transaction whose connection died before COMMIT was sent was rolled back by the server,
+ * so it is run again (a fresh connection, a fresh revision) after these pauses. One whose
+ * COMMIT was in flight is never run again: it may have been applied. Nor is one that found
+ * the store unreachable (the pool already retried getting a connection): the caller hears
+ * of the outage at once instead of after a longer wait.
+ */
+const TRANSACTION_RETRY_DELAYS_MS = [100, 400, 1000];
+
+async function withRetry<T>(run: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await run();
+    } catch (err) {
+      if (!isStoreUnavailable(err) || err.commitUncertain || err.unreachable || attempt >= TRANSACTION_RETRY_DELAYS_MS.length) throw err;
+      await new Promise((r) => setTimeout(r, TRANSACTION_RETRY_DELAYS_MS[attempt]));
+    }
+  }
+}
+
+const ALWAYS_REACHABLE: StoreHealthView = { reachable: true, since: undefined, lastError: undefined };
 
 /** What an engine module supplies; everything engine-neutral about a Store lives here. */
 export interface Engine {
@@ -15,6 +38,8 @@ export interface Engine {
   feed: RevisionFeed;
   /** Runs fn with the engine's cheapest crash-safe durability (see Store.relaxedWrite); default: as is. */
   relaxedWrite?<T>(fn: (db: Kysely<Schema>) => Promise<T>): Promise<T>;
+  /** Reachability, for engines that can lose their server (PostgreSQL); SQLite has none. */
+  health?: StoreHealth;
   /** Release engine resources other than `db` (e.g. a LISTEN connection). */
   shutdown?(): Promise<void>;
 }
@@ -28,20 +53,26 @@ export function assembleStore(engine: Engine): Store {
     db,
 
     async mutate<T>(fn: MutateFn<T>) {
-      const out = await engine.begin().execute(async (tx) => {
-        // First statement: takes the writer lock before fn reads anything it might act on.
-        const revision = await bumpRevision(tx);
-        await engine.announce?.(tx, revision);
-        const result = await fn(tx, revision);
-        return { result, revision };
-      });
+      const out = await withRetry(() =>
+        engine.begin().execute(async (tx) => {
+          // First statement: takes the writer lock before fn reads anything it might act on.
+          const revision = await bumpRevision(tx);
+          await engine.announce?.(tx, revision);
+          const result = await fn(tx, revision);
+          return { result, revision };
+        }),
+      );
       // Committed: wake this process's waiters without waiting for a poll.
       feed.publish(out.revision);
       return out;
     },
 
     transact<T>(fn: (tx: Transaction<Schema>) => Promise<T>) {
-      return engine.begin().execute(fn);
+      return withRetry(() => engine.begin().execute(fn));
+    },
+
+    health() {
+      return engine.health?.view() ?? ALWAYS_REACHABLE;
     },
 
     relaxedWrite<T>(fn: (db: Kysely<Schema>) => Promise<T>) {

@@ -5,6 +5,8 @@ import { openPostgresStore } from './postgres.js';
 
 export type { Store, StoreKind, MutateFn } from './types.js';
 export type { Schema } from './schema.js';
+export { StoreUnavailableError, isStoreUnavailable, type StoreHealthView, type StoreLog } from './store-health.js';
+import type { StoreLog } from './store-health.js';
 
 export interface OpenStoreOptions {
   /** postgres://… or postgresql://… — a PostgreSQL store shared by a fleet. */
@@ -20,6 +22,8 @@ export interface OpenStoreOptions {
    * migrated before forking them). Default true.
    */
   migrate?: boolean;
+  /** Where a PostgreSQL store says it became unreachable and came back (one line each). */
+  log?: StoreLog;
 }
 
 export const SQLITE_FILE_NAME = 'openslb.db';
@@ -30,7 +34,7 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
     if (!/^postgres(ql)?:\/\//i.test(opts.url)) {
       throw new Error(`store: unsupported URL ${redact(opts.url)} (expected postgres://…)`);
     }
-    return openPostgresStore(opts.url, { pollIntervalMs: opts.pollIntervalMs, migrate: opts.migrate });
+    return openPostgresStore(opts.url, { pollIntervalMs: opts.pollIntervalMs, migrate: opts.migrate, log: opts.log });
   }
   const path = opts.sqlitePath ?? (opts.dataDir ? join(opts.dataDir, SQLITE_FILE_NAME) : undefined);
   if (!path) throw new Error('store: give a PostgreSQL url, a dataDir or a sqlitePath');

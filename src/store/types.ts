@@ -1,5 +1,6 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { Schema } from './schema.js';
+import type { StoreHealthView } from './store-health.js';
 
 export type StoreKind = 'sqlite' | 'postgres';
 
@@ -20,6 +21,8 @@ export interface Store {
   /**
    * Run fn in ONE transaction that first bumps the revision; returns fn's result and the new
    * revision. Nothing is visible to others, and the promise does not resolve, until commit.
+   * A transaction whose connection died before COMMIT is run again (fn must therefore touch
+   * nothing but tx); when the store stays unreachable it rejects with StoreUnavailableError.
    * Concurrent calls serialise (PostgreSQL: the revision row lock; SQLite: BEGIN IMMEDIATE on
    * the single connection), so revisions are distinct and consecutive.
    */
@@ -43,6 +46,11 @@ export interface Store {
    * the waiters now instead of at the next poll. Only ever pass a revision that is committed.
    */
   notifyRevision(revision: number): void;
+  /**
+   * Whether this process can reach the store, as its last queries found it (always reachable
+   * on SQLite). A connection fault the store retried past does not count.
+   */
+  health(): StoreHealthView;
   /** Idempotent. Pending waitForRevision calls resolve with the last revision seen. */
   close(): Promise<void>;
 }

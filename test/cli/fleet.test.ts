@@ -10,7 +10,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
@@ -134,10 +134,10 @@ before(async () => {
   const [peerA, peerB] = [startPeer(nsA), startPeer(nsB)];
   await Promise.all([peerA.ready, peerB.ready]);
 
-  const serveA = await serveIn(nsA, ['--role', 'dataplane', '--workers', '1', '--admin-listen', ''], pgServer.socketUrl!);
-  const serveB = await serveIn(nsB, ['--role', 'all', '--workers', '2', '--admin-listen', ''], pgServer.socketUrl!);
-  machineA = { serve: serveA, peer: peerA, nodeId: `${hostname()}-${serveA.child.pid}` };
-  machineB = { serve: serveB, peer: peerB, nodeIds: [1, 2].map((w) => `${hostname()}-${serveB.child.pid}-w${w}`) };
+  const serveA = await serveIn(nsA, ['--role', 'dataplane', '--workers', '1', '--admin-listen', '', '--node-id', `${tag}-a`], pgServer.socketUrl!);
+  const serveB = await serveIn(nsB, ['--role', 'all', '--workers', '2', '--admin-listen', '', '--node-id', `${tag}-b`], pgServer.socketUrl!);
+  machineA = { serve: serveA, peer: peerA, nodeId: `${tag}-a` };
+  machineB = { serve: serveB, peer: peerB, nodeIds: [1, 2].map((w) => `${tag}-b-w${w}`) };
   await eventually('all three data-plane nodes registered', async () => {
     const live = (await listNodes(admin)).filter((n) => n.live).map((n) => n.nodeId);
     return [machineA.nodeId, ...machineB.nodeIds].every((id) => live.includes(id)) ? true : undefined;

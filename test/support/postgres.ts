@@ -25,6 +25,11 @@ export interface TestPostgres {
   socketUrl?: string;
   /** Stop the server (or drop the database) and remove its files. Idempotent. */
   stop(): Promise<void>;
+  /**
+   * An outage: `pg_ctl stop -m fast` (sessions are terminated), then `start()` brings the same
+   * server back on the same port and socket. Only for a server this module started.
+   */
+  outage?: { stop(): Promise<void>; start(): Promise<void> };
 }
 
 export async function startTestPostgres(): Promise<TestPostgres> {
@@ -118,9 +123,20 @@ async function startServer(): Promise<TestPostgres> {
       throw new Error(`could not start PostgreSQL: ${String(lastError)}\n${log}`);
     }
 
+    const serverOpts = `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -F`;
     return {
       url: `postgres://postgres@127.0.0.1:${port}/postgres`,
       socketUrl: `postgres://postgres@/postgres?host=${encodeURIComponent(dir)}&port=${port}`,
+      outage: {
+        async stop() {
+          const [c, a] = asServerUser(pgCtl, ['stop', '-D', dataDir, '-m', 'fast', '-w', '-t', '60']);
+          await run(c, a);
+        },
+        async start() {
+          const [c, a] = asServerUser(pgCtl, ['start', '-D', dataDir, '-l', logFile, '-w', '-t', '60', '-o', serverOpts]);
+          await run(c, a);
+        },
+      },
       async stop() {
         process.removeListener('exit', onExit);
         stopSync();

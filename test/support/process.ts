@@ -28,8 +28,9 @@ export function startServe(args: string[], env: NodeJS.ProcessEnv, prefix: strin
   return new Promise((resolve, reject) => {
     child.stderr!.on('data', (c: Buffer) => {
       err += c.toString();
-      const m = /API on (http:\/\/[\d.]+:\d+)/.exec(err);
-      if (m) resolve({ child, apiUrl: m[1], stdout: () => out, stderr: () => err });
+      // A `--role dataplane` node serves no API: its banner names the node instead.
+      const m = /API on (http:\/\/[\d.]+:\d+)|data-plane node \S+ \(serves no API\)/.exec(err);
+      if (m) resolve({ child, apiUrl: m[1] ?? '', stdout: () => out, stderr: () => err });
     });
     child.on('exit', (code) => reject(new Error(`openslb serve exited with ${code}: ${err}`)));
   });

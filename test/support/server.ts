@@ -20,7 +20,8 @@ export const TEST_ACCESS_KEY_ID = 'LTAItestRootKey0000000001';
 export const TEST_ACCESS_KEY_SECRET = 'testRootSecret0000000000000001';
 
 export interface TestServer {
-  running: RunningOpenSlb;
+  /** Runs the API, so it has a root key. */
+  running: RunningOpenSlb & { rootKey: NonNullable<RunningOpenSlb['rootKey']> };
   url: string;
   host: string;
   port: number;
@@ -45,8 +46,10 @@ export async function startTestServer(
     extraProducts: opts.extraProducts,
     nodeId: `test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
   });
+  const { rootKey } = running;
+  if (!rootKey) throw new Error('a test server runs the API, so it has a root key');
   return {
-    running,
+    running: { ...running, rootKey },
     url: running.apiUrl,
     host: running.apiAddress.host,
     port: running.apiAddress.port,
