@@ -11,6 +11,7 @@ import { startCluster } from '../server/cluster.js';
 import { openStore } from '../store/store.js';
 import { invokeAction } from './invoke.js';
 import { registerRamCommands } from './ram-commands.js';
+import { registerFaultCommands } from './fault-commands.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -75,6 +76,13 @@ registerRamCommands(program, async () => {
   return openStore({ url: config.storeUrl, dataDir: config.dataDir });
 });
 storeOptions(program.commands.find((c) => c.name() === 'ram')!);
+
+const faultCommands = registerFaultCommands(program, async (cmd) => {
+  const config = loadConfig(cmd.opts() as ConfigFlags);
+  return { store: await openStore({ url: config.storeUrl, dataDir: config.dataDir }), nodeTimeoutMs: config.jobs.nodeTimeoutMs };
+});
+storeOptions(faultCommands.faults);
+storeOptions(faultCommands.reset);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ConfigError) {

@@ -22,6 +22,7 @@ import { p } from './params/spec.js';
 import { hostIdFor, resolveRegion } from './region.js';
 import type { NonceRegistry, RawRequest, VerifiedRequest } from './signature/types.js';
 import { verifyRequest } from './signature/verify.js';
+import type { FaultInjector, FaultPlan } from '../faults/injector.js';
 
 export interface CallerDirectory {
   lookupSecret(accessKeyId: string): Promise<string | undefined>;
@@ -41,6 +42,8 @@ export interface GatewayDeps {
   log?: Logger;
   metrics?: ApiMetrics;
   refreshJobs?: () => Promise<unknown>;
+  /** Fault rules (src/faults): errors, latency and job faults on purpose. */
+  faults?: FaultInjector;
 }
 
 export interface ApiReply {
@@ -71,6 +74,7 @@ export class ApiGateway {
     let accessKeyId: string | undefined;
     let regionId = this.deps.config.regions[0].id;
     let reply: ApiReply;
+    let faults: FaultPlan | undefined;
     try {
       const verified = await this.verify(req);
       accessKeyId = verified.accessKeyId;
@@ -87,11 +91,18 @@ export class ApiGateway {
       const regionParam = action.global ? undefined : verified.params.RegionId;
       const region = resolveRegion(this.deps.config, product.hostPrefix, regionParam, host);
       regionId = region.id;
-      const body = await this.run(product, action, verified, requestId, region);
+      faults = await this.deps.faults?.plan(
+        { product: product.name, action: action.name, accessKeyId: verified.accessKeyId, regionId, params: verified.params, write: action.mode === 'write' },
+        requestId,
+      );
+      faults?.throwBefore();
+      const body = await this.run(product, action, verified, requestId, region, faults);
+      faults?.throwAfter();
       reply = { status: 200, body: { RequestId: requestId, ...body } };
     } catch (err) {
       reply = this.errorReply(err, requestId, product, regionId, actionName);
     }
+    await faults?.delay();
     const code = reply.status < 300 ? 'Success' : String(reply.body.Code);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     this.deps.metrics?.observe(product?.name ?? 'none', actionName, code, seconds);
@@ -132,6 +143,7 @@ export class ApiGateway {
     verified: VerifiedRequest,
     requestId: string,
     region: RegionConfig,
+    faults?: FaultPlan,
   ): Promise<Record<string, unknown>> {
     const { config, store, clock } = this.deps;
     const common = decodeParams(COMMON, verified.params);
@@ -174,6 +186,7 @@ export class ApiGateway {
         const body = await action.handler(input, { ...ctx, db: tx, revision });
         // Everything was validated and done inside the transaction; throwing rolls it all back.
         if (dryRun) throw errors.dryRun();
+        await faults?.inTransaction(tx, revision, clock.now());
         if (key) await recordToken(tx, key, hash, body, clock.now());
         return body;
       });

@@ -28,6 +28,8 @@ import { gwlbProduct } from '../products/gwlb/index.js';
 import { nlbProduct } from '../products/nlb/index.js';
 import { openStore, type Store } from '../store/store.js';
 import { type Clock, systemClock } from '../util/clock.js';
+import { FaultInjector } from '../faults/injector.js';
+import { registerFaultRoutes } from '../faults/admin-routes.js';
 
 export interface StartOptions {
   clock?: Clock;
@@ -46,6 +48,8 @@ export interface StartOptions {
   adminRoutes?: (app: FastifyInstance) => void;
   /** Replaces the /metrics text (the cluster primary adds its workers' metrics). */
   metricsText?: (own: Registry) => Promise<string>;
+  /** Random source for fault rules with a probability (tests make it deterministic). */
+  faultRandom?: () => number;
 }
 
 export interface RunningOpenSlb {
@@ -98,6 +102,7 @@ export async function startOpenSlb(config: Config, opts: StartOptions = {}): Pro
         log,
         metrics: new ApiMetrics(registry),
         refreshJobs: () => jobs.refresh(),
+        faults: new FaultInjector({ store, clock, log, registry, random: opts.faultRandom }),
       });
       apiServer = buildApiServer(gateway);
       await apiServer.listen({ host: apiAddress.host, port: apiAddress.port });
@@ -142,6 +147,7 @@ export async function startOpenSlb(config: Config, opts: StartOptions = {}): Pro
         nodeTimeoutMs: config.jobs.nodeTimeoutMs,
         nodes: await listNodes(store, clock.now(), config.jobs.nodeTimeoutMs),
       }));
+      registerFaultRoutes(admin, { store, clock, log, nodeTimeoutMs: config.jobs.nodeTimeoutMs });
       opts.adminRoutes?.(admin);
       const { host, port } = splitHostPort(config.adminListen);
       await admin.listen({ host, port });

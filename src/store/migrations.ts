@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Transaction, type TransactionBuilder } from 'kysely';
 import type { Schema } from './schema.js';
 import type { StoreKind } from './types.js';
+import { faultRulesMigration } from './fault-rules-migration.js';
 
 /**
  * Ordered schema migrations, written with Kysely's schema builder so the same code runs on
@@ -162,6 +163,7 @@ export const migrations: readonly Migration[] = [
         .execute();
     },
   },
+  faultRulesMigration,
 ];
 
 const MIGRATION_KEY_PREFIX = 'migration:';
