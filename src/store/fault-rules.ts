@@ -28,6 +28,7 @@ export async function addFaultRule(store: Store, spec: FaultRuleSpec, now: numbe
       .values({ id: rule.id, spec: JSON.stringify(spec), remaining: rule.remaining ?? null, fired: 0, created_at: now })
       .execute(),
   );
+  noteFaultRulesChange(store);
   return rule;
 }
 
