@@ -12,6 +12,7 @@ import { openStore } from '../store/store.js';
 import { invokeAction } from './invoke.js';
 import { registerRamCommands } from './ram-commands.js';
 import { registerNodeCommands } from './node-commands.js';
+import { registerFaultCommands } from './fault-commands.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -92,6 +93,12 @@ const nodesCommand = registerNodeCommands(program, {
   nodeTimeoutMs: () => loadConfig(nodesCommand.opts() as ConfigFlags).jobs.nodeTimeoutMs,
 });
 storeOptions(nodesCommand);
+const faultCommands = registerFaultCommands(program, async (cmd) => {
+  const config = loadConfig(cmd.opts() as ConfigFlags);
+  return { store: await openStore({ url: config.storeUrl, dataDir: config.dataDir }), nodeTimeoutMs: config.jobs.nodeTimeoutMs };
+});
+storeOptions(faultCommands.faults);
+storeOptions(faultCommands.reset);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ConfigError) {

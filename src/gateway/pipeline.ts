@@ -23,6 +23,7 @@ import { p } from './params/spec.js';
 import { hostIdFor, resolveRegion } from './region.js';
 import type { NonceRegistry, RawRequest, VerifiedRequest } from './signature/types.js';
 import { verifyRequest } from './signature/verify.js';
+import type { FaultInjector, FaultPlan } from '../faults/injector.js';
 
 export interface CallerDirectory {
   lookupSecret(accessKeyId: string): Promise<string | undefined>;
@@ -42,6 +43,8 @@ export interface GatewayDeps {
   log?: Logger;
   metrics?: ApiMetrics;
   refreshJobs?: () => Promise<unknown>;
+  /** Fault rules (src/faults): errors, latency and job faults on purpose. */
+  faults?: FaultInjector;
 }
 
 export interface ApiReply {
@@ -78,6 +81,7 @@ export class ApiGateway {
     let accessKeyId: string | undefined;
     let regionId = this.deps.config.regions[0].id;
     let reply: ApiReply;
+    let faults: FaultPlan | undefined;
     try {
       const verified = await this.verify(req);
       accessKeyId = verified.accessKeyId;
@@ -95,7 +99,13 @@ export class ApiGateway {
       const regionParam = action.global ? undefined : verified.params.RegionId;
       const region = resolveRegion(this.deps.config, product.hostPrefix, regionParam, host);
       regionId = region.id;
-      const body = await this.run(product, action, verified, requestId, region);
+      faults = await this.deps.faults?.plan(
+        { product: product.name, action: action.name, accessKeyId: verified.accessKeyId, regionId, params: verified.params, write: action.mode === 'write' },
+        requestId,
+      );
+      faults?.throwBefore();
+      const body = await this.run(product, action, verified, requestId, region, faults);
+      faults?.throwAfter();
       reply = { status: 200, body: { RequestId: requestId, ...body } };
     } catch (err) {
       // A request refused before its product was known (bad key, bad signature) is still
@@ -103,6 +113,7 @@ export class ApiGateway {
       const named = product ?? this.byVersion.get(claimedVersion(req) ?? '');
       reply = this.errorReply(err, requestId, named, regionId, actionName);
     }
+    await faults?.delay();
     const code = reply.status < 300 ? 'Success' : String(reply.body.Code);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     this.deps.metrics?.observe(product?.name ?? 'none', actionLabel, code, seconds);
@@ -144,6 +155,7 @@ export class ApiGateway {
     verified: VerifiedRequest,
     requestId: string,
     region: RegionConfig,
+    faults?: FaultPlan,
   ): Promise<Record<string, unknown>> {
     const { config, store, clock } = this.deps;
     // One tree for both declarations: folding is the costly step on a large request.
@@ -190,6 +202,7 @@ export class ApiGateway {
         const body = await action.handler(input, { ...ctx, db: tx, revision });
         // Everything was validated and done inside the transaction; throwing rolls it all back.
         if (dryRun) throw errors.dryRun();
+        await faults?.inTransaction(tx, revision, clock.now());
         if (key) await recordToken(tx, key, hash, body, clock.now());
         return body;
       });

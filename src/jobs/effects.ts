@@ -10,4 +10,6 @@ export type JobEffect =
 export interface JobOutcome {
   onSuccess: JobEffect[];
   onFailure: JobEffect[];
+  /** Set by a fault rule: the job fails with this code and message whatever the data plane says. */
+  forcedFailure?: { code: string; message: string };
 }

@@ -78,23 +78,24 @@ export class JobRunner {
       for (const job of ready) {
         const failure = failures.find((f) => f.object_id === job.resource_id && f.revision >= job.revision);
         const outcome = JSON.parse(job.on_finish) as JobOutcome;
-        const status = failure ? 'Failed' : 'Succeeded';
+        const forced = outcome.forcedFailure;
+        const status = failure || forced ? 'Failed' : 'Succeeded';
         // Only finish jobs still Processing: another runner (another API node) may have won.
         const updated = await tx
           .updateTable('jobs')
           .set({
             status,
             finished_at: now,
-            error_code: failure ? 'OperationFailed.DataPlane' : null,
-            error_message: failure ? `node ${failure.node_id}: ${failure.reason ?? 'failed'}` : null,
+            error_code: forced?.code ?? (failure ? 'OperationFailed.DataPlane' : null),
+            error_message: forced?.message ?? (failure ? `node ${failure.node_id}: ${failure.reason ?? 'failed'}` : null),
           })
           .where('id', '=', job.id)
           .where('status', '=', 'Processing')
           .executeTakeFirst();
         if (Number(updated.numUpdatedRows) === 0) continue;
-        await applyEffects(tx, failure ? outcome.onFailure : outcome.onSuccess, now, revision);
+        await applyEffects(tx, status === 'Failed' ? outcome.onFailure : outcome.onSuccess, now, revision);
         this.opts.log?.info(
-          { jobId: job.id, action: job.action, resourceId: job.resource_id, status, reason: failure?.reason },
+          { jobId: job.id, action: job.action, resourceId: job.resource_id, status, reason: forced?.message ?? failure?.reason },
           'job finished',
         );
       }

@@ -14,6 +14,9 @@ import { registerGwlbMetrics } from '../metrics/gwlb-metrics.js';
 import type { Store } from '../store/store.js';
 import type { Clock } from '../util/clock.js';
 import { systemScheduler } from '../util/scheduler.js';
+import { faultAwareProbe } from '../dataplane/health/fault-probe.js';
+import { faultCounter } from '../faults/injector.js';
+import { FaultRuleCache } from '../store/fault-rule-cache.js';
 
 /** Stream protocols every worker accepts on (the kernel spreads connections over workers). */
 const STREAM_PROTOCOLS: ReadonlySet<string> = new Set(['TCP', 'TCPSSL']);
@@ -40,6 +43,18 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlaneN
   const datagrams = opts.datagrams ?? true;
   let node: DataPlaneNode | undefined;
   const report = (observations: Observation[]) => node?.report(observations);
+  // Fault rules that hold backends down: checked by every probe, read from the store at most once a second.
+  const faultRules = new FaultRuleCache(store);
+  const faultsFired = faultCounter(registry);
+  const probe = faultAwareProbe({
+    rules: () => faultRules.rules(),
+    now: () => clock.now(),
+    onFired: (rule) => faultsFired.inc({ rule, effect: 'unhealthy' }),
+    onChange: (target, ruleId) =>
+      ruleId
+        ? log.warn({ target, ruleId }, 'fault injected: health probes fail while the rule holds')
+        : log.info({ target }, 'fault rule no longer holds this backend down'),
+  });
   const nlb = new NlbReconciler({
     store,
     clock,
@@ -49,6 +64,7 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlaneN
     log,
     report,
     protocols: datagrams ? undefined : STREAM_PROTOCOLS,
+    probe,
   });
   const parts: Reconciler[] = [nlb];
   registerDataPlaneMetrics(registry, nlb);
@@ -60,6 +76,7 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlaneN
       optionClass: config.dataplane.gwlbOptionClass,
       log,
       report,
+      probe,
     });
     parts.push(gwlb);
     registerGwlbMetrics(registry, gwlb);

@@ -30,6 +30,8 @@ import { gwlbProduct } from '../products/gwlb/index.js';
 import { nlbProduct } from '../products/nlb/index.js';
 import { openStore, type Store } from '../store/store.js';
 import { type Clock, systemClock } from '../util/clock.js';
+import { FaultInjector } from '../faults/injector.js';
+import { registerFaultRoutes } from '../faults/admin-routes.js';
 
 export interface StartOptions {
   clock?: Clock;
@@ -50,6 +52,8 @@ export interface StartOptions {
   metricsText?: (own: Registry) => Promise<string>;
   /** What /healthz says about forwarding when the nodes are elsewhere (the cluster primary's workers). */
   forwarding?: () => ForwardingHealth;
+  /** Random source for fault rules with a probability (tests make it deterministic). */
+  faultRandom?: () => number;
 }
 
 export interface RunningOpenSlb {
@@ -111,6 +115,7 @@ export async function startOpenSlb(config: Config, opts: StartOptions = {}): Pro
         log,
         metrics: new ApiMetrics(registry),
         refreshJobs: () => jobs.refresh(),
+        faults: new FaultInjector({ store, clock, log, registry, random: opts.faultRandom }),
       });
       apiServer = buildApiServer(gateway, config.api);
       await apiServer.listen({ host: apiAddress.host, port: apiAddress.port });
@@ -170,6 +175,7 @@ export async function startOpenSlb(config: Config, opts: StartOptions = {}): Pro
         nodeTimeoutMs: config.jobs.nodeTimeoutMs,
         nodes: await listNodes(store, clock.now(), config.jobs.nodeTimeoutMs),
       }));
+      registerFaultRoutes(admin, { store, clock, log, nodeTimeoutMs: config.jobs.nodeTimeoutMs });
       opts.adminRoutes?.(admin);
       const { host, port } = splitHostPort(config.adminListen);
       await admin.listen({ host, port });

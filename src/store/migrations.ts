@@ -2,6 +2,7 @@ import { sql, type Kysely, type Transaction, type TransactionBuilder } from 'kys
 import type { Schema } from './schema.js';
 import type { StoreKind } from './types.js';
 import { isConnectionFault, StoreUnavailableError } from './store-health.js';
+import { faultRulesMigration } from './fault-rules-migration.js';
 
 /**
  * Ordered schema migrations, written with Kysely's schema builder so the same code runs on
@@ -177,6 +178,7 @@ export const migrations: readonly Migration[] = [
       await tx.schema.createIndex('nonces_timestamp').on('nonces').column('timestamp_ms').execute();
     },
   },
+  faultRulesMigration,
 ];
 
 const MIGRATION_KEY_PREFIX = 'migration:';

@@ -87,6 +87,16 @@ export interface JobTable {
   finished_at: number | null;
 }
 
+/** Fault rules: `spec` is the rule as JSON (src/domain/fault-rules.ts). */
+export interface FaultRuleTable {
+  id: string;
+  spec: string;
+  /** Firings left for a counted rule; null when unlimited. */
+  remaining: number | null;
+  fired: number;
+  created_at: number;
+}
+
 /** ClientToken records: the first reply for a (caller, product, action, token). */
 export interface IdempotencyTable {
   token_key: string;
@@ -132,6 +142,7 @@ export interface Schema {
   resources: ResourceTable;
   tags: TagTable;
   jobs: JobTable;
+  fault_rules: FaultRuleTable;
   idempotency: IdempotencyTable;
   nodes: NodeTable;
   observations: ObservationTable;

@@ -1,0 +1,71 @@
+/**
+ * A data-plane fault: a rule holds a backend down. Its health probes fail while the rule
+ * holds, so it goes Unhealthy through the group's thresholds, gets no new connections, and
+ * comes back the same way when the rule is removed.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { NLB, callApi, type TestServer } from '../support/server.js';
+import { createActiveLoadBalancer, createRunningListener, createServerGroup } from '../support/nlb-setup.js';
+import { startTcpBackend, tcpRoundTrip, type TcpBackend } from '../support/backends.js';
+import { admin, startFaultTestServer, until } from './support.js';
+
+let server: TestServer;
+const backends: TcpBackend[] = [];
+
+before(async () => {
+  server = await startFaultTestServer();
+});
+after(async () => {
+  await server?.stop();
+  for (const b of backends) await b.close().catch(() => undefined);
+});
+
+test('a backend forced unhealthy gets no new connections until the rule is removed', async () => {
+  const steady = await startTcpBackend('127.0.3.81', 'steady');
+  const flaky = await startTcpBackend('127.0.3.82', 'flaky');
+  backends.push(steady, flaky);
+  const lb = await createActiveLoadBalancer(server);
+  const sg = await createServerGroup(
+    server,
+    { Scheduler: 'rr', HealthCheckConfig: { HealthCheckType: 'TCP', HealthCheckInterval: 1, HealthCheckConnectTimeout: 1, HealthyThreshold: 2, UnhealthyThreshold: 2 } },
+    [
+      { ip: steady.host, port: steady.port },
+      { ip: flaky.host, port: flaky.port },
+    ],
+  );
+  const listenerId = await createRunningListener(server, { LoadBalancerId: lb.id, ListenerProtocol: 'TCP', ListenerPort: 7420, ServerGroupId: sg });
+  const nonNormal = async () => {
+    const h = await callApi(server, NLB, 'GetListenerHealthStatus', { ListenerId: listenerId }, { placement: 'query' });
+    return h.ListenerHealthStatus[0].ServerGroupInfos[0].NonNormalServers as Array<{ ServerIp: string; Status: string; Reason?: { ReasonCode: string } }>;
+  };
+  await until('both backends healthy', async () => (await nonNormal()).length === 0);
+
+  const added = await admin(server.running.adminUrl!, 'POST', '/faults', { resourceId: sg, effect: { type: 'unhealthy', server: flaky.host } });
+  assert.equal(added.status, 201);
+  await until('the flaky backend reported unhealthy', async () => {
+    const bad = await nonNormal();
+    return bad.length === 1 && bad[0].ServerIp === flaky.host && bad[0].Status === 'Unhealthy';
+  });
+  const flakyBefore = flaky.accepted;
+  const replies = [];
+  for (let i = 0; i < 4; i++) replies.push(await tcpRoundTrip(lb.vips[0], 7420, 'q'));
+  assert.deepEqual(replies, ['steady:q', 'steady:q', 'steady:q', 'steady:q']);
+  assert.equal(flaky.accepted, flakyBefore, 'the backend itself was never unreachable, only reported down');
+  const metrics = await (await fetch(`${server.running.adminUrl}/metrics`)).text();
+  assert.match(metrics, new RegExp(`openslb_faults_injected_total\\{rule="${added.body.rule.id}",effect="unhealthy"\\} [1-9]`));
+
+  assert.equal((await admin(server.running.adminUrl!, 'DELETE', '/faults')).body.removed, 1);
+  await until('the backend healthy again', async () => (await nonNormal()).length === 0);
+  const after = new Set<string>();
+  for (let i = 0; i < 4; i++) after.add(await tcpRoundTrip(lb.vips[0], 7420, 'q'));
+  assert.deepEqual([...after].sort(), ['flaky:q', 'steady:q']);
+});
+
+test('an unhealthy rule needs a server group and takes no count', async () => {
+  const res = await admin(server.running.adminUrl!, 'POST', '/faults', { resourceId: 'nlb-x', effect: { type: 'unhealthy' } });
+  assert.equal(res.status, 400);
+  assert.match(res.body.Message, /server group/);
+  const counted = await admin(server.running.adminUrl!, 'POST', '/faults', { resourceId: 'sgp-x', count: 2, effect: { type: 'unhealthy' } });
+  assert.equal(counted.status, 400);
+});
