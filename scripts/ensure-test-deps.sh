@@ -13,6 +13,10 @@ command -v openssl >/dev/null || missing+=(openssl)
 command -v tshark >/dev/null || missing+=(tshark)
 # The fleet test runs data-plane nodes in network namespaces it creates (ip netns).
 command -v ip >/dev/null || missing+=(iproute2)
+# The console tests drive Debian's headless Chromium through playwright-core (no browser
+# download: playwright's own installer needs the network).
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v chromedriver >/dev/null || missing+=(chromium-driver)
 if [ "${#missing[@]}" -gt 0 ]; then
   # tshark's postinst asks whether non-root users may capture; answer "no" up front so the
   # install never stops at a prompt (the tests capture as root).

@@ -100,7 +100,8 @@ export async function startEmbedded(opts: EmbeddedOptions = {}): Promise<Embedde
       dataDir,
       accessKeyId: key.accessKeyId,
       accessKeySecret: key.accessKeySecret,
-      accountId: running.rootKey.accountId,
+      // An embedded OpenSLB always serves the API, so it always has a root key.
+      accountId: running.rootKey!.accountId,
       regionId: config.regions[0].id,
       stop: () => (stopped ??= running.stop().then(removeOwnDataDir)),
     };

@@ -16,6 +16,7 @@ import { forwardingHealth, type ForwardingHealth } from './health-endpoints.js';
 import { readiness } from './health-endpoints.js';
 import type { Registry } from 'prom-client';
 import { startDataPlane } from './dataplane.js';
+import { type ConsoleOptions, startConsole } from '../console/index.js';
 import { NodeWatch, listNodes } from './node-watch.js';
 import type { Product } from '../gateway/action.js';
 import { ApiGateway } from '../gateway/pipeline.js';
@@ -54,6 +55,8 @@ export interface StartOptions {
   forwarding?: () => ForwardingHealth;
   /** Random source for fault rules with a probability (tests make it deterministic). */
   faultRandom?: () => number;
+  /** The web console on the admin listener (on by default where the API is served); false turns it off. */
+  console?: ConsoleOptions | false;
 }
 
 export interface RunningOpenSlb {
@@ -98,18 +101,22 @@ export async function startOpenSlb(config: Config, opts: StartOptions = {}): Pro
     const registry = newRegistry();
     const jobs = new JobRunner({ store, clock, nodeTimeoutMs: config.jobs.nodeTimeoutMs, log });
     let apiServer: FastifyInstance | undefined;
+    let gateway: ApiGateway | undefined;
+    let callers: CallerCache | undefined;
+    const products = [nlbProduct, gwlbProduct, casProduct, ...(opts.extraProducts ?? [])];
     let apiAddress = splitHostPort(config.apiListen);
 
     if (config.role !== 'dataplane') {
       const ram = new RamService(store, clock);
-      const gateway = new ApiGateway({
+      callers = new CallerCache(ram);
+      gateway = new ApiGateway({
         config,
         clock,
         store,
-        products: [nlbProduct, gwlbProduct, casProduct, ...(opts.extraProducts ?? [])],
+        products,
         accountId: rootKey!.accountId,
         // Credentials and policies without a store query per call (see caller-cache.ts).
-        callers: new CallerCache(ram),
+        callers,
         // In the store: refused after a restart and by every other API node (store-nonce-registry.ts).
         nonces: new StoreNonceRegistry(store, { log }),
         log,
@@ -177,6 +184,23 @@ export async function startOpenSlb(config: Config, opts: StartOptions = {}): Pro
       }));
       registerFaultRoutes(admin, { store, clock, log, nodeTimeoutMs: config.jobs.nodeTimeoutMs });
       opts.adminRoutes?.(admin);
+      if (gateway && callers && opts.console !== false) {
+        const consoleApp = startConsole(
+          admin,
+          {
+            gateway,
+            callers,
+            products,
+            config,
+            clock,
+            accountId: rootKey!.accountId,
+            log,
+            metricsText: () => (opts.metricsText ? opts.metricsText(registry) : registry.metrics()),
+          },
+          opts.console ?? {},
+        );
+        stops.push(() => consoleApp.stop());
+      }
       const { host, port } = splitHostPort(config.adminListen);
       await admin.listen({ host, port });
       stops.push(() => admin.close());

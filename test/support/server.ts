@@ -12,6 +12,7 @@ import { defaultConfig, type Config } from '../../src/config/config.js';
 import { startOpenSlb, type RunningOpenSlb } from '../../src/server/openslb.js';
 import type { Clock } from '../../src/util/clock.js';
 import type { Product } from '../../src/gateway/action.js';
+import type { ConsoleOptions } from '../../src/console/index.js';
 
 const { $OpenApiUtil } = openApiCore;
 const OpenApi = openApiCore.default;
@@ -30,7 +31,7 @@ export interface TestServer {
 }
 
 export async function startTestServer(
-  opts: { clock?: Clock; configure?: (c: Config) => void; storeUrl?: string; extraProducts?: Product[] } = {},
+  opts: { clock?: Clock; configure?: (c: Config) => void; storeUrl?: string; extraProducts?: Product[]; console?: ConsoleOptions } = {},
 ): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'openslb-test-'));
   const config = defaultConfig();
@@ -44,6 +45,7 @@ export async function startTestServer(
     log: pino({ level: process.env.OPENSLB_TEST_LOG ?? 'silent' }),
     env: { ALIBABA_CLOUD_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET: TEST_ACCESS_KEY_SECRET },
     extraProducts: opts.extraProducts,
+    console: opts.console,
     nodeId: `test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
   });
   const { rootKey } = running;

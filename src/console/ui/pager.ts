@@ -1,0 +1,61 @@
+/**
+ * A paged, filterable list over an API List* action: NextToken pages of `pageSize`, a "Next" and
+ * a "Previous" (a stack of the tokens seen), and the total the API reports.
+ */
+import { ApiFailure } from './api.js';
+import { h, replace } from './dom.js';
+import { describeError } from './ops.js';
+
+export interface Page<T> {
+  rows: T[];
+  nextToken?: string;
+  total?: number;
+}
+
+export function pagedList<T>(opts: {
+  load: (nextToken: string | undefined, filter: Record<string, string>) => Promise<Page<T>>;
+  render: (rows: T[]) => HTMLElement;
+  filters?: HTMLElement[];
+  testId?: string;
+}): HTMLElement {
+  const body = h('div', { class: 'list-body' }, h('p', { class: 'muted' }, 'Loading…'));
+  const info = h('span', { class: 'muted page-info' });
+  const prev = h('button', { type: 'button', class: 'small', disabled: true }, '‹ Previous');
+  const next = h('button', { type: 'button', class: 'small', disabled: true }, 'Next ›');
+  const filterForm = h('form', { class: 'filters' }, ...(opts.filters ?? []), opts.filters?.length ? h('button', { type: 'submit', class: 'small' }, 'Filter') : null);
+  const tokens: Array<string | undefined> = [undefined];
+  let filter: Record<string, string> = {};
+
+  const show = async () => {
+    const token = tokens[tokens.length - 1];
+    try {
+      const page = await opts.load(token, filter);
+      replace(body, opts.render(page.rows));
+      info.textContent = page.total !== undefined ? `${page.total} in all · page ${tokens.length}` : `page ${tokens.length}`;
+      prev.disabled = tokens.length <= 1;
+      next.disabled = !page.nextToken;
+      next.dataset.token = page.nextToken ?? '';
+    } catch (err) {
+      replace(body, h('p', { class: 'op-status error', role: 'alert' }, describeError(err)));
+      if (err instanceof ApiFailure && err.code === 'Console.SessionExpired') return;
+    }
+  };
+  next.addEventListener('click', () => {
+    if (!next.dataset.token) return;
+    tokens.push(next.dataset.token);
+    void show();
+  });
+  prev.addEventListener('click', () => {
+    if (tokens.length > 1) tokens.pop();
+    void show();
+  });
+  filterForm.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    filter = {};
+    for (const [name, value] of new FormData(filterForm)) if (typeof value === 'string' && value.trim() !== '') filter[name] = value.trim();
+    tokens.length = 1;
+    void show();
+  });
+  void show();
+  return h('div', { class: 'paged', 'data-testid': opts.testId }, filterForm, body, h('div', { class: 'pager' }, prev, info, next));
+}
