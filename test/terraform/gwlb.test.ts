@@ -230,7 +230,7 @@ describe('alicloud_gwlb_listener', () => {
         ? undefined
         : { listener_description: o.ListenerDescription, load_balancer_id: o.LoadBalancerId, server_group_id: o.ServerGroupId, status: o.ListenerStatus, tags: tagMap(o.Tags) };
     };
-    const created = await tf.gwlb('CreateListener', { ClientToken: token(), LoadBalancerId: lbId, ServerGroupId: first, ListenerDescription: 'tf-listener', Tag: tagList({ Created: 'TF' }) });
+    const created = await tf.gwlb('CreateListener', { ClientToken: token(), LoadBalancerId: lbId, ServerGroupId: first, ListenerDescription: 'tf-listener', Tags: tagList({ Created: 'TF' }) });
     const id = created.ListenerId as string;
     await tf.waitFor(() => describe(id), (o) => o.ListenerStatus, ['Running']);
     const config = { listener_description: 'tf-listener', load_balancer_id: lbId, server_group_id: first, tags: { Created: 'TF' } };

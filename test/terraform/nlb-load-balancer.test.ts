@@ -125,6 +125,8 @@ describe('alicloud_nlb_load_balancer', () => {
     // Spelled as sent (load_balancer_type and address_ip_version are ForceNew: a drift would replace).
     assert.deepEqual(planDiff({ ...config }, state), []);
     assert.equal(state!.bandwidth_package_id, '');
+    const tagged = await tf.nlb('ListTagResources', { 'ResourceId.1': id, ResourceType: 'loadbalancer' });
+    assert.ok(tagged.TagResources.every((t: any) => Number.isSafeInteger(t.AliUid) && String(t.AliUid).length === 16), 'AliUid: the 16-digit account ID');
     assert.ok(state!.zone_mappings.every((z: any) => z.private_ipv4_address && z.eni_id && z.status === 'Active'));
 
     // In place: name, cross-zone, tags.
