@@ -169,3 +169,29 @@ export class TerraformProvider {
     );
   }
 }
+
+/**
+ * What `terraform plan` would show after a refresh: every attribute the configuration sets,
+ * compared with what the provider's Read put in state. Values compare as Terraform compares
+ * them (`Rr` ≠ `rr`, `80` = 80); lists of scalars as sets; nested blocks field by field.
+ * Returns the differing paths (empty: no diff).
+ */
+export function planDiff(configured: Record<string, unknown>, state: Record<string, unknown> | undefined, path = ''): string[] {
+  if (state === undefined) return [`${path || '<resource>'}: gone from state`];
+  const diffs: string[] = [];
+  for (const [key, want] of Object.entries(configured)) {
+    const at = path ? `${path}.${key}` : key;
+    const have = state[key];
+    if (want !== null && typeof want === 'object' && !Array.isArray(want)) {
+      if (have === null || typeof have !== 'object') diffs.push(`${at}: ${JSON.stringify(have)} → block`);
+      else diffs.push(...planDiff(want as Record<string, unknown>, have as Record<string, unknown>, at));
+    } else if (Array.isArray(want)) {
+      const a = want.map(String).sort();
+      const b = Array.isArray(have) ? have.map(String).sort() : [];
+      if (JSON.stringify(a) !== JSON.stringify(b)) diffs.push(`${at}: ${JSON.stringify(have)} → ${JSON.stringify(want)}`);
+    } else if (String(have) !== String(want)) {
+      diffs.push(`${at}: ${JSON.stringify(have)} → ${JSON.stringify(want)}`);
+    }
+  }
+  return diffs;
+}

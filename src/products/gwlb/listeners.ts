@@ -10,7 +10,7 @@ import { p } from '../../gateway/params/spec.js';
 import { isoSeconds } from '../../util/clock.js';
 import { newResourceId } from '../../util/ids.js';
 import { hasAllTags, tagsOf, type Tag } from '../common/resources.js';
-import { checkTags, GWLB_TAG_LIMITS, tagListParam } from '../common/tag-params.js';
+import { checkTags, GWLB_TAG_LIMITS, tagListParam, tagListParams, tagsSent } from '../common/tag-params.js';
 import { checkIdleTimeoutFits, checkSameVpc, rejectVipAppliances } from './attachment-rules.js';
 import {
   currentServers,
@@ -72,7 +72,7 @@ const createListener = defineAction({
     ServerGroupId: p.string({ required: true, maxLength: 128 }),
     ListenerDescription: description,
     TcpIdleTimeout: p.integer({ min: 60, max: 6000, default: DEFAULT_TCP_IDLE_TIMEOUT }),
-    Tag: tagListParam(GWLB_TAG_LIMITS),
+    ...tagListParams(GWLB_TAG_LIMITS),
   },
   // The seed's authorization table: the instance, the server group, and any listener.
   authResources: (input) => [
@@ -81,7 +81,7 @@ const createListener = defineAction({
     [LISTENER_KIND, '*'],
   ],
   handler: async (input, ctx) => {
-    const tags = checkTags(input.Tag, GWLB_TAG_LIMITS);
+    const tags = checkTags(tagsSent(input), GWLB_TAG_LIMITS);
     const lb = await requireLoadBalancer(ctx, input.LoadBalancerId);
     const group = await requireServerGroup(ctx, input.ServerGroupId);
     requireSettled(lb, 'LoadBalancer');

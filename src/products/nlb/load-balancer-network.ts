@@ -18,10 +18,11 @@ import {
   LB_KIND,
   reconfigureLoadBalancer,
   requireChangeableLoadBalancer,
+  vipsInUse,
   type LoadBalancerRow,
 } from './load-balancers.js';
 import type { LoadBalancerDoc } from './model.js';
-import { publicAddressesInUse, withoutPublicAddresses, withPublicAddresses } from './public-addresses.js';
+import { withoutPublicAddresses, withPublicAddresses } from './public-addresses.js';
 
 const loadBalancerId = p.string({ required: true, maxLength: 128 });
 const byLoadBalancer = (input: { LoadBalancerId: string }) => [[LB_KIND, input.LoadBalancerId] as const];
@@ -68,7 +69,7 @@ const updateLoadBalancerAddressTypeConfig = defineAction({
         const r = requested.find((q) => q.ZoneId === z.ZoneId);
         return r?.AllocationId ? { ...z, AllocationId: r.AllocationId, EipType: r.EipType ?? 'Common' } : z;
       });
-      zones = withPublicAddresses(ctx.region, named, await publicAddressesInUse(ctx.db));
+      zones = withPublicAddresses(ctx.region, named, await vipsInUse(ctx.db));
     } else {
       // The EIPs are released; those billed through a shared bandwidth package must leave it first.
       if (lb.body.BandwidthPackageId) {

@@ -19,7 +19,7 @@ import {
 } from './load-balancers.js';
 import type { ZoneMappingDoc } from './model.js';
 import { findZoneVSwitch, planZones, rejectDuplicateZones, requireEnoughZones } from './vip-pool.js';
-import { publicAddressesInUse, withPublicAddresses } from './public-addresses.js';
+import { withPublicAddresses } from './public-addresses.js';
 
 const loadBalancerId = p.string({ required: true, maxLength: 128 });
 
@@ -67,7 +67,8 @@ const updateLoadBalancerZones = defineAction({
     if (internet) await checkAllocationIds(ctx.db, wanted.map((z) => z.AllocationId), lb.id);
 
     const added = wanted.filter((z) => !current.has(z.ZoneId));
-    const planned = planZones(ctx.region, lb.body.VpcId, added, await vipsInUse(ctx.db));
+    const taken = await vipsInUse(ctx.db);
+    const planned = planZones(ctx.region, lb.body.VpcId, added, taken);
     const plannedByZone = new Map(planned.map((z) => [z.ZoneId, z]));
     let zones: ZoneMappingDoc[] = wanted.map((zone) => {
       const kept = current.get(zone.ZoneId);
@@ -81,7 +82,7 @@ const updateLoadBalancerZones = defineAction({
         Status: 'Starting',
       };
     });
-    if (internet) zones = withPublicAddresses(ctx.region, zones, await publicAddressesInUse(ctx.db));
+    if (internet) zones = withPublicAddresses(ctx.region, zones, taken);
     const settled = zones.map((z) => (z.Status === 'Starting' ? { ...z, Status: 'Active' } : z));
     const jobId = await reconfigureLoadBalancer(ctx, lb, { ...lb.body, ZoneMappings: zones }, {
       onSuccess: [{ op: 'patch', id: lb.id, patch: { ZoneMappings: settled } }],

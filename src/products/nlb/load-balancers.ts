@@ -31,7 +31,7 @@ import { checkTags, NLB_TAG_LIMITS, tagListParam } from '../common/tag-params.js
 import type { LoadBalancerDoc, ZoneMappingDoc } from './model.js';
 import { defaultResourceGroupId, RESOURCE_GROUP_ID } from './tags.js';
 import { findVpc, planZones, rejectDuplicateZones, requireEnoughZones } from './vip-pool.js';
-import { publicAddressesInUse, withPublicAddresses } from './public-addresses.js';
+import { withPublicAddresses } from './public-addresses.js';
 
 export const LB_KIND = 'loadbalancer';
 const LISTENER_KIND = 'listener';
@@ -82,6 +82,8 @@ export async function vipsInUse(db: Db): Promise<Set<string>> {
     const body = JSON.parse(row.body) as { ZoneMappings?: Array<Record<string, unknown>> };
     for (const zone of body.ZoneMappings ?? []) {
       if (typeof zone.PrivateIPv4Address === 'string') taken.add(zone.PrivateIPv4Address);
+      // An Internet NLB's public address is served on this host as well.
+      if (typeof zone.PublicIPv4Address === 'string') taken.add(zone.PublicIPv4Address);
       // GWLB documents spell the same address `PrivateIpv4Address`.
       if (typeof zone.PrivateIpv4Address === 'string') taken.add(zone.PrivateIpv4Address);
       for (const address of (zone.LoadBalancerAddresses as Array<Record<string, unknown>> | undefined) ?? []) {
@@ -373,7 +375,8 @@ const createLoadBalancer = defineAction({
       );
     }
 
-    const planned = planZones(ctx.region, input.VpcId, zones, await vipsInUse(ctx.db));
+    const taken = await vipsInUse(ctx.db);
+    const planned = planZones(ctx.region, input.VpcId, zones, taken);
     const privateZones: ZoneMappingDoc[] = planned.map((plan, i) => {
       const req = zones[i];
       return {
@@ -388,7 +391,7 @@ const createLoadBalancer = defineAction({
       };
     });
     const zoneDocs = internet
-      ? withPublicAddresses(ctx.region, privateZones, await publicAddressesInUse(ctx.db))
+      ? withPublicAddresses(ctx.region, privateZones, taken)
       : privateZones;
     if (dualStack) await rejectTakenIpv6(ctx.db, zoneDocs);
 

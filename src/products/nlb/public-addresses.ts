@@ -8,26 +8,13 @@
 import { DEFAULT_PUBLIC_IPV4_POOL, type RegionConfig } from '../../config/config.js';
 import { ApiError } from '../../gateway/errors.js';
 import { newResourceId } from '../../util/ids.js';
-import type { Db } from '../common/resources.js';
 import type { ZoneMappingDoc } from './model.js';
 import { chooseVip } from './vip-pool.js';
 
-/** Every public address some NLB holds, in any region (pools may overlap). */
-export async function publicAddressesInUse(db: Db): Promise<Set<string>> {
-  const rows = await db.selectFrom('resources').select(['body']).where('product', '=', 'nlb').where('kind', '=', 'loadbalancer').execute();
-  const taken = new Set<string>();
-  for (const row of rows) {
-    const body = JSON.parse(row.body) as { ZoneMappings?: Array<{ PublicIPv4Address?: unknown }> };
-    for (const zone of body.ZoneMappings ?? []) {
-      if (typeof zone.PublicIPv4Address === 'string') taken.add(zone.PublicIPv4Address);
-    }
-  }
-  return taken;
-}
-
 /**
  * Gives each zone without one a public address and an AllocationId (`allocationIds` by zone:
- * the EIPs the client named). `taken` grows with every address handed out.
+ * the EIPs the client named). `taken` (every VIP and public address in use: pools may overlap)
+ * grows with every address handed out.
  */
 export function withPublicAddresses(
   region: RegionConfig,
