@@ -7,6 +7,7 @@ import { readRevision } from './revision-row.js';
 import { RevisionFeed } from './revision-feed.js';
 import { PgRevisionListener, REVISION_CHANNEL } from './pg-listener.js';
 import { assembleStore } from './store-core.js';
+import { kyselyNonceRows } from './nonce-rows.js';
 
 const INT8_OID = 20;
 
@@ -64,6 +65,7 @@ export async function openPostgresStore(url: string, opts: PostgresStoreOptions 
         await sql`select pg_notify(${REVISION_CHANNEL}, ${String(revision)})`.execute(tx);
       },
       shutdown: () => l.close(),
+      nonces: kyselyNonceRows(db),
     });
   } catch (err) {
     await listener?.close();

@@ -3,6 +3,7 @@ import type { Schema } from './schema.js';
 import type { MutateFn, Store, StoreKind } from './types.js';
 import { bumpRevision, readRevision } from './revision-row.js';
 import type { RevisionFeed } from './revision-feed.js';
+import type { NonceRows } from './nonce-rows.js';
 
 /** What an engine module supplies; everything engine-neutral about a Store lives here. */
 export interface Engine {
@@ -13,8 +14,7 @@ export interface Engine {
   /** Tell other processes about a revision; runs inside the mutation so it is sent on commit. */
   announce?(tx: Transaction<Schema>, revision: number): Promise<void>;
   feed: RevisionFeed;
-  /** Runs fn with the engine's cheapest crash-safe durability (see Store.relaxedWrite); default: as is. */
-  relaxedWrite?<T>(fn: (db: Kysely<Schema>) => Promise<T>): Promise<T>;
+  nonces: NonceRows;
   /** Release engine resources other than `db` (e.g. a LISTEN connection). */
   shutdown?(): Promise<void>;
 }
@@ -44,9 +44,7 @@ export function assembleStore(engine: Engine): Store {
       return engine.begin().execute(fn);
     },
 
-    relaxedWrite<T>(fn: (db: Kysely<Schema>) => Promise<T>) {
-      return engine.relaxedWrite ? engine.relaxedWrite(fn) : fn(db);
-    },
+    nonces: engine.nonces,
 
     currentRevision() {
       return readRevision(db);
