@@ -160,6 +160,9 @@ class WorkerPool {
       }
     });
     worker.on('exit', (code, signal) => void this.exited(s, worker, code, signal));
+    // A message sent just as the worker died fails later (EPIPE) as an 'error' event; unheard,
+    // it would take the primary down with the worker. The 'exit' handler does the real work.
+    worker.on('error', (err) => this.log.debug({ err, worker: s.slot }, 'message to a data-plane worker failed'));
   }
 
   private async exited(s: Slot, worker: Worker, code: number | null, signal: string | null): Promise<void> {

@@ -10,6 +10,7 @@ import { assembleStore } from './store-core.js';
 import { resilientPool } from './resilient-pool.js';
 import { StoreHealth, type StoreLog } from './store-health.js';
 import { systemClock, type Clock } from '../util/clock.js';
+import { kyselyNonceRows } from './nonce-rows.js';
 
 const INT8_OID = 20;
 
@@ -76,6 +77,7 @@ export async function openPostgresStore(url: string, opts: PostgresStoreOptions 
         await sql`select pg_notify(${REVISION_CHANNEL}, ${String(revision)})`.execute(tx);
       },
       shutdown: () => l.close(),
+      nonces: kyselyNonceRows(db),
     });
   } catch (err) {
     await listener?.close();

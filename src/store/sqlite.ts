@@ -9,7 +9,6 @@ import {
   type DatabaseConnection,
   type Driver,
   type SqliteDialectConfig,
-  sql,
 } from 'kysely';
 import type { Schema } from './schema.js';
 import type { Store } from './types.js';
@@ -17,6 +16,7 @@ import { requireMigrated, runMigrations } from './migrations.js';
 import { readRevision } from './revision-row.js';
 import { RevisionFeed } from './revision-feed.js';
 import { assembleStore } from './store-core.js';
+import { sqliteNonceRows } from './nonce-rows.js';
 
 /**
  * Kysely's SQLite driver starts transactions with a plain (deferred) BEGIN. A deferred
@@ -105,17 +105,6 @@ export async function openSqliteStore(path: string, opts: SqliteStoreOptions = {
     db,
     begin,
     feed,
-    // In WAL mode, synchronous=NORMAL commits to the WAL without fsync: the OS keeps it across a
-    // crash of this process; the next FULL commit's fsync makes it power-safe too. The single
-    // connection is held throughout, so no other statement runs with the relaxed setting.
-    relaxedWrite: (fn) =>
-      db.connection().execute(async (conn) => {
-        await sql`pragma synchronous = NORMAL`.execute(conn);
-        try {
-          return await fn(conn);
-        } finally {
-          await sql`pragma synchronous = FULL`.execute(conn);
-        }
-      }),
+    nonces: sqliteNonceRows(database, db),
   });
 }

@@ -26,6 +26,7 @@ async function withRetry<T>(run: () => Promise<T>): Promise<T> {
 }
 
 const ALWAYS_REACHABLE: StoreHealthView = { reachable: true, since: undefined, lastError: undefined };
+import type { NonceRows } from './nonce-rows.js';
 
 /** What an engine module supplies; everything engine-neutral about a Store lives here. */
 export interface Engine {
@@ -36,10 +37,9 @@ export interface Engine {
   /** Tell other processes about a revision; runs inside the mutation so it is sent on commit. */
   announce?(tx: Transaction<Schema>, revision: number): Promise<void>;
   feed: RevisionFeed;
-  /** Runs fn with the engine's cheapest crash-safe durability (see Store.relaxedWrite); default: as is. */
-  relaxedWrite?<T>(fn: (db: Kysely<Schema>) => Promise<T>): Promise<T>;
   /** Reachability, for engines that can lose their server (PostgreSQL); SQLite has none. */
   health?: StoreHealth;
+  nonces: NonceRows;
   /** Release engine resources other than `db` (e.g. a LISTEN connection). */
   shutdown?(): Promise<void>;
 }
@@ -75,9 +75,7 @@ export function assembleStore(engine: Engine): Store {
       return engine.health?.view() ?? ALWAYS_REACHABLE;
     },
 
-    relaxedWrite<T>(fn: (db: Kysely<Schema>) => Promise<T>) {
-      return engine.relaxedWrite ? engine.relaxedWrite(fn) : fn(db);
-    },
+    nonces: engine.nonces,
 
     currentRevision() {
       return readRevision(db);

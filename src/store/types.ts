@@ -1,6 +1,7 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { Schema } from './schema.js';
 import type { StoreHealthView } from './store-health.js';
+import type { NonceRows } from './nonce-rows.js';
 
 export type StoreKind = 'sqlite' | 'postgres';
 
@@ -29,12 +30,8 @@ export interface Store {
   mutate<T>(fn: MutateFn<T>): Promise<{ result: T; revision: number }>;
   /** A transaction that does NOT bump the revision (idempotency, nonces, heartbeats, observations, job status). */
   transact<T>(fn: (tx: Transaction<Schema>) => Promise<T>): Promise<T>;
-  /**
-   * A small write that must survive a crash or kill -9 of this process but may be lost if the
-   * machine loses power (SQLite: committed without fsync; PostgreSQL: an ordinary statement).
-   * For writes on every request (nonces) where an fsync would stall the event loop.
-   */
-  relaxedWrite<T>(fn: (db: Kysely<Schema>) => Promise<T>): Promise<T>;
+  /** Signature nonce rows (see nonce-rows.ts): recorded once, shared by every API node. */
+  readonly nonces: NonceRows;
   currentRevision(): Promise<number>;
   /**
    * Resolves with the current revision as soon as it is > after (at once if it already is),

@@ -228,3 +228,32 @@ describe('the region named by the Host header', () => {
     assert.equal(served.body.Zones.length, 2);
   });
 });
+
+describe('connection count', () => {
+  test('past maxConnections new connections are closed at once; calls work again when they go', async (t) => {
+    const small = await startTestServer({ configure: (c) => (c.api.maxConnections = 3) });
+    t.after(() => small.stop());
+    const net = await import('node:net');
+    const held = await Promise.all(
+      Array.from({ length: 3 }, () => new Promise<import('node:net').Socket>((resolve) => {
+        const s = net.connect(small.port, '127.0.0.1', () => resolve(s));
+        s.on('error', () => undefined);
+      })),
+    );
+    // The kernel queues connections in arrival order and the server accepts them in that order,
+    // so the fourth is counted after the three held ones.
+    const refused = await rawExchange(small.port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n', { giveUpMs: 20_000 });
+    assert.ok(refused.closedByServer);
+    assert.equal(refused.status, undefined, 'no reply: the connection was closed on arrival');
+    for (const s of held) s.destroy();
+    // Once they are gone a signed call is served (the server may see the closes a moment later).
+    let body: Record<string, any> | undefined;
+    for (let i = 0; i < 100 && !body; i++) {
+      body = await callApi(small, NLB, 'DescribeRegions', {}).catch(async () => {
+        await new Promise((r) => setTimeout(r, 20));
+        return undefined;
+      });
+    }
+    assert.equal(body?.Regions[0].RegionId, 'cn-hangzhou');
+  });
+});

@@ -2,7 +2,7 @@
  * The replay guard every API node shares: a nonce is recorded in the store, so a captured
  * request is refused after a restart and by every other API node on the same PostgreSQL.
  *
- * One statement decides, atomically on both engines: insert the (AccessKeyId, nonce) key, or,
+ * One statement decides (src/store/nonce-rows.ts), atomically on both engines: insert the (AccessKeyId, nonce) key, or,
  * when the key is already there, take it over only if its earlier use is outside the window
  * (a nonce may be reused once the request that carried it could no longer be accepted, as
  * the in-memory registry allows). No row written means a replay.
@@ -44,28 +44,14 @@ export class StoreNonceRegistry implements NonceRegistry {
   async remember(accessKeyId: string, nonce: string, timestampMs: number, nowMs: number): Promise<boolean> {
     this.maybePrune(nowMs);
     if (timestampMs + this.windowMs < nowMs) return false;
-    const key = nonceKey(accessKeyId, nonce);
-    const staleBefore = nowMs - this.keepMs;
-    const result = await this.store.relaxedWrite((db) =>
-      db
-        .insertInto('nonces')
-        .values({ nonce_key: key, timestamp_ms: timestampMs })
-        .onConflict((oc) =>
-          oc
-            .column('nonce_key')
-            .doUpdateSet({ timestamp_ms: timestampMs })
-            .where('nonces.timestamp_ms', '<', staleBefore),
-        )
-        .executeTakeFirst(),
-    );
-    return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
+    return this.store.nonces.record(nonceKey(accessKeyId, nonce), timestampMs, nowMs - this.keepMs);
   }
 
   /** Deletes rows past the window; resolves when done (tests call it directly). */
   prune(nowMs: number): Promise<void> {
     this.lastPruneMs = nowMs;
-    this.pruning ??= this.store
-      .relaxedWrite((db) => db.deleteFrom('nonces').where('timestamp_ms', '<', nowMs - this.keepMs).execute())
+    this.pruning ??= this.store.nonces
+      .prune(nowMs - this.keepMs)
       .then(
         () => undefined,
         (err: unknown) => this.opts.log?.warn({ err }, 'pruning old signature nonces failed; will try again'),
