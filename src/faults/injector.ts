@@ -117,7 +117,8 @@ export class FaultInjector {
         plan.job.holdMs = Math.max(plan.job.holdMs ?? 0, effect.ms);
         break;
       case 'unhealthy':
-        break; // data plane only (see dataplane/health/fault-probe.ts)
+      case 'drop-connections':
+        break; // data plane only (see dataplane/faults.ts)
     }
   }
 }
