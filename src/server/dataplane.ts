@@ -16,7 +16,7 @@ import type { Clock } from '../util/clock.js';
 import { systemScheduler } from '../util/scheduler.js';
 import { faultAwareProbe } from '../dataplane/health/fault-probe.js';
 import { connectionFaults } from '../dataplane/connection-faults.js';
-import { faultCounter } from '../faults/injector.js';
+import { faultCounter } from '../metrics/fault-metrics.js';
 import { FaultRuleCache } from '../store/fault-rule-cache.js';
 
 /** Stream protocols every worker accepts on (the kernel spreads connections over workers). */

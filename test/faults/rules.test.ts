@@ -153,8 +153,11 @@ test('openslb faults builds rules from flags and refuses two effects in one rule
   assert.equal(JSON.parse(both.stderr).Code, 'InvalidFaultRule');
   const unhealthy = await run('faults', 'add', '--resource-id', 'sgp-abc', '--unhealthy', '127.0.3.9:80');
   assert.deepEqual(JSON.parse(unhealthy.stdout).rule.effect, { type: 'unhealthy', server: '127.0.3.9:80' });
-  assert.equal(JSON.parse((await run('faults', 'list')).stdout).rules.length, 2);
+  const drop = await run('faults', 'add', '--resource-id', 'lsn-abc@80', '--drop-connections', '0.5', '--for', '1m');
+  assert.deepEqual(JSON.parse(drop.stdout).rule.effect, { type: 'drop-connections', share: 0.5 });
+  assert.equal(JSON.parse((await run('faults', 'add', '--resource-id', 'nlb-abc', '--drop-connections', '0.5')).stderr).Code, 'InvalidFaultRule');
+  assert.equal(JSON.parse((await run('faults', 'list')).stdout).rules.length, 3);
   assert.equal((await run('faults', 'remove', rule.id)).code, 0);
   assert.equal(JSON.parse((await run('faults', 'remove', rule.id)).stderr).Code, 'FaultRuleNotFound');
-  assert.equal(JSON.parse((await run('faults', 'clear')).stdout).removed, 1);
+  assert.equal(JSON.parse((await run('faults', 'clear')).stdout).removed, 2);
 });
