@@ -82,7 +82,7 @@ export function registerFaultCommands(
     }
   };
 
-  const faults = program.command('faults').description('inject API errors, latency, job failures and unhealthy backends on purpose');
+  const faults = program.command('faults').description('inject API errors, latency, job failures, unhealthy backends and dropped connections on purpose');
   faults
     .command('add')
     .description('add a fault rule (one effect: --error, --latency, --fail-job, --hold-job, --unhealthy or --drop-connections; or --json)')
