@@ -110,6 +110,7 @@ export function parseFaultRuleSpec(input: unknown, now: number): FaultRuleSpec {
     spec.until = t;
   }
   if (o.for !== undefined) spec.until = now + parseDuration(o.for, 'for');
+  if (spec.until !== undefined && spec.until <= now) throw new FaultRuleError('the rule would end before it starts (until is not in the future)');
 
   if (effect.type === 'unhealthy') {
     // A backend's health is not a per-call event: the rule holds while it exists.

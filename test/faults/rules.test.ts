@@ -64,6 +64,7 @@ test('bad rules are refused with the reason', () => {
     [{ count: 1.5, effect: { type: 'latency', ms: 1 } }, /count/],
     [{ until: 'tomorrow', effect: { type: 'latency', ms: 1 } }, /until/],
     [{ until: NOW, for: '1s', effect: { type: 'latency', ms: 1 } }, /either/],
+    [{ until: '2020-01-01T00:00:00Z', effect: { type: 'latency', ms: 1 } }, /future/],
     [{ colour: 'red', effect: { type: 'latency', ms: 1 } }, /unknown field/],
     [{ effect: { type: 'error', code: 'SystemBusy', httpStatus: 200 } }, /httpStatus/],
     [{ effect: { type: 'error', code: 'SystemBusy', when: 'after' } }, /product or action/],
