@@ -36,6 +36,7 @@ interface AddFlags {
   failCode?: string;
   holdJob?: string;
   unhealthy?: string | boolean;
+  dropConnections?: string;
   json?: string;
 }
 
@@ -81,10 +82,10 @@ export function registerFaultCommands(
     }
   };
 
-  const faults = program.command('faults').description('inject API errors, latency, job failures and unhealthy backends on purpose');
+  const faults = program.command('faults').description('inject API errors, latency, job failures, unhealthy backends and dropped connections on purpose');
   faults
     .command('add')
-    .description('add a fault rule (one effect: --error, --latency, --fail-job, --hold-job or --unhealthy; or --json)')
+    .description('add a fault rule (one effect: --error, --latency, --fail-job, --hold-job, --unhealthy or --drop-connections; or --json)')
     .option('--product <name>', 'nlb, gwlb or cas (default: any)')
     .option('--action <pattern>', 'action name, * as wildcard: CreateLoadBalancer, Create*, *Listener* (default: any)')
     .option('--access-key-id <id>', 'only calls signed with this AccessKey')
@@ -103,6 +104,7 @@ export function registerFaultCommands(
     .option('--fail-code <code>', 'with --fail-job: the job error code (default OperationFailed.FaultInjected)')
     .option('--hold-job <duration>', "the change's job stays Processing this long (its resource stays Configuring/Provisioning)")
     .option('--unhealthy [server]', "the server group's backends (or the one at ip[:port]) fail their health checks")
+    .option('--drop-connections <share>', "this share (0 < s ≤ 1) of new TCP/TCPSSL connections to the listener (--resource-id lsn-…) is closed on accept")
     .option('--json <rule>', 'the whole rule as JSON, as the admin API takes it')
     .action((flags: AddFlags, cmd: Command) =>
       run(cmd.parent!, async ({ store }) => {
@@ -183,8 +185,9 @@ function ruleFromFlags(f: AddFlags): Record<string, unknown> {
   }
   if (f.holdJob !== undefined) effects.push({ type: 'hold-job', ms: f.holdJob });
   if (f.unhealthy !== undefined) effects.push({ type: 'unhealthy', ...(typeof f.unhealthy === 'string' ? { server: f.unhealthy } : {}) });
+  if (f.dropConnections !== undefined) effects.push({ type: 'drop-connections', share: Number(f.dropConnections) });
   if (effects.length !== 1) {
-    throw new FaultRuleError('give exactly one effect: --error, --latency, --fail-job, --hold-job or --unhealthy (one rule per effect)');
+    throw new FaultRuleError('give exactly one effect: --error, --latency, --fail-job, --hold-job, --unhealthy or --drop-connections (one rule per effect)');
   }
   const rule: Record<string, unknown> = { effect: effects[0] };
   const copy = (key: string, value: string | undefined) => {

@@ -16,7 +16,9 @@ export type FaultEffect =
   /** The change's job stays Processing this much longer, so its resource stays in its transitional status. */
   | { type: 'hold-job'; ms: number }
   /** Data plane: health probes of the server group's backends (or one of them) fail. */
-  | { type: 'unhealthy'; server?: string };
+  | { type: 'unhealthy'; server?: string }
+  /** Data plane: this share of new connections to the listener is dropped (closed at once). */
+  | { type: 'drop-connections'; share: number };
 
 export type FaultEffectType = FaultEffect['type'];
 
@@ -59,7 +61,7 @@ export class FaultRuleError extends Error {
 }
 
 const PRODUCTS = new Set(['nlb', 'gwlb', 'cas']);
-const EFFECTS: ReadonlySet<string> = new Set<FaultEffectType>(['error', 'latency', 'fail-job', 'hold-job', 'unhealthy']);
+const EFFECTS: ReadonlySet<string> = new Set<FaultEffectType>(['error', 'latency', 'fail-job', 'hold-job', 'unhealthy', 'drop-connections']);
 /** Latency and holds beyond a day are surely a typo (ms given as seconds, or the reverse). */
 const MAX_MS = 24 * 3600 * 1000;
 
@@ -108,6 +110,7 @@ export function parseFaultRuleSpec(input: unknown, now: number): FaultRuleSpec {
     spec.until = t;
   }
   if (o.for !== undefined) spec.until = now + parseDuration(o.for, 'for');
+  if (spec.until !== undefined && spec.until <= now) throw new FaultRuleError('the rule would end before it starts (until is not in the future)');
 
   if (effect.type === 'unhealthy') {
     // A backend's health is not a per-call event: the rule holds while it exists.
@@ -116,6 +119,12 @@ export function parseFaultRuleSpec(input: unknown, now: number): FaultRuleSpec {
     }
     if (spec.count !== undefined || spec.probability !== undefined) {
       throw new FaultRuleError('an unhealthy rule holds until removed or until its time: no count or probability');
+    }
+  }
+  if (effect.type === 'drop-connections') {
+    if (!match.resourceId?.startsWith('lsn-')) throw new FaultRuleError('a drop-connections rule needs resourceId: the listener (lsn-…)');
+    if (spec.count !== undefined || spec.probability !== undefined) {
+      throw new FaultRuleError('a drop-connections rule holds until removed or until its time: no count or probability (the share is per connection)');
     }
   }
   if (effect.type === 'error' && effect.when === 'after' && match.product === undefined && match.action === undefined) {
@@ -164,6 +173,11 @@ function parseEffect(input: unknown): FaultEffect {
       }
       return server === undefined ? { type: 'unhealthy' } : { type: 'unhealthy', server };
     }
+    case 'drop-connections': {
+      const share = o.share;
+      if (typeof share !== 'number' || !(share > 0 && share <= 1)) throw new FaultRuleError('effect.share must be a number in (0, 1]');
+      return { type: 'drop-connections', share };
+    }
   }
 }
 
@@ -204,7 +218,7 @@ export function isLive(rule: Pick<FaultRule, 'until' | 'remaining'>, now: number
 export function matchesCall(rule: FaultRuleSpec, call: CallFacts): boolean {
   const m = rule.match;
   const effect = rule.effect;
-  if (effect.type === 'unhealthy') return false;
+  if (effect.type === 'unhealthy' || effect.type === 'drop-connections') return false;
   if (!call.write && (effect.type === 'fail-job' || effect.type === 'hold-job' || (effect.type === 'error' && effect.when === 'after'))) {
     return false;
   }
@@ -236,6 +250,16 @@ export function coversBackend(rule: FaultRuleSpec, groupId: string, host: string
   if (rule.effect.type !== 'unhealthy' || rule.match.resourceId !== groupId) return false;
   const server = rule.effect.server;
   return server === undefined || server === host || server === `${host}:${port}`;
+}
+
+/** The share of new connections a live drop-connections rule takes from a listener (0 when none). */
+export function dropShare(rules: readonly FaultRule[], listenerId: string, now: number): { share: number; ruleId?: string } {
+  for (const rule of rules) {
+    if (rule.effect.type === 'drop-connections' && rule.match.resourceId === listenerId && isLive(rule, now)) {
+      return { share: rule.effect.share, ruleId: rule.id };
+    }
+  }
+  return { share: 0 };
 }
 
 function asObject(v: unknown, name: string): Record<string, unknown> {

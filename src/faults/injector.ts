@@ -7,7 +7,7 @@
  */
 import type { Transaction } from 'kysely';
 import type { Logger } from 'pino';
-import { Counter, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { callResourceId, injectedError } from '../domain/fault-errors.js';
 import { isLive, matchesCall, type CallFacts, type FaultEffect, type FaultRule } from '../domain/fault-rules.js';
 import { ApiError } from '../gateway/errors.js';
@@ -17,6 +17,7 @@ import type { Schema } from '../store/schema.js';
 import type { Store } from '../store/types.js';
 import type { Clock } from '../util/clock.js';
 import { markJobs, type JobFault } from './job-faults.js';
+import { faultCounter, type FaultCounter } from '../metrics/fault-metrics.js';
 
 export interface FaultInjectorOptions {
   store: Store;
@@ -63,7 +64,7 @@ function needsTheCall(effect: FaultEffect): boolean {
 export class FaultInjector {
   private readonly cache: FaultRuleCache;
   private readonly random: () => number;
-  private readonly fired?: Counter<'rule' | 'effect'>;
+  private readonly fired?: FaultCounter;
 
   constructor(private readonly opts: FaultInjectorOptions) {
     this.cache = opts.cache ?? new FaultRuleCache(opts.store);
@@ -117,24 +118,8 @@ export class FaultInjector {
         plan.job.holdMs = Math.max(plan.job.holdMs ?? 0, effect.ms);
         break;
       case 'unhealthy':
-        break; // data plane only (see dataplane/health/fault-probe.ts)
+      case 'drop-connections':
+        break; // data plane only (see dataplane/faults.ts)
     }
   }
-}
-
-/** One counter per registry, shared by the gateway's injector and the data plane's probe faults. */
-const counters = new WeakMap<Registry, Counter<'rule' | 'effect'>>();
-
-export function faultCounter(registry: Registry): Counter<'rule' | 'effect'> {
-  let counter = counters.get(registry);
-  if (!counter) {
-    counter = new Counter({
-      name: 'openslb_faults_injected_total',
-      help: 'Faults injected by fault rules, by rule ID and effect (unhealthy: failed health probes).',
-      labelNames: ['rule', 'effect'],
-      registers: [registry],
-    });
-    counters.set(registry, counter);
-  }
-  return counter;
 }

@@ -15,7 +15,8 @@ import type { Store } from '../store/store.js';
 import type { Clock } from '../util/clock.js';
 import { systemScheduler } from '../util/scheduler.js';
 import { faultAwareProbe } from '../dataplane/health/fault-probe.js';
-import { faultCounter } from '../faults/injector.js';
+import { connectionFaults } from '../dataplane/connection-faults.js';
+import { faultCounter } from '../metrics/fault-metrics.js';
 import { FaultRuleCache } from '../store/fault-rule-cache.js';
 
 /** Stream protocols every worker accepts on (the kernel spreads connections over workers). */
@@ -55,6 +56,20 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlaneN
         ? log.warn({ target, ruleId }, 'fault injected: health probes fail while the rule holds')
         : log.info({ target }, 'fault rule no longer holds this backend down'),
   });
+  const dropping = new Set<string>();
+  const shouldDrop = connectionFaults({
+    rules: () => faultRules.peek(),
+    now: () => clock.now(),
+    onDrop: (rule, listenerId) => {
+      faultsFired.inc({ rule, effect: 'drop-connections' });
+      // One line per rule and listener, not one per dropped connection.
+      const key = `${rule} ${listenerId}`;
+      if (!dropping.has(key)) {
+        dropping.add(key);
+        log.warn({ ruleId: rule, listenerId }, 'fault injected: dropping a share of new connections');
+      }
+    },
+  });
   const nlb = new NlbReconciler({
     store,
     clock,
@@ -65,6 +80,7 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlaneN
     report,
     protocols: datagrams ? undefined : STREAM_PROTOCOLS,
     probe,
+    shouldDrop,
   });
   const parts: Reconciler[] = [nlb];
   registerDataPlaneMetrics(registry, nlb);

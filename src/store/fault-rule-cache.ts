@@ -26,6 +26,16 @@ export class FaultRuleCache {
     this.now = opts.now ?? (() => performance.now());
   }
 
+  /**
+   * The rules as last read, without waiting: for per-connection checks, which must not wait
+   * on the store. A stale copy starts a read in the background; its result serves later calls.
+   */
+  peek(): readonly FaultRule[] {
+    const fresh = this.rules();
+    if (fresh instanceof Promise) fresh.catch(() => undefined);
+    return this.rulesNow;
+  }
+
   rules(): Promise<FaultRule[]> | FaultRule[] {
     const generation = faultRulesGeneration(this.store);
     if (generation === this.generation && this.now() - this.loadedAt < this.maxAgeMs) return this.rulesNow;

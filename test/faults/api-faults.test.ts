@@ -165,3 +165,17 @@ test('the admin API refuses a bad rule with the reason, and an unknown rule with
   // Nothing half-written.
   assert.ok((await admin(adminUrl, 'GET', '/faults')).body.rules.every((r: any) => r.effect.type !== 'explode'));
 });
+
+test('GWLB changes carry no JobId, yet a held job keeps the resource Creating and a failed one undoes the create', async () => {
+  const { gwlb, groupStatus, until } = await import('../products/gwlb/support.js');
+  await addRule({ product: 'gwlb', action: 'CreateServerGroup', count: 1, effect: { type: 'hold-job', ms: '1h' } });
+  const held = await gwlb(server, 'CreateServerGroup', { VpcId: 'vpc-local', ServerGroupName: 'gw-held' });
+  const free = await gwlb(server, 'CreateServerGroup', { VpcId: 'vpc-local', ServerGroupName: 'gw-free' });
+  await until(() => groupStatus(server, free.ServerGroupId), 'Available');
+  assert.equal(await groupStatus(server, held.ServerGroupId), 'Creating');
+
+  const failing = await addRule({ product: 'gwlb', action: 'CreateServerGroup', count: 1, effect: { type: 'fail-job' } });
+  const doomed = await gwlb(server, 'CreateServerGroup', { VpcId: 'vpc-local', ServerGroupName: 'gw-doomed' });
+  await until(async () => (await ruleById(failing.id)).fired === 1 && (await server.running.store.db.selectFrom('jobs').select('status').where('resource_id', '=', doomed.ServerGroupId).executeTakeFirst())?.status, 'Failed');
+  assert.equal(await groupStatus(server, doomed.ServerGroupId), undefined, 'the failed create left no group behind');
+});

@@ -1,13 +1,15 @@
 /**
- * A data-plane fault: a rule holds a backend down. Its health probes fail while the rule
- * holds, so it goes Unhealthy through the group's thresholds, gets no new connections, and
- * comes back the same way when the rule is removed.
+ * Data-plane faults. A rule holds a backend down: its health probes fail while the rule holds,
+ * so it goes Unhealthy through the group's thresholds, gets no new connections, and comes back
+ * the same way when the rule is removed. A rule drops a share of a listener's new connections.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { NLB, callApi, type TestServer } from '../support/server.js';
 import { createActiveLoadBalancer, createRunningListener, createServerGroup } from '../support/nlb-setup.js';
 import { startTcpBackend, tcpRoundTrip, type TcpBackend } from '../support/backends.js';
+import { connectionFaults } from '../../src/dataplane/connection-faults.js';
+import type { FaultRule } from '../../src/domain/fault-rules.js';
 import { admin, startFaultTestServer, until } from './support.js';
 
 let server: TestServer;
@@ -68,4 +70,50 @@ test('an unhealthy rule needs a server group and takes no count', async () => {
   assert.match(res.body.Message, /server group/);
   const counted = await admin(server.running.adminUrl!, 'POST', '/faults', { resourceId: 'sgp-x', count: 2, effect: { type: 'unhealthy' } });
   assert.equal(counted.status, 400);
+});
+
+test('a drop-connections rule closes new connections to its listener only, until removed', async () => {
+  const backend = await startTcpBackend('127.0.3.83', 'b');
+  backends.push(backend);
+  const lb = await createActiveLoadBalancer(server);
+  const sg = await createServerGroup(server, { HealthCheckConfig: { HealthCheckEnabled: false } }, [{ ip: backend.host, port: backend.port }]);
+  const target = await createRunningListener(server, { LoadBalancerId: lb.id, ListenerProtocol: 'TCP', ListenerPort: 7430, ServerGroupId: sg });
+  await createRunningListener(server, { LoadBalancerId: lb.id, ListenerProtocol: 'TCP', ListenerPort: 7431, ServerGroupId: sg });
+  assert.equal(await tcpRoundTrip(lb.vips[0], 7430, 'x'), 'b:x');
+
+  const added = await admin(server.running.adminUrl!, 'POST', '/faults', { resourceId: target, for: '1h', effect: { type: 'drop-connections', share: 1 } });
+  assert.equal(added.status, 201, JSON.stringify(added.body));
+  await until('new connections to the listener are dropped', async () => {
+    try {
+      await tcpRoundTrip(lb.vips[0], 7430, 'x');
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  const acceptedBefore = backend.accepted;
+  await assert.rejects(tcpRoundTrip(lb.vips[0], 7430, 'x'));
+  assert.equal(backend.accepted, acceptedBefore, 'a dropped connection never reaches a backend');
+  assert.equal(await tcpRoundTrip(lb.vips[0], 7431, 'y'), 'b:y', 'the other listener is untouched');
+  const metrics = await (await fetch(`${server.running.adminUrl}/metrics`)).text();
+  assert.match(metrics, new RegExp(`openslb_faults_injected_total\\{rule="${added.body.rule.id}",effect="drop-connections"\\} [1-9]`));
+
+  await admin(server.running.adminUrl!, 'DELETE', `/faults/${added.body.rule.id}`);
+  await until('connections flow again', async () => {
+    try {
+      return (await tcpRoundTrip(lb.vips[0], 7430, 'x')) === 'b:x';
+    } catch {
+      return false;
+    }
+  });
+});
+
+test('a partial share drops the connections the random source picks', () => {
+  const rule: FaultRule = { id: 'fault-1', createdAt: 0, fired: 0, match: { resourceId: 'lsn-1@80' }, effect: { type: 'drop-connections', share: 0.25 } };
+  const draws = [0.1, 0.3, 0.24, 0.9];
+  const dropped: string[] = [];
+  const shouldDrop = connectionFaults({ rules: () => [rule], now: () => 0, random: () => draws.shift()!, onDrop: (_r, l) => dropped.push(l) });
+  assert.deepEqual([shouldDrop('lsn-1@80'), shouldDrop('lsn-1@80'), shouldDrop('lsn-1@80'), shouldDrop('lsn-1@80')], [true, false, true, false]);
+  assert.equal(shouldDrop('lsn-2@80'), false);
+  assert.deepEqual(dropped, ['lsn-1@80', 'lsn-1@80']);
 });

@@ -40,6 +40,8 @@ export interface NlbReconcilerOptions {
   protocols?: ReadonlySet<string>;
   /** Replaces the health probes (fault rules wrap the real ones, see health/fault-probe.ts). */
   probe?: ProbeFn;
+  /** Fault rules that drop a share of a listener's new TCP/TCPSSL connections. */
+  shouldDrop?: (listenerId: string) => boolean;
 }
 
 interface RunningListener {
@@ -221,6 +223,7 @@ export class NlbReconciler implements Reconciler {
       mss: d.doc.Mss,
       connectTimeoutMs: CONNECT_TIMEOUT_MS,
       proxyHeader: d.doc.ProxyProtocolEnabled ? proxyHeaderBuilder(d) : undefined,
+      shouldDrop: this.opts.shouldDrop ? dropFor(this.opts.shouldDrop, d.id) : undefined,
     };
     if (existing && existing.bindKey === bindKey) {
       existing.runtime.update(settings as never, pool);
@@ -315,4 +318,8 @@ function proxyHeaderBuilder(d: DesiredListener): TcpListenerSettings['proxyHeade
       { srcIp: client.remoteAddress ?? '0.0.0.0', srcPort: client.remotePort ?? 0, dstIp: localAddress, dstPort: localPort },
       tlvs,
     );
+}
+
+function dropFor(shouldDrop: (listenerId: string) => boolean, listenerId: string): () => boolean {
+  return () => shouldDrop(listenerId);
 }

@@ -23,6 +23,8 @@ export interface TcpListenerSettings {
   proxyHeader?: (client: net.Socket, localAddress: string, localPort: number) => Buffer;
   /** TLS termination (TCPSSL): the secure context options, SNI callback included. */
   tls?: tls.TlsOptions;
+  /** Fault rules: true closes this new connection at once (see dataplane/connection-faults.ts). */
+  shouldDrop?: () => boolean;
 }
 
 export interface TcpListenerBinding {
@@ -120,6 +122,10 @@ export class TcpListener {
     }
     if (!this.cps.get(vip)!.admit(this.clock.now())) {
       counters.droppedCps++;
+      client.destroy();
+      return;
+    }
+    if (this.settings.shouldDrop?.()) {
       client.destroy();
       return;
     }
