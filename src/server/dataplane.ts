@@ -8,6 +8,7 @@ import type { Config } from '../config/config.js';
 import { CompositeReconciler } from '../dataplane/composite-reconciler.js';
 import { GwlbReconciler } from '../dataplane/gwlb/reconciler.js';
 import { DataPlaneNode, type Observation, type Reconciler } from '../dataplane/node.js';
+import { DesiredStateCopy, DesiredStateSource } from '../dataplane/desired-state-copy.js';
 import { NlbReconciler } from '../dataplane/nlb/reconciler.js';
 import { registerDataPlaneMetrics } from '../metrics/dataplane-metrics.js';
 import { registerGwlbMetrics } from '../metrics/gwlb-metrics.js';
@@ -36,8 +37,19 @@ export interface DataPlaneOptions {
 }
 
 export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlaneNode> {
-  const { config, store, clock, log, registry } = opts;
+  const { config, clock, log, registry } = opts;
   const datagrams = opts.datagrams ?? true;
+  // On a shared PostgreSQL, keep a local copy of what was applied, for a start during an outage.
+  const copy =
+    opts.store.kind === 'postgres'
+      ? new DesiredStateCopy({
+          dataDir: config.dataDir,
+          nodeId: opts.nodeId,
+          onError: (err) => log.warn({ err }, 'saving the local copy of the desired state failed'),
+        })
+      : undefined;
+  const source = new DesiredStateSource(opts.store);
+  const store = source.asStore();
   let node: DataPlaneNode | undefined;
   const report = (observations: Observation[]) => node?.report(observations);
   const nlb = new NlbReconciler({
@@ -66,10 +78,12 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlaneN
   node = new DataPlaneNode({
     nodeId: opts.nodeId,
     address: opts.address,
-    store,
     clock,
     reconciler: new CompositeReconciler(parts),
     log,
+    copy,
+    source,
+    store: opts.store,
   });
   await node.start();
   return node;

@@ -73,7 +73,9 @@ export async function startOpenSlb(config: Config, opts: StartOptions = {}): Pro
   // One line per API call: gathered for up to 10 ms per write (see batched-log.ts).
   const log = opts.log ?? pino({ level: config.logLevel }, batchedStdout());
   // A data-plane node never migrates: it may hold a role that cannot (see the README's fleet section).
-  const store = await openStore({ url: config.storeUrl, dataDir: config.dataDir, log, migrate: config.role !== 'dataplane' });
+  // It may also start while the store is down, forwarding from its local copy (dataplane.ts).
+  const dataPlaneOnly = config.role === 'dataplane';
+  const store = await openStore({ url: config.storeUrl, dataDir: config.dataDir, log, migrate: !dataPlaneOnly, startWhileUnreachable: dataPlaneOnly });
   const identity = opts.nodeId ?? nodeIdentity({ id: config.node.id, dataDir: config.dataDir });
   const stops: Array<() => Promise<unknown>> = [() => store.close()];
   const stop = async () => {

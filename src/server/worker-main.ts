@@ -40,7 +40,7 @@ async function main(): Promise<void> {
   // deregisters the node first.
   cluster.worker!.exitedAfterDisconnect = true;
 
-  const store = await openStore({ url: config.storeUrl, dataDir: config.dataDir, migrate: false, log });
+  const store = await openStore({ url: config.storeUrl, dataDir: config.dataDir, migrate: false, log, startWhileUnreachable: true });
   const registry = newRegistry();
   const node = await startDataPlane({
     config,
