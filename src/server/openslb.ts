@@ -28,7 +28,7 @@ import { ApiMetrics, newRegistry } from '../metrics/api-metrics.js';
 import { casProduct } from '../products/cas/index.js';
 import { gwlbProduct } from '../products/gwlb/index.js';
 import { nlbProduct } from '../products/nlb/index.js';
-import { openStore, type Store } from '../store/store.js';
+import { isStoreUnavailable, openStore, type Store } from '../store/store.js';
 import { type Clock, systemClock } from '../util/clock.js';
 
 export interface StartOptions {
@@ -167,10 +167,17 @@ export async function startOpenSlb(config: Config, opts: StartOptions = {}): Pro
         const body = await readiness(store);
         return reply.code(body.status === 'ready' ? 200 : 503).send(body);
       });
-      admin.get('/nodes', async () => ({
-        nodeTimeoutMs: config.jobs.nodeTimeoutMs,
-        nodes: await listNodes(store, clock.now(), config.jobs.nodeTimeoutMs),
-      }));
+      admin.get('/nodes', async (_req, reply) => {
+        try {
+          return {
+            nodeTimeoutMs: config.jobs.nodeTimeoutMs,
+            nodes: await listNodes(store, clock.now(), config.jobs.nodeTimeoutMs, { withHealth: true }),
+          };
+        } catch (err) {
+          if (!isStoreUnavailable(err)) throw err;
+          return reply.code(503).send({ error: 'the store is unreachable', store: store.health() });
+        }
+      });
       opts.adminRoutes?.(admin);
       const { host, port } = splitHostPort(config.adminListen);
       await admin.listen({ host, port });
