@@ -10,6 +10,7 @@ import { GwlbReconciler } from '../dataplane/gwlb/reconciler.js';
 import { DataPlaneNode, type Observation, type Reconciler } from '../dataplane/node.js';
 import { DesiredStateCopy, DesiredStateSource } from '../dataplane/desired-state-copy.js';
 import { NlbReconciler } from '../dataplane/nlb/reconciler.js';
+import type { ProbeFn } from '../dataplane/health/checker.js';
 import { registerDataPlaneMetrics } from '../metrics/dataplane-metrics.js';
 import { registerGwlbMetrics } from '../metrics/gwlb-metrics.js';
 import type { Store } from '../store/store.js';
@@ -34,6 +35,8 @@ export interface DataPlaneOptions {
    * datagrams to different workers, each with its own session table.
    */
   datagrams?: boolean;
+  /** Health probes of a cluster worker, shared with the other workers through the primary. */
+  probe?: ProbeFn;
 }
 
 export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlaneNode> {
@@ -60,6 +63,7 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlaneN
     log,
     report,
     protocols: datagrams ? undefined : STREAM_PROTOCOLS,
+    probe: opts.probe,
   });
   const parts: Reconciler[] = [nlb];
   registerDataPlaneMetrics(registry, nlb);

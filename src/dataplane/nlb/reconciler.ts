@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { Store } from '../../store/store.js';
 import type { Clock } from '../../util/clock.js';
 import type { Scheduler as TimerScheduler } from '../../util/scheduler.js';
-import { HealthChecker, isForwardable, type HealthChange, type HealthTarget } from '../health/checker.js';
+import { HealthChecker, isForwardable, type HealthChange, type HealthTarget, type ProbeFn } from '../health/checker.js';
 import type { Observation, Reconciler } from '../node.js';
 import { healthObservationKey, HEALTHY, UNHEALTHY } from '../../products/nlb/listener-health.js';
 import { alibabaTlvBytes, encodeProxyV2 } from './proxy-protocol.js';
@@ -35,6 +35,8 @@ export interface NlbReconcilerOptions {
    * datagram sockets leaves UDP listeners to the worker that does.
    */
   protocols?: ReadonlySet<string>;
+  /** Replaces the real health probes (a cluster worker's are shared through its primary). */
+  probe?: ProbeFn;
 }
 
 interface RunningListener {
@@ -67,6 +69,7 @@ export class NlbReconciler implements Reconciler {
   constructor(private readonly opts: NlbReconcilerOptions) {
     this.checker = new HealthChecker({
       scheduler: opts.timers,
+      probe: opts.probe,
       onChange: (change) => this.healthChanged(change),
       onError: (err) => opts.log?.warn({ err }, 'health check listener failed'),
     });
