@@ -68,13 +68,17 @@ export class DataPlaneNode {
       const { copy, source } = this.opts;
       if (!isStoreUnavailable(err) || !copy || !source) throw err;
       const local = await copy.open();
-      if (!local) throw new Error(`the store is unreachable and there is no local copy of the desired state (${copy.path}) to start from`, { cause: err });
-      this.localStore = local;
-      source.useLocal(local);
-      const revision = await local.currentRevision();
-      this.noteFailures(await this.opts.reconciler.apply(revision));
-      this.applied = revision;
-      this.opts.log?.warn({ revision, copy: copy.path }, `store unreachable at start: forwarding from the local copy of revision ${revision}; reconnecting in the background`);
+      if (local) {
+        this.localStore = local;
+        source.useLocal(local);
+        const revision = await local.currentRevision();
+        this.noteFailures(await this.opts.reconciler.apply(revision));
+        this.applied = revision;
+        this.opts.log?.warn({ revision, copy: copy.path }, `store unreachable at start: forwarding from the local copy of revision ${revision}; reconnecting in the background`);
+      } else {
+        // Never applied anything here: nothing to forward yet, but come up and keep trying.
+        this.opts.log?.warn({ copy: copy.path }, 'store unreachable at start and no local copy of the desired state: forwarding nothing until the store answers');
+      }
       this.startLoops(this.reconnectThenFollow());
       return;
     }

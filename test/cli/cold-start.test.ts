@@ -107,6 +107,15 @@ test('a data-plane node started while PostgreSQL is down forwards from its local
     assert.equal((await fetch(`${admin}/healthz`)).status, 200, '/healthz: forwarding is fine');
     assert.equal((await fetch(`${admin}/readyz`)).status, 503, '/readyz: the store is not');
     assert.match(node.stdout(), /forwarding from the local copy of revision/);
+
+    // A machine that never reached the store has no copy: it comes up all the same, forwards
+    // nothing, and says so on /healthz (it would register once the store answers).
+    const fresh = await serve(['--role', 'dataplane', '--workers', '1', '--node-id', `${NODE_ID}-fresh`], join(dir, 'fresh'));
+    const freshHealth = await fetch(`${adminUrl(fresh)}/healthz`);
+    assert.equal(freshHealth.status, 503);
+    assert.equal(((await freshHealth.json()) as { appliedRevision: number }).appliedRevision, -1);
+    assert.match(fresh.stdout(), /no local copy of the desired state: forwarding nothing until the store answers/);
+    await stopProcess(fresh.child);
   } finally {
     await pgServer.outage!.start();
   }
