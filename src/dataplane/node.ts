@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { Transaction } from 'kysely';
 import { isStoreUnavailable, type Schema, type Store } from '../store/store.js';
 import type { Clock } from '../util/clock.js';
+import type { DesiredStateCopy, DesiredStateSource } from './desired-state-copy.js';
 
 export interface Observation {
   objectId: string;
@@ -29,6 +30,13 @@ export interface DataPlaneNodeOptions {
   reconciler: Reconciler;
   heartbeatMs?: number;
   log?: Logger;
+  /**
+   * The local copy of the last applied desired state, and the source the reconciler reads
+   * through: with both, a node that cannot reach the store at start forwards from the copy
+   * and reconnects in the background.
+   */
+  copy?: DesiredStateCopy;
+  source?: DesiredStateSource;
 }
 
 /** What this node forwards right now, for /healthz (answered without the store). */
@@ -52,22 +60,92 @@ export class DataPlaneNode {
   constructor(private readonly opts: DataPlaneNodeOptions) {}
 
   async start(): Promise<void> {
+    const { store, clock } = this.opts;
+    this.startedAt = clock.now();
+    try {
+      await this.register();
+    } catch (err) {
+      const { copy, source } = this.opts;
+      if (!isStoreUnavailable(err) || !copy || !source) throw err;
+      const local = await copy.open();
+      if (local) {
+        this.localStore = local;
+        source.useLocal(local);
+        const revision = await local.currentRevision();
+        this.noteFailures(await this.opts.reconciler.apply(revision));
+        this.applied = revision;
+        this.opts.log?.warn({ revision, copy: copy.path }, `store unreachable at start: forwarding from the local copy of revision ${revision}; reconnecting in the background`);
+      } else {
+        // Never applied anything here: nothing to forward yet, but come up and keep trying.
+        this.opts.log?.warn({ copy: copy.path }, 'store unreachable at start and no local copy of the desired state: forwarding nothing until the store answers');
+      }
+      this.startLoops(this.reconnectThenFollow());
+      return;
+    }
+    await this.applyOnce(await store.currentRevision());
+    this.startLoops(this.follow());
+  }
+
+  private startLoops(loop: Promise<void>): void {
+    this.heartbeat = setInterval(() => void this.beat(), this.opts.heartbeatMs ?? 2000);
+    this.heartbeat.unref();
+    this.loopDone = loop;
+  }
+
+  /** A restarted node (same identity) takes over its row: whatever it said before is void. */
+  private async register(): Promise<void> {
     const { store, clock, nodeId, address } = this.opts;
     const now = clock.now();
-    this.startedAt = now;
-    // A restarted node (same identity) takes over its row: whatever it said before is void.
     await store.transact(async (tx) => {
       await tx.deleteFrom('observations').where('node_id', '=', nodeId).execute();
       await tx.deleteFrom('nodes').where('node_id', '=', nodeId).execute();
       await tx
         .insertInto('nodes')
-        .values({ node_id: nodeId, address, started_at: now, heartbeat_at: now, applied_revision: -1 })
+        .values({ node_id: nodeId, address, started_at: this.startedAt, heartbeat_at: now, applied_revision: this.applied })
         .execute();
     });
-    await this.applyOnce(await store.currentRevision());
-    this.heartbeat = setInterval(() => void this.beat(), this.opts.heartbeatMs ?? 2000);
-    this.heartbeat.unref();
-    this.loopDone = this.follow();
+  }
+
+  /** Started from the local copy: register once the store answers, then follow it as usual. */
+  private async reconnectThenFollow(): Promise<void> {
+    for (let attempt = 0; !this.stopped; attempt++) {
+      await this.pause(Math.min(500 * 2 ** Math.min(attempt, 10), 10_000));
+      if (this.stopped) return;
+      try {
+        await this.register();
+        // From now on the store: apply its revision (and record it) before following it.
+        this.opts.source?.useLocal(undefined);
+        await this.applyOnce(await this.opts.store.currentRevision());
+        this.opts.log?.info({ appliedRevision: this.applied }, 'store reachable: following it instead of the local copy');
+        break;
+      } catch (err) {
+        // Registered but could not apply from the store yet: keep serving from the copy.
+        this.opts.source?.useLocal(this.localStore);
+        this.fault('reconnecting to the store', err);
+      }
+    }
+    await this.follow();
+  }
+
+  /** The local copy a cold start forwards from until the store answers. */
+  private localStore: Store | undefined;
+
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      const signal = this.waitAbort.signal;
+      function done() {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        resolve();
+      }
+      signal.addEventListener('abort', done);
+    });
+  }
+
+  private noteFailures(observations: Observation[]): void {
+    this.failedObjects.clear();
+    for (const o of observations) if (o.state === 'failed') this.failedObjects.set(o.objectId, o.reason ?? 'failed');
   }
 
   get appliedRevision(): number {
@@ -188,8 +266,7 @@ export class DataPlaneNode {
 
   private async applyOnce(revision: number): Promise<void> {
     const observations = await this.opts.reconciler.apply(revision);
-    this.failedObjects.clear();
-    for (const o of observations) if (o.state === 'failed') this.failedObjects.set(o.objectId, o.reason ?? 'failed');
+    this.noteFailures(observations);
     const { store, clock, nodeId } = this.opts;
     const now = clock.now();
     // Observations and the applied revision land together, so a job never sees one without the other.
@@ -204,6 +281,7 @@ export class DataPlaneNode {
     });
     this.remember(wrote);
     this.applied = revision;
+    this.opts.copy?.saveSoon(store.db, revision);
   }
 
   async stop(): Promise<void> {
@@ -212,6 +290,7 @@ export class DataPlaneNode {
     if (this.heartbeat) clearInterval(this.heartbeat);
     await this.loopDone?.catch(() => undefined);
     await this.opts.reconciler.close();
+    await this.opts.copy?.close().catch(() => undefined);
     await this.opts.store
       .transact((tx) => tx.deleteFrom('nodes').where('node_id', '=', this.opts.nodeId).execute())
       .catch(() => undefined);

@@ -69,3 +69,11 @@ export function nodeAddress(configured: string | undefined, listenHost: string):
   }
   return listenHost === '0.0.0.0' || listenHost === '::' ? '127.0.0.1' : listenHost;
 }
+
+/**
+ * The machine a node runs on: a cluster worker's node id is `<identity>-w<slot>`, and its
+ * workers share one machine's view of the network (health verdicts count once per machine).
+ */
+export function machineOf(nodeId: string): string {
+  return nodeId.replace(/-w\d+$/, '');
+}

@@ -39,6 +39,7 @@ import {
 } from './worker-protocol.js';
 import type { ForwardingStatus } from '../dataplane/node.js';
 import { forwardingHealth, type ForwardingHealth } from './health-endpoints.js';
+import { SharedProber, type ProbeReply, type ProbeRequest } from '../dataplane/health/shared-probe.js';
 
 const WORKER_ENTRY = fileURLToPath(new URL(`./worker-main${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
 /** How long `startCluster` waits for the first workers before serving anyway. */
@@ -80,6 +81,8 @@ class WorkerPool {
   private readonly slots: Slot[];
   private stopping = false;
   private nextMetricsId = 1;
+  /** One health probe per target for all workers (see shared-probe.ts). */
+  private readonly prober = new SharedProber();
 
   constructor(
     private readonly config: Config,
@@ -149,6 +152,17 @@ class WorkerPool {
     s.ready = false;
     s.startedAt = Date.now();
     worker.on('message', (msg: unknown) => {
+      if (isMessage<ProbeRequest>(msg, 'openslb:probe')) {
+        void this.prober.run(msg.target).then((result) => {
+          if (!worker.isConnected()) return;
+          try {
+            worker.send({ type: 'openslb:probe-result', id: msg.id, result } satisfies ProbeReply);
+          } catch {
+            // The worker went away; its checker is gone with it.
+          }
+        });
+        return;
+      }
       if (isMessage<StatusMessage>(msg, 'openslb:status') && s.worker === worker) {
         s.status = msg.status;
         return;

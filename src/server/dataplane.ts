@@ -8,7 +8,9 @@ import type { Config } from '../config/config.js';
 import { CompositeReconciler } from '../dataplane/composite-reconciler.js';
 import { GwlbReconciler } from '../dataplane/gwlb/reconciler.js';
 import { DataPlaneNode, type Observation, type Reconciler } from '../dataplane/node.js';
+import { DesiredStateCopy, DesiredStateSource } from '../dataplane/desired-state-copy.js';
 import { NlbReconciler } from '../dataplane/nlb/reconciler.js';
+import type { ProbeFn } from '../dataplane/health/checker.js';
 import { registerDataPlaneMetrics } from '../metrics/dataplane-metrics.js';
 import { registerGwlbMetrics } from '../metrics/gwlb-metrics.js';
 import type { Store } from '../store/store.js';
@@ -37,17 +39,31 @@ export interface DataPlaneOptions {
    * datagrams to different workers, each with its own session table.
    */
   datagrams?: boolean;
+  /** Health probes of a cluster worker, shared with the other workers through the primary. */
+  probe?: ProbeFn;
 }
 
 export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlaneNode> {
-  const { config, store, clock, log, registry } = opts;
+  const { config, clock, log, registry } = opts;
   const datagrams = opts.datagrams ?? true;
+  // On a shared PostgreSQL, keep a local copy of what was applied, for a start during an outage.
+  const copy =
+    opts.store.kind === 'postgres'
+      ? new DesiredStateCopy({
+          dataDir: config.dataDir,
+          nodeId: opts.nodeId,
+          onError: (err) => log.warn({ err }, 'saving the local copy of the desired state failed'),
+        })
+      : undefined;
+  const source = new DesiredStateSource(opts.store);
+  const store = source.asStore();
   let node: DataPlaneNode | undefined;
   const report = (observations: Observation[]) => node?.report(observations);
   // Fault rules that hold backends down: checked by every probe, read from the store at most once a second.
   const faultRules = new FaultRuleCache(store);
   const faultsFired = faultCounter(registry);
   const probe = faultAwareProbe({
+    inner: opts.probe,
     rules: () => faultRules.rules(),
     now: () => clock.now(),
     onFired: (rule) => faultsFired.inc({ rule, effect: 'unhealthy' }),
@@ -100,10 +116,12 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlaneN
   node = new DataPlaneNode({
     nodeId: opts.nodeId,
     address: opts.address,
-    store,
     clock,
     reconciler: new CompositeReconciler(parts),
     log,
+    copy,
+    source,
+    store: opts.store,
   });
   await node.start();
   return node;

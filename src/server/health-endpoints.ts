@@ -25,7 +25,8 @@ export function forwardingHealth(statuses: ForwardingStatus[], workersDown: numb
   const failed = new Map<string, string>();
   for (const s of statuses) for (const f of s.failed) failed.set(f.objectId, f.reason);
   const applied = statuses.length === 0 ? -1 : Math.min(...statuses.map((s) => s.appliedRevision));
-  const degraded = failed.size > 0 || workersDown.length > 0 || statuses.length === 0;
+  // appliedRevision < 0: started without the store and without a local copy, so nothing yet.
+  const degraded = failed.size > 0 || workersDown.length > 0 || statuses.length === 0 || applied < 0;
   return {
     status: degraded ? 'degraded' : 'ok',
     appliedRevision: applied,

@@ -18,10 +18,33 @@ export interface NodeView {
   appliedRevision: number;
   /** false: silent for longer than the node timeout, so jobs no longer wait for it. */
   live: boolean;
+  /**
+   * This node's own view of the backends it health-checks (GetListenerHealthStatus shows the
+   * fleet's combined view): how many it sees healthy, and the ones it sees unhealthy.
+   */
+  health?: { healthy: number; unhealthy: Array<{ target: string; reason: string | null }> };
 }
 
-export async function listNodes(store: Store, now: number, nodeTimeoutMs: number): Promise<NodeView[]> {
+const HEALTH_PREFIX = 'health:';
+
+export async function listNodes(store: Store, now: number, nodeTimeoutMs: number, opts: { withHealth?: boolean } = {}): Promise<NodeView[]> {
   const rows = await store.db.selectFrom('nodes').selectAll().orderBy('node_id').execute();
+  const health = new Map<string, NonNullable<NodeView['health']>>();
+  if (opts.withHealth) {
+    const verdicts = await store.db
+      .selectFrom('observations')
+      .select(['node_id', 'object_id', 'state', 'reason'])
+      .where('object_id', 'like', `${HEALTH_PREFIX}%`)
+      .where('state', 'in', ['healthy', 'unhealthy'])
+      .orderBy('object_id')
+      .execute();
+    for (const v of verdicts) {
+      let h = health.get(v.node_id);
+      if (!h) health.set(v.node_id, (h = { healthy: 0, unhealthy: [] }));
+      if (v.state === 'healthy') h.healthy++;
+      else h.unhealthy.push({ target: v.object_id.slice(HEALTH_PREFIX.length), reason: v.reason });
+    }
+  }
   return rows.map((r) => ({
     nodeId: r.node_id,
     address: r.address,
@@ -31,6 +54,7 @@ export async function listNodes(store: Store, now: number, nodeTimeoutMs: number
     appliedRevision: Number(r.applied_revision),
     // The same test the job runner applies.
     live: Number(r.heartbeat_at) >= now - nodeTimeoutMs,
+    ...(opts.withHealth ? { health: health.get(r.node_id) ?? { healthy: 0, unhealthy: [] } } : {}),
   }));
 }
 

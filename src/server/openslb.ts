@@ -29,7 +29,7 @@ import { ApiMetrics, newRegistry } from '../metrics/api-metrics.js';
 import { casProduct } from '../products/cas/index.js';
 import { gwlbProduct } from '../products/gwlb/index.js';
 import { nlbProduct } from '../products/nlb/index.js';
-import { openStore, type Store } from '../store/store.js';
+import { isStoreUnavailable, openStore, type Store } from '../store/store.js';
 import { type Clock, systemClock } from '../util/clock.js';
 import { FaultInjector } from '../faults/injector.js';
 import { registerFaultRoutes } from '../faults/admin-routes.js';
@@ -80,7 +80,9 @@ export async function startOpenSlb(config: Config, opts: StartOptions = {}): Pro
   // One line per API call: gathered for up to 10 ms per write (see batched-log.ts).
   const log = opts.log ?? pino({ level: config.logLevel }, batchedStdout());
   // A data-plane node never migrates: it may hold a role that cannot (see the README's fleet section).
-  const store = await openStore({ url: config.storeUrl, dataDir: config.dataDir, log, migrate: config.role !== 'dataplane' });
+  // It may also start while the store is down, forwarding from its local copy (dataplane.ts).
+  const dataPlaneOnly = config.role === 'dataplane';
+  const store = await openStore({ url: config.storeUrl, dataDir: config.dataDir, log, migrate: !dataPlaneOnly, startWhileUnreachable: dataPlaneOnly });
   const identity = opts.nodeId ?? nodeIdentity({ id: config.node.id, dataDir: config.dataDir });
   const stops: Array<() => Promise<unknown>> = [() => store.close()];
   const stop = async () => {
@@ -178,10 +180,17 @@ export async function startOpenSlb(config: Config, opts: StartOptions = {}): Pro
         const body = await readiness(store);
         return reply.code(body.status === 'ready' ? 200 : 503).send(body);
       });
-      admin.get('/nodes', async () => ({
-        nodeTimeoutMs: config.jobs.nodeTimeoutMs,
-        nodes: await listNodes(store, clock.now(), config.jobs.nodeTimeoutMs),
-      }));
+      admin.get('/nodes', async (_req, reply) => {
+        try {
+          return {
+            nodeTimeoutMs: config.jobs.nodeTimeoutMs,
+            nodes: await listNodes(store, clock.now(), config.jobs.nodeTimeoutMs, { withHealth: true }),
+          };
+        } catch (err) {
+          if (!isStoreUnavailable(err)) throw err;
+          return reply.code(503).send({ error: 'the store is unreachable', store: store.health() });
+        }
+      });
       registerFaultRoutes(admin, { store, clock, log, nodeTimeoutMs: config.jobs.nodeTimeoutMs });
       opts.adminRoutes?.(admin);
       if (gateway && callers && opts.console !== false) {

@@ -12,6 +12,7 @@ import { systemClock } from '../util/clock.js';
 import { splitHostPort } from '../config/load.js';
 import { startDataPlane } from './dataplane.js';
 import { nodeAddress } from '../domain/node-identity.js';
+import { ProbeClient, type ProbeReply } from '../dataplane/health/shared-probe.js';
 import {
   isMessage,
   WORKER_SPEC_ENV,
@@ -40,9 +41,15 @@ async function main(): Promise<void> {
   // deregisters the node first.
   cluster.worker!.exitedAfterDisconnect = true;
 
-  const store = await openStore({ url: config.storeUrl, dataDir: config.dataDir, migrate: false, log });
+  const store = await openStore({ url: config.storeUrl, dataDir: config.dataDir, migrate: false, log, startWhileUnreachable: true });
   const registry = newRegistry();
+  // Health probes go through the primary, which runs one per target for all its workers.
+  const prober = new ProbeClient((request) => process.send?.(request));
+  process.on('message', (msg: unknown) => {
+    if (isMessage<ProbeReply>(msg, 'openslb:probe-result')) prober.deliver(msg);
+  });
   const node = await startDataPlane({
+    probe: prober.probe,
     config,
     store,
     clock: systemClock,

@@ -31,6 +31,11 @@ export class PgRevisionListener {
     await this.#connect();
   }
 
+  /** Connect when the server answers: for a process that starts while the store is down. */
+  startInBackground(): void {
+    this.#connect().catch(() => this.#scheduleReconnect());
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#retryTimer);

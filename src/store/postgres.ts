@@ -8,7 +8,7 @@ import { RevisionFeed } from './revision-feed.js';
 import { PgRevisionListener, REVISION_CHANNEL } from './pg-listener.js';
 import { assembleStore } from './store-core.js';
 import { resilientPool } from './resilient-pool.js';
-import { StoreHealth, type StoreLog } from './store-health.js';
+import { isStoreUnavailable, StoreHealth, type StoreLog } from './store-health.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { kyselyNonceRows } from './nonce-rows.js';
 
@@ -34,6 +34,11 @@ export interface PostgresStoreOptions {
   migrate?: boolean;
   /** Where "store unreachable since …" / "store back after …" go. */
   log?: StoreLog;
+  /**
+   * Open even when the server cannot be reached (a data-plane node starting during an outage):
+   * queries fail with StoreUnavailableError until it answers; the schema check is skipped.
+   */
+  startWhileUnreachable?: boolean;
   clock?: Clock;
 }
 
@@ -54,8 +59,14 @@ export async function openPostgresStore(url: string, opts: PostgresStoreOptions 
 
   let listener: PgRevisionListener | undefined;
   try {
-    if (opts.migrate === false) await requireMigrated(db);
-    else await runMigrations('postgres', begin);
+    let unreachable = false;
+    try {
+      if (opts.migrate === false) await requireMigrated(db);
+      else await runMigrations('postgres', begin);
+    } catch (err) {
+      if (!opts.startWhileUnreachable || !isStoreUnavailable(err)) throw err;
+      unreachable = true;
+    }
     const feed = new RevisionFeed({ read: () => readRevision(db), pollIntervalMs: opts.pollIntervalMs ?? 2000 });
     listener = new PgRevisionListener({
       url,
@@ -64,7 +75,8 @@ export async function openPostgresStore(url: string, opts: PostgresStoreOptions 
         readRevision(db).then((r) => feed.publish(r), () => {});
       },
     });
-    await listener.start();
+    if (unreachable) listener.startInBackground();
+    else await listener.start();
     const l = listener;
     return assembleStore({
       kind: 'postgres',

@@ -24,6 +24,8 @@ export interface OpenStoreOptions {
   migrate?: boolean;
   /** Where a PostgreSQL store says it became unreachable and came back (one line each). */
   log?: StoreLog;
+  /** PostgreSQL: open even while the server is unreachable (data-plane nodes; see postgres.ts). */
+  startWhileUnreachable?: boolean;
 }
 
 export const SQLITE_FILE_NAME = 'openslb.db';
@@ -34,7 +36,7 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
     if (!/^postgres(ql)?:\/\//i.test(opts.url)) {
       throw new Error(`store: unsupported URL ${redact(opts.url)} (expected postgres://…)`);
     }
-    return openPostgresStore(opts.url, { pollIntervalMs: opts.pollIntervalMs, migrate: opts.migrate, log: opts.log });
+    return openPostgresStore(opts.url, { pollIntervalMs: opts.pollIntervalMs, migrate: opts.migrate, log: opts.log, startWhileUnreachable: opts.startWhileUnreachable });
   }
   const path = opts.sqlitePath ?? (opts.dataDir ? join(opts.dataDir, SQLITE_FILE_NAME) : undefined);
   if (!path) throw new Error('store: give a PostgreSQL url, a dataDir or a sqlitePath');

@@ -134,14 +134,18 @@ before(async () => {
   const [peerA, peerB] = [startPeer(nsA), startPeer(nsB)];
   await Promise.all([peerA.ready, peerB.ready]);
 
-  const serveA = await serveIn(nsA, ['--role', 'dataplane', '--workers', '1', '--admin-listen', '', '--node-id', `${tag}-a`], pgServer.socketUrl!);
-  const serveB = await serveIn(nsB, ['--role', 'all', '--workers', '2', '--admin-listen', '', '--node-id', `${tag}-b`], pgServer.socketUrl!);
+  const serveA = await serveIn(nsA, ['--role', 'dataplane', '--workers', '1', '--admin-listen', '', '--node-id', `${tag}-a`, '--node-address', '192.0.2.10'], pgServer.socketUrl!);
+  const serveB = await serveIn(nsB, ['--role', 'all', '--workers', '2', '--admin-listen', '', '--node-id', `${tag}-b`, '--node-address', '192.0.2.11'], pgServer.socketUrl!);
   machineA = { serve: serveA, peer: peerA, nodeId: `${tag}-a` };
   machineB = { serve: serveB, peer: peerB, nodeIds: [1, 2].map((w) => `${tag}-b-w${w}`) };
   await eventually('all three data-plane nodes registered', async () => {
     const live = (await listNodes(admin)).filter((n) => n.live).map((n) => n.nodeId);
     return [machineA.nodeId, ...machineB.nodeIds].every((id) => live.includes(id)) ? true : undefined;
   });
+
+  // Each machine's own address, as configured (a namespace has nothing but a loopback).
+  const addresses = Object.fromEntries((await listNodes(admin)).map((n) => [n.nodeId, n.address]));
+  assert.deepEqual(addresses, { [machineA.nodeId]: '192.0.2.10', [machineB.nodeIds[0]]: '192.0.2.11', [machineB.nodeIds[1]]: '192.0.2.11' });
 
   const lb = await createActiveLoadBalancer(api);
   vip = lb.vips[0];

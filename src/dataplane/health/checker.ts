@@ -168,7 +168,7 @@ export function probeTarget(target: HealthTarget, signal?: AbortSignal): Promise
 }
 
 /** What must stay equal for a target to keep its verdict across `update()`. */
-function probeIdentity(t: HealthTarget): string {
+export function probeIdentity(t: HealthTarget): string {
   const c = t.config;
   if (!c.HealthCheckEnabled) return JSON.stringify(['off']);
   const type = (c.HealthCheckType ?? 'TCP').toUpperCase();

@@ -38,7 +38,7 @@ export interface NlbReconcilerOptions {
    * datagram sockets leaves UDP listeners to the worker that does.
    */
   protocols?: ReadonlySet<string>;
-  /** Replaces the health probes (fault rules wrap the real ones, see health/fault-probe.ts). */
+  /** Replaces the real health probes (fault rules wrap them, see health/fault-probe.ts; a cluster worker's are shared through its primary). */
   probe?: ProbeFn;
   /** Fault rules that drop a share of a listener's new TCP/TCPSSL connections. */
   shouldDrop?: (listenerId: string) => boolean;

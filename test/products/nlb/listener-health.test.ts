@@ -119,6 +119,45 @@ test('observations from live nodes decide; healthy servers are not listed; stale
   ]);
 });
 
+test('machines are combined: Unhealthy only when most machines with a verdict see it so; a machine\'s workers count once', async () => {
+  // Slow real checks (50 s, thresholds 10), so only the verdicts written here decide.
+  const group = await groupWithServers('health-fleet', {
+    HealthCheckConfig: { HealthCheckEnabled: true, HealthCheckInterval: 50, HealthyThreshold: 10, UnhealthyThreshold: 10 },
+  });
+  const listener = await listenerOn(group, 83);
+  // The server's own node (an earlier test added a stale one beside it).
+  const own = (await server.running.store.db.selectFrom('nodes').select('node_id').where('heartbeat_at', '>', 0).executeTakeFirstOrThrow()).node_id;
+  const now = Date.now();
+  await server.running.store.transact((tx) =>
+    tx
+      .insertInto('nodes')
+      .values(['far-w1', 'far-w2', 'other'].map((id) => ({ node_id: id, address: '10.0.0.9', started_at: now, heartbeat_at: now + 60_000, applied_revision: 0 })))
+      .execute(),
+  );
+  const key1 = healthObservationKey(group, '127.0.3.1', 8080);
+  const key2 = healthObservationKey(group, '127.0.3.2', 8080);
+  // 127.0.3.1: one machine of three cannot reach it (and that machine has two workers).
+  await observe(own, key1, 'healthy', null, now);
+  await observe('other', key1, 'healthy', null, now);
+  await observe('far-w1', key1, 'unhealthy', 'CONNECT_TIMEOUT', now);
+  await observe('far-w2', key1, 'unhealthy', 'CONNECT_TIMEOUT', now);
+  // 127.0.3.2: two machines of three say unhealthy.
+  await observe(own, key2, 'unhealthy', 'CONNECT_FAILED', now);
+  await observe('other', key2, 'unhealthy', 'CONNECT_FAILED', now);
+  await observe('far-w1', key2, 'healthy', null, now);
+  try {
+    assert.deepEqual(nonNormal(await read('GetListenerHealthStatus', { ListenerId: listener })), [
+      { ip: '127.0.3.2', status: 'Unhealthy', reason: 'CONNECT_FAILED' },
+      { ip: '127.0.3.3', status: 'Unused', reason: undefined },
+    ]);
+  } finally {
+    await server.running.store.transact(async (tx) => {
+      await tx.deleteFrom('observations').where('node_id', 'in', ['far-w1', 'far-w2', 'other']).execute();
+      await tx.deleteFrom('nodes').where('node_id', 'in', ['far-w1', 'far-w2', 'other']).execute();
+    });
+  }
+});
+
 test('with health checks disabled every server is Unavailable', async () => {
   const group = await groupWithServers('health-off', { HealthCheckConfig: { HealthCheckEnabled: false } });
   const listener = await listenerOn(group, 82);
