@@ -29,11 +29,10 @@ export function ruleOf(spec: AnySpec): string {
   switch (spec.kind) {
     case 'string': {
       if (spec.enum) return `one of ${spec.enum.join(', ')}${spec.caseInsensitive ? ' (any case)' : ''}`;
-      const parts: string[] = [];
       const length = range(spec.minLength, spec.maxLength, 'characters');
-      if (length) parts.push(length);
-      if (spec.pattern) parts.push(`matching ${spec.pattern.source}`);
-      return parts.length ? `a string of ${parts.join(', ')}` : '';
+      const pattern = spec.pattern ? `matching ${spec.pattern.source}` : '';
+      if (!length && !pattern) return '';
+      return `a string${length ? ` of ${length}` : ''}${length && pattern ? ',' : ''}${pattern ? ` ${pattern}` : ''}`;
     }
     case 'integer':
       if (spec.min !== undefined && spec.max !== undefined) return `an integer from ${spec.min} to ${spec.max}`;
