@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** The `openslb` command. */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { ConfigError, type ConfigFlags, loadConfig } from '../config/load.js';
 import { casProduct } from '../products/cas/index.js';
@@ -8,7 +9,8 @@ import { gwlbProduct } from '../products/gwlb/index.js';
 import { nlbProduct } from '../products/nlb/index.js';
 import { startOpenSlb } from '../server/openslb.js';
 import { startCluster } from '../server/cluster.js';
-import { openStore } from '../store/store.js';
+import { SQLITE_FILE_NAME, openStore } from '../store/store.js';
+import { RamError } from '../accounts/ram-service.js';
 import { invokeAction } from './invoke.js';
 import { registerRamCommands } from './ram-commands.js';
 
@@ -75,6 +77,16 @@ for (const product of [nlbProduct, gwlbProduct, casProduct]) {
 registerRamCommands(program, async () => {
   const opts = program.commands.find((c) => c.name() === 'ram')!.opts() as ConfigFlags;
   const config = loadConfig(opts);
+  // A SQLite store is created on open; here that would be a new, empty one the running server
+  // never reads (the usual cause: running `openslb ram` from another directory).
+  const sqliteFile = resolve(config.dataDir, SQLITE_FILE_NAME);
+  if (!config.storeUrl && !existsSync(sqliteFile)) {
+    throw new RamError(
+      'StoreNotFound',
+      `No OpenSLB store at ${sqliteFile}. Run openslb ram from the directory openslb serve runs in, ` +
+        'or pass the same --data-dir (or --store postgres://…) the server uses.',
+    );
+  }
   return openStore({ url: config.storeUrl, dataDir: config.dataDir });
 });
 storeOptions(program.commands.find((c) => c.name() === 'ram')!);

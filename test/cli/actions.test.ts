@@ -6,6 +6,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { runCli } from '../support/process.js';
 import { NLB, TEST_ACCESS_KEY_ID, TEST_ACCESS_KEY_SECRET, callApi, startTestServer, waitForJob, type TestServer } from '../support/server.js';
 import { createActiveLoadBalancer, createServerGroup } from '../support/nlb-setup.js';
@@ -142,4 +145,17 @@ test('--wait prints plain progress lines off a terminal and says why a job faile
   assert.equal(listed.Jobs[0].Status, 'Failed');
   assert.equal(listed.Jobs[0].ErrorCode, 'OperationFailed.DataPlane');
   assert.match(listed.Jobs[0].ErrorMessage, /EADDRINUSE/);
+});
+
+test('openslb ram in a directory without a store refuses instead of creating an empty one', async (t) => {
+  const elsewhere = mkdtempSync(join(tmpdir(), `openslb-ram-elsewhere-${process.pid}-`));
+  t.after(() => rmSync(elsewhere, { recursive: true, force: true }));
+  const r = await runCli(['ram', 'user', 'list', '--data-dir', join(elsewhere, '.openslb')], creds);
+  assert.equal(r.code, 1);
+  const body = JSON.parse(r.stderr);
+  assert.equal(body.Code, 'StoreNotFound');
+  assert.match(body.Message, /No OpenSLB store at .*openslb\.db\. Run openslb ram from the directory openslb serve runs in/);
+  assert.ok(!existsSync(join(elsewhere, '.openslb')), 'nothing was created');
+  const withStore = await runCli(['ram', 'user', 'list', '--data-dir', server.dataDir], creds);
+  assert.equal(withStore.code, 0, withStore.stderr);
 });
