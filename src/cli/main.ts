@@ -1,14 +1,16 @@
 #!/usr/bin/env node
 /** The `openslb` command. */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { ConfigError, type ConfigFlags, loadConfig } from '../config/load.js';
-import { CAS_VERSION } from '../products/cas/index.js';
-import { GWLB_VERSION } from '../products/gwlb/index.js';
-import { NLB_VERSION } from '../products/nlb/index.js';
+import { casProduct } from '../products/cas/index.js';
+import { gwlbProduct } from '../products/gwlb/index.js';
+import { nlbProduct } from '../products/nlb/index.js';
 import { startOpenSlb } from '../server/openslb.js';
 import { startCluster } from '../server/cluster.js';
-import { openStore } from '../store/store.js';
+import { SQLITE_FILE_NAME, openStore } from '../store/store.js';
+import { RamError } from '../accounts/ram-service.js';
 import { invokeAction } from './invoke.js';
 import { registerRamCommands } from './ram-commands.js';
 import { registerNodeCommands } from './node-commands.js';
@@ -58,29 +60,42 @@ storeOptions(program.command('serve'))
     process.on('SIGTERM', () => void shutdown());
   });
 
-for (const [product, version] of [
-  ['nlb', NLB_VERSION],
-  ['gwlb', GWLB_VERSION],
-  ['cas', CAS_VERSION],
-] as const) {
-  program
-    .command(product)
-    .description(`call an ${product.toUpperCase()} ${version} action: openslb ${product} <Action> --Param value …`)
-    .argument('<action>', `API action, e.g. ${{ nlb: 'CreateListener', gwlb: 'CreateLoadBalancer', cas: 'UploadUserCertificate' }[product]}`)
+for (const product of [nlbProduct, gwlbProduct, casProduct]) {
+  const example = { nlb: 'CreateListener', gwlb: 'CreateLoadBalancer', cas: 'UploadUserCertificate' }[product.name];
+  const cmd = program
+    .command(product.name)
+    .description(`call an ${product.name.toUpperCase()} ${product.version} action: openslb ${product.name} <Action> --Param value …`)
+    .argument('[action]', `API action, e.g. ${example}; "help <Action>" or "<Action> --help" describes one`)
     .argument('[params...]', 'parameters as --Name value (flattened: --Tag.1.Key env)')
     .option('--endpoint <url>', 'API endpoint (default $OPENSLB_ENDPOINT or http://127.0.0.1:8080)')
     .option('--data-dir <dir>', 'where to find generated credentials when the environment has none (default ./.openslb)')
+    .option('--list', `list the ${product.name.toUpperCase()} actions`)
+    .option('--output <format...>', 'json (default) or table; table columns and rows as the aliyun CLI takes them: cols=A,B rows=List')
+    .option('--pager', 'List* actions: fetch every page (NextToken) and print one merged reply')
+    .option('--force', 'send even if the action or a parameter name is unknown to this CLI')
     .option('--wait', 'follow the JobId (or the resource status) until the change has finished')
     .option('--wait-timeout <seconds>', 'give up waiting after this long (default 600)')
+    .helpOption(false)
+    .option('-h, --help', `this help; with an action, that action's parameters`)
     .allowUnknownOption()
-    .action(async (action: string, params: string[], opts) => {
-      process.exitCode = await invokeAction(product, version, action, params, opts);
+    .action(async (action: string | undefined, params: string[], opts) => {
+      process.exitCode = await invokeAction(product, action, params, { ...opts, commandHelp: () => cmd.helpInformation() });
     });
 }
 
 registerRamCommands(program, async () => {
   const opts = program.commands.find((c) => c.name() === 'ram')!.opts() as ConfigFlags;
   const config = loadConfig(opts);
+  // A SQLite store is created on open; here that would be a new, empty one the running server
+  // never reads (the usual cause: running `openslb ram` from another directory).
+  const sqliteFile = resolve(config.dataDir, SQLITE_FILE_NAME);
+  if (!config.storeUrl && !existsSync(sqliteFile)) {
+    throw new RamError(
+      'StoreNotFound',
+      `No OpenSLB store at ${sqliteFile}. Run openslb ram from the directory openslb serve runs in, ` +
+        'or pass the same --data-dir (or --store postgres://…) the server uses.',
+    );
+  }
   return openStore({ url: config.storeUrl, dataDir: config.dataDir });
 });
 storeOptions(program.commands.find((c) => c.name() === 'ram')!);

@@ -15,6 +15,9 @@ export interface FollowRequest {
   reply: Record<string, unknown>;
   timeoutMs: number;
   pollMs?: number;
+  /** Where progress goes (stderr). On a terminal one line is redrawn; elsewhere (CI logs,
+   * files) each change of status is one plain line. */
+  progressTo?: { write(text: string): unknown; isTTY?: boolean };
 }
 
 type Body = Record<string, unknown>;
@@ -100,18 +103,40 @@ async function readStatus(client: ApiClient, version: string, probe: StatusProbe
   }
 }
 
+/** ErrorCode and ErrorMessage of a failed job, from its ListAsynJobs entry. */
+async function jobFailureReason(client: ApiClient, version: string, jobId: string): Promise<string> {
+  try {
+    const { body } = await client.call(version, 'ListAsynJobs', { 'JobIds.1': jobId });
+    const job = (body.Jobs as Body[] | undefined)?.[0];
+    if (job?.ErrorCode) return `${String(job.ErrorCode)}: ${String(job.ErrorMessage ?? '')}`;
+  } catch {
+    // The reason is a courtesy; the exit status already says the job failed.
+  }
+  return 'no reason recorded (see the server log)';
+}
+
 export async function followToEnd(req: FollowRequest): Promise<boolean> {
   const { client, version, reply, timeoutMs } = req;
   const pollMs = req.pollMs ?? 500;
   const deadline = Date.now() + timeoutMs;
   const started = Date.now();
-  const progress = (status: string) =>
-    process.stderr.write(`\r${req.action}: ${status} (${((Date.now() - started) / 1000).toFixed(1)}s)   `);
+  const out = req.progressTo ?? process.stderr;
+  const tty = out.isTTY === true;
+  let lastStatus = '';
+  const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)}s`;
+  const progress = (status: string) => {
+    if (tty) out.write(`\r${req.action}: ${status} (${elapsed()})   `);
+    else if (status !== lastStatus) out.write(`${req.action}: ${status} (${elapsed()})\n`);
+    lastStatus = status;
+  };
+  const endLine = () => {
+    if (tty) out.write('\n');
+  };
 
   const jobId = typeof reply.JobId === 'string' ? reply.JobId : undefined;
   const probe = STATUS_PROBES[`${req.product}:${req.action}`];
   if (!jobId && !probe) {
-    process.stderr.write(`${req.action}: nothing to wait for (no JobId and no status to follow)\n`);
+    out.write(`${req.action}: nothing to wait for (no JobId and no status to follow)\n`);
     return true;
   }
   for (;;) {
@@ -120,7 +145,8 @@ export async function followToEnd(req: FollowRequest): Promise<boolean> {
       status = String((await client.call(version, 'GetJobStatus', { JobId: jobId })).body.Status);
       progress(`job ${jobId} ${status}`);
       if (status === 'Succeeded' || status === 'Failed') {
-        process.stderr.write('\n');
+        endLine();
+        if (status === 'Failed') out.write(`${req.action}: job ${jobId} failed: ${await jobFailureReason(client, version, jobId)}\n`);
         return status === 'Succeeded';
       }
     } else {
@@ -130,12 +156,13 @@ export async function followToEnd(req: FollowRequest): Promise<boolean> {
       // A resource that vanishes while a change other than its deletion is followed has failed.
       const failed = probe!.failed.includes(status) || (status === GONE && !probe!.done.includes(GONE));
       if (probe!.done.includes(status) || failed) {
-        process.stderr.write('\n');
+        endLine();
         return !failed;
       }
     }
     if (Date.now() > deadline) {
-      process.stderr.write(`\n${req.action}: still ${status} after ${timeoutMs / 1000}s; giving up\n`);
+      endLine();
+      out.write(`${req.action}: still ${status} after ${timeoutMs / 1000}s; giving up\n`);
       return false;
     }
     await new Promise((r) => setTimeout(r, pollMs));

@@ -7,6 +7,7 @@
  * both (a JSON `true` and a wire `"true"` decode alike).
  */
 import { errors } from '../errors.js';
+import { mustBe } from './describe.js';
 import type { AnySpec, DecodedFields, Fields, ListSpec, StringSpec } from './spec.js';
 
 export type Tree = { [name: string]: Raw };
@@ -89,11 +90,11 @@ function decodeValue(spec: AnySpec, raw: Raw | undefined, name: string): unknown
       return decodeString(spec, raw!, name);
     case 'integer': {
       const text = scalarText(raw!, name);
-      if (!/^[+-]?\d{1,15}$/.test(text)) throw errors.illegalParam(name);
+      if (!/^[+-]?\d{1,15}$/.test(text)) throw errors.illegalParam(name, mustBe(spec));
       const n = Number(text);
       if (n === 0 && spec.zeroIsUnset) return spec.default;
       if ((spec.min !== undefined && n < spec.min) || (spec.max !== undefined && n > spec.max)) {
-        throw errors.illegalParam(name);
+        throw errors.illegalParam(name, mustBe(spec));
       }
       return n;
     }
@@ -101,7 +102,7 @@ function decodeValue(spec: AnySpec, raw: Raw | undefined, name: string): unknown
       const text = scalarText(raw!, name).toLowerCase();
       if (text === 'true') return true;
       if (text === 'false') return false;
-      throw errors.illegalParam(name);
+      throw errors.illegalParam(name, mustBe(spec));
     }
     case 'list':
       return decodeList(spec, raw!, name);
@@ -136,13 +137,13 @@ function decodeString(spec: StringSpec, raw: Raw, name: string): string {
     const match = spec.caseInsensitive
       ? spec.enum.find((e) => e.toLowerCase() === text.toLowerCase())
       : spec.enum.find((e) => e === text);
-    if (match === undefined) throw errors.illegalParam(name);
+    if (match === undefined) throw errors.illegalParam(name, mustBe(spec));
     if (!spec.keepSpelling) text = match;
   }
   const length = [...text].length; // characters, not UTF-16 units
-  if (spec.minLength !== undefined && length < spec.minLength) throw errors.illegalParam(name);
-  if (spec.maxLength !== undefined && length > spec.maxLength) throw errors.illegalParam(name);
-  if (spec.pattern && !spec.pattern.test(text)) throw errors.illegalParam(name);
+  if (spec.minLength !== undefined && length < spec.minLength) throw errors.illegalParam(name, mustBe(spec));
+  if (spec.maxLength !== undefined && length > spec.maxLength) throw errors.illegalParam(name, mustBe(spec));
+  if (spec.pattern && !spec.pattern.test(text)) throw errors.illegalParam(name, mustBe(spec));
   return text;
 }
 

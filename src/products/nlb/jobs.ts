@@ -31,7 +31,12 @@ export const jobActions = [
       // Keep the caller's order; unknown IDs are simply absent, as the cloud lists only jobs it knows.
       const jobs = ids.flatMap((id) => {
         const job = byId.get(id);
-        return job ? [{ Id: job.id, Status: job.status }] : [];
+        if (!job) return [];
+        // The cloud's entry has no reason field; ErrorCode/ErrorMessage (ALB's names) say why a
+        // job failed, e.g. the listener's port is taken on a node. SDKs ignore unknown keys.
+        return job.status === 'Failed' && job.error_code
+          ? [{ Id: job.id, Status: job.status, ErrorCode: job.error_code, ErrorMessage: job.error_message ?? '' }]
+          : [{ Id: job.id, Status: job.status }];
       });
       return { Jobs: jobs, TotalCount: String(jobs.length) };
     },
