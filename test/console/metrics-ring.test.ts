@@ -48,3 +48,11 @@ test('a series that disappears (listener deleted) has gaps, and maxSeries bounds
   assert.equal(ring.seriesCount, 1);
   assert.ok(ring.droppedSeries >= 1);
 });
+
+test('health series are kept from their first sample, zero included, and are missing (not zero) before it', () => {
+  const ring = new MetricsRing({ capacity: 4 });
+  ring.record(1000, '');
+  ring.record(2000, 'openslb_server_healthy{server_group="sgp-1",server="10.0.0.1:80"} 0');
+  ring.record(3000, 'openslb_server_healthy{server_group="sgp-1",server="10.0.0.1:80"} 1');
+  assert.deepEqual(ring.query('server_group', 'sgp-1').series[0].values, [null, 0, 1]);
+});
