@@ -37,7 +37,8 @@ storeOptions(program.command('serve'))
     const config = loadConfig(flags);
     // Worker processes only make sense where there is a data plane to run.
     const running = config.workers > 1 && config.role !== 'api' ? await startCluster(config) : await startOpenSlb(config);
-    process.stderr.write(`openslb: API on ${running.apiUrl}${running.adminUrl ? `, metrics on ${running.adminUrl}/metrics` : ''}\n`);
+    const consoleUrl = running.adminUrl && config.role !== 'dataplane' ? `, console on ${running.adminUrl}/console/` : '';
+    process.stderr.write(`openslb: API on ${running.apiUrl}${running.adminUrl ? `, metrics on ${running.adminUrl}/metrics` : ''}${consoleUrl}\n`);
     let stopping = false;
     const shutdown = async () => {
       if (stopping) return;

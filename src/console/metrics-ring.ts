@@ -28,7 +28,7 @@ export interface SeriesReply {
 }
 
 export interface RingReply {
-  /** Seconds since the epoch, oldest first. */
+  /** Seconds since the epoch (with milliseconds, as uPlot takes them), oldest first. */
   timestamps: number[];
   series: SeriesReply[];
 }
@@ -97,7 +97,7 @@ export class MetricsRing {
     const count = Math.min(this.written, this.capacity);
     const first = this.written - count;
     const timestamps: number[] = [];
-    for (let i = 0; i < count; i++) timestamps.push(Math.round(this.times[(first + i) % this.capacity] / 1000));
+    for (let i = 0; i < count; i++) timestamps.push(this.times[(first + i) % this.capacity] / 1000);
     const series: SeriesReply[] = [];
     for (const s of this.series.values()) {
       if (s.labels[label] !== value) continue;

@@ -171,6 +171,11 @@ test('traffic through the listener moves its live chart', async () => {
     await page.waitForTimeout(25);
   }
   assert.ok(Number(seen.split(',')[0]) > 0, `the chart shows new connections per second (latest: ${seen})`);
+  // A little more traffic so the picture shows a curve, not a point.
+  for (let i = 0; i < 40; i++) {
+    await tcpRoundTrip(state.vip, LISTEN_PORT, `more-${i}`);
+    await page.waitForTimeout(50);
+  }
   await browser.screenshot('03-listener-live-chart');
 });
 

@@ -8,6 +8,8 @@ import { actionButton, actionForm, jobReason, perform } from './ops.js';
 import { pagedList } from './pager.js';
 
 const PAGE = 50;
+/** How often open lists of things with a status redraw themselves. */
+const LIST_REFRESH_MS = 5000;
 
 const listenerHref = (id: string) => `#/nlb/listeners/${encodeURIComponent(id)}`;
 const lbHref = (id: string) => `#/nlb/instances/${encodeURIComponent(id)}`;
@@ -41,6 +43,7 @@ function instancesPage(ctx: PageContext): HTMLElement {
   const region = regionOf(ctx);
   const list = pagedList<any>({
     testId: 'nlb-instances',
+    refresh: { everyMs: LIST_REFRESH_MS, signal: ctx.signal },
     filters: [
       input('q', { placeholder: 'ID (nlb-…) or exact name', 'aria-label': 'Filter by ID or name' }),
       select('status', [['', 'any status'], 'Active', 'Provisioning', 'Configuring', 'Inactive', 'Deleting']),
@@ -175,6 +178,7 @@ async function instancePage(ctx: PageContext, id: string): Promise<HTMLElement> 
 function listenersList(ctx: PageContext, base: Record<string, string>): HTMLElement {
   return pagedList<any>({
     testId: 'listeners',
+    refresh: { everyMs: LIST_REFRESH_MS, signal: ctx.signal },
     filters: [select('protocol', [['', 'any protocol'], 'TCP', 'UDP', 'TCPSSL']), ...(base['LoadBalancerIds.1'] ? [] : [input('lb', { placeholder: 'nlb-… (instance)', 'aria-label': 'Instance' })])],
     load: async (token, f) => {
       const params: Record<string, string> = { ...base, MaxResults: String(PAGE) };
@@ -400,12 +404,16 @@ function backendCharts(): ChartSpec[] {
 async function serverGroupPage(ctx: PageContext, id: string): Promise<HTMLElement> {
   const g = ((await call('nlb', 'ListServerGroups', { 'ServerGroupIds.1': id })).ServerGroups ?? [])[0];
   if (!g) return h('p', { class: 'op-status error', role: 'alert' }, `Server group ${id} not found.`);
-  const { listeners, byServer } = await backendHealth(g);
+  let { listeners, byServer } = await backendHealth(g);
   const hc = g.HealthCheck ?? {};
   const writable = ctx.writable('nlb');
+  let first = true;
   const backends = pagedList<any>({
     testId: 'backends',
+    refresh: { everyMs: Math.max(ctx.session.sampleMs, 1000), signal: ctx.signal },
     load: async (token) => {
+      if (!first) ({ listeners, byServer } = await backendHealth(g));
+      first = false;
       const params: Record<string, string> = { ServerGroupId: id, MaxResults: String(PAGE) };
       if (token) params.NextToken = token;
       const r = await call('nlb', 'ListServerGroupServers', params);

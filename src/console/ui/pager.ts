@@ -17,6 +17,8 @@ export function pagedList<T>(opts: {
   render: (rows: T[]) => HTMLElement;
   filters?: HTMLElement[];
   testId?: string;
+  /** Redraw the current page this often until `signal` aborts (statuses and health move). */
+  refresh?: { everyMs: number; signal: AbortSignal };
 }): HTMLElement {
   const body = h('div', { class: 'list-body' }, h('p', { class: 'muted' }, 'Loading…'));
   const info = h('span', { class: 'muted page-info' });
@@ -57,5 +59,13 @@ export function pagedList<T>(opts: {
     void show();
   });
   void show();
+  if (opts.refresh) {
+    const { everyMs, signal } = opts.refresh;
+    const timer = setInterval(() => {
+      // Never redraw under someone's cursor: a half-typed weight would be lost.
+      if (!body.contains(document.activeElement)) void show();
+    }, everyMs);
+    signal.addEventListener('abort', () => clearInterval(timer), { once: true });
+  }
   return h('div', { class: 'paged', 'data-testid': opts.testId }, filterForm, body, h('div', { class: 'pager' }, prev, info, next));
 }
