@@ -18,11 +18,14 @@ import { startTcpBackend, tcpRoundTrip, type TcpBackend } from '../support/backe
 import { startBrowser, type TestBrowser } from '../support/browser.js';
 import { startApplianceProcess, type ApplianceProcess } from '../support/gwlb-appliance-process.js';
 import { NLB, TEST_ACCESS_KEY_ID, TEST_ACCESS_KEY_SECRET, callApi, startTestServer, type TestServer } from '../support/server.js';
+import { startEndpoint, type EndpointSim } from '../dataplane/gwlb/harness.js';
+import { makeFlows, sendFlows } from '../dataplane/gwlb/traffic.js';
 import { appliances, addServers, createListener, createLoadBalancer, createServerGroup as createGwlbGroup, gwlb } from '../products/gwlb/support.js';
 
 const BACKEND_IP = '127.0.163.10';
 const APPLIANCE_IP = '127.0.163.20';
 const APPLIANCE_HEALTH_PORT = 18163;
+const GWLB_ENDPOINT_IP = '127.0.163.50';
 // A port per run, so parallel runs of other suites on other VIPs never matter and a rerun never
 // meets a lingering socket.
 const LISTEN_PORT = 30000 + (process.pid % 10000);
@@ -35,6 +38,7 @@ let page: Page;
 let backend: TcpBackend | undefined;
 let appliance: ApplianceProcess | undefined;
 let squatter: net.Server | undefined;
+let endpoint: EndpointSim | undefined;
 const state = { lbId: '', vip: '', groupId: '', listenerId: '' };
 
 before(async () => {
@@ -57,6 +61,7 @@ after(async () => {
   await browser?.close();
   await backend?.close().catch(() => undefined);
   await appliance?.stop().catch(() => undefined);
+  await endpoint?.close().catch(() => undefined);
   await new Promise<void>((r) => (squatter ? squatter.close(() => r()) : r()));
   await server?.stop();
 });
@@ -261,7 +266,7 @@ test('a read-only RAM user sees every page but cannot change anything', async ()
   assert.equal(attrs.ListenerStatus, 'Running', 'still running');
 });
 
-test('the GWLB pages show a running appliance, healthy, behind a Running listener', async () => {
+test('the GWLB pages show a running appliance, healthy, behind a Running listener, and its packets on the charts', async () => {
   appliance = await startApplianceProcess(APPLIANCE_IP, APPLIANCE_HEALTH_PORT);
   const lb = await createLoadBalancer(server, { LoadBalancerName: 'console-inspection' });
   const group = await createGwlbGroup(server, {
@@ -271,12 +276,25 @@ test('the GWLB pages show a running appliance, healthy, behind a Running listene
   });
   await addServers(server, group, appliances(APPLIANCE_IP));
   await createListener(server, { LoadBalancerId: lb, ServerGroupId: group });
-  assert.ok((await gwlb(server, 'GetLoadBalancerAttribute', { LoadBalancerId: lb })).LoadBalancerId);
+  const vips = ((await gwlb(server, 'GetLoadBalancerAttribute', { LoadBalancerId: lb })).ZoneMappings as any[]).map((z) => z.LoadBalancerAddresses[0].PrivateIpv4Address as string);
 
   await until('#/gwlb/instances', async () => (await page.getByTestId('gwlb-instances').locator('tr', { hasText: 'console-inspection' }).locator('[data-status=Active]').count()) === 1, 'GWLB Active');
   await until(`#/gwlb/instances/${lb}`, async () => (await page.getByTestId('appliance-health').locator('[data-status=Healthy]').count()) === 1, 'appliance Healthy');
   assert.equal(await page.getByTestId('gwlb-listener').locator('[data-status=Running]').count(), 1);
-  await page.locator('[data-chart="Packets"]').waitFor();
+  // GENEVE traffic from an endpoint, through the appliance and back: bounded, 20 rounds of 5 flows.
+  endpoint = await startEndpoint(GWLB_ENDPOINT_IP);
+  const packets = page.locator('[data-chart="Packets"]');
+  await packets.waitFor();
+  let latest = '';
+  for (let round = 0; round < 20; round++) {
+    await sendFlows(endpoint, vips, makeFlows(`console-${round}`, 5, 17, false, 40000 + round * 5));
+    await page.waitForTimeout(300);
+    latest = (await packets.getAttribute('data-latest')) ?? '';
+    if (latest.split(',').some((v) => Number(v) > 0)) break;
+  }
+  assert.ok(latest.split(',').some((v) => Number(v) > 0), `packets per second by direction on the chart (latest: ${latest})`);
+  const flows = (await page.locator('[data-chart="Flows"]').getAttribute('data-latest')) ?? '';
+  assert.ok(Number(flows.split(',')[0]) > 0, `active flows on the chart (latest: ${flows})`);
   await browser.screenshot('07-gwlb-instance');
 
   await page.goto(`${admin}/console/#/gwlb/server-groups/${group}`);

@@ -4,7 +4,7 @@ import { call, type RingSeries } from './api.js';
 import { type ChartSpec, liveCharts } from './charts.js';
 import { badge, h, input, kv, link, section, table } from './dom.js';
 import type { PageContext, Route } from './main.js';
-import { pagedList } from './pager.js';
+import { listAction, pagedList } from './pager.js';
 
 const PAGE = 50;
 const lbHref = (id: string) => `#/gwlb/instances/${encodeURIComponent(id)}`;
@@ -57,13 +57,13 @@ function instancesPage(): HTMLElement {
     pagedList<any>({
       testId: 'gwlb-instances',
       filters: [input('q', { placeholder: 'ID (gwlb-…) or exact name', 'aria-label': 'Filter by ID or name' })],
-      load: async (token, f) => {
-        const params: Record<string, string> = { MaxResults: String(PAGE) };
-        if (token) params.NextToken = token;
-        if (f.q) params[f.q.startsWith('gwlb-') ? 'LoadBalancerIds.1' : 'LoadBalancerNames.1'] = f.q;
-        const r = await call('gwlb', 'ListLoadBalancers', params);
-        return { rows: r.LoadBalancers ?? [], nextToken: r.NextToken, total: r.TotalCount };
-      },
+      load: listAction({
+        product: 'gwlb',
+        action: 'ListLoadBalancers',
+        rows: 'LoadBalancers',
+        pageSize: PAGE,
+        byIdOrName: { idPrefix: 'gwlb-', ids: 'LoadBalancerIds', names: 'LoadBalancerNames' },
+      }),
       render: (rows) =>
         table(rows, [
           { title: 'ID', cell: (lb) => link(lbHref(lb.LoadBalancerId), lb.LoadBalancerId) },
@@ -139,12 +139,14 @@ function serverGroupsPage(): HTMLElement {
     h('h1', {}, 'GWLB server groups'),
     pagedList<any>({
       testId: 'gwlb-server-groups',
-      load: async (token) => {
-        const params: Record<string, string> = { MaxResults: String(PAGE) };
-        if (token) params.NextToken = token;
-        const r = await call('gwlb', 'ListServerGroups', params);
-        return { rows: r.ServerGroups ?? [], nextToken: r.NextToken, total: r.TotalCount };
-      },
+      filters: [input('q', { placeholder: 'ID (sgp-…) or exact name', 'aria-label': 'Filter by ID or name' })],
+      load: listAction({
+        product: 'gwlb',
+        action: 'ListServerGroups',
+        rows: 'ServerGroups',
+        pageSize: PAGE,
+        byIdOrName: { idPrefix: 'sgp-', ids: 'ServerGroupIds', names: 'ServerGroupNames' },
+      }),
       render: (rows) =>
         table(rows, [
           { title: 'ID', cell: (g) => link(sgHref(g.ServerGroupId), g.ServerGroupId) },

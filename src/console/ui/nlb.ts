@@ -5,7 +5,7 @@ import { type ChartSpec, liveCharts } from './charts.js';
 import { badge, field, h, input, kv, link, section, select, table } from './dom.js';
 import type { PageContext, Route } from './main.js';
 import { actionButton, actionForm, jobReason, perform } from './ops.js';
-import { pagedList } from './pager.js';
+import { listAction, pagedList } from './pager.js';
 
 const PAGE = 50;
 /** How often open lists of things with a status redraw themselves. */
@@ -48,14 +48,14 @@ function instancesPage(ctx: PageContext): HTMLElement {
       input('q', { placeholder: 'ID (nlb-…) or exact name', 'aria-label': 'Filter by ID or name' }),
       select('status', [['', 'any status'], 'Active', 'Provisioning', 'Configuring', 'Inactive', 'Deleting']),
     ],
-    load: async (token, f) => {
-      const params: Record<string, string> = { MaxResults: String(PAGE) };
-      if (token) params.NextToken = token;
-      if (f.q) params[f.q.startsWith('nlb-') ? 'LoadBalancerIds.1' : 'LoadBalancerNames.1'] = f.q;
-      if (f.status) params.LoadBalancerStatus = f.status;
-      const r = await call('nlb', 'ListLoadBalancers', params);
-      return { rows: r.LoadBalancers ?? [], nextToken: r.NextToken, total: r.TotalCount };
-    },
+    load: listAction({
+      product: 'nlb',
+      action: 'ListLoadBalancers',
+      rows: 'LoadBalancers',
+      pageSize: PAGE,
+      byIdOrName: { idPrefix: 'nlb-', ids: 'LoadBalancerIds', names: 'LoadBalancerNames' },
+      more: (f, params) => f.status && (params.LoadBalancerStatus = f.status),
+    }),
     render: (rows) =>
       table(rows, [
         { title: 'ID', cell: (lb) => link(lbHref(lb.LoadBalancerId), lb.LoadBalancerId) },
@@ -180,14 +180,17 @@ function listenersList(ctx: PageContext, base: Record<string, string>): HTMLElem
     testId: 'listeners',
     refresh: { everyMs: LIST_REFRESH_MS, signal: ctx.signal },
     filters: [select('protocol', [['', 'any protocol'], 'TCP', 'UDP', 'TCPSSL']), ...(base['LoadBalancerIds.1'] ? [] : [input('lb', { placeholder: 'nlb-… (instance)', 'aria-label': 'Instance' })])],
-    load: async (token, f) => {
-      const params: Record<string, string> = { ...base, MaxResults: String(PAGE) };
-      if (token) params.NextToken = token;
-      if (f.protocol) params.ListenerProtocol = f.protocol;
-      if (f.lb) params['LoadBalancerIds.1'] = f.lb;
-      const r = await call('nlb', 'ListListeners', params);
-      return { rows: r.Listeners ?? [], nextToken: r.NextToken, total: r.TotalCount };
-    },
+    load: listAction({
+      product: 'nlb',
+      action: 'ListListeners',
+      rows: 'Listeners',
+      pageSize: PAGE,
+      fixed: base,
+      more: (f, params) => {
+        if (f.protocol) params.ListenerProtocol = f.protocol;
+        if (f.lb) params['LoadBalancerIds.1'] = f.lb;
+      },
+    }),
     render: (rows) =>
       table(rows, [
         { title: 'ID', cell: (l) => link(listenerHref(l.ListenerId), l.ListenerId) },
@@ -319,13 +322,13 @@ function serverGroupsPage(ctx: PageContext): HTMLElement {
   const list = pagedList<any>({
     testId: 'server-groups',
     filters: [input('q', { placeholder: 'ID (sgp-…) or exact name', 'aria-label': 'Filter by ID or name' })],
-    load: async (token, f) => {
-      const params: Record<string, string> = { MaxResults: String(PAGE) };
-      if (token) params.NextToken = token;
-      if (f.q) params[f.q.startsWith('sgp-') ? 'ServerGroupIds.1' : 'ServerGroupNames.1'] = f.q;
-      const r = await call('nlb', 'ListServerGroups', params);
-      return { rows: r.ServerGroups ?? [], nextToken: r.NextToken, total: r.TotalCount };
-    },
+    load: listAction({
+      product: 'nlb',
+      action: 'ListServerGroups',
+      rows: 'ServerGroups',
+      pageSize: PAGE,
+      byIdOrName: { idPrefix: 'sgp-', ids: 'ServerGroupIds', names: 'ServerGroupNames' },
+    }),
     render: (rows) =>
       table(rows, [
         { title: 'ID', cell: (g) => link(sgHref(g.ServerGroupId), g.ServerGroupId) },
@@ -408,16 +411,15 @@ async function serverGroupPage(ctx: PageContext, id: string): Promise<HTMLElemen
   const hc = g.HealthCheck ?? {};
   const writable = ctx.writable('nlb');
   let first = true;
+  const servers = listAction<any>({ product: 'nlb', action: 'ListServerGroupServers', rows: 'Servers', pageSize: PAGE, fixed: { ServerGroupId: id } });
   const backends = pagedList<any>({
     testId: 'backends',
     refresh: { everyMs: Math.max(ctx.session.sampleMs, 1000), signal: ctx.signal },
-    load: async (token) => {
+    load: async (token, filter) => {
+      // Health moves: read it again with every redraw but the first (read just above).
       if (!first) ({ listeners, byServer } = await backendHealth(g));
       first = false;
-      const params: Record<string, string> = { ServerGroupId: id, MaxResults: String(PAGE) };
-      if (token) params.NextToken = token;
-      const r = await call('nlb', 'ListServerGroupServers', params);
-      return { rows: r.Servers ?? [], nextToken: r.NextToken, total: r.TotalCount };
+      return servers(token, filter);
     },
     render: (rows) =>
       table(rows, [

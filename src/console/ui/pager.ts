@@ -2,7 +2,7 @@
  * A paged, filterable list over an API List* action: NextToken pages of `pageSize`, a "Next" and
  * a "Previous" (a stack of the tokens seen), and the total the API reports.
  */
-import { ApiFailure } from './api.js';
+import { ApiFailure, call } from './api.js';
 import { h, replace } from './dom.js';
 import { describeError } from './ops.js';
 
@@ -68,4 +68,29 @@ export function pagedList<T>(opts: {
     signal.addEventListener('abort', () => clearInterval(timer), { once: true });
   }
   return h('div', { class: 'paged', 'data-testid': opts.testId }, filterForm, body, h('div', { class: 'pager' }, prev, info, next));
+}
+
+/**
+ * The `load` of a pagedList over one List* action: page size, NextToken, and the filter form's
+ * `q` sent as an ID filter when it starts with `idPrefix`, else as a name filter.
+ */
+export function listAction<T>(opts: {
+  product: 'nlb' | 'gwlb';
+  action: string;
+  rows: string;
+  pageSize: number;
+  fixed?: Record<string, string>;
+  byIdOrName?: { idPrefix: string; ids: string; names: string };
+  /** Turns the other filter fields into parameters. */
+  more?: (filter: Record<string, string>, params: Record<string, string>) => void;
+}): (token: string | undefined, filter: Record<string, string>) => Promise<Page<T>> {
+  return async (token, filter) => {
+    const params: Record<string, string> = { ...(opts.fixed ?? {}), MaxResults: String(opts.pageSize) };
+    if (token) params.NextToken = token;
+    const q = filter.q;
+    if (q && opts.byIdOrName) params[q.startsWith(opts.byIdOrName.idPrefix) ? `${opts.byIdOrName.ids}.1` : `${opts.byIdOrName.names}.1`] = q;
+    opts.more?.(filter, params);
+    const reply = await call(opts.product, opts.action, params);
+    return { rows: (reply[opts.rows] ?? []) as T[], nextToken: reply.NextToken || undefined, total: reply.TotalCount };
+  };
 }
