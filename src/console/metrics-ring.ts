@@ -112,6 +112,22 @@ export class MetricsRing {
     return { timestamps, series };
   }
 
+  /**
+   * From the newest sample, `keyLabel` → `valueLabel` of every series of `metric` whose value is
+   * non-zero: e.g. openslb_listener_engine{listener,engine} 1 gives listener → engine.
+   */
+  latestLabels(metric: string, keyLabel: string, valueLabel: string): Record<string, string> {
+    const out: Record<string, string> = {};
+    if (this.written === 0) return out;
+    const slot = (this.written - 1) % this.capacity;
+    for (const s of this.series.values()) {
+      if (s.metric !== metric) continue;
+      const v = s.values[slot];
+      if (!Number.isNaN(v) && v !== 0 && s.labels[keyLabel] !== undefined) out[s.labels[keyLabel]] = s.labels[valueLabel] ?? '';
+    }
+    return out;
+  }
+
   get seriesCount(): number {
     return this.series.size;
   }

@@ -4,7 +4,7 @@ import { call, type RingSeries } from './api.js';
 import { type ChartSpec, liveCharts } from './charts.js';
 import { badge, h, input, kv, link, section, table } from './dom.js';
 import type { PageContext, Route } from './main.js';
-import { listAction, pagedList } from './pager.js';
+import { listAction, pagedList, refreshing } from './pager.js';
 
 const PAGE = 50;
 const lbHref = (id: string) => `#/gwlb/instances/${encodeURIComponent(id)}`;
@@ -83,11 +83,6 @@ async function instancePage(ctx: PageContext, id: string): Promise<HTMLElement> 
   const lb = await call('gwlb', 'GetLoadBalancerAttribute', { LoadBalancerId: id });
   const listeners = (await call('gwlb', 'ListListeners', { 'LoadBalancerIds.1': id })).Listeners ?? [];
   const listener = listeners[0];
-  let health: any[] = [];
-  if (listener) {
-    const r = await call('gwlb', 'GetListenerHealthStatus', { ListenerId: listener.ListenerId, MaxResults: '100' }).catch(() => undefined);
-    health = (r?.ListenerHealthStatus ?? []).flatMap((x: any) => (x.ServerGroupInfos ?? []).flatMap((g: any) => (g.Servers ?? []).map((s: any) => ({ ...s, ServerGroupId: g.ServerGroupId }))));
-  }
   return h(
     'div',
     {},
@@ -118,7 +113,14 @@ async function instancePage(ctx: PageContext, id: string): Promise<HTMLElement> 
           )
         : h('p', { class: 'muted' }, 'No listener yet.'),
     ),
-    section('Appliance health', applianceHealthTable(health)),
+    section('Appliance health', listener ? refreshing(() => applianceHealth(listener.ListenerId), Math.max(ctx.session.sampleMs, 1000), ctx.signal) : applianceHealthTable([])),
+  );
+}
+
+async function applianceHealth(listenerId: string): Promise<HTMLElement> {
+  const r = await call('gwlb', 'GetListenerHealthStatus', { ListenerId: listenerId, MaxResults: '100' });
+  return applianceHealthTable(
+    (r.ListenerHealthStatus ?? []).flatMap((x: any) => (x.ServerGroupInfos ?? []).flatMap((g: any) => (g.Servers ?? []).map((s: any) => ({ ...s, ServerGroupId: g.ServerGroupId })))),
   );
 }
 

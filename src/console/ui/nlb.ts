@@ -1,11 +1,11 @@
 /** NLB pages: instances, listeners, server groups with backends and health, security policies, jobs. */
 /* eslint-disable @typescript-eslint/no-explicit-any */
-import { call, recentJobs, region as currentRegion, type RingSeries } from './api.js';
+import { call, engines, recentJobs, region as currentRegion, type RingSeries } from './api.js';
 import { type ChartSpec, liveCharts } from './charts.js';
 import { badge, field, h, input, kv, link, section, select, table } from './dom.js';
 import type { PageContext, Route } from './main.js';
 import { actionButton, actionForm, jobReason, perform } from './ops.js';
-import { listAction, pagedList } from './pager.js';
+import { listAction, pagedList, refreshing } from './pager.js';
 
 const PAGE = 50;
 /** How often open lists of things with a status redraw themselves. */
@@ -31,9 +31,12 @@ export function readOnlyNote(product: string): HTMLElement {
   return h('p', { class: 'muted read-only-note' }, `Read-only: this AccessKey may not change ${product.toUpperCase()} resources.`);
 }
 
-/** The data-plane engine of a listener, when the server reports one. */
+/** listener → engine as the data plane last reported it (read with each list or listener page). */
+let engineOf: Record<string, string> = {};
+
+/** The data-plane engine of a listener (kernel / userspace), when the server reports one. */
 function engine(l: any): HTMLElement {
-  const value = l.Engine ?? l.DataPlaneEngine;
+  const value = l.Engine ?? engineOf[l.ListenerId];
   return value ? h('span', { class: 'engine' }, String(value)) : h('span', { class: 'muted', title: 'This server does not report the engine.' }, '—');
 }
 
@@ -176,21 +179,26 @@ async function instancePage(ctx: PageContext, id: string): Promise<HTMLElement> 
 // ---------------------------------------------------------------- listeners
 
 function listenersList(ctx: PageContext, base: Record<string, string>): HTMLElement {
+  const listeners = listAction<any>({
+    product: 'nlb',
+    action: 'ListListeners',
+    rows: 'Listeners',
+    pageSize: PAGE,
+    fixed: base,
+    more: (f, params) => {
+      if (f.protocol) params.ListenerProtocol = f.protocol;
+      if (f.lb) params['LoadBalancerIds.1'] = f.lb;
+    },
+  });
   return pagedList<any>({
     testId: 'listeners',
     refresh: { everyMs: LIST_REFRESH_MS, signal: ctx.signal },
     filters: [select('protocol', [['', 'any protocol'], 'TCP', 'UDP', 'TCPSSL']), ...(base['LoadBalancerIds.1'] ? [] : [input('lb', { placeholder: 'nlb-… (instance)', 'aria-label': 'Instance' })])],
-    load: listAction({
-      product: 'nlb',
-      action: 'ListListeners',
-      rows: 'Listeners',
-      pageSize: PAGE,
-      fixed: base,
-      more: (f, params) => {
-        if (f.protocol) params.ListenerProtocol = f.protocol;
-        if (f.lb) params['LoadBalancerIds.1'] = f.lb;
-      },
-    }),
+    load: async (token, filter) => {
+      const [page, known] = await Promise.all([listeners(token, filter), engines().catch(() => engineOf)]);
+      engineOf = known;
+      return page;
+    },
     render: (rows) =>
       table(rows, [
         { title: 'ID', cell: (l) => link(listenerHref(l.ListenerId), l.ListenerId) },
@@ -249,12 +257,23 @@ export const LISTENER_CHARTS: ChartSpec[] = [
   },
 ];
 
-async function listenerPage(ctx: PageContext, id: string): Promise<HTMLElement> {
-  const l = await call('nlb', 'GetListenerAttribute', { ListenerId: id });
-  const health = await call('nlb', 'GetListenerHealthStatus', { ListenerId: id }).catch(() => undefined);
-  const nonNormal = (health?.ListenerHealthStatus ?? []).flatMap((x: any) =>
+/** GetListenerHealthStatus lists only the backends that are not healthy, with their reason. */
+async function nonNormalTable(listenerId: string): Promise<HTMLElement> {
+  const health = await call('nlb', 'GetListenerHealthStatus', { ListenerId: listenerId });
+  const nonNormal = (health.ListenerHealthStatus ?? []).flatMap((x: any) =>
     (x.ServerGroupInfos ?? []).flatMap((g: any) => (g.NonNormalServers ?? []).map((s: any) => ({ ...s, ServerGroupId: g.ServerGroupId }))),
   );
+  return table(nonNormal, [
+    { title: 'Server', cell: (s: any) => s.ServerId },
+    { title: 'Address', cell: (s: any) => `${s.ServerIp}:${s.Port}` },
+    { title: 'Health', cell: (s: any) => badge(s.Status) },
+    { title: 'Reason', cell: (s: any) => s.Reason?.ReasonCode ?? '—' },
+  ], 'Every backend is healthy (or no health check runs).', 'non-normal');
+}
+
+async function listenerPage(ctx: PageContext, id: string): Promise<HTMLElement> {
+  const l = await call('nlb', 'GetListenerAttribute', { ListenerId: id });
+  engineOf = await engines().catch(() => engineOf);
   let update: HTMLElement = readOnlyNote('nlb');
   if (ctx.writable('nlb')) {
     const groups = await call('nlb', 'ListServerGroups', { MaxResults: '100' });
@@ -302,15 +321,7 @@ async function listenerPage(ctx: PageContext, id: string): Promise<HTMLElement> 
         )
       : null,
     section('Live', liveCharts('listener', id, LISTENER_CHARTS, ctx.session.sampleMs, ctx.signal)),
-    section(
-      'Backends not healthy',
-      table(nonNormal, [
-        { title: 'Server', cell: (s: any) => s.ServerId },
-        { title: 'Address', cell: (s: any) => `${s.ServerIp}:${s.Port}` },
-        { title: 'Health', cell: (s: any) => badge(s.Status) },
-        { title: 'Reason', cell: (s: any) => s.Reason?.ReasonCode ?? '—' },
-      ], 'Every backend is healthy (or no health check runs).', 'non-normal'),
-    ),
+    section('Backends not healthy', refreshing(() => nonNormalTable(id), Math.max(ctx.session.sampleMs, 1000), ctx.signal)),
     update,
   );
 }

@@ -94,3 +94,20 @@ export function listAction<T>(opts: {
     return { rows: (reply[opts.rows] ?? []) as T[], nextToken: reply.NextToken || undefined, total: reply.TotalCount };
   };
 }
+
+/** A block drawn by `build` now and again every `everyMs` until `signal` aborts (health moves). */
+export function refreshing(build: () => Promise<HTMLElement>, everyMs: number, signal: AbortSignal): HTMLElement {
+  const box = h('div', { class: 'refreshing' });
+  const draw = async () => {
+    try {
+      const el = await build();
+      if (!signal.aborted) replace(box, el);
+    } catch (err) {
+      if (!signal.aborted) replace(box, h('p', { class: 'op-status error', role: 'alert' }, describeError(err)));
+    }
+  };
+  void draw();
+  const timer = setInterval(() => void draw(), everyMs);
+  signal.addEventListener('abort', () => clearInterval(timer), { once: true });
+  return box;
+}
