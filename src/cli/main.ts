@@ -44,10 +44,13 @@ storeOptions(program.command('serve'))
     // Worker processes only make sense where there is a data plane to run.
     const running = config.workers > 1 && config.role !== 'api' ? await startCluster(config) : await startOpenSlb(config);
     const admin = running.adminUrl ? `, metrics on ${running.adminUrl}/metrics, health on ${running.adminUrl}/healthz` : '';
+    const consoleUrl = running.adminUrl ? `, console on ${running.adminUrl}/console/` : '';
     process.stderr.write(
       config.role === 'dataplane'
-        ? `openslb: data-plane node ${running.nodeId} (serves no API)${admin}\n`
-        : `openslb: API on ${running.apiUrl}${admin}\n`,
+        ? `openslb: data-plane node ${running.nodeId} (serves no API)${admin}
+`
+        : `openslb: API on ${running.apiUrl}${admin}${consoleUrl}
+`,
     );
     let stopping = false;
     const shutdown = async () => {

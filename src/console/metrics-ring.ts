@@ -13,6 +13,11 @@ export interface RingOptions {
   maxSeries?: number;
   /** Metric name prefixes worth keeping. */
   prefixes?: string[];
+  /**
+   * Metrics whose zero means something (health: 0 is "down", not "idle"): their series get a
+   * ring from the first sample, and read as missing, not zero, before they existed.
+   */
+  meaningfulZero?: (metric: string) => boolean;
 }
 
 export interface SeriesReply {
@@ -23,7 +28,7 @@ export interface SeriesReply {
 }
 
 export interface RingReply {
-  /** Seconds since the epoch, oldest first. */
+  /** Seconds since the epoch (with milliseconds, as uPlot takes them), oldest first. */
   timestamps: number[];
   series: SeriesReply[];
 }
@@ -40,6 +45,7 @@ export class MetricsRing {
   readonly capacity: number;
   private readonly maxSeries: number;
   private readonly prefixes: string[];
+  private readonly meaningfulZero: (metric: string) => boolean;
   private readonly times: Float64Array;
   private readonly series = new Map<string, Series>();
   /** Samples written so far; the next one goes to slot `written % capacity`. */
@@ -50,6 +56,7 @@ export class MetricsRing {
     this.capacity = opts.capacity ?? 720;
     this.maxSeries = opts.maxSeries ?? 20_000;
     this.prefixes = opts.prefixes ?? DEFAULT_PREFIXES;
+    this.meaningfulZero = opts.meaningfulZero ?? ((metric) => metric.endsWith('_healthy'));
     this.times = new Float64Array(this.capacity);
   }
 
@@ -65,14 +72,15 @@ export class MetricsRing {
       if (!sample) continue;
       let series = this.series.get(sample.key);
       if (!series) {
-        if (sample.value === 0) continue;
+        const zeroMatters = this.meaningfulZero(sample.metric);
+        if (sample.value === 0 && !zeroMatters) continue;
         if (this.series.size >= this.maxSeries) {
           this.droppedSeries++;
           continue;
         }
         series = { metric: sample.metric, labels: sample.labels, values: new Float64Array(this.capacity).fill(Number.NaN) };
         // Before its first non-zero sample, a series that was simply idle reads as zero.
-        const known = Math.min(this.written, this.capacity);
+        const known = zeroMatters ? 0 : Math.min(this.written, this.capacity);
         for (let i = 1; i <= known; i++) series.values[(slot - i + this.capacity) % this.capacity] = 0;
         this.series.set(sample.key, series);
       }
@@ -89,7 +97,7 @@ export class MetricsRing {
     const count = Math.min(this.written, this.capacity);
     const first = this.written - count;
     const timestamps: number[] = [];
-    for (let i = 0; i < count; i++) timestamps.push(Math.round(this.times[(first + i) % this.capacity] / 1000));
+    for (let i = 0; i < count; i++) timestamps.push(this.times[(first + i) % this.capacity] / 1000);
     const series: SeriesReply[] = [];
     for (const s of this.series.values()) {
       if (s.labels[label] !== value) continue;
@@ -102,6 +110,22 @@ export class MetricsRing {
       series.push({ metric: s.metric, labels: s.labels, values });
     }
     return { timestamps, series };
+  }
+
+  /**
+   * From the newest sample, `keyLabel` → `valueLabel` of every series of `metric` whose value is
+   * non-zero: e.g. openslb_listener_engine{listener,engine} 1 gives listener → engine.
+   */
+  latestLabels(metric: string, keyLabel: string, valueLabel: string): Record<string, string> {
+    const out: Record<string, string> = {};
+    if (this.written === 0) return out;
+    const slot = (this.written - 1) % this.capacity;
+    for (const s of this.series.values()) {
+      if (s.metric !== metric) continue;
+      const v = s.values[slot];
+      if (!Number.isNaN(v) && v !== 0 && s.labels[keyLabel] !== undefined) out[s.labels[keyLabel]] = s.labels[valueLabel] ?? '';
+    }
+    return out;
   }
 
   get seriesCount(): number {

@@ -184,6 +184,14 @@ export function mountConsole(app: FastifyInstance, deps: ConsoleDeps): SessionSt
     return deps.ring.query(label, value, prefix);
   });
 
+  // Which data-plane engine forwards each listener, where the data plane says so in /metrics
+  // (openslb_listener_engine); the API itself has no such field.
+  app.get('/console/api/engines', async (request, reply) => {
+    const session = guard(request, reply);
+    if (!session) return reply;
+    return { engines: deps.ring.latestLabels('openslb_listener_engine', 'listener', 'engine') };
+  });
+
   async function describeSession(session: ConsoleSession) {
     const caller = await deps.callers.resolveCaller(session.accessKeyId);
     const writable: Record<string, boolean> = {};

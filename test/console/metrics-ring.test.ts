@@ -48,3 +48,19 @@ test('a series that disappears (listener deleted) has gaps, and maxSeries bounds
   assert.equal(ring.seriesCount, 1);
   assert.ok(ring.droppedSeries >= 1);
 });
+
+test('health series are kept from their first sample, zero included, and are missing (not zero) before it', () => {
+  const ring = new MetricsRing({ capacity: 4 });
+  ring.record(1000, '');
+  ring.record(2000, 'openslb_server_healthy{server_group="sgp-1",server="10.0.0.1:80"} 0');
+  ring.record(3000, 'openslb_server_healthy{server_group="sgp-1",server="10.0.0.1:80"} 1');
+  assert.deepEqual(ring.query('server_group', 'sgp-1').series[0].values, [null, 0, 1]);
+});
+
+test('the newest sample answers label lookups, e.g. which engine forwards each listener', () => {
+  const ring = new MetricsRing({ capacity: 4 });
+  ring.record(1000, ['openslb_listener_engine{listener="lsn-a@80",engine="kernel"} 1', 'openslb_listener_engine{listener="lsn-b@81",engine="userspace"} 1'].join('\n'));
+  ring.record(2000, ['openslb_listener_engine{listener="lsn-a@80",engine="kernel"} 1', 'openslb_listener_engine{listener="lsn-b@81",engine="kernel"} 1'].join('\n'));
+  assert.deepEqual(ring.latestLabels('openslb_listener_engine', 'listener', 'engine'), { 'lsn-a@80': 'kernel', 'lsn-b@81': 'kernel' });
+  assert.deepEqual(new MetricsRing().latestLabels('openslb_listener_engine', 'listener', 'engine'), {});
+});

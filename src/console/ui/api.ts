@@ -78,3 +78,8 @@ export function metrics(label: string, value: string): Promise<{ timestamps: num
 export function recentJobs(): Promise<{ jobs: Array<{ id: string; product: string; action: string; resourceId?: string; at: number }> }> {
   return request('GET', '/console/api/jobs');
 }
+
+/** listener → data-plane engine, where the data plane reports it in /metrics. */
+export async function engines(): Promise<Record<string, string>> {
+  return (await request<{ engines: Record<string, string> }>('GET', '/console/api/engines')).engines;
+}

@@ -54,7 +54,7 @@ export function lineValues(times: number[], series: RingSeries[], line: ChartLin
  */
 export function liveCharts(label: string, value: string, specs: ChartSpec[], everyMs: number, signal: AbortSignal): HTMLElement {
   const root = h('div', { class: 'charts', 'data-testid': `charts-${label}` });
-  const plots = new Map<string, { plot: uPlot; key: string }>();
+  const plots = new Map<string, { plot: uPlot; key: string; box: HTMLElement }>();
 
   const draw = async () => {
     let data;
@@ -69,14 +69,11 @@ export function liveCharts(label: string, value: string, specs: ChartSpec[], eve
       const aligned: uPlot.AlignedData = [data.timestamps, ...lines.map((l) => lineValues(data.timestamps, data.series, l))];
       const key = lines.map((l) => l.label).join('|');
       let entry = plots.get(spec.title);
-      if (entry && entry.key !== key) {
-        entry.plot.destroy();
-        entry.plot.root.parentElement?.remove();
-        entry = undefined;
-      }
-      if (!entry) {
-        const box = h('figure', { class: 'chart', 'data-chart': spec.title });
-        root.appendChild(box);
+      // New lines (a backend added, a drop reason seen): draw the chart afresh in its own box.
+      if (entry && entry.key !== key) entry.plot.destroy();
+      if (!entry || entry.key !== key) {
+        const box = entry?.box ?? root.appendChild(h('figure', { class: 'chart', 'data-chart': spec.title }));
+        box.textContent = '';
         const plot = new uPlot(
           {
             title: spec.title,
@@ -90,7 +87,7 @@ export function liveCharts(label: string, value: string, specs: ChartSpec[], eve
           aligned,
           box,
         );
-        entry = { plot, key };
+        entry = { plot, key, box };
         plots.set(spec.title, entry);
       } else {
         entry.plot.setData(aligned);
@@ -101,7 +98,7 @@ export function liveCharts(label: string, value: string, specs: ChartSpec[], eve
         for (let i = vals.length - 1; i >= 0; i--) if (vals[i] !== null) return vals[i] as number;
         return 0;
       });
-      entry.plot.root.parentElement?.setAttribute('data-latest', last.map((v) => String(Math.round(v * 100) / 100)).join(','));
+      entry.box.setAttribute('data-latest', last.map((v) => String(Math.round(v * 100) / 100)).join(','));
     }
   };
 

@@ -4,7 +4,7 @@ import { call, type RingSeries } from './api.js';
 import { type ChartSpec, liveCharts } from './charts.js';
 import { badge, h, input, kv, link, section, table } from './dom.js';
 import type { PageContext, Route } from './main.js';
-import { pagedList } from './pager.js';
+import { listAction, pagedList, refreshing } from './pager.js';
 
 const PAGE = 50;
 const lbHref = (id: string) => `#/gwlb/instances/${encodeURIComponent(id)}`;
@@ -57,13 +57,13 @@ function instancesPage(): HTMLElement {
     pagedList<any>({
       testId: 'gwlb-instances',
       filters: [input('q', { placeholder: 'ID (gwlb-…) or exact name', 'aria-label': 'Filter by ID or name' })],
-      load: async (token, f) => {
-        const params: Record<string, string> = { MaxResults: String(PAGE) };
-        if (token) params.NextToken = token;
-        if (f.q) params[f.q.startsWith('gwlb-') ? 'LoadBalancerIds.1' : 'LoadBalancerNames.1'] = f.q;
-        const r = await call('gwlb', 'ListLoadBalancers', params);
-        return { rows: r.LoadBalancers ?? [], nextToken: r.NextToken, total: r.TotalCount };
-      },
+      load: listAction({
+        product: 'gwlb',
+        action: 'ListLoadBalancers',
+        rows: 'LoadBalancers',
+        pageSize: PAGE,
+        byIdOrName: { idPrefix: 'gwlb-', ids: 'LoadBalancerIds', names: 'LoadBalancerNames' },
+      }),
       render: (rows) =>
         table(rows, [
           { title: 'ID', cell: (lb) => link(lbHref(lb.LoadBalancerId), lb.LoadBalancerId) },
@@ -83,11 +83,6 @@ async function instancePage(ctx: PageContext, id: string): Promise<HTMLElement> 
   const lb = await call('gwlb', 'GetLoadBalancerAttribute', { LoadBalancerId: id });
   const listeners = (await call('gwlb', 'ListListeners', { 'LoadBalancerIds.1': id })).Listeners ?? [];
   const listener = listeners[0];
-  let health: any[] = [];
-  if (listener) {
-    const r = await call('gwlb', 'GetListenerHealthStatus', { ListenerId: listener.ListenerId, MaxResults: '100' }).catch(() => undefined);
-    health = (r?.ListenerHealthStatus ?? []).flatMap((x: any) => (x.ServerGroupInfos ?? []).flatMap((g: any) => (g.Servers ?? []).map((s: any) => ({ ...s, ServerGroupId: g.ServerGroupId }))));
-  }
   return h(
     'div',
     {},
@@ -118,7 +113,14 @@ async function instancePage(ctx: PageContext, id: string): Promise<HTMLElement> 
           )
         : h('p', { class: 'muted' }, 'No listener yet.'),
     ),
-    section('Appliance health', applianceHealthTable(health)),
+    section('Appliance health', listener ? refreshing(() => applianceHealth(listener.ListenerId), Math.max(ctx.session.sampleMs, 1000), ctx.signal) : applianceHealthTable([])),
+  );
+}
+
+async function applianceHealth(listenerId: string): Promise<HTMLElement> {
+  const r = await call('gwlb', 'GetListenerHealthStatus', { ListenerId: listenerId, MaxResults: '100' });
+  return applianceHealthTable(
+    (r.ListenerHealthStatus ?? []).flatMap((x: any) => (x.ServerGroupInfos ?? []).flatMap((g: any) => (g.Servers ?? []).map((s: any) => ({ ...s, ServerGroupId: g.ServerGroupId })))),
   );
 }
 
@@ -139,12 +141,14 @@ function serverGroupsPage(): HTMLElement {
     h('h1', {}, 'GWLB server groups'),
     pagedList<any>({
       testId: 'gwlb-server-groups',
-      load: async (token) => {
-        const params: Record<string, string> = { MaxResults: String(PAGE) };
-        if (token) params.NextToken = token;
-        const r = await call('gwlb', 'ListServerGroups', params);
-        return { rows: r.ServerGroups ?? [], nextToken: r.NextToken, total: r.TotalCount };
-      },
+      filters: [input('q', { placeholder: 'ID (sgp-…) or exact name', 'aria-label': 'Filter by ID or name' })],
+      load: listAction({
+        product: 'gwlb',
+        action: 'ListServerGroups',
+        rows: 'ServerGroups',
+        pageSize: PAGE,
+        byIdOrName: { idPrefix: 'sgp-', ids: 'ServerGroupIds', names: 'ServerGroupNames' },
+      }),
       render: (rows) =>
         table(rows, [
           { title: 'ID', cell: (g) => link(sgHref(g.ServerGroupId), g.ServerGroupId) },

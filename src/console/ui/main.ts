@@ -5,7 +5,7 @@ import { h, replace } from './dom.js';
 import { gwlbRoutes } from './gwlb.js';
 import { localName } from './i18n.js';
 import { nlbRoutes } from './nlb.js';
-import { describeError } from './ops.js';
+import { describeError, takeFlash } from './ops.js';
 
 export interface PageContext {
   session: Session;
@@ -110,8 +110,14 @@ function frame(s: Session, content: HTMLElement): HTMLElement {
       nav('#/gwlb/instances', 'Instances'),
       nav('#/gwlb/server-groups', 'Server groups'),
     ),
-    h('main', {}, content),
+    h('main', {}, flashBanner(), content),
   );
+}
+
+function flashBanner(): HTMLElement | null {
+  const f = takeFlash();
+  if (!f) return null;
+  return h('div', { class: `flash op-status ${f.ok ? 'ok' : 'error'}`, role: f.ok ? 'status' : 'alert', 'data-testid': 'flash' }, f.text);
 }
 
 async function route(): Promise<void> {

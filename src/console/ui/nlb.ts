@@ -1,13 +1,15 @@
 /** NLB pages: instances, listeners, server groups with backends and health, security policies, jobs. */
 /* eslint-disable @typescript-eslint/no-explicit-any */
-import { call, recentJobs, region as currentRegion, type RingSeries } from './api.js';
+import { call, engines, recentJobs, region as currentRegion, type RingSeries } from './api.js';
 import { type ChartSpec, liveCharts } from './charts.js';
 import { badge, field, h, input, kv, link, section, select, table } from './dom.js';
 import type { PageContext, Route } from './main.js';
 import { actionButton, actionForm, jobReason, perform } from './ops.js';
-import { pagedList } from './pager.js';
+import { listAction, pagedList, refreshing } from './pager.js';
 
 const PAGE = 50;
+/** How often open lists of things with a status redraw themselves. */
+const LIST_REFRESH_MS = 5000;
 
 const listenerHref = (id: string) => `#/nlb/listeners/${encodeURIComponent(id)}`;
 const lbHref = (id: string) => `#/nlb/instances/${encodeURIComponent(id)}`;
@@ -29,9 +31,12 @@ export function readOnlyNote(product: string): HTMLElement {
   return h('p', { class: 'muted read-only-note' }, `Read-only: this AccessKey may not change ${product.toUpperCase()} resources.`);
 }
 
-/** The data-plane engine of a listener, when the server reports one. */
+/** listener → engine as the data plane last reported it (read with each list or listener page). */
+let engineOf: Record<string, string> = {};
+
+/** The data-plane engine of a listener (kernel / userspace), when the server reports one. */
 function engine(l: any): HTMLElement {
-  const value = l.Engine ?? l.DataPlaneEngine;
+  const value = l.Engine ?? engineOf[l.ListenerId];
   return value ? h('span', { class: 'engine' }, String(value)) : h('span', { class: 'muted', title: 'This server does not report the engine.' }, '—');
 }
 
@@ -41,18 +46,19 @@ function instancesPage(ctx: PageContext): HTMLElement {
   const region = regionOf(ctx);
   const list = pagedList<any>({
     testId: 'nlb-instances',
+    refresh: { everyMs: LIST_REFRESH_MS, signal: ctx.signal },
     filters: [
       input('q', { placeholder: 'ID (nlb-…) or exact name', 'aria-label': 'Filter by ID or name' }),
       select('status', [['', 'any status'], 'Active', 'Provisioning', 'Configuring', 'Inactive', 'Deleting']),
     ],
-    load: async (token, f) => {
-      const params: Record<string, string> = { MaxResults: String(PAGE) };
-      if (token) params.NextToken = token;
-      if (f.q) params[f.q.startsWith('nlb-') ? 'LoadBalancerIds.1' : 'LoadBalancerNames.1'] = f.q;
-      if (f.status) params.LoadBalancerStatus = f.status;
-      const r = await call('nlb', 'ListLoadBalancers', params);
-      return { rows: r.LoadBalancers ?? [], nextToken: r.NextToken, total: r.TotalCount };
-    },
+    load: listAction({
+      product: 'nlb',
+      action: 'ListLoadBalancers',
+      rows: 'LoadBalancers',
+      pageSize: PAGE,
+      byIdOrName: { idPrefix: 'nlb-', ids: 'LoadBalancerIds', names: 'LoadBalancerNames' },
+      more: (f, params) => f.status && (params.LoadBalancerStatus = f.status),
+    }),
     render: (rows) =>
       table(rows, [
         { title: 'ID', cell: (lb) => link(lbHref(lb.LoadBalancerId), lb.LoadBalancerId) },
@@ -173,16 +179,25 @@ async function instancePage(ctx: PageContext, id: string): Promise<HTMLElement> 
 // ---------------------------------------------------------------- listeners
 
 function listenersList(ctx: PageContext, base: Record<string, string>): HTMLElement {
-  return pagedList<any>({
-    testId: 'listeners',
-    filters: [select('protocol', [['', 'any protocol'], 'TCP', 'UDP', 'TCPSSL']), ...(base['LoadBalancerIds.1'] ? [] : [input('lb', { placeholder: 'nlb-… (instance)', 'aria-label': 'Instance' })])],
-    load: async (token, f) => {
-      const params: Record<string, string> = { ...base, MaxResults: String(PAGE) };
-      if (token) params.NextToken = token;
+  const listeners = listAction<any>({
+    product: 'nlb',
+    action: 'ListListeners',
+    rows: 'Listeners',
+    pageSize: PAGE,
+    fixed: base,
+    more: (f, params) => {
       if (f.protocol) params.ListenerProtocol = f.protocol;
       if (f.lb) params['LoadBalancerIds.1'] = f.lb;
-      const r = await call('nlb', 'ListListeners', params);
-      return { rows: r.Listeners ?? [], nextToken: r.NextToken, total: r.TotalCount };
+    },
+  });
+  return pagedList<any>({
+    testId: 'listeners',
+    refresh: { everyMs: LIST_REFRESH_MS, signal: ctx.signal },
+    filters: [select('protocol', [['', 'any protocol'], 'TCP', 'UDP', 'TCPSSL']), ...(base['LoadBalancerIds.1'] ? [] : [input('lb', { placeholder: 'nlb-… (instance)', 'aria-label': 'Instance' })])],
+    load: async (token, filter) => {
+      const [page, known] = await Promise.all([listeners(token, filter), engines().catch(() => engineOf)]);
+      engineOf = known;
+      return page;
     },
     render: (rows) =>
       table(rows, [
@@ -242,12 +257,23 @@ export const LISTENER_CHARTS: ChartSpec[] = [
   },
 ];
 
-async function listenerPage(ctx: PageContext, id: string): Promise<HTMLElement> {
-  const l = await call('nlb', 'GetListenerAttribute', { ListenerId: id });
-  const health = await call('nlb', 'GetListenerHealthStatus', { ListenerId: id }).catch(() => undefined);
-  const nonNormal = (health?.ListenerHealthStatus ?? []).flatMap((x: any) =>
+/** GetListenerHealthStatus lists only the backends that are not healthy, with their reason. */
+async function nonNormalTable(listenerId: string): Promise<HTMLElement> {
+  const health = await call('nlb', 'GetListenerHealthStatus', { ListenerId: listenerId });
+  const nonNormal = (health.ListenerHealthStatus ?? []).flatMap((x: any) =>
     (x.ServerGroupInfos ?? []).flatMap((g: any) => (g.NonNormalServers ?? []).map((s: any) => ({ ...s, ServerGroupId: g.ServerGroupId }))),
   );
+  return table(nonNormal, [
+    { title: 'Server', cell: (s: any) => s.ServerId },
+    { title: 'Address', cell: (s: any) => `${s.ServerIp}:${s.Port}` },
+    { title: 'Health', cell: (s: any) => badge(s.Status) },
+    { title: 'Reason', cell: (s: any) => s.Reason?.ReasonCode ?? '—' },
+  ], 'Every backend is healthy (or no health check runs).', 'non-normal');
+}
+
+async function listenerPage(ctx: PageContext, id: string): Promise<HTMLElement> {
+  const l = await call('nlb', 'GetListenerAttribute', { ListenerId: id });
+  engineOf = await engines().catch(() => engineOf);
   let update: HTMLElement = readOnlyNote('nlb');
   if (ctx.writable('nlb')) {
     const groups = await call('nlb', 'ListServerGroups', { MaxResults: '100' });
@@ -295,15 +321,7 @@ async function listenerPage(ctx: PageContext, id: string): Promise<HTMLElement> 
         )
       : null,
     section('Live', liveCharts('listener', id, LISTENER_CHARTS, ctx.session.sampleMs, ctx.signal)),
-    section(
-      'Backends not healthy',
-      table(nonNormal, [
-        { title: 'Server', cell: (s: any) => s.ServerId },
-        { title: 'Address', cell: (s: any) => `${s.ServerIp}:${s.Port}` },
-        { title: 'Health', cell: (s: any) => badge(s.Status) },
-        { title: 'Reason', cell: (s: any) => s.Reason?.ReasonCode ?? '—' },
-      ], 'Every backend is healthy (or no health check runs).', 'non-normal'),
-    ),
+    section('Backends not healthy', refreshing(() => nonNormalTable(id), Math.max(ctx.session.sampleMs, 1000), ctx.signal)),
     update,
   );
 }
@@ -315,13 +333,13 @@ function serverGroupsPage(ctx: PageContext): HTMLElement {
   const list = pagedList<any>({
     testId: 'server-groups',
     filters: [input('q', { placeholder: 'ID (sgp-…) or exact name', 'aria-label': 'Filter by ID or name' })],
-    load: async (token, f) => {
-      const params: Record<string, string> = { MaxResults: String(PAGE) };
-      if (token) params.NextToken = token;
-      if (f.q) params[f.q.startsWith('sgp-') ? 'ServerGroupIds.1' : 'ServerGroupNames.1'] = f.q;
-      const r = await call('nlb', 'ListServerGroups', params);
-      return { rows: r.ServerGroups ?? [], nextToken: r.NextToken, total: r.TotalCount };
-    },
+    load: listAction({
+      product: 'nlb',
+      action: 'ListServerGroups',
+      rows: 'ServerGroups',
+      pageSize: PAGE,
+      byIdOrName: { idPrefix: 'sgp-', ids: 'ServerGroupIds', names: 'ServerGroupNames' },
+    }),
     render: (rows) =>
       table(rows, [
         { title: 'ID', cell: (g) => link(sgHref(g.ServerGroupId), g.ServerGroupId) },
@@ -400,16 +418,19 @@ function backendCharts(): ChartSpec[] {
 async function serverGroupPage(ctx: PageContext, id: string): Promise<HTMLElement> {
   const g = ((await call('nlb', 'ListServerGroups', { 'ServerGroupIds.1': id })).ServerGroups ?? [])[0];
   if (!g) return h('p', { class: 'op-status error', role: 'alert' }, `Server group ${id} not found.`);
-  const { listeners, byServer } = await backendHealth(g);
+  let { listeners, byServer } = await backendHealth(g);
   const hc = g.HealthCheck ?? {};
   const writable = ctx.writable('nlb');
+  let first = true;
+  const servers = listAction<any>({ product: 'nlb', action: 'ListServerGroupServers', rows: 'Servers', pageSize: PAGE, fixed: { ServerGroupId: id } });
   const backends = pagedList<any>({
     testId: 'backends',
-    load: async (token) => {
-      const params: Record<string, string> = { ServerGroupId: id, MaxResults: String(PAGE) };
-      if (token) params.NextToken = token;
-      const r = await call('nlb', 'ListServerGroupServers', params);
-      return { rows: r.Servers ?? [], nextToken: r.NextToken, total: r.TotalCount };
+    refresh: { everyMs: Math.max(ctx.session.sampleMs, 1000), signal: ctx.signal },
+    load: async (token, filter) => {
+      // Health moves: read it again with every redraw but the first (read just above).
+      if (!first) ({ listeners, byServer } = await backendHealth(g));
+      first = false;
+      return servers(token, filter);
     },
     render: (rows) =>
       table(rows, [

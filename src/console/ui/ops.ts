@@ -10,6 +10,17 @@ export interface JobOutcome {
   ErrorMessage?: string;
 }
 
+/**
+ * What the last change came to, shown once at the top of the next page drawn: a change redraws
+ * the page, which would otherwise take the form's own status line with it.
+ */
+let flash: { ok: boolean; text: string } | undefined;
+export function takeFlash(): { ok: boolean; text: string } | undefined {
+  const f = flash;
+  flash = undefined;
+  return f;
+}
+
 /** The API's own words for a failure: `Code: Message`. */
 export function describeError(err: unknown): string {
   if (err instanceof ApiFailure) return `${err.code}: ${err.message}`;
@@ -61,12 +72,14 @@ export async function perform(
       status.className = 'op-status error';
       status.setAttribute('role', 'alert');
       replace(status, `${action} failed (job ${reply.JobId}): ${jobReason(job)}`);
+      flash = { ok: false, text: status.textContent ?? '' };
       done();
       return false;
     }
   }
   status.className = 'op-status ok';
   replace(status, `${action} done.`);
+  flash = { ok: true, text: `${action} done.` };
   done();
   return true;
 }

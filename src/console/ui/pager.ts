@@ -2,7 +2,7 @@
  * A paged, filterable list over an API List* action: NextToken pages of `pageSize`, a "Next" and
  * a "Previous" (a stack of the tokens seen), and the total the API reports.
  */
-import { ApiFailure } from './api.js';
+import { ApiFailure, call } from './api.js';
 import { h, replace } from './dom.js';
 import { describeError } from './ops.js';
 
@@ -17,6 +17,8 @@ export function pagedList<T>(opts: {
   render: (rows: T[]) => HTMLElement;
   filters?: HTMLElement[];
   testId?: string;
+  /** Redraw the current page this often until `signal` aborts (statuses and health move). */
+  refresh?: { everyMs: number; signal: AbortSignal };
 }): HTMLElement {
   const body = h('div', { class: 'list-body' }, h('p', { class: 'muted' }, 'Loading…'));
   const info = h('span', { class: 'muted page-info' });
@@ -57,5 +59,55 @@ export function pagedList<T>(opts: {
     void show();
   });
   void show();
+  if (opts.refresh) {
+    const { everyMs, signal } = opts.refresh;
+    const timer = setInterval(() => {
+      // Never redraw under someone's cursor: a half-typed weight would be lost.
+      if (!body.contains(document.activeElement)) void show();
+    }, everyMs);
+    signal.addEventListener('abort', () => clearInterval(timer), { once: true });
+  }
   return h('div', { class: 'paged', 'data-testid': opts.testId }, filterForm, body, h('div', { class: 'pager' }, prev, info, next));
+}
+
+/**
+ * The `load` of a pagedList over one List* action: page size, NextToken, and the filter form's
+ * `q` sent as an ID filter when it starts with `idPrefix`, else as a name filter.
+ */
+export function listAction<T>(opts: {
+  product: 'nlb' | 'gwlb';
+  action: string;
+  rows: string;
+  pageSize: number;
+  fixed?: Record<string, string>;
+  byIdOrName?: { idPrefix: string; ids: string; names: string };
+  /** Turns the other filter fields into parameters. */
+  more?: (filter: Record<string, string>, params: Record<string, string>) => void;
+}): (token: string | undefined, filter: Record<string, string>) => Promise<Page<T>> {
+  return async (token, filter) => {
+    const params: Record<string, string> = { ...(opts.fixed ?? {}), MaxResults: String(opts.pageSize) };
+    if (token) params.NextToken = token;
+    const q = filter.q;
+    if (q && opts.byIdOrName) params[q.startsWith(opts.byIdOrName.idPrefix) ? `${opts.byIdOrName.ids}.1` : `${opts.byIdOrName.names}.1`] = q;
+    opts.more?.(filter, params);
+    const reply = await call(opts.product, opts.action, params);
+    return { rows: (reply[opts.rows] ?? []) as T[], nextToken: reply.NextToken || undefined, total: reply.TotalCount };
+  };
+}
+
+/** A block drawn by `build` now and again every `everyMs` until `signal` aborts (health moves). */
+export function refreshing(build: () => Promise<HTMLElement>, everyMs: number, signal: AbortSignal): HTMLElement {
+  const box = h('div', { class: 'refreshing' });
+  const draw = async () => {
+    try {
+      const el = await build();
+      if (!signal.aborted) replace(box, el);
+    } catch (err) {
+      if (!signal.aborted) replace(box, h('p', { class: 'op-status error', role: 'alert' }, describeError(err)));
+    }
+  };
+  void draw();
+  const timer = setInterval(() => void draw(), everyMs);
+  signal.addEventListener('abort', () => clearInterval(timer), { once: true });
+  return box;
 }
