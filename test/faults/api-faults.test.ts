@@ -96,7 +96,10 @@ test('a job forced to fail is Failed in GetJobStatus, ListAsynJobs and openslb -
   const { JobId, ListenerId } = await call('CreateListener', { LoadBalancerId: lb.id, ListenerProtocol: 'TCP', ListenerPort: 7401, ServerGroupId: sg });
   assert.equal(await waitForJob(server, JobId), 'Failed');
   const jobs = await read('ListAsynJobs', { JobIds: [JobId] });
-  assert.deepEqual(jobs.Jobs, [{ Id: JobId, Status: 'Failed' }]);
+  // A failed job says why in ListAsynJobs too (ErrorCode / ErrorMessage, as ALB's job entries do).
+  assert.deepEqual(jobs.Jobs, [
+    { Id: JobId, Status: 'Failed', ErrorCode: 'OperationFailed.FaultInjected', ErrorMessage: `the disk is on fire (fault rule ${rule.id})` },
+  ]);
   // The create did not happen, as when the cloud fails it: the listener ends Stopped.
   assert.equal((await read('GetListenerAttribute', { ListenerId })).ListenerStatus, 'Stopped');
   const row = await server.running.store.db.selectFrom('jobs').select(['error_code', 'error_message']).where('id', '=', JobId).executeTakeFirstOrThrow();
