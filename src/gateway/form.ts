@@ -21,7 +21,11 @@ export function parseForm(raw: string, limits: ParamLimits = NO_LIMITS, already 
       if (already + pairs.length >= limits.maxParams) throw tooManyParams(limits.maxParams);
       const segment = raw.slice(start, end);
       const eq = segment.indexOf('=');
-      const name = decodeComponent(eq === -1 ? segment : segment.slice(0, eq));
+      const rawName = eq === -1 ? segment : segment.slice(0, eq);
+      // Refused before decoding when even full escaping could not make it short enough
+      // (one UTF-16 unit is at most 9 encoded characters: `%E2%82%AC`).
+      if (rawName.length > limits.maxParamNameLength * 9) throw nameTooLong(limits.maxParamNameLength);
+      const name = decodeComponent(rawName);
       if (name.length > limits.maxParamNameLength) throw nameTooLong(limits.maxParamNameLength);
       pairs.push([name, eq === -1 ? '' : decodeComponent(segment.slice(eq + 1))]);
     }
