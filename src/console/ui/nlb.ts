@@ -380,24 +380,25 @@ function serverGroupsPage(ctx: PageContext): HTMLElement {
   return h('div', {}, h('h1', {}, 'NLB server groups'), list, create);
 }
 
-/** Health of every backend as the listeners using the group see it: only non-healthy ones are listed. */
-async function backendHealth(group: any): Promise<{ listeners: any[]; byServer: Map<string, { status: string; reason?: string; listenerId: string }> }> {
-  const byServer = new Map<string, { status: string; reason?: string; listenerId: string }>();
+/**
+ * Health of every backend, as GetListenerHealthStatus gives it for a listener using the group
+ * (only the backends that are not healthy are listed there). Health checks belong to the server
+ * group (its HealthCheckConfig), so one listener's view is the group's: asking every listener
+ * of a group used by thousands would cost thousands of calls for the same answer.
+ */
+async function backendHealth(group: any): Promise<{ listeners: any[]; byServer: Map<string, { status: string; reason?: string }> }> {
+  const byServer = new Map<string, { status: string; reason?: string }>();
   const lbs: string[] = group.RelatedLoadBalancerIds ?? [];
   if (lbs.length === 0) return { listeners: [], byServer };
   const params: Record<string, string> = { MaxResults: '100' };
   lbs.slice(0, 20).forEach((id, i) => (params[`LoadBalancerIds.${i + 1}`] = id));
   const listeners = ((await call('nlb', 'ListListeners', params)).Listeners ?? []).filter((l: any) => l.ServerGroupId === group.ServerGroupId);
-  for (const l of listeners) {
-    const r = await call('nlb', 'GetListenerHealthStatus', { ListenerId: l.ListenerId }).catch(() => undefined);
-    for (const entry of r?.ListenerHealthStatus ?? []) {
-      for (const info of entry.ServerGroupInfos ?? []) {
-        if (info.ServerGroupId !== group.ServerGroupId) continue;
-        for (const s of info.NonNormalServers ?? []) {
-          const key = `${s.ServerId}|${s.ServerIp}|${s.Port}`;
-          if (!byServer.has(key) || s.Status === 'Unhealthy') byServer.set(key, { status: s.Status, reason: s.Reason?.ReasonCode, listenerId: l.ListenerId });
-        }
-      }
+  if (listeners.length === 0) return { listeners, byServer };
+  const r = await call('nlb', 'GetListenerHealthStatus', { ListenerId: listeners[0].ListenerId });
+  for (const entry of r.ListenerHealthStatus ?? []) {
+    for (const info of entry.ServerGroupInfos ?? []) {
+      if (info.ServerGroupId !== group.ServerGroupId) continue;
+      for (const s of info.NonNormalServers ?? []) byServer.set(`${s.ServerId}|${s.ServerIp}|${s.Port}`, { status: s.Status, reason: s.Reason?.ReasonCode });
     }
   }
   return { listeners, byServer };
