@@ -21,7 +21,8 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { batchedStdout } from '../gateway/batched-log.js';
-import { AggregatorRegistry, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { clusterMetricsText } from '../metrics/aggregate.js';
 import type { Config } from '../config/config.js';
 import type { Store } from '../store/store.js';
 import { startOpenSlb, type RunningOpenSlb, type StartOptions } from './openslb.js';
@@ -199,13 +200,13 @@ class WorkerPool {
   }
 
   /** Every ready worker's metrics as `getMetricsAsJSON()`; a worker that does not answer in time is left out. */
-  async workerMetrics(): Promise<object[][]> {
+  async workerMetrics(): Promise<Array<{ slot: number; metrics: object[] }>> {
     const asks = this.slots
       .filter((s) => s.ready && s.worker?.isConnected())
       .map((s) => {
         const worker = s.worker!;
         const id = this.nextMetricsId++;
-        return new Promise<object[] | undefined>((resolve) => {
+        return new Promise<{ slot: number; metrics: object[] } | undefined>((resolve) => {
           const onMessage = (msg: unknown) => {
             if (isMessage<MetricsReply>(msg, 'openslb:metrics-reply') && msg.id === id) done(msg.metrics);
           };
@@ -213,7 +214,7 @@ class WorkerPool {
             clearTimeout(timer);
             worker.off('message', onMessage);
             worker.off('exit', onExit);
-            resolve(metrics);
+            resolve(metrics && { slot: s.slot, metrics });
           };
           const onExit = () => done(undefined);
           const timer = setTimeout(() => done(undefined), METRICS_TIMEOUT_MS);
@@ -226,7 +227,7 @@ class WorkerPool {
           }
         });
       });
-    return (await Promise.all(asks)).filter((m): m is object[] => m !== undefined);
+    return (await Promise.all(asks)).filter((m): m is { slot: number; metrics: object[] } => m !== undefined);
   }
 
   async stop(): Promise<void> {
@@ -271,7 +272,7 @@ export async function startCluster(config: Config, opts: StartOptions = {}): Pro
     },
     metricsText: async (own: Registry) => {
       const workers = pool ? await pool.workerMetrics() : [];
-      return AggregatorRegistry.aggregate([await own.getMetricsAsJSON(), ...workers]).metrics();
+      return clusterMetricsText(await own.getMetricsAsJSON(), workers);
     },
   });
   pool = new WorkerPool(config, running.store, log);

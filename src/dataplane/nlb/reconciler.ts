@@ -43,6 +43,8 @@ interface RunningListener {
   version: string;
   bindKey: string;
   groupId: string;
+  /** As declared (TCPSSL too), for metric labels. */
+  protocol: DesiredListener['protocol'];
   counters: ListenerCounters;
 }
 
@@ -241,7 +243,7 @@ export class NlbReconciler implements Reconciler {
     }
     this.endDraining((entry) => entry.id === d.id && entry.runtime instanceof UdpListener);
     await runtime.bind();
-    this.listeners.set(d.id, { runtime, version: '', bindKey, groupId: d.serverGroup.id, counters });
+    this.listeners.set(d.id, { runtime, version: '', bindKey, groupId: d.serverGroup.id, protocol: d.protocol, counters });
   }
 
   /** Stops a runtime accepting; its live connections drain per its server group, without blocking. */
@@ -266,7 +268,7 @@ export class NlbReconciler implements Reconciler {
   listenerCounters(): Array<{ listenerId: string; protocol: string; counters: ListenerCounters }> {
     return [...this.listeners].map(([listenerId, r]) => ({
       listenerId,
-      protocol: r.runtime instanceof UdpListener ? 'UDP' : 'TCP',
+      protocol: r.protocol,
       counters: r.counters,
     }));
   }
