@@ -165,6 +165,11 @@ export class NlbReconciler implements Reconciler {
       this.drainLeavers(target.groupId, before, pool);
     }
     if (change.to === 'Healthy' || change.to === 'Unhealthy') {
+      // What an operator looks for first when traffic shifts: which backend, which way, why.
+      this.opts.log?.info(
+        { serverGroupId: target.groupId, server: target.serverKey, from: change.from, to: change.to, reason: change.reason, code: change.code },
+        change.to === 'Healthy' ? 'backend up' : 'backend down',
+      );
       this.opts.report?.([
         {
           objectId: change.key,
