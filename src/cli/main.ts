@@ -34,6 +34,7 @@ storeOptions(program.command('serve'))
   .option('--role <role>', 'all | api | dataplane (api and dataplane need --store postgres://…)')
   .option('--workers <n>', 'data-plane worker processes sharing the listening sockets (default: one per core; 0 or 1: the data plane runs in this process)')
   .option('--log-level <level>', 'pino log level: fatal, error, warn, info, debug, trace (default info)')
+  .option('--log-format <format>', 'json (default, for log collectors) or pretty (time, level, message, key=value)')
   .option('--job-delay <ms>', 'extra time every async job stays Processing, to mimic the cloud (default 0)')
   .action(async (flags: ConfigFlags) => {
     const config = loadConfig(flags);

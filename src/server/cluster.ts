@@ -21,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { batchedStdout } from '../gateway/batched-log.js';
+import { prettyStream } from './pretty-log.js';
 import type { Registry } from 'prom-client';
 import { clusterMetricsText } from '../metrics/aggregate.js';
 import type { Config } from '../config/config.js';
@@ -260,7 +261,7 @@ class WorkerPool {
  */
 export async function startCluster(config: Config, opts: StartOptions = {}): Promise<RunningCluster> {
   // The primary serves the API: its per-call lines are batched as in a single process.
-  const log = opts.log ?? pino({ level: config.logLevel }, batchedStdout());
+  const log = opts.log ?? pino({ level: config.logLevel }, config.logFormat === 'pretty' ? prettyStream() : batchedStdout());
   let pool: WorkerPool | undefined;
   const running = await startOpenSlb(config, {
     ...opts,

@@ -19,6 +19,7 @@ import type { Product } from '../gateway/action.js';
 import { ApiGateway } from '../gateway/pipeline.js';
 import { CallerCache } from '../gateway/caller-cache.js';
 import { batchedStdout } from '../gateway/batched-log.js';
+import { prettyStream } from './pretty-log.js';
 import { buildApiServer } from '../gateway/server.js';
 import { MemoryNonceRegistry } from '../gateway/signature/nonce-registry.js';
 import { JobRunner } from '../jobs/runner.js';
@@ -64,7 +65,7 @@ export interface RunningOpenSlb {
 export async function startOpenSlb(config: Config, opts: StartOptions = {}): Promise<RunningOpenSlb> {
   const clock = opts.clock ?? systemClock;
   // One line per API call: gathered for up to 10 ms per write (see batched-log.ts).
-  const log = opts.log ?? pino({ level: config.logLevel }, batchedStdout());
+  const log = opts.log ?? pino({ level: config.logLevel }, config.logFormat === 'pretty' ? prettyStream() : batchedStdout());
   const store = await openStore({ url: config.storeUrl, dataDir: config.dataDir });
   const stops: Array<() => Promise<unknown>> = [() => store.close()];
   const stop = async () => {
