@@ -2,7 +2,7 @@
 # Everything `npm test` needs from outside npm, installed from Debian packages when missing:
 # PostgreSQL server binaries (the store suite runs against a real server), openssl (tests
 # make throwaway certificates) and tshark (the GWLB suite checks its GENEVE encapsulation
-# with Wireshark's dissector). Idempotent and quick when everything is present.
+# with Wireshark's dissector), promtool (the metrics test). Idempotent and quick when everything is present.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 bash "$here/ensure-postgres.sh"
@@ -17,6 +17,8 @@ command -v ip >/dev/null || missing+=(iproute2)
 # download: playwright's own installer needs the network).
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
+# The metrics test lints /metrics with promtool, which Debian ships in the prometheus package.
+command -v promtool >/dev/null || missing+=(prometheus)
 if [ "${#missing[@]}" -gt 0 ]; then
   # tshark's postinst asks whether non-root users may capture; answer "no" up front so the
   # install never stops at a prompt (the tests capture as root).

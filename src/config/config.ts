@@ -73,6 +73,8 @@ export interface Config {
    */
   workers: number;
   logLevel: string;
+  /** `json` (default; what log collectors parse) or `pretty` (one readable line per entry). */
+  logFormat?: 'json' | 'pretty';
   regions: RegionConfig[];
   quotas: Quotas;
   dataplane: {

@@ -17,6 +17,7 @@ export interface ConfigFlags {
   role?: string;
   workers?: string;
   logLevel?: string;
+  logFormat?: string;
   jobDelay?: string;
   nodeId?: string;
   nodeAddress?: string;
@@ -33,6 +34,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
   if (flags.role !== undefined) config.role = flags.role as Role;
   if (flags.workers !== undefined) config.workers = Number(flags.workers);
   if (flags.logLevel !== undefined) config.logLevel = flags.logLevel;
+  if (flags.logFormat !== undefined) config.logFormat = flags.logFormat as Config['logFormat'];
   if (flags.jobDelay !== undefined) config.jobs.extraDelayMs = Number(flags.jobDelay);
   if (flags.nodeId !== undefined) config.node.id = flags.nodeId;
   if (flags.nodeAddress !== undefined) config.node.address = flags.nodeAddress;
@@ -53,7 +55,7 @@ function readYaml(path: string): Record<string, unknown> {
   return doc as Record<string, unknown>;
 }
 
-const TOP_KEYS = ['apiListen', 'adminListen', 'dataDir', 'store', 'role', 'workers', 'logLevel', 'regions', 'quotas', 'jobs', 'dataplane', 'api', 'node'];
+const TOP_KEYS = ['apiListen', 'adminListen', 'dataDir', 'store', 'role', 'workers', 'logLevel', 'logFormat', 'regions', 'quotas', 'jobs', 'dataplane', 'api', 'node'];
 
 function applyFile(config: Config, doc: Record<string, unknown>): void {
   for (const key of Object.keys(doc)) {
@@ -66,6 +68,7 @@ function applyFile(config: Config, doc: Record<string, unknown>): void {
   if (doc.role !== undefined) config.role = String(doc.role) as Role;
   if (doc.workers !== undefined) config.workers = Number(doc.workers);
   if (doc.logLevel !== undefined) config.logLevel = String(doc.logLevel);
+  if (doc.logFormat !== undefined) config.logFormat = String(doc.logFormat) as Config['logFormat'];
   if (doc.regions !== undefined) {
     if (!Array.isArray(doc.regions)) throw new ConfigError('regions must be a list');
     config.regions = doc.regions as RegionConfig[];
@@ -119,6 +122,7 @@ function applyFile(config: Config, doc: Record<string, unknown>): void {
 function validate(config: Config): void {
   checkHostPort('apiListen', config.apiListen);
   if (config.adminListen !== '') checkHostPort('adminListen', config.adminListen);
+  if (config.logFormat !== undefined && !['json', 'pretty'].includes(config.logFormat)) throw new ConfigError('logFormat must be json or pretty');
   if (!['all', 'api', 'dataplane'].includes(config.role)) throw new ConfigError(`role must be all, api or dataplane`);
   if (!Number.isInteger(config.workers) || config.workers < 0 || config.workers > 1024) {
     throw new ConfigError('workers must be an integer from 0 to 1024 (0 or 1: the data plane runs in the serving process)');

@@ -30,5 +30,8 @@ export class ApiMetrics {
 export function newRegistry(): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'openslb_' });
+  // prom-client names three gauges `*_total`, which Prometheus reserves for counters (promtool
+  // rejects them); its openslb_nodejs_active_resources{type} says the same, correctly named.
+  for (const name of ['active_handles', 'active_requests', 'active_resources']) registry.removeSingleMetric(`openslb_nodejs_${name}_total`);
   return registry;
 }

@@ -132,6 +132,8 @@ export function registerGwlbMetrics(registry: Registry, gwlb: GwlbReconciler): v
     help: '1 when an appliance may take new flows (healthy, or health check off, and not being removed), else 0.',
     labelNames: ['server_group', 'appliance'],
     registers: [registry],
+    // A state, not an amount: never added up across worker processes.
+    aggregator: 'min',
     collect() {
       this.reset();
       for (const a of gwlb.applianceStats()) this.set({ server_group: a.serverGroupId, appliance: a.appliance }, a.healthy ? 1 : 0);

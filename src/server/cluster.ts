@@ -20,7 +20,9 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { batchedStdout } from '../gateway/batched-log.js';
-import { AggregatorRegistry, type Registry } from 'prom-client';
+import { prettyStream } from './pretty-log.js';
+import type { Registry } from 'prom-client';
+import { clusterMetricsText } from '../metrics/aggregate.js';
 import type { Config } from '../config/config.js';
 import type { Store } from '../store/store.js';
 import { startOpenSlb, type RunningOpenSlb, type StartOptions } from './openslb.js';
@@ -233,13 +235,13 @@ class WorkerPool {
   }
 
   /** Every ready worker's metrics as `getMetricsAsJSON()`; a worker that does not answer in time is left out. */
-  async workerMetrics(): Promise<object[][]> {
+  async workerMetrics(): Promise<Array<{ slot: number; metrics: object[] }>> {
     const asks = this.slots
       .filter((s) => s.ready && s.worker?.isConnected())
       .map((s) => {
         const worker = s.worker!;
         const id = this.nextMetricsId++;
-        return new Promise<object[] | undefined>((resolve) => {
+        return new Promise<{ slot: number; metrics: object[] } | undefined>((resolve) => {
           const onMessage = (msg: unknown) => {
             if (isMessage<MetricsReply>(msg, 'openslb:metrics-reply') && msg.id === id) done(msg.metrics);
           };
@@ -247,7 +249,7 @@ class WorkerPool {
             clearTimeout(timer);
             worker.off('message', onMessage);
             worker.off('exit', onExit);
-            resolve(metrics);
+            resolve(metrics && { slot: s.slot, metrics });
           };
           const onExit = () => done(undefined);
           const timer = setTimeout(() => done(undefined), METRICS_TIMEOUT_MS);
@@ -260,7 +262,7 @@ class WorkerPool {
           }
         });
       });
-    return (await Promise.all(asks)).filter((m): m is object[] => m !== undefined);
+    return (await Promise.all(asks)).filter((m): m is { slot: number; metrics: object[] } => m !== undefined);
   }
 
   async stop(): Promise<void> {
@@ -293,7 +295,7 @@ class WorkerPool {
  */
 export async function startCluster(config: Config, opts: StartOptions = {}): Promise<RunningCluster> {
   // The primary serves the API: its per-call lines are batched as in a single process.
-  const log = opts.log ?? pino({ level: config.logLevel }, batchedStdout());
+  const log = opts.log ?? pino({ level: config.logLevel }, config.logFormat === 'pretty' ? prettyStream() : batchedStdout());
   let pool: WorkerPool | undefined;
   const running = await startOpenSlb(config, {
     ...opts,
@@ -306,7 +308,7 @@ export async function startCluster(config: Config, opts: StartOptions = {}): Pro
     forwarding: () => pool?.forwarding() ?? forwardingHealth([]),
     metricsText: async (own: Registry) => {
       const workers = pool ? await pool.workerMetrics() : [];
-      return AggregatorRegistry.aggregate([await own.getMetricsAsJSON(), ...workers]).metrics();
+      return clusterMetricsText(await own.getMetricsAsJSON(), workers);
     },
   });
   pool = new WorkerPool(config, running.store, log);

@@ -22,6 +22,7 @@ import type { Product } from '../gateway/action.js';
 import { ApiGateway } from '../gateway/pipeline.js';
 import { CallerCache } from '../gateway/caller-cache.js';
 import { batchedStdout } from '../gateway/batched-log.js';
+import { prettyStream } from './pretty-log.js';
 import { buildApiServer } from '../gateway/server.js';
 import { StoreNonceRegistry } from '../gateway/signature/store-nonce-registry.js';
 import { JobRunner } from '../jobs/runner.js';
@@ -78,7 +79,7 @@ export interface RunningOpenSlb {
 export async function startOpenSlb(config: Config, opts: StartOptions = {}): Promise<RunningOpenSlb> {
   const clock = opts.clock ?? systemClock;
   // One line per API call: gathered for up to 10 ms per write (see batched-log.ts).
-  const log = opts.log ?? pino({ level: config.logLevel }, batchedStdout());
+  const log = opts.log ?? pino({ level: config.logLevel }, config.logFormat === 'pretty' ? prettyStream() : batchedStdout());
   // A data-plane node never migrates: it may hold a role that cannot (see the README's fleet section).
   // It may also start while the store is down, forwarding from its local copy (dataplane.ts).
   const dataPlaneOnly = config.role === 'dataplane';

@@ -6,6 +6,7 @@
  */
 import cluster from 'node:cluster';
 import pino from 'pino';
+import { prettyStream } from './pretty-log.js';
 import { newRegistry } from '../metrics/api-metrics.js';
 import { openStore } from '../store/store.js';
 import { systemClock } from '../util/clock.js';
@@ -31,7 +32,7 @@ async function main(): Promise<void> {
   const spec = JSON.parse(process.env[WORKER_SPEC_ENV] ?? 'null') as WorkerSpec | null;
   if (!spec) throw new Error(`${WORKER_SPEC_ENV} is missing`);
   const { config } = spec;
-  const log = pino({ level: config.logLevel }).child({ worker: spec.slot, nodeId: spec.nodeId });
+  const log = pino({ level: config.logLevel }, config.logFormat === 'pretty' ? prettyStream() : undefined).child({ worker: spec.slot, nodeId: spec.nodeId });
 
   // Ctrl-C reaches the whole process group; the primary decides how the cluster stops.
   process.on('SIGINT', () => undefined);

@@ -159,6 +159,10 @@ export class GwlbReconciler implements Reconciler {
       group.rebuild();
     }
     if (change.to === 'Healthy' || change.to === 'Unhealthy') {
+      this.opts.log?.info(
+        { serverGroupId: ref.groupId, appliance: ref.applianceKey, from: change.from, to: change.to, reason: change.reason, code: change.code },
+        change.to === 'Healthy' ? 'appliance up' : 'appliance down',
+      );
       this.opts.report?.([
         {
           objectId: change.key,

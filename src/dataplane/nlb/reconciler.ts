@@ -50,6 +50,8 @@ interface RunningListener {
   version: string;
   bindKey: string;
   groupId: string;
+  /** As declared (TCPSSL too), for metric labels. */
+  protocol: DesiredListener['protocol'];
   counters: ListenerCounters;
 }
 
@@ -171,6 +173,11 @@ export class NlbReconciler implements Reconciler {
       this.drainLeavers(target.groupId, before, pool);
     }
     if (change.to === 'Healthy' || change.to === 'Unhealthy') {
+      // What an operator looks for first when traffic shifts: which backend, which way, why.
+      this.opts.log?.info(
+        { serverGroupId: target.groupId, server: target.serverKey, from: change.from, to: change.to, reason: change.reason, code: change.code },
+        change.to === 'Healthy' ? 'backend up' : 'backend down',
+      );
       this.opts.report?.([
         {
           objectId: change.key,
@@ -250,7 +257,7 @@ export class NlbReconciler implements Reconciler {
     }
     this.endDraining((entry) => entry.id === d.id && entry.runtime instanceof UdpListener);
     await runtime.bind();
-    this.listeners.set(d.id, { runtime, version: '', bindKey, groupId: d.serverGroup.id, counters });
+    this.listeners.set(d.id, { runtime, version: '', bindKey, groupId: d.serverGroup.id, protocol: d.protocol, counters });
   }
 
   /** Stops a runtime accepting; its live connections drain per its server group, without blocking. */
@@ -275,7 +282,7 @@ export class NlbReconciler implements Reconciler {
   listenerCounters(): Array<{ listenerId: string; protocol: string; counters: ListenerCounters }> {
     return [...this.listeners].map(([listenerId, r]) => ({
       listenerId,
-      protocol: r.runtime instanceof UdpListener ? 'UDP' : 'TCP',
+      protocol: r.protocol,
       counters: r.counters,
     }));
   }

@@ -1,0 +1,60 @@
+/**
+ * The README's "From nothing to traffic" block, run as written against a real `openslb serve`:
+ * `npx openslb` is the CLI from source, the server has a VIP pool of this test's own.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { defaultConfig } from '../../src/config/config.js';
+import { MAIN, startServe, stopProcess } from '../support/process.js';
+import { TEST_ACCESS_KEY_ID, TEST_ACCESS_KEY_SECRET } from '../support/server.js';
+
+const README = fileURLToPath(new URL('../../README.md', import.meta.url));
+// The block runs in a temp dir: tsx is named by its resolved URL, not looked up from there.
+const TSX = import.meta.resolve('tsx');
+
+/** The sh block after `<!-- walkthrough:<name> -->`. */
+function block(name: string): string {
+  const m = new RegExp(`<!-- walkthrough:${name} -->\\n\`\`\`sh\\n([\\s\\S]*?)\`\`\``).exec(readFileSync(README, 'utf8'));
+  if (!m) throw new Error(`README has no walkthrough:${name} block`);
+  return m[1];
+}
+
+test('README: from nothing to traffic through a TCP listener', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), `openslb-readme-${process.pid}-`));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const regions = defaultConfig().regions;
+  regions[0].vpcs[0].vSwitches[0].vipPool = '127.0.95.0/24';
+  regions[0].vpcs[0].vSwitches[1].vipPool = '127.0.96.0/24';
+  writeFileSync(join(dir, 'openslb.yaml'), JSON.stringify({ regions }));
+  const credentials = { ALIBABA_CLOUD_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET: TEST_ACCESS_KEY_SECRET };
+  const serve = await startServe(
+    ['--config', join(dir, 'openslb.yaml'), '--data-dir', join(dir, 'data'), '--api-listen', '127.0.0.1:0', '--admin-listen', '', '--workers', '0'],
+    credentials,
+  );
+  t.after(() => stopProcess(serve.child));
+
+  const script = [
+    'set -euo pipefail',
+    // The block's background backend ends with the script, pass or fail.
+    "trap 'kill $(jobs -p) 2>/dev/null || true' EXIT",
+    `npx() { if [ "$1" = openslb ]; then shift; "${process.execPath}" --import "${TSX}" "${MAIN}" "$@"; else command npx "$@"; fi; }`,
+    block('tcp'),
+  ].join('\n');
+  const child = spawn('bash', ['-c', script], {
+    cwd: dir,
+    env: { ...process.env, ...credentials, OPENSLB_ENDPOINT: serve.apiUrl, NODE_PATH: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  assert.equal(code, 0, `the block failed:\n${stdout}\n${stderr}`);
+  assert.match(stdout, /hello from backend\n$/);
+});
