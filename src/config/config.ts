@@ -46,6 +46,9 @@ export interface Quotas {
 
 export type Role = 'all' | 'api' | 'dataplane';
 
+export type DataPlaneEngine = 'auto' | 'kernel' | 'userspace';
+export const DATAPLANE_ENGINES: readonly DataPlaneEngine[] = ['auto', 'kernel', 'userspace'];
+
 export interface Config {
   apiListen: string; // host:port
   adminListen: string; // host:port; '' disables the admin listener
@@ -71,6 +74,13 @@ export interface Config {
      * AWS GWLB's, with the same three types, so appliances written for AWS decode them as is.
      */
     gwlbOptionClass: number;
+    /**
+     * Which engine forwards plain TCP / UDP listeners: `kernel` (nftables + conntrack; needs root
+     * or CAP_NET_ADMIN, `nft` and `conntrack`), `userspace` (Node), or `auto` (the default: the
+     * kernel when it is usable here, else user space). TLS, PROXY protocol and qch listeners
+     * always run in user space.
+     */
+    engine: DataPlaneEngine;
   };
   jobs: {
     /** Extra time a job stays Processing after the data plane applied it, to mimic the cloud. */
@@ -121,7 +131,7 @@ export function defaultConfig(): Config {
       },
     ],
     quotas: { ...DEFAULT_QUOTAS },
-    dataplane: { maxPortRange: 1024, gwlbOptionClass: 0x0108 },
+    dataplane: { maxPortRange: 1024, gwlbOptionClass: 0x0108, engine: 'auto' },
     jobs: { extraDelayMs: 0, nodeTimeoutMs: 10_000 },
   };
 }

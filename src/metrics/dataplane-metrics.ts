@@ -18,13 +18,24 @@ const LISTENER_METRICS: Array<[string, ListenerField, string]> = [
 ];
 
 export function registerDataPlaneMetrics(registry: Registry, nlb: NlbReconciler): void {
+  new Gauge({
+    name: 'openslb_listener_engine',
+    help: 'Which engine forwards the listener on this node: kernel (nftables + conntrack) or userspace (Node).',
+    labelNames: ['listener', 'engine'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const l of nlb.listenerEngines()) this.set({ listener: l.listenerId, engine: l.engine }, 1);
+    },
+  });
   for (const [name, field, help] of LISTENER_METRICS) {
     new Gauge({
       name,
       help,
       labelNames: ['listener', 'protocol'],
       registers: [registry],
-      collect() {
+      async collect() {
+        await nlb.refreshMetrics();
         this.reset();
         for (const l of nlb.listenerCounters()) this.set({ listener: l.listenerId, protocol: l.protocol }, l.counters[field]);
       },
@@ -35,7 +46,8 @@ export function registerDataPlaneMetrics(registry: Registry, nlb: NlbReconciler)
     help: 'Connections (or UDP sessions) open to each backend server now.',
     labelNames: ['server_group', 'server'],
     registers: [registry],
-    collect() {
+    async collect() {
+      await nlb.refreshMetrics();
       this.reset();
       for (const s of nlb.serverConnections()) this.set({ server_group: s.serverGroupId, server: s.server }, s.active);
     },

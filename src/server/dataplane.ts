@@ -14,6 +14,8 @@ import { registerGwlbMetrics } from '../metrics/gwlb-metrics.js';
 import type { Store } from '../store/store.js';
 import type { Clock } from '../util/clock.js';
 import { systemScheduler } from '../util/scheduler.js';
+import { KernelEngine, probeNftables } from '../dataplane/kernel/engine.js';
+import { localRunner, type CommandRunner } from '../dataplane/kernel/commands.js';
 
 /** Stream protocols every worker accepts on (the kernel spreads connections over workers). */
 const STREAM_PROTOCOLS: ReadonlySet<string> = new Set(['TCP', 'TCPSSL']);
@@ -33,6 +35,37 @@ export interface DataPlaneOptions {
    * datagrams to different workers, each with its own session table.
    */
   datagrams?: boolean;
+  /** Where nft / conntrack run (tests point it at a network namespace). Default: this namespace. */
+  kernelRunner?: CommandRunner;
+}
+
+/**
+ * Picks the engine for plain TCP / UDP listeners per `dataplane.engine`, and says which and why
+ * in one log line. `kernel` when nftables is unusable is a start-up error, not a quiet fallback.
+ */
+export async function chooseKernelEngine(
+  config: Config,
+  log: Logger,
+  nodeId: string,
+  runner: CommandRunner = localRunner(),
+): Promise<KernelEngine | undefined> {
+  const wanted = config.dataplane.engine;
+  if (wanted === 'userspace') {
+    log.info({ engine: 'userspace' }, 'data plane: user-space engine for every listener (dataplane.engine: userspace)');
+    return undefined;
+  }
+  const probe = await probeNftables(runner);
+  if (!probe.usable) {
+    if (wanted === 'kernel') throw new Error(`dataplane.engine is kernel, but nftables is not usable: ${probe.reason}`);
+    log.info({ engine: 'userspace', why: probe.reason }, `data plane: user-space engine for every listener (dataplane.engine: auto, and nftables is not usable: ${probe.reason})`);
+    return undefined;
+  }
+  const engine = new KernelEngine({ nodeId, runner, log });
+  log.info(
+    { engine: 'kernel', table: engine.table, why: probe.reason },
+    `data plane: kernel engine (nftables table ${engine.table} + conntrack) for plain TCP/UDP listeners; TLS, PROXY protocol and qch listeners in user space (dataplane.engine: ${wanted}; ${probe.reason})`,
+  );
+  return engine;
 }
 
 export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlaneNode> {
@@ -40,6 +73,9 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlaneN
   const datagrams = opts.datagrams ?? true;
   let node: DataPlaneNode | undefined;
   const report = (observations: Observation[]) => node?.report(observations);
+  // One kernel table per host is enough: in a cluster the worker that owns datagrams programs it
+  // and the other workers leave those listeners alone.
+  const kernel = await chooseKernelEngine(config, log, opts.nodeId, opts.kernelRunner);
   const nlb = new NlbReconciler({
     store,
     clock,
@@ -48,6 +84,8 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlaneN
     log,
     report,
     protocols: datagrams ? undefined : STREAM_PROTOCOLS,
+    kernel: datagrams ? kernel : undefined,
+    skipKernelEligible: !datagrams && kernel !== undefined,
   });
   const parts: Reconciler[] = [nlb];
   registerDataPlaneMetrics(registry, nlb);
