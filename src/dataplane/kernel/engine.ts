@@ -12,7 +12,7 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { CommandRunner } from './commands.js';
 import { deleteFlows, isActive, listFlows, type TrackedFlow } from './conntrack.js';
-import { buildProgram, INSTANCE_MARK_SHIFT, listenerCounterNames, listenerMark, TagBook, type NftProgram } from './program.js';
+import { buildProgram, INSTANCE_MARK_SHIFT, listenerCounterNames, listenerMark, TagBook, type ByteCounter, type NftProgram } from './program.js';
 import { renderDelta, renderFull } from './render.js';
 import type { KernelSnapshot } from './snapshot.js';
 
@@ -177,16 +177,28 @@ export class KernelEngine {
     for (const l of this.snapshot.listeners) {
       const tag = this.listenerTags.peek(l.id);
       if (tag === undefined) continue;
-      const names = listenerCounterNames(tag);
+      const names = listenerCounterNames(tag, l.protocol);
       const get = (name: string) => values.get(name) ?? { packets: 0, bytes: 0 };
+      const side = (counters: ByteCounter[]) => {
+        let packets = 0;
+        let bytes = 0;
+        for (const c of counters) {
+          const v = get(c.name);
+          packets += v.packets;
+          bytes += v.bytes - v.packets * c.headerBytes; // payload, as the backend and client see it
+        }
+        return { packets, bytes };
+      };
+      const inbound = side(names.in);
+      const outbound = side(names.out);
       out.set(l.id, {
         newConnections: get(names.created).packets,
         droppedCps: get(names.cps).packets,
         droppedNoBackend: get(names.noBackend).packets,
-        packetsIn: get(names.in).packets,
-        bytesIn: get(names.in).bytes,
-        packetsOut: get(names.out).packets,
-        bytesOut: get(names.out).bytes,
+        packetsIn: inbound.packets,
+        bytesIn: inbound.bytes,
+        packetsOut: outbound.packets,
+        bytesOut: outbound.bytes,
       });
     }
     return out;

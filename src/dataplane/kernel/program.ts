@@ -47,9 +47,34 @@ export interface Tags {
 const LISTENER_KEY = 'ipv4_addr . inet_proto . inet_service';
 const SEED = `0x${KERNEL_FLOW_HASH_SEED.toString(16)}`;
 
+/** TCP data offsets (header length in 32-bit words) a packet can have. */
+export const TCP_DATA_OFFSETS = [5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
+
+export interface ByteCounter {
+  name: string;
+  /** Bytes of headers per packet counted here (IPv4 without options + the L4 header). */
+  headerBytes: number;
+}
+
+export interface ListenerCounterNames {
+  created: string;
+  cps: string;
+  noBackend: string;
+  /**
+   * Traffic each way. nftables counts whole packets; to report payload bytes as the user-space
+   * engine does, TCP packets are counted per header length and the headers subtracted.
+   */
+  in: ByteCounter[];
+  out: ByteCounter[];
+}
+
 /** Names of a listener's counters, for reading them back. */
-export function listenerCounterNames(tag: number): { created: string; in: string; out: string; cps: string; noBackend: string } {
-  return { created: `l${tag}_new`, in: `l${tag}_in`, out: `l${tag}_out`, cps: `l${tag}_cps`, noBackend: `l${tag}_nob` };
+export function listenerCounterNames(tag: number, protocol: 'tcp' | 'udp'): ListenerCounterNames {
+  const side = (dir: 'i' | 'o'): ByteCounter[] =>
+    protocol === 'udp'
+      ? [{ name: `l${tag}_${dir}`, headerBytes: 28 }]
+      : TCP_DATA_OFFSETS.map((doff) => ({ name: `l${tag}_${dir}${doff}`, headerBytes: 20 + 4 * doff }));
+  return { created: `l${tag}_new`, cps: `l${tag}_cps`, noBackend: `l${tag}_nob`, in: side('i'), out: side('o') };
 }
 
 export function emptyProgram(): NftProgram {
@@ -104,8 +129,10 @@ export function buildProgram(snapshot: KernelSnapshot, tags: Tags, instance: num
     const group = groups.get(l.groupId);
     if (!group) throw new Error(`listener ${l.id}: server group ${l.groupId} is not in the snapshot`);
     const tag = tags.listener(l.id);
-    const names = listenerCounterNames(tag);
-    for (const name of Object.values(names)) program.objects.set(`counter ${name}`, '');
+    const names = listenerCounterNames(tag, l.protocol);
+    for (const name of [names.created, names.cps, names.noBackend, ...names.in, ...names.out].map((c) => (typeof c === 'string' ? c : c.name))) {
+      program.objects.set(`counter ${name}`, '');
+    }
     const timeout = timeoutObject(l);
     program.objects.set(`ct timeout ${timeout.name}`, timeout.body);
 
@@ -120,11 +147,15 @@ export function buildProgram(snapshot: KernelSnapshot, tags: Tags, instance: num
     }
 
     const rules: string[] = [];
-    if (l.cps > 0) rules.push(`limit rate over ${l.cps}/second burst ${l.cps} packets counter name "${names.cps}" drop`);
+    // Over the Cps limit: refused and counted (a TCP client gets a reset rather than retrying its SYN).
+    const refuse = l.protocol === 'tcp' ? 'reject with tcp reset' : 'drop';
+    if (l.cps > 0) rules.push(`limit rate over ${l.cps}/second burst ${l.cps} packets counter name "${names.cps}" ${refuse}`);
     rules.push(`counter name "${names.created}"`);
     rules.push(`ct timeout set "${timeout.name}" ct mark set ${mark}`);
     const target = groupTargetMap(program, tags.group(group.id), group, l.keepPort);
-    if (!target) rules.push(`counter name "${names.noBackend}" drop`);
+    // No backend at all: TCP clients get a reset at once (as from the user-space engine), not a
+    // SYN that times out.
+    if (!target) rules.push(`counter name "${names.noBackend}" ${l.protocol === 'tcp' ? 'reject with tcp reset' : 'drop'}`);
     else {
       const portMatch = l.keepPort ? '' : `meta l4proto ${l.protocol} `;
       rules.push(`${portMatch}dnat ip to ${schedulerExpression(group, l.protocol, target.modulus)} map @${target.name}`);
@@ -133,12 +164,16 @@ export function buildProgram(snapshot: KernelSnapshot, tags: Tags, instance: num
     // Every packet of the listener's flows passes here (filter hooks, by ct mark). The MSS clamp
     // rewrites both the client's SYN and the backend's SYN-ACK, so both ends send small segments.
     const mss = l.mss > 0 && l.protocol === 'tcp' ? [`tcp flags & syn == syn tcp option maxseg size set ${l.mss}`] : [];
-    chains.set(`c${tag}`, {
-      hook: '',
-      rules: [...mss, `ct direction original counter name "${names.in}" return`, `counter name "${names.out}"`],
-    });
+    chains.set(`c${tag}`, { hook: '', rules: [...mss, ...countRules(l.protocol, names)] });
   }
   return program;
+}
+
+function countRules(protocol: 'tcp' | 'udp', names: ListenerCounterNames): string[] {
+  if (protocol === 'udp') return [`ct direction original counter name "${names.in[0].name}" return`, `counter name "${names.out[0].name}"`];
+  const byOffset = (counters: ByteCounter[]) =>
+    `counter name tcp doff map { ${counters.map((c, i) => `${TCP_DATA_OFFSETS[i]} : "${c.name}"`).join(', ')} }`;
+  return [`ct direction original ${byOffset(names.in)} return`, byOffset(names.out)];
 }
 
 function keyedMap(kind: 'map' | 'set', type: string): NftMap {

@@ -52,6 +52,7 @@ export class KernelListeners {
   private metricsAt = -Infinity;
   private metricsRun: Promise<void> | undefined;
   private resync: Promise<void> | undefined;
+  private dirty = false;
 
   constructor(private readonly opts: KernelListenersOptions) {}
 
@@ -141,16 +142,28 @@ export class KernelListeners {
     return { objectId: d.id, state: 'failed', reason };
   }
 
-  /** Health or weights changed in these pools: re-program the listeners that use them. */
-  poolsChanged(): void {
-    if (this.resync || this.programmed.size === 0) return;
-    // One re-apply for a burst of health verdicts; it reads the pools when it runs.
-    this.resync = Promise.resolve()
-      .then(() => this.opts.engine.apply(this.snapshotOf([...this.programmed.values()].map((p) => p.desired))))
-      .catch((err) => this.opts.log?.error({ err: (err as Error).message }, 'kernel engine: re-applying backend health failed'))
-      .finally(() => {
+  /**
+   * Health changed in a pool kernel listeners use: re-program them. Verdicts arriving while an
+   * apply runs are folded into one more apply; resolves once the kernel has caught up.
+   */
+  poolsChanged(): Promise<void> {
+    this.dirty = true;
+    if (!this.resync) {
+      this.resync = this.catchUp().finally(() => {
         this.resync = undefined;
       });
+    }
+    return this.resync;
+  }
+
+  private async catchUp(): Promise<void> {
+    while (this.dirty) {
+      this.dirty = false;
+      if (this.programmed.size === 0) return;
+      await this.opts.engine
+        .apply(this.snapshotOf([...this.programmed.values()].map((p) => p.desired)))
+        .catch((err) => this.opts.log?.error({ err: (err as Error).message }, 'kernel engine: re-applying backend health failed'));
+    }
   }
 
   /**

@@ -183,17 +183,18 @@ export class NlbReconciler implements Reconciler {
       const before = pool.eligibleKeys();
       pool.setHealth((serverKey) => this.forwardable(target.groupId, serverKey));
       this.drainLeavers(target.groupId, before, pool);
-      if (this.kernel?.groupIds().has(target.groupId)) this.kernel.poolsChanged();
     }
+    // A verdict is reported once the kernel forwards by it, so whoever reads it can rely on it.
+    const applied = pool && this.kernel?.groupIds().has(target.groupId) ? this.kernel.poolsChanged() : Promise.resolve();
     if (change.to === 'Healthy' || change.to === 'Unhealthy') {
-      this.opts.report?.([
+      void applied.then(() => this.opts.report?.([
         {
           objectId: change.key,
           state: change.to === 'Healthy' ? HEALTHY : UNHEALTHY,
           reason: change.code ?? change.reason,
           detail: change.reason ? { message: change.reason } : undefined,
         },
-      ]);
+      ]));
     }
   }
 
