@@ -13,6 +13,9 @@ command -v openssl >/dev/null || missing+=(openssl)
 command -v tshark >/dev/null || missing+=(tshark)
 # The fleet test runs data-plane nodes in network namespaces it creates (ip netns).
 command -v ip >/dev/null || missing+=(iproute2)
+# The kernel data-plane engine programs nftables and reads / cuts flows with conntrack.
+command -v nft >/dev/null || missing+=(nftables)
+command -v conntrack >/dev/null || missing+=(conntrack)
 if [ "${#missing[@]}" -gt 0 ]; then
   # tshark's postinst asks whether non-root users may capture; answer "no" up front so the
   # install never stops at a prompt (the tests capture as root).
