@@ -68,6 +68,16 @@ export async function chooseKernelEngine(
   return engine;
 }
 
+const kernelEngines = new WeakMap<DataPlaneNode, KernelEngine>();
+
+/**
+ * Stopping this node will leave its kernel table forwarding (a worker whose primary crashed: the
+ * next `openslb serve` takes the table over, and no connection drops meanwhile).
+ */
+export function leaveKernelTableOnStop(node: DataPlaneNode): void {
+  kernelEngines.get(node)?.leaveTableOnClose();
+}
+
 export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlaneNode> {
   const { config, store, clock, log, registry } = opts;
   const datagrams = opts.datagrams ?? true;
@@ -109,6 +119,7 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlaneN
     reconciler: new CompositeReconciler(parts),
     log,
   });
+  if (kernel && datagrams) kernelEngines.set(node, kernel);
   await node.start();
   return node;
 }

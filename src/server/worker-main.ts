@@ -10,7 +10,7 @@ import { newRegistry } from '../metrics/api-metrics.js';
 import { openStore } from '../store/store.js';
 import { systemClock } from '../util/clock.js';
 import { splitHostPort } from '../config/load.js';
-import { startDataPlane } from './dataplane.js';
+import { leaveKernelTableOnStop, startDataPlane } from './dataplane.js';
 import { isMessage, WORKER_SPEC_ENV, type MetricsReply, type MetricsRequest, type RevisionMessage, type WorkerSpec } from './worker-protocol.js';
 
 async function main(): Promise<void> {
@@ -47,7 +47,11 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   // The IPC channel closes when the primary exits, even by SIGKILL: never outlive it.
-  process.on('disconnect', () => void stop('primary gone'));
+  process.on('disconnect', () => {
+    // Not an operator's stop: keep kernel forwarding up until the next process takes over.
+    leaveKernelTableOnStop(node);
+    void stop('primary gone');
+  });
 
   process.on('message', (msg: unknown) => {
     if (isMessage<RevisionMessage>(msg, 'openslb:revision')) {

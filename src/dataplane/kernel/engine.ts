@@ -81,6 +81,7 @@ export class KernelEngine {
   /** Applies run one at a time: each is computed against what the previous one left. */
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
+  private keepTable = false;
 
   constructor(private readonly opts: KernelEngineOptions) {
     this.table = tableNameFor(opts.nodeId);
@@ -144,10 +145,12 @@ export class KernelEngine {
   private async staleTables(): Promise<string[]> {
     const text = await this.opts.runner.run('nft', ['-j', 'list', 'tables', 'ip']).catch(() => '{"nftables":[]}');
     const stale: string[] = [];
-    for (const entry of (JSON.parse(text) as { nftables: Array<{ table?: { name: string; comment?: string } }> }).nftables) {
+    for (const entry of (JSON.parse(text) as { nftables: Array<{ table?: { name: string } }> }).nftables) {
       const t = entry.table;
       if (!t || !t.name.startsWith(TABLE_PREFIX) || t.name === this.table) continue;
-      const owner = parseOwner(t.comment);
+      // nft 1.0.6 leaves comments out of JSON; the terse text listing (no set elements) has it.
+      const listing = await this.opts.runner.run('nft', ['-t', 'list', 'table', 'ip', t.name]).catch(() => '');
+      const owner = parseOwner(/comment "([^"]*)"/.exec(listing)?.[1]);
       if (owner && owner.host === hostname() && !processAlive(owner.pid)) stale.push(t.name);
     }
     return stale;
@@ -244,11 +247,19 @@ export class KernelEngine {
     await deleteFlows(this.opts.runner, flows.mark, flows.protocol, backend);
   }
 
+  /**
+   * The process is going away without an operator asking (its supervisor died): leave the table
+   * forwarding, for the next process to take over, instead of removing it on close.
+   */
+  leaveTableOnClose(): void {
+    this.keepTable = true;
+  }
+
   /** Removes the table: forwarding through this node stops (a clean shutdown). */
   async close(): Promise<void> {
     this.closed = true;
     await this.queue;
-    if (this.applied === undefined) return;
+    if (this.applied === undefined || this.keepTable) return;
     this.applied = undefined;
     await this.opts.runner.run('nft', ['delete', 'table', 'ip', this.table]).catch((err) => {
       this.opts.log?.warn({ err: (err as Error).message, table: this.table }, 'kernel engine: could not remove its table');
