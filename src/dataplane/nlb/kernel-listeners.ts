@@ -6,7 +6,7 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import type { Logger } from 'pino';
-import type { Scheduler as TimerScheduler } from '../../util/scheduler.js';
+import type { Scheduler as TimerScheduler, TimerHandle } from '../../util/scheduler.js';
 import { parseIpv4 } from '../../util/ipv4.js';
 import type { KernelEngine, KernelFlowCounts } from '../kernel/engine.js';
 import { kernelScheduler, type KernelGroup, type KernelListener, type KernelSnapshot } from '../kernel/snapshot.js';
@@ -37,6 +37,8 @@ interface Programmed {
 }
 
 const METRICS_MAX_AGE_MS = 250;
+/** How often Wlc groups are reweighted from their open connection counts. */
+const WLC_INTERVAL_MS = 2000;
 
 export interface KernelListenersOptions {
   engine: KernelEngine;
@@ -53,6 +55,10 @@ export class KernelListeners {
   private metricsRun: Promise<void> | undefined;
   private resync: Promise<void> | undefined;
   private dirty = false;
+  /** Wlc: group id → backend key → the weight programmed now (weight ÷ (1 + open flows)). */
+  private wlcWeights = new Map<string, Map<string, number>>();
+  private wlcTimer: TimerHandle | undefined;
+  private closed = false;
 
   constructor(private readonly opts: KernelListenersOptions) {}
 
@@ -130,6 +136,7 @@ export class KernelListeners {
       }
       observations.push({ objectId: d.id, state: 'bound' });
     }
+    this.scheduleWlc();
     // A stopped or deleted listener's flows end after its group's drain timeout, as in user space.
     for (const l of leaving) {
       if (l.flows) this.cutLater(l.flows, undefined, l.drainMs ?? 0);
@@ -197,7 +204,8 @@ export class KernelListeners {
       const g = d.serverGroup;
       if (!groups.has(g.id)) {
         const pool = this.opts.pools.get(g.id);
-        const backends = (pool?.eligibleServers() ?? []).map((b) => ({ key: b.key, host: b.host, port: b.port, weight: b.weight }));
+        const effective = this.wlcWeights.get(g.id);
+        const backends = (pool?.eligibleServers() ?? []).map((b) => ({ key: b.key, host: b.host, port: b.port, weight: effective?.get(b.key) ?? b.weight }));
         groups.set(g.id, { id: g.id, scheduler: kernelScheduler(g.scheduler)!, backends });
       }
       out.push({
@@ -262,10 +270,14 @@ export class KernelListeners {
 
   /** Open flows to a backend over every kernel listener of its group. */
   backendFlows(groupId: string, serverKey: string): number {
+    return this.backendFlowsIn(this.flows, groupId, serverKey);
+  }
+
+  private backendFlowsIn(flows: KernelFlowCounts, groupId: string, serverKey: string): number {
     let n = 0;
     for (const p of this.programmed.values()) {
       if (p.desired.serverGroup.id !== groupId) continue;
-      const perBackend = this.flows.byBackend.get(p.desired.id);
+      const perBackend = flows.byBackend.get(p.desired.id);
       if (!perBackend) continue;
       if (p.desired.keepDestinationPort) {
         // Port-range flows reach the backend on the client's port: count them by address.
@@ -276,7 +288,45 @@ export class KernelListeners {
     return n;
   }
 
+  /**
+   * The kernel has no least-connections: Wlc groups are weighted round robin whose weights are
+   * recomputed every 2 s as weight ÷ (1 + open flows), so busy backends get fewer new flows.
+   */
+  private scheduleWlc(): void {
+    if (this.closed || this.wlcTimer) return;
+    const wlc = [...this.programmed.values()].some((p) => kernelScheduler(p.desired.serverGroup.scheduler) === 'Wlc');
+    if (!wlc) return;
+    this.wlcTimer = this.opts.timers.setTimeout(() => {
+      this.wlcTimer = undefined;
+      void this.reweight()
+        .catch((err) => this.opts.log?.warn({ err: (err as Error).message }, 'kernel engine: Wlc reweighting failed'))
+        .finally(() => this.scheduleWlc());
+    }, WLC_INTERVAL_MS);
+  }
+
+  private async reweight(): Promise<void> {
+    const flows = await this.opts.engine.flowCounts();
+    let changed = false;
+    const next = new Map<string, Map<string, number>>();
+    for (const p of this.programmed.values()) {
+      const g = p.desired.serverGroup;
+      if (kernelScheduler(g.scheduler) !== 'Wlc' || next.has(g.id)) continue;
+      const weights = new Map<string, number>();
+      for (const server of g.servers) {
+        const open = this.backendFlowsIn(flows, g.id, server.key);
+        weights.set(server.key, Math.max(1, Math.round(server.weight / (1 + open))));
+      }
+      next.set(g.id, weights);
+      const before = this.wlcWeights.get(g.id);
+      if (!before || [...weights].some(([k, w]) => before.get(k) !== w)) changed = true;
+    }
+    this.wlcWeights = next;
+    if (changed) await this.poolsChanged();
+  }
+
   async close(): Promise<void> {
+    this.closed = true;
+    if (this.wlcTimer) this.opts.timers.clearTimeout(this.wlcTimer);
     await this.resync;
     this.programmed.clear();
   }

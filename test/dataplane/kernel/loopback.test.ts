@@ -138,6 +138,30 @@ test('IdleTimeout: a flow idle past the timeout is forgotten, and its next packe
   assert.equal(await ended, 'ECONNRESET');
 });
 
+test('Wlc: backends holding open connections get fewer new ones after the periodic reweighting', async () => {
+  const p = await backend('127.0.4.51', 'p');
+  const q = await backend('127.0.4.52', 'q');
+  const sg = await createServerGroup(kernel, { Scheduler: 'Wlc', HealthCheckConfig: { HealthCheckEnabled: false } }, [p, q].map((b) => ({ ip: b.host, port: b.port })));
+  await createRunningListener(kernel, { LoadBalancerId: lb.id, ListenerProtocol: 'TCP', ListenerPort: 7751, ServerGroupId: sg });
+  // Six connections spread 3:3; close q's, keep p's three open.
+  const held: net.Socket[] = [];
+  for (let i = 0; i < 6; i++) {
+    const s = net.connect(7751, lb.vips[0]);
+    const reply = await new Promise<string>((r) => s.once('connect', () => s.write('x')).once('data', (d) => r(d.toString())));
+    if (reply.startsWith('p:')) held.push(s);
+    else s.destroy();
+  }
+  assert.equal(held.length, 3);
+  // Reweighting runs every 2 s on the kernel's connection counts: p 100 ÷ (1 + 3), q 100.
+  await new Promise((r) => setTimeout(r, 5000));
+  const replies: string[] = [];
+  for (let i = 0; i < 10; i++) replies.push(await tcpRoundTrip(lb.vips[0], 7751, 'n'));
+  const toQ = replies.filter((r) => r === 'q:n').length;
+  for (const s of held) s.destroy();
+  // 1:4 while the counts hold (8 of 10); plain weighted round robin would give 5.
+  assert.ok(toQ >= 7, `replies ${replies.join(' ')}`);
+});
+
 test('auto falls back to user space when nft cannot be used, and says why; kernel refuses to start', async () => {
   const broken: CommandRunner = {
     where: 'nowhere',
