@@ -19,6 +19,9 @@ command -v ip >/dev/null || missing+=(iproute2)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
 # The metrics test lints /metrics with promtool, which Debian ships in the prometheus package.
 command -v promtool >/dev/null || missing+=(prometheus)
+# The kernel data-plane engine programs nftables and reads / cuts flows with conntrack.
+command -v nft >/dev/null || missing+=(nftables)
+command -v conntrack >/dev/null || missing+=(conntrack)
 if [ "${#missing[@]}" -gt 0 ]; then
   # tshark's postinst asks whether non-root users may capture; answer "no" up front so the
   # install never stops at a prompt (the tests capture as root).

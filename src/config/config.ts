@@ -59,6 +59,9 @@ export interface Quotas {
 
 export type Role = 'all' | 'api' | 'dataplane';
 
+export type DataPlaneEngine = 'auto' | 'kernel' | 'userspace';
+export const DATAPLANE_ENGINES: readonly DataPlaneEngine[] = ['auto', 'kernel', 'userspace'];
+
 export interface Config {
   apiListen: string; // host:port
   adminListen: string; // host:port; '' disables the admin listener
@@ -91,6 +94,13 @@ export interface Config {
      * Each holds a descriptor; past the cap a new client's datagrams are dropped and counted.
      */
     maxUdpSessionsPerListener: number;
+    /**
+     * Which engine forwards plain TCP / UDP listeners: `kernel` (nftables + conntrack; needs root
+     * or CAP_NET_ADMIN, `nft` and `conntrack`), `userspace` (Node), or `auto` (the default: the
+     * kernel when it is usable here, else user space). TLS, PROXY protocol and qch listeners
+     * always run in user space.
+     */
+    engine: DataPlaneEngine;
   };
   /** How much one client may ask of the API server (see ApiLimits). */
   api: ApiLimits;
@@ -191,7 +201,7 @@ export function defaultConfig(): Config {
       },
     ],
     quotas: { ...DEFAULT_QUOTAS },
-    dataplane: { maxPortRange: 1024, gwlbOptionClass: 0x0108, maxUdpSessionsPerListener: 10_000 },
+    dataplane: { maxPortRange: 1024, gwlbOptionClass: 0x0108, maxUdpSessionsPerListener: 10_000, engine: 'auto' },
     api: { ...DEFAULT_API_LIMITS },
     jobs: { extraDelayMs: 0, nodeTimeoutMs: 10_000, nodeForgetMs: 600_000 },
     node: {},

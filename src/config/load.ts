@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { parseCidr } from '../util/ipv4.js';
 import { NODE_ID_PATTERN } from '../domain/node-identity.js';
-import { type Config, type Quotas, type RegionConfig, type Role, defaultConfig } from './config.js';
+import { type Config, type DataPlaneEngine, DATAPLANE_ENGINES, type Quotas, type RegionConfig, type Role, defaultConfig } from './config.js';
 
 export class ConfigError extends Error {}
 
@@ -21,6 +21,7 @@ export interface ConfigFlags {
   jobDelay?: string;
   nodeId?: string;
   nodeAddress?: string;
+  engine?: string;
 }
 
 export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = process.env): Config {
@@ -38,6 +39,8 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
   if (flags.jobDelay !== undefined) config.jobs.extraDelayMs = Number(flags.jobDelay);
   if (flags.nodeId !== undefined) config.node.id = flags.nodeId;
   if (flags.nodeAddress !== undefined) config.node.address = flags.nodeAddress;
+  if (env.OPENSLB_ENGINE && !flags.engine) config.dataplane.engine = env.OPENSLB_ENGINE as DataPlaneEngine;
+  if (flags.engine !== undefined) config.dataplane.engine = flags.engine as DataPlaneEngine;
   validate(config);
   return config;
 }
@@ -85,6 +88,10 @@ function applyFile(config: Config, doc: Record<string, unknown>): void {
     const dp = doc.dataplane as Record<string, unknown>;
     for (const [key, raw] of Object.entries(dp)) {
       if (!(key in config.dataplane)) throw new ConfigError(`unknown dataplane setting "${key}" (known: ${Object.keys(config.dataplane).join(', ')})`);
+      if (key === 'engine') {
+        config.dataplane.engine = String(raw) as DataPlaneEngine;
+        continue;
+      }
       // The option class may be written in hex, as GENEVE classes usually are ("0x0108").
       const value = typeof raw === 'string' && /^0x[0-9a-f]{1,4}$/i.test(raw) ? parseInt(raw, 16) : raw;
       const min = key === 'gwlbOptionClass' ? 0 : 1;
@@ -92,7 +99,7 @@ function applyFile(config: Config, doc: Record<string, unknown>): void {
       if (!Number.isInteger(value) || (value as number) < min || (value as number) > max) {
         throw new ConfigError(`dataplane.${key} must be an integer from ${min} to ${max}`);
       }
-      config.dataplane[key as keyof Config['dataplane']] = value as number;
+      config.dataplane[key as 'maxPortRange' | 'gwlbOptionClass' | 'maxUdpSessionsPerListener'] = value as number;
     }
   }
   if (doc.api !== undefined) {
@@ -124,6 +131,7 @@ function validate(config: Config): void {
   if (config.adminListen !== '') checkHostPort('adminListen', config.adminListen);
   if (config.logFormat !== undefined && !['json', 'pretty'].includes(config.logFormat)) throw new ConfigError('logFormat must be json or pretty');
   if (!['all', 'api', 'dataplane'].includes(config.role)) throw new ConfigError(`role must be all, api or dataplane`);
+  if (!DATAPLANE_ENGINES.includes(config.dataplane.engine)) throw new ConfigError(`dataplane.engine must be auto, kernel or userspace`);
   if (!Number.isInteger(config.workers) || config.workers < 0 || config.workers > 1024) {
     throw new ConfigError('workers must be an integer from 0 to 1024 (0 or 1: the data plane runs in the serving process)');
   }

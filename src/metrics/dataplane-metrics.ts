@@ -27,14 +27,25 @@ const LISTENER_GAUGES: Array<[string, ListenerField, string, string?]> = [
 ];
 
 export function registerDataPlaneMetrics(registry: Registry, nlb: NlbReconciler): void {
+  new Gauge({
+    name: 'openslb_listener_engine',
+    help: 'Which engine forwards the listener on this node: kernel (nftables + conntrack) or userspace (Node).',
+    labelNames: ['listener', 'engine'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const l of nlb.listenerEngines()) this.set({ listener: l.listenerId, engine: l.engine }, 1);
+    },
+  });
   for (const [name, field, help] of LISTENER_COUNTERS) {
     new Counter({
       name,
       help,
       labelNames: ['listener', 'protocol'],
       registers: [registry],
-      collect() {
-        // The runtime keeps the running totals; the metric mirrors them at scrape time.
+      async collect() {
+        // The runtimes keep the running totals (the kernel engine reads its nft counters here).
+        await nlb.refreshMetrics();
         this.reset();
         for (const l of nlb.listenerCounters()) this.inc({ listener: l.listenerId, protocol: l.protocol }, l.counters[field]);
       },
@@ -46,7 +57,8 @@ export function registerDataPlaneMetrics(registry: Registry, nlb: NlbReconciler)
       help,
       labelNames: ['listener', 'protocol'],
       registers: [registry],
-      collect() {
+      async collect() {
+        await nlb.refreshMetrics();
         this.reset();
         for (const l of nlb.listenerCounters()) {
           if (only === undefined || l.protocol === only) this.set({ listener: l.listenerId, protocol: l.protocol }, l.counters[field]);
@@ -59,7 +71,8 @@ export function registerDataPlaneMetrics(registry: Registry, nlb: NlbReconciler)
     help: 'Connections (or UDP sessions) open to each backend server now.',
     labelNames: ['server_group', 'server'],
     registers: [registry],
-    collect() {
+    async collect() {
+      await nlb.refreshMetrics();
       this.reset();
       for (const s of nlb.serverConnections()) this.set({ server_group: s.serverGroupId, server: s.server }, s.active);
     },

@@ -20,6 +20,8 @@ import { faultAwareProbe } from '../dataplane/health/fault-probe.js';
 import { connectionFaults } from '../dataplane/connection-faults.js';
 import { faultCounter } from '../metrics/fault-metrics.js';
 import { FaultRuleCache } from '../store/fault-rule-cache.js';
+import { KernelEngine, probeNftables } from '../dataplane/kernel/engine.js';
+import { localRunner, type CommandRunner } from '../dataplane/kernel/commands.js';
 
 /** Stream protocols every worker accepts on (the kernel spreads connections over workers). */
 const STREAM_PROTOCOLS: ReadonlySet<string> = new Set(['TCP', 'TCPSSL']);
@@ -41,6 +43,47 @@ export interface DataPlaneOptions {
   datagrams?: boolean;
   /** Health probes of a cluster worker, shared with the other workers through the primary. */
   probe?: ProbeFn;
+  /** Where nft / conntrack run (tests point it at a network namespace). Default: this namespace. */
+  kernelRunner?: CommandRunner;
+}
+
+/**
+ * Picks the engine for plain TCP / UDP listeners per `dataplane.engine`, and says which and why
+ * in one log line. `kernel` when nftables is unusable is a start-up error, not a quiet fallback.
+ */
+export async function chooseKernelEngine(
+  config: Config,
+  log: Logger,
+  nodeId: string,
+  runner: CommandRunner = localRunner(),
+): Promise<KernelEngine | undefined> {
+  const wanted = config.dataplane.engine;
+  if (wanted === 'userspace') {
+    log.info({ engine: 'userspace' }, 'data plane: user-space engine for every listener (dataplane.engine: userspace)');
+    return undefined;
+  }
+  const probe = await probeNftables(runner);
+  if (!probe.usable) {
+    if (wanted === 'kernel') throw new Error(`dataplane.engine is kernel, but nftables is not usable: ${probe.reason}`);
+    log.info({ engine: 'userspace', why: probe.reason }, `data plane: user-space engine for every listener (dataplane.engine: auto, and nftables is not usable: ${probe.reason})`);
+    return undefined;
+  }
+  const engine = new KernelEngine({ nodeId, runner, log });
+  log.info(
+    { engine: 'kernel', table: engine.table, why: probe.reason },
+    `data plane: kernel engine (nftables table ${engine.table} + conntrack) for plain TCP/UDP listeners; TLS, PROXY protocol and qch listeners in user space (dataplane.engine: ${wanted}; ${probe.reason})`,
+  );
+  return engine;
+}
+
+const kernelEngines = new WeakMap<DataPlaneNode, KernelEngine>();
+
+/**
+ * Stopping this node will leave its kernel table forwarding (a worker whose primary crashed: the
+ * next `openslb serve` takes the table over, and no connection drops meanwhile).
+ */
+export function leaveKernelTableOnStop(node: DataPlaneNode): void {
+  kernelEngines.get(node)?.leaveTableOnClose();
 }
 
 export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlaneNode> {
@@ -86,6 +129,9 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlaneN
       }
     },
   });
+  // One kernel table per host is enough: in a cluster the worker that owns datagrams programs it
+  // and the other workers leave those listeners alone.
+  const kernel = await chooseKernelEngine(config, log, opts.nodeId, opts.kernelRunner);
   const nlb = new NlbReconciler({
     store,
     clock,
@@ -97,6 +143,8 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlaneN
     protocols: datagrams ? undefined : STREAM_PROTOCOLS,
     probe,
     shouldDrop,
+    kernel: datagrams ? kernel : undefined,
+    skipKernelEligible: !datagrams && kernel !== undefined,
   });
   const parts: Reconciler[] = [nlb];
   registerDataPlaneMetrics(registry, nlb);
@@ -123,6 +171,7 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlaneN
     source,
     store: opts.store,
   });
+  if (kernel && datagrams) kernelEngines.set(node, kernel);
   await node.start();
   return node;
 }

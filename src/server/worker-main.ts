@@ -11,7 +11,7 @@ import { newRegistry } from '../metrics/api-metrics.js';
 import { openStore } from '../store/store.js';
 import { systemClock } from '../util/clock.js';
 import { splitHostPort } from '../config/load.js';
-import { startDataPlane } from './dataplane.js';
+import { leaveKernelTableOnStop, startDataPlane } from './dataplane.js';
 import { nodeAddress } from '../domain/node-identity.js';
 import { ProbeClient, type ProbeReply } from '../dataplane/health/shared-probe.js';
 import {
@@ -75,7 +75,11 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   // The IPC channel closes when the primary exits, even by SIGKILL: never outlive it.
-  process.on('disconnect', () => void stop('primary gone'));
+  process.on('disconnect', () => {
+    // Not an operator's stop: keep kernel forwarding up until the next process takes over.
+    leaveKernelTableOnStop(node);
+    void stop('primary gone');
+  });
 
   process.on('message', (msg: unknown) => {
     if (isMessage<RevisionMessage>(msg, 'openslb:revision')) {

@@ -15,8 +15,8 @@
  * | Wrr   | smooth weighted round robin (nginx): weights 5,1,1 → a a b a c a a          |
  * | Rr    | round robin in array order, weights ignored (weight 0 still excluded)       |
  * | Wlc   | least active/weight; ties → higher weight, then round-robin order           |
- * | Sch   | Maglev on the source IP                                                     |
- * | Tch   | Maglev on the 4-tuple                                                       |
+ * | Sch   | Maglev on the source IP (the kernel's jhash, see kernel-hash.ts)             |
+ * | Tch   | Maglev on the 4-tuple (the kernel's jhash)                                   |
  * | Qch   | Maglev on the QUIC DCID of `firstPacket`; 4-tuple when absent / not QUIC    |
  * | 5TCH  | Maglev on the symmetric 5-tuple (GWLB; `protocol` from FlowInfo, default 0) |
  * | 3TCH  | Maglev on the symmetric 3-tuple (GWLB)                                      |
@@ -42,7 +42,8 @@ import {
   hashThreeTupleSymmetric,
   hashTwoTupleSymmetric,
 } from './flow-hash.js';
-import { MaglevTable } from './maglev.js';
+import { MaglevTable, compactMaglevTableSize } from './maglev.js';
+import { kernelFourTupleSlot, kernelSourceSlot } from './kernel-hash.js';
 import { DEFAULT_QUIC_CID_LENGTH, hashQuicCid } from './quic.js';
 
 export { eligibleBackends } from './backend.js';
@@ -101,7 +102,10 @@ export interface SchedulerOptions {
   active?: ArrayLike<number> | ((index: number) => number);
   /** Qch: DCID length for short-header packets (see quic.ts). Default 8. */
   quicCidLength?: number;
-  /** Hash schedulers: Maglev table size (prime). Default: `maglevTableSize(count)`. */
+  /**
+   * Hash schedulers: Maglev table size (prime). Default: `compactMaglevTableSize(count)` for Sch
+   * and Tch (the size the kernel engine programs, so both engines agree), else `maglevTableSize(count)`.
+   */
   tableSize?: number;
 }
 
@@ -279,7 +283,9 @@ class ConsistentHashScheduler extends RingScheduler implements HashScheduler {
   private readonly cidLength: number;
 
   constructor(name: 'Sch' | 'Tch' | 'Qch' | '5TCH' | '3TCH' | '2TCH', backends: readonly Backend[], options: SchedulerOptions) {
-    const table = MaglevTable.build(backends, { size: options.tableSize });
+    const kernelCompatible = name === 'Sch' || name === 'Tch' || name === 'Qch'; // Qch falls back to Tch's hash
+    const size = options.tableSize ?? (kernelCompatible ? compactMaglevTableSize(pickablePositions(backends).length) : undefined);
+    const table = MaglevTable.build(backends, { size });
     super(backends.length, table.order);
     this.table = table;
     this.name = name;
@@ -295,14 +301,17 @@ class ConsistentHashScheduler extends RingScheduler implements HashScheduler {
 
   flowHash(flow: FlowInfo): number {
     switch (this.mode) {
-      case MODE_SCH:
-        return hashSourceIp(flow.srcIp);
+      case MODE_SCH: {
+        // IPv4: the slot nftables' `jhash ip saddr mod M` picks (already < M, so lookup keeps it).
+        const slot = kernelSourceSlot(flow.srcIp, this.table.size);
+        return slot >= 0 ? slot : hashSourceIp(flow.srcIp);
+      }
       case MODE_QCH:
         if (flow.firstPacket !== undefined) {
           const h = hashQuicCid(flow.firstPacket, this.cidLength);
           if (h >= 0) return h;
         }
-        return hashFourTuple(flow.srcIp, flow.srcPort, flow.dstIp, flow.dstPort);
+        return this.fourTuple(flow);
       case MODE_5:
         return hashFiveTupleSymmetric(flow.protocol ?? 0, flow.srcIp, flow.srcPort, flow.dstIp, flow.dstPort);
       case MODE_3:
@@ -310,8 +319,14 @@ class ConsistentHashScheduler extends RingScheduler implements HashScheduler {
       case MODE_2:
         return hashTwoTupleSymmetric(flow.srcIp, flow.dstIp);
       default:
-        return hashFourTuple(flow.srcIp, flow.srcPort, flow.dstIp, flow.dstPort);
+        return this.fourTuple(flow);
     }
+  }
+
+  /** IPv4: the slot nftables' `jhash ip saddr . th sport . ip daddr . th dport mod M` picks. */
+  private fourTuple(flow: FlowInfo): number {
+    const slot = kernelFourTupleSlot(flow.srcIp, flow.srcPort, flow.dstIp, flow.dstPort, this.table.size);
+    return slot >= 0 ? slot : hashFourTuple(flow.srcIp, flow.srcPort, flow.dstIp, flow.dstPort);
   }
 
   pick(flow: FlowInfo): number {

@@ -23,6 +23,8 @@ export interface DesiredServerGroup {
   scheduler: string;
   anyPort: boolean;
   drainMs: number | undefined; // undefined: draining off
+  /** PreserveClientIpEnabled: the kernel engine DNATs only; false: full NAT. */
+  preserveClientIp: boolean;
   healthCheck: HealthCheckDoc;
   servers: DesiredServer[];
   /** Changes when anything the pool depends on changes. */
@@ -124,8 +126,9 @@ function desiredGroup(id: string, g: ServerGroupDoc): DesiredServerGroup {
     scheduler: g.Scheduler,
     anyPort: g.AnyPortEnabled,
     drainMs,
+    preserveClientIp: g.PreserveClientIpEnabled !== false,
     healthCheck: g.HealthCheck,
     servers,
-    fingerprint: JSON.stringify([g.Scheduler, g.AnyPortEnabled, drainMs, g.HealthCheck, servers]),
+    fingerprint: JSON.stringify([g.Scheduler, g.AnyPortEnabled, drainMs, g.PreserveClientIpEnabled, g.HealthCheck, servers]),
   };
 }

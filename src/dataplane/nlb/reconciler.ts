@@ -18,6 +18,8 @@ import { TcpListener, type TcpListenerSettings } from './tcp-listener.js';
 import { UdpListener } from './udp-listener.js';
 import { buildTlsOptions, tlsFingerprint } from './tls-options.js';
 import { newListenerCounters, type ListenerCounters } from './listener-metrics.js';
+import type { KernelEngine } from '../kernel/engine.js';
+import { KernelListeners, userspaceReason, type EngineName } from './kernel-listeners.js';
 
 const CONNECT_TIMEOUT_MS = 5000;
 const DEFAULT_MAX_UDP_SESSIONS = 10_000;
@@ -42,6 +44,16 @@ export interface NlbReconcilerOptions {
   probe?: ProbeFn;
   /** Fault rules that drop a share of a listener's new TCP/TCPSSL connections. */
   shouldDrop?: (listenerId: string) => boolean;
+  /**
+   * The kernel engine, when this node uses it: plain TCP / UDP listeners go there, the rest
+   * (TLS, PROXY protocol, qch) stay in user space. Absent: everything runs in user space.
+   */
+  kernel?: KernelEngine;
+  /**
+   * Listeners this node leaves alone because another node process forwards them in the kernel
+   * (cluster workers other than the one that owns the kernel table).
+   */
+  skipKernelEligible?: boolean;
 }
 
 interface RunningListener {
@@ -72,8 +84,10 @@ export class NlbReconciler implements Reconciler {
    * again; a TCP one has released its ports and drains beside its successor.
    */
   private draining: Array<{ id: string; runtime: TcpListener | UdpListener }> = [];
+  private readonly kernel: KernelListeners | undefined;
 
   constructor(private readonly opts: NlbReconcilerOptions) {
+    this.kernel = opts.kernel ? new KernelListeners({ engine: opts.kernel, timers: opts.timers, pools: this.pools, log: opts.log }) : undefined;
     this.checker = new HealthChecker({
       scheduler: opts.timers,
       probe: opts.probe,
@@ -95,10 +109,16 @@ export class NlbReconciler implements Reconciler {
       this.lastDesired,
     );
     this.lastDesired = new Map(all.map((d) => [d.id, d]));
-    const desired = protocols ? all.filter((d) => protocols.has(d.protocol)) : all;
+    const kernelCapable = this.kernel || this.opts.skipKernelEligible;
+    const inKernel = kernelCapable ? all.filter((d) => userspaceReason(d) === undefined) : [];
+    const kernelIds = new Set(inKernel.map((d) => d.id));
+    const mine = this.opts.skipKernelEligible ? all.filter((d) => !kernelIds.has(d.id)) : all;
+    const desired = protocols ? mine.filter((d) => protocols.has(d.protocol)) : mine;
+    const kernelSide = this.kernel ? desired.filter((d) => kernelIds.has(d.id)) : [];
     this.updatePools(desired);
     const observations: Observation[] = [];
-    const wanted = new Set(desired.map((d) => d.id));
+    const userSide = this.kernel ? desired.filter((d) => !kernelIds.has(d.id)) : desired;
+    const wanted = new Set(userSide.map((d) => d.id));
     for (const [id, running] of this.listeners) {
       if (!wanted.has(id)) {
         this.listeners.delete(id);
@@ -106,7 +126,7 @@ export class NlbReconciler implements Reconciler {
       }
     }
     for (const id of this.failed.keys()) if (!wanted.has(id)) this.failed.delete(id);
-    for (const d of desired) {
+    for (const d of userSide) {
       const running = this.listeners.get(d.id);
       // Nothing it is built from has changed: with thousands of listeners, most revisions are this.
       if (running && running.version === d.version) {
@@ -117,6 +137,7 @@ export class NlbReconciler implements Reconciler {
         await this.applyListener(d);
         this.listeners.get(d.id)!.version = d.version;
         this.failed.delete(d.id);
+        if (running === undefined) this.opts.log?.info({ listenerId: d.id, engine: 'userspace', why: this.kernel ? userspaceReason(d) : undefined }, 'listener forwarded by the user-space engine');
         observations.push({ objectId: d.id, state: 'bound' });
       } catch (err) {
         const reason = (err as Error).message;
@@ -125,6 +146,7 @@ export class NlbReconciler implements Reconciler {
         observations.push({ objectId: d.id, state: 'failed', reason });
       }
     }
+    if (this.kernel) observations.push(...(await this.kernel.sync(kernelSide)));
     this.dropUnusedPools(desired);
     return observations;
   }
@@ -172,20 +194,22 @@ export class NlbReconciler implements Reconciler {
       pool.setHealth((serverKey) => this.forwardable(target.groupId, serverKey));
       this.drainLeavers(target.groupId, before, pool);
     }
+    // A verdict is reported once the kernel forwards by it, so whoever reads it can rely on it.
+    const applied = pool && this.kernel?.groupIds().has(target.groupId) ? this.kernel.poolsChanged() : Promise.resolve();
     if (change.to === 'Healthy' || change.to === 'Unhealthy') {
       // What an operator looks for first when traffic shifts: which backend, which way, why.
       this.opts.log?.info(
         { serverGroupId: target.groupId, server: target.serverKey, from: change.from, to: change.to, reason: change.reason, code: change.code },
         change.to === 'Healthy' ? 'backend up' : 'backend down',
       );
-      this.opts.report?.([
+      void applied.then(() => this.opts.report?.([
         {
           objectId: change.key,
           state: change.to === 'Healthy' ? HEALTHY : UNHEALTHY,
           reason: change.code ?? change.reason,
           detail: change.reason ? { message: change.reason } : undefined,
         },
-      ]);
+      ]));
     }
   }
 
@@ -197,6 +221,7 @@ export class NlbReconciler implements Reconciler {
       for (const running of this.listeners.values()) {
         if (running.groupId === groupId) running.runtime.drainBackend(key, pool.drainMs);
       }
+      this.kernel?.drainBackend(groupId, key, pool.drainMs);
     }
   }
 
@@ -278,13 +303,26 @@ export class NlbReconciler implements Reconciler {
     for (const id of this.pools.keys()) if (!used.has(id)) this.pools.delete(id);
   }
 
+  /** Reads the kernel engine's counters and flows (scrapes call this before reading). */
+  async refreshMetrics(): Promise<void> {
+    await this.kernel?.refreshMetrics(this.opts.clock.now());
+  }
+
   /** Counters per running listener, for /metrics. */
   listenerCounters(): Array<{ listenerId: string; protocol: string; counters: ListenerCounters }> {
-    return [...this.listeners].map(([listenerId, r]) => ({
+    const user = [...this.listeners].map(([listenerId, r]) => ({
       listenerId,
       protocol: r.protocol,
       counters: r.counters,
     }));
+    return this.kernel ? [...user, ...this.kernel.listenerCounters()] : user;
+  }
+
+  /** Which engine forwards each listener this node serves. */
+  listenerEngines(): Array<{ listenerId: string; engine: EngineName }> {
+    const out: Array<{ listenerId: string; engine: EngineName }> = [...this.listeners.keys()].map((listenerId) => ({ listenerId, engine: 'userspace' }));
+    if (this.kernel) for (const listenerId of this.kernel.ids()) out.push({ listenerId, engine: 'kernel' });
+    return out;
   }
 
   /** Live connections per backend, for /metrics. */
@@ -296,7 +334,7 @@ export class NlbReconciler implements Reconciler {
       out.push({
         serverGroupId: target.groupId,
         server: target.serverKey,
-        active: pool.activeConnections(target.serverKey),
+        active: pool.activeConnections(target.serverKey) + (this.kernel?.backendFlows(target.groupId, target.serverKey) ?? 0),
         healthy: this.forwardable(target.groupId, target.serverKey),
       });
     }
@@ -305,6 +343,9 @@ export class NlbReconciler implements Reconciler {
 
   async close(): Promise<void> {
     await this.checker.stop();
+    await this.kernel?.close();
+    // A clean stop removes the table; a crash leaves it forwarding for the next process.
+    await this.opts.kernel?.close();
     for (const running of this.listeners.values()) running.runtime.destroy();
     this.listeners.clear();
     this.endDraining(() => true);

@@ -40,6 +40,11 @@ export class ServerPool implements UpstreamPool {
     return new Set(this.eligible.map((b) => b.key));
   }
 
+  /** The backends that may receive new flows now (what the kernel engine programs). */
+  eligibleServers(): ReadonlyArray<{ key: string; host: string; port: number; weight: number }> {
+    return this.eligible;
+  }
+
   update(group: DesiredServerGroup): void {
     this.group = group;
     this.rebuild();

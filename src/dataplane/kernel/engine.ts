@@ -1,0 +1,290 @@
+/**
+ * The kernel engine: one nftables table per data-plane node, brought in line with each snapshot
+ * by one atomic `nft -f -` transaction, plus conntrack for live flows. Packets never reach Node:
+ * the kernel DNATs them (and SNATs for full NAT), conntrack keeps every flow on its backend.
+ *
+ * The table outlives the process on purpose: after a crash or `kill -9` the kernel keeps
+ * forwarding with the last applied state, and the next process replaces the table (its own, or
+ * a dead node's) in the same transaction that installs its own. A clean `close()` removes it.
+ */
+import { createHash } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import type { CommandRunner } from './commands.js';
+import { deleteFlows, isActive, listFlows, type TrackedFlow } from './conntrack.js';
+import { buildProgram, INSTANCE_MARK_SHIFT, listenerCounterNames, listenerMark, TagBook, type ByteCounter, type NftProgram } from './program.js';
+import { renderDelta, renderFull } from './render.js';
+import type { KernelSnapshot } from './snapshot.js';
+
+const TABLE_PREFIX = 'openslb_';
+
+/** The table a node owns: derived from its id only, so a node that keeps its id keeps its table. */
+export function tableNameFor(nodeId: string): string {
+  return TABLE_PREFIX + createHash('sha1').update(nodeId).digest('hex').slice(0, 16);
+}
+
+/** The 12 instance bits of the node's ct marks (from the same hash as the table name). */
+export function instanceFor(nodeId: string): number {
+  return parseInt(createHash('sha1').update(nodeId).digest('hex').slice(0, 3), 16);
+}
+
+/** Why the kernel engine can or cannot run here (`nft` present, and allowed to change tables). */
+export async function probeNftables(runner: CommandRunner): Promise<{ usable: boolean; reason: string }> {
+  const probe = `${TABLE_PREFIX}probe_${process.pid}`;
+  try {
+    // -c: the kernel checks the transaction (needs CAP_NET_ADMIN and nf_tables) without committing it.
+    await runner.run('nft', ['-c', '-f', '-'], `add table ip ${probe}\nadd chain ip ${probe} c { type nat hook output priority -100; }\n`);
+    await runner.run('conntrack', ['--version']);
+    return { usable: true, reason: `nft and conntrack work in ${runner.where}` };
+  } catch (err) {
+    return { usable: false, reason: (err as Error).message.split('\n')[0] };
+  }
+}
+
+export interface KernelCounters {
+  newConnections: number;
+  droppedCps: number;
+  droppedNoBackend: number;
+  packetsIn: number;
+  bytesIn: number;
+  packetsOut: number;
+  bytesOut: number;
+}
+
+export interface KernelFlowCounts {
+  /** Open flows per listener id. */
+  byListener: Map<string, number>;
+  /** Open flows per listener id and backend `host:port`. */
+  byBackend: Map<string, Map<string, number>>;
+}
+
+export interface KernelEngineOptions {
+  nodeId: string;
+  runner: CommandRunner;
+  log?: Logger;
+}
+
+interface Owner {
+  nodeId: string;
+  host: string;
+  pid: number;
+}
+
+export class KernelEngine {
+  readonly table: string;
+  private readonly instance: number;
+  private readonly listenerTags = new TagBook();
+  private readonly groupTags = new TagBook();
+  /** What the kernel holds (undefined: unknown, the next apply replaces the whole table). */
+  private applied: NftProgram | undefined;
+  private snapshot: KernelSnapshot = { listeners: [], groups: [] };
+  /** Applies run one at a time: each is computed against what the previous one left. */
+  private queue: Promise<unknown> = Promise.resolve();
+  private closed = false;
+  private keepTable = false;
+
+  constructor(private readonly opts: KernelEngineOptions) {
+    this.table = tableNameFor(opts.nodeId);
+    this.instance = instanceFor(opts.nodeId);
+  }
+
+  get runner(): CommandRunner {
+    return this.opts.runner;
+  }
+
+  /** The last snapshot applied successfully. */
+  get current(): KernelSnapshot {
+    return this.snapshot;
+  }
+
+  /** Brings the kernel in line with `snapshot`; rejects with nft's message, leaving the kernel as it was. */
+  apply(snapshot: KernelSnapshot): Promise<void> {
+    const run = this.queue.then(() => this.applyNow(snapshot));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async applyNow(snapshot: KernelSnapshot): Promise<void> {
+    if (this.closed) throw new Error('the kernel engine is closed');
+    const tags = { listener: (id: string) => this.listenerTags.get(id), group: (id: string) => this.groupTags.get(id) };
+    const program = buildProgram(snapshot, tags, this.instance);
+    const first = this.applied === undefined;
+    if (first) {
+      const stale = await this.staleTables();
+      await this.nft(renderFull({ name: this.table }, this.comment(), program, stale));
+      if (stale.length > 0) this.opts.log?.info({ tables: stale }, 'kernel engine: removed the tables of data-plane nodes that are gone');
+      await this.strictConntrack();
+    } else {
+      const text = renderDelta({ name: this.table }, this.applied!, program);
+      try {
+        if (text !== '') await this.nft(text);
+      } catch (err) {
+        // The table may have been changed behind our back: replace it whole once before giving up.
+        this.opts.log?.warn({ err: (err as Error).message }, 'kernel engine: incremental update failed; replacing the table');
+        await this.nft(renderFull({ name: this.table }, this.comment(), program));
+      }
+    }
+    this.applied = program;
+    this.snapshot = snapshot;
+    this.listenerTags.retain(new Set(snapshot.listeners.map((l) => l.id)));
+    this.groupTags.retain(new Set(snapshot.groups.map((g) => g.id)));
+  }
+
+  private async nft(text: string): Promise<void> {
+    await this.opts.runner.run('nft', ['-f', '-'], text);
+  }
+
+  private comment(): string {
+    return `openslb node=${this.opts.nodeId} host=${hostname()} pid=${process.pid}`;
+  }
+
+  /**
+   * OpenSLB tables on this host whose process is gone (another node's live table is left alone;
+   * tables from other hosts sharing the namespace are never touched).
+   */
+  private async staleTables(): Promise<string[]> {
+    const text = await this.opts.runner.run('nft', ['-j', 'list', 'tables', 'ip']).catch(() => '{"nftables":[]}');
+    const stale: string[] = [];
+    for (const entry of (JSON.parse(text) as { nftables: Array<{ table?: { name: string } }> }).nftables) {
+      const t = entry.table;
+      if (!t || !t.name.startsWith(TABLE_PREFIX) || t.name === this.table) continue;
+      // nft 1.0.6 leaves comments out of JSON; the terse text listing (no set elements) has it.
+      const listing = await this.opts.runner.run('nft', ['-t', 'list', 'table', 'ip', t.name]).catch(() => '');
+      const owner = parseOwner(/comment "([^"]*)"/.exec(listing)?.[1]);
+      if (owner && owner.host === hostname() && !processAlive(owner.pid)) stale.push(t.name);
+    }
+    return stale;
+  }
+
+  /**
+   * nf_conntrack_tcp_loose=0: a packet of a flow conntrack has forgotten (idle timeout, drained)
+   * is invalid instead of a new flow, so it is reset rather than re-balanced mid-stream.
+   */
+  private async strictConntrack(): Promise<void> {
+    try {
+      await this.opts.runner.run('sysctl', ['-q', '-w', 'net.netfilter.nf_conntrack_tcp_loose=0']);
+    } catch (err) {
+      this.opts.log?.warn({ err: (err as Error).message }, 'kernel engine: could not set nf_conntrack_tcp_loose=0; expired TCP flows may be re-balanced instead of reset');
+    }
+  }
+
+  /** Counters per listener id, read from the table. */
+  async counters(): Promise<Map<string, KernelCounters>> {
+    const out = new Map<string, KernelCounters>();
+    if (this.applied === undefined) return out;
+    const text = await this.opts.runner.run('nft', ['-j', 'list', 'counters', 'table', 'ip', this.table]);
+    const values = new Map<string, { packets: number; bytes: number }>();
+    for (const entry of (JSON.parse(text) as { nftables: Array<{ counter?: { name: string; packets: number; bytes: number } }> }).nftables) {
+      if (entry.counter) values.set(entry.counter.name, entry.counter);
+    }
+    for (const l of this.snapshot.listeners) {
+      const tag = this.listenerTags.peek(l.id);
+      if (tag === undefined) continue;
+      const names = listenerCounterNames(tag, l.protocol);
+      const get = (name: string) => values.get(name) ?? { packets: 0, bytes: 0 };
+      const side = (counters: ByteCounter[]) => {
+        let packets = 0;
+        let bytes = 0;
+        for (const c of counters) {
+          const v = get(c.name);
+          packets += v.packets;
+          bytes += v.bytes - v.packets * c.headerBytes; // payload, as the backend and client see it
+        }
+        return { packets, bytes };
+      };
+      const inbound = side(names.in);
+      const outbound = side(names.out);
+      out.set(l.id, {
+        newConnections: get(names.created).packets,
+        droppedCps: get(names.cps).packets,
+        droppedNoBackend: get(names.noBackend).packets,
+        packetsIn: inbound.packets,
+        bytesIn: inbound.bytes,
+        packetsOut: outbound.packets,
+        bytesOut: outbound.bytes,
+      });
+    }
+    return out;
+  }
+
+  /** Open flows per listener and per backend, from conntrack. */
+  async flowCounts(): Promise<KernelFlowCounts> {
+    const byListener = new Map<string, number>();
+    const byBackend = new Map<string, Map<string, number>>();
+    if (this.applied === undefined) return { byListener, byBackend };
+    const flows = await listFlows(this.opts.runner, this.instance << INSTANCE_MARK_SHIFT, 0xfff << INSTANCE_MARK_SHIFT);
+    const idByTag = new Map<number, string>();
+    for (const l of this.snapshot.listeners) {
+      const tag = this.listenerTags.peek(l.id);
+      if (tag !== undefined) idByTag.set(tag, l.id);
+    }
+    for (const f of flows) {
+      if (!isActive(f)) continue;
+      const id = idByTag.get(f.mark & ((1 << INSTANCE_MARK_SHIFT) - 1));
+      if (!id) continue;
+      byListener.set(id, (byListener.get(id) ?? 0) + 1);
+      let perBackend = byBackend.get(id);
+      if (!perBackend) byBackend.set(id, (perBackend = new Map()));
+      const key = backendKey(f);
+      perBackend.set(key, (perBackend.get(key) ?? 0) + 1);
+    }
+    return { byListener, byBackend };
+  }
+
+  /**
+   * How to find a listener's flows later (after it has left the table, too): its ct mark and
+   * protocol; undefined when the listener is not in the table.
+   */
+  flowsOf(listenerId: string): { mark: number; protocol: 'tcp' | 'udp' } | undefined {
+    const listener = this.snapshot.listeners.find((l) => l.id === listenerId);
+    const tag = this.listenerTags.peek(listenerId);
+    if (!listener || tag === undefined) return undefined;
+    return { mark: listenerMark(this.instance, tag), protocol: listener.protocol };
+  }
+
+  /** Cuts established flows (of one backend, when given): the end of draining. */
+  async cutFlows(flows: { mark: number; protocol: 'tcp' | 'udp' }, backend?: { host: string; port: number | undefined }): Promise<void> {
+    await deleteFlows(this.opts.runner, flows.mark, flows.protocol, backend);
+  }
+
+  /**
+   * The process is going away without an operator asking (its supervisor died): leave the table
+   * forwarding, for the next process to take over, instead of removing it on close.
+   */
+  leaveTableOnClose(): void {
+    this.keepTable = true;
+  }
+
+  /** Removes the table: forwarding through this node stops (a clean shutdown). */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.queue;
+    if (this.applied === undefined || this.keepTable) return;
+    this.applied = undefined;
+    await this.opts.runner.run('nft', ['delete', 'table', 'ip', this.table]).catch((err) => {
+      this.opts.log?.warn({ err: (err as Error).message, table: this.table }, 'kernel engine: could not remove its table');
+    });
+  }
+}
+
+function backendKey(f: TrackedFlow): string {
+  return `${f.backendHost}:${f.backendPort}`;
+}
+
+function parseOwner(comment: string | undefined): Owner | undefined {
+  if (!comment) return undefined;
+  const node = /node=(\S+)/.exec(comment)?.[1];
+  const host = /host=(\S+)/.exec(comment)?.[1];
+  const pid = Number(/pid=(\d+)/.exec(comment)?.[1]);
+  if (!node || !host || !Number.isInteger(pid) || pid <= 0) return undefined;
+  return { nodeId: node, host, pid };
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

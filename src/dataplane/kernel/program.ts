@@ -1,0 +1,286 @@
+/**
+ * Snapshot → the nftables objects of one node's table (pure). Every listener is a chain reached
+ * through one verdict map keyed `VIP . protocol . port` from both the prerouting hook (clients in
+ * other hosts / namespaces) and the output hook (clients on this host); each server group is a
+ * map from a scheduler expression to backend addresses. `render.ts` turns two programs into the
+ * text of one atomic `nft -f -` transaction.
+ *
+ * Names carry everything that fixes an object's type (e.g. the modulus of a scheduler map), so an
+ * object whose name survives a change keeps its type and only its contents need re-sending.
+ */
+import { buildMaglevTable, compactMaglevTableSize } from '../balancing/maglev.js';
+import { KERNEL_FLOW_HASH_SEED } from '../balancing/kernel-hash.js';
+import { createScheduler, type FlowInfo } from '../balancing/schedulers.js';
+import type { KernelGroup, KernelListener, KernelSnapshot } from './snapshot.js';
+
+/** Longest weighted round-robin cycle programmed; larger weight sums are scaled down to it. */
+const MAX_WRR_CYCLE = 4096;
+const NO_FLOW: FlowInfo = { srcIp: '', srcPort: 0, dstIp: '', dstPort: 0 };
+
+export interface NftMap {
+  kind: 'map' | 'set';
+  /** Declaration lines: `type …` / `typeof …`, `flags …`. */
+  spec: string[];
+  /** Element key → value ('' for a set). */
+  elements: Map<string, string>;
+}
+
+export interface NftChain {
+  /** Base chains: `type nat hook output priority -100; policy accept;`. Regular chains: ''. */
+  hook: string;
+  rules: string[];
+}
+
+export interface NftProgram {
+  /** `counter l1_new` / `ct timeout to_tcp_900` → body inside braces ('' for counters). */
+  objects: Map<string, string>;
+  maps: Map<string, NftMap>;
+  chains: Map<string, NftChain>;
+}
+
+/** Stable small numbers naming a listener's / group's objects (see TagBook). */
+export interface Tags {
+  listener(id: string): number;
+  group(id: string): number;
+}
+
+const LISTENER_KEY = 'ipv4_addr . inet_proto . inet_service';
+const SEED = `0x${KERNEL_FLOW_HASH_SEED.toString(16)}`;
+
+/** TCP data offsets (header length in 32-bit words) a packet can have. */
+export const TCP_DATA_OFFSETS = [5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
+
+export interface ByteCounter {
+  name: string;
+  /** Bytes of headers per packet counted here (IPv4 without options + the L4 header). */
+  headerBytes: number;
+}
+
+export interface ListenerCounterNames {
+  created: string;
+  cps: string;
+  noBackend: string;
+  /**
+   * Traffic each way. nftables counts whole packets; to report payload bytes as the user-space
+   * engine does, TCP packets are counted per header length and the headers subtracted.
+   */
+  in: ByteCounter[];
+  out: ByteCounter[];
+}
+
+/** Names of a listener's counters, for reading them back. */
+export function listenerCounterNames(tag: number, protocol: 'tcp' | 'udp'): ListenerCounterNames {
+  const side = (dir: 'i' | 'o'): ByteCounter[] =>
+    protocol === 'udp'
+      ? [{ name: `l${tag}_${dir}`, headerBytes: 28 }]
+      : TCP_DATA_OFFSETS.map((doff) => ({ name: `l${tag}_${dir}${doff}`, headerBytes: 20 + 4 * doff }));
+  return { created: `l${tag}_new`, cps: `l${tag}_cps`, noBackend: `l${tag}_nob`, in: side('i'), out: side('o') };
+}
+
+export function emptyProgram(): NftProgram {
+  return { objects: new Map(), maps: new Map(), chains: new Map() };
+}
+
+/** Bits of a flow's ct mark that name the OpenSLB instance (its table); the rest name the listener. */
+export const INSTANCE_MARK_SHIFT = 20;
+
+/**
+ * The ct mark of a listener's flows: the instance in the top 12 bits (so two OpenSLB tables on one
+ * host never count or NAT each other's flows), the listener's tag below.
+ */
+export function listenerMark(instance: number, tag: number): number {
+  if (tag >= 1 << INSTANCE_MARK_SHIFT) throw new RangeError(`listener tag ${tag} does not fit in a ct mark`);
+  return (((instance & 0xfff) << INSTANCE_MARK_SHIFT) | tag) >>> 0;
+}
+
+function hex(mark: number): string {
+  return `0x${mark.toString(16).padStart(8, '0')}`;
+}
+
+export function buildProgram(snapshot: KernelSnapshot, tags: Tags, instance: number): NftProgram {
+  const program = emptyProgram();
+  const { maps, chains } = program;
+  const listeners = keyedMap('map', `type ${LISTENER_KEY} : verdict`);
+  const count: NftMap = { kind: 'map', spec: ['type mark : verdict'], elements: new Map() };
+  const fullNat: NftMap = { kind: 'set', spec: ['type mark'], elements: new Map() };
+  const resetting = keyedMap('set', `type ${LISTENER_KEY}`);
+  maps.set('listeners', listeners);
+  maps.set('count', count);
+  maps.set('fullnat', fullNat);
+  maps.set('resetting', resetting);
+
+  const lookup = 'ip daddr . meta l4proto . th dport';
+  chains.set('pre_nat', { hook: 'type nat hook prerouting priority dstnat; policy accept;', rules: [`${lookup} vmap @listeners`] });
+  chains.set('out_nat', { hook: 'type nat hook output priority -100; policy accept;', rules: [`${lookup} vmap @listeners`] });
+  chains.set('post_nat', {
+    hook: 'type nat hook postrouting priority srcnat; policy accept;',
+    rules: ['ct mark @fullnat snat ip to ct original ip daddr'],
+  });
+  // An expired flow must not be re-balanced mid-stream: with nf_conntrack_tcp_loose=0 its next
+  // packet is invalid, and the client gets a reset as on NLB.
+  const filterRules = [`meta l4proto tcp ct state invalid ${lookup} @resetting reject with tcp reset`, 'ct mark vmap @count'];
+  chains.set('out_filter', { hook: 'type filter hook output priority filter; policy accept;', rules: filterRules });
+  chains.set('fwd_filter', { hook: 'type filter hook forward priority filter; policy accept;', rules: filterRules });
+  // Loopback packets were already seen on output.
+  chains.set('in_filter', { hook: 'type filter hook input priority filter; policy accept;', rules: ['iif "lo" return', ...filterRules] });
+
+  const groups = new Map(snapshot.groups.map((g) => [g.id, g]));
+  for (const l of snapshot.listeners) {
+    const group = groups.get(l.groupId);
+    if (!group) throw new Error(`listener ${l.id}: server group ${l.groupId} is not in the snapshot`);
+    const tag = tags.listener(l.id);
+    const names = listenerCounterNames(tag, l.protocol);
+    for (const name of [names.created, names.cps, names.noBackend, ...names.in, ...names.out].map((c) => (typeof c === 'string' ? c : c.name))) {
+      program.objects.set(`counter ${name}`, '');
+    }
+    const timeout = timeoutObject(l);
+    program.objects.set(`ct timeout ${timeout.name}`, timeout.body);
+
+    const mark = hex(listenerMark(instance, tag));
+    count.elements.set(mark, `goto c${tag}`);
+    if (l.fullNat) fullNat.elements.set(mark, '');
+    const ports = l.portFrom === l.portTo ? `${l.portFrom}` : `${l.portFrom}-${l.portTo}`;
+    for (const vip of l.vips) {
+      const key = `${vip} . ${l.protocol} . ${ports}`;
+      listeners.elements.set(key, `goto l${tag}`);
+      if (l.protocol === 'tcp') resetting.elements.set(key, '');
+    }
+
+    const rules: string[] = [];
+    // Over the Cps limit: refused and counted (a TCP client gets a reset rather than retrying its SYN).
+    const refuse = l.protocol === 'tcp' ? 'reject with tcp reset' : 'drop';
+    if (l.cps > 0) rules.push(`limit rate over ${l.cps}/second burst ${l.cps} packets counter name "${names.cps}" ${refuse}`);
+    rules.push(`counter name "${names.created}"`);
+    rules.push(`ct timeout set "${timeout.name}" ct mark set ${mark}`);
+    const target = groupTargetMap(program, tags.group(group.id), group, l.keepPort);
+    // No backend at all: TCP clients get a reset at once (as from the user-space engine), not a
+    // SYN that times out.
+    if (!target) rules.push(`counter name "${names.noBackend}" ${l.protocol === 'tcp' ? 'reject with tcp reset' : 'drop'}`);
+    else {
+      const portMatch = l.keepPort ? '' : `meta l4proto ${l.protocol} `;
+      rules.push(`${portMatch}dnat ip to ${schedulerExpression(group, l.protocol, target.modulus)} map @${target.name}`);
+    }
+    chains.set(`l${tag}`, { hook: '', rules });
+    // Every packet of the listener's flows passes here (filter hooks, by ct mark). The MSS clamp
+    // rewrites both the client's SYN and the backend's SYN-ACK, so both ends send small segments.
+    const mss = l.mss > 0 && l.protocol === 'tcp' ? [`tcp flags & syn == syn tcp option maxseg size set ${l.mss}`] : [];
+    chains.set(`c${tag}`, { hook: '', rules: [...mss, ...countRules(l.protocol, names)] });
+  }
+  return program;
+}
+
+function countRules(protocol: 'tcp' | 'udp', names: ListenerCounterNames): string[] {
+  if (protocol === 'udp') return [`ct direction original counter name "${names.in[0].name}" return`, `counter name "${names.out[0].name}"`];
+  const byOffset = (counters: ByteCounter[]) =>
+    `counter name tcp doff map { ${counters.map((c, i) => `${TCP_DATA_OFFSETS[i]} : "${c.name}"`).join(', ')} }`;
+  return [`ct direction original ${byOffset(names.in)} return`, byOffset(names.out)];
+}
+
+function keyedMap(kind: 'map' | 'set', type: string): NftMap {
+  return { kind, spec: [type, 'flags interval'], elements: new Map() };
+}
+
+/** A `ct timeout` object per (protocol, seconds): listeners with the same idle timeout share it. */
+function timeoutObject(l: KernelListener): { name: string; body: string } {
+  const s = Math.max(1, Math.round(l.idleTimeoutS));
+  const policy = l.protocol === 'tcp' ? `established: ${s}` : `unreplied: ${s}, replied: ${s}`;
+  return { name: `to_${l.protocol}_${s}`, body: `protocol ${l.protocol}; l3proto ip; policy = { ${policy} };` };
+}
+
+function schedulerExpression(group: KernelGroup, protocol: 'tcp' | 'udp', modulus: number): string {
+  switch (group.scheduler) {
+    case 'Rr':
+      return `numgen inc mod ${modulus}`;
+    case 'Sch':
+      return `jhash ip saddr mod ${modulus} seed ${SEED}`;
+    case 'Tch':
+      return `jhash ip saddr . ${protocol} sport . ip daddr . ${protocol} dport mod ${modulus} seed ${SEED}`;
+    default:
+      // Wrr, Wlc: a counter over intervals of the total weight — weighted round robin, exact
+      // over every cycle of W connections like the user-space engine's (random would only be
+      // right on average).
+      return `numgen inc mod ${modulus}`;
+  }
+}
+
+/**
+ * The group's scheduler map (shared by every listener of the group that needs the same target
+ * shape), added to the program once. Undefined when the group has no backend to send to.
+ */
+function groupTargetMap(program: NftProgram, tag: number, group: KernelGroup, keepPort: boolean): { name: string; modulus: number } | undefined {
+  const backends = group.backends.filter((b) => b.weight > 0);
+  if (backends.length === 0) return undefined;
+  const shape = keepPort ? 'a' : 'p';
+  const value = (i: number) => (keepPort ? backends[i].host : `${backends[i].host} . ${backends[i].port}`);
+  const dataType = keepPort ? 'ip daddr' : 'ip daddr . th dport';
+  let kind: string;
+  let modulus: number;
+  const elements = new Map<string, string>();
+  if (group.scheduler === 'Rr') {
+    kind = 'r';
+    modulus = backends.length;
+    for (let i = 0; i < backends.length; i++) elements.set(`${i}`, value(i));
+  } else if (group.scheduler === 'Sch' || group.scheduler === 'Tch') {
+    // The same table the user-space engine builds, so a flow meets the same backend in both.
+    kind = 'm';
+    modulus = compactMaglevTableSize(backends.length);
+    const table = buildMaglevTable(backends, { size: modulus });
+    for (let slot = 0; slot < modulus; slot++) elements.set(`${slot}`, value(table.entries[slot]));
+  } else {
+    // One cycle of the user-space engine's smooth weighted round robin, indexed by a counter:
+    // weights 5:1:1 → a a b a c a a, the same interleaving and the same shares.
+    kind = 'w';
+    const weights = cycleWeights(backends.map((b) => b.weight));
+    const wrr = createScheduler('Wrr', weights.map((weight, i) => ({ key: backends[i].key, weight })));
+    modulus = weights.reduce((a, b) => a + b, 0);
+    for (let i = 0; i < modulus; i++) elements.set(`${i}`, value(wrr.pick(NO_FLOW)));
+  }
+  const name = `g${tag}_${kind}${modulus}_${shape}`;
+  if (!program.maps.has(name)) {
+    // `typeof numgen … mod M`, never `typeof jhash …`: nft 1.0.6 crashes listing the latter.
+    const spec = [`typeof numgen inc mod ${modulus} : ${dataType}`];
+    program.maps.set(name, { kind: 'map', spec, elements });
+  }
+  return { name, modulus };
+}
+
+/** Integer weights with their common divisor taken out, scaled so one cycle stays ≤ MAX_WRR_CYCLE. */
+export function cycleWeights(weights: number[]): number[] {
+  let ints = weights.map((w) => Math.max(1, Math.round(w)));
+  const total = ints.reduce((a, b) => a + b, 0);
+  if (total > MAX_WRR_CYCLE) ints = ints.map((w) => Math.max(1, Math.floor((w * MAX_WRR_CYCLE) / total)));
+  const divisor = ints.reduce(gcd);
+  return ints.map((w) => w / divisor);
+}
+
+function gcd(a: number, b: number): number {
+  while (b !== 0) [a, b] = [b, a % b];
+  return a;
+}
+
+/**
+ * Small numbers per id, kept while the id is in use and never handed to another id: a new
+ * listener must not inherit a removed one's counters through a reused name.
+ */
+export class TagBook {
+  private readonly byId = new Map<string, number>();
+  private next = 1;
+
+  get(id: string): number {
+    let tag = this.byId.get(id);
+    if (tag === undefined) {
+      tag = this.next++;
+      this.byId.set(id, tag);
+    }
+    return tag;
+  }
+
+  peek(id: string): number | undefined {
+    return this.byId.get(id);
+  }
+
+  /** Forgets ids not in `keep`. */
+  retain(keep: ReadonlySet<string>): void {
+    for (const id of this.byId.keys()) if (!keep.has(id)) this.byId.delete(id);
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * What the kernel engine is asked to run: plain data, no I/O. The reconciler builds it from the
+ * desired listeners and the health-filtered backend sets; `program.ts` turns it into nftables
+ * objects.
+ */
+
+/** Schedulers nftables can express (numgen / jhash maps). `qch` needs the QUIC payload: user space. */
+export type KernelScheduler = 'Wrr' | 'Rr' | 'Wlc' | 'Sch' | 'Tch';
+
+const KERNEL_SCHEDULERS: Record<string, KernelScheduler> = { wrr: 'Wrr', rr: 'Rr', wlc: 'Wlc', sch: 'Sch', tch: 'Tch' };
+
+/** The kernel spelling of a scheduler name, or undefined when only user space can run it. */
+export function kernelScheduler(name: string): KernelScheduler | undefined {
+  return KERNEL_SCHEDULERS[name.toLowerCase()];
+}
+
+export interface KernelBackend {
+  /** `ip:port`, the same key the user-space engine's Maglev table is built from. */
+  key: string;
+  host: string;
+  port: number;
+  weight: number;
+}
+
+export interface KernelGroup {
+  id: string;
+  scheduler: KernelScheduler;
+  /** Backends that may take new flows now (healthy with weight > 0, or all with weight > 0: fail open). */
+  backends: KernelBackend[];
+}
+
+export interface KernelListener {
+  id: string;
+  protocol: 'tcp' | 'udp';
+  /** Every address the listener serves (one per zone, possibly more). IPv4. */
+  vips: string[];
+  portFrom: number;
+  portTo: number;
+  /** Port-range and any-port listeners: the backend is reached on the port the client used. */
+  keepPort: boolean;
+  groupId: string;
+  /** PreserveClientIpEnabled=false: the backend sees the VIP as the source (full NAT). */
+  fullNat: boolean;
+  idleTimeoutS: number;
+  /** New connections per second; 0 = unlimited. */
+  cps: number;
+  /** TCP MSS clamp on SYNs; 0 = off. */
+  mss: number;
+}
+
+export interface KernelSnapshot {
+  listeners: KernelListener[];
+  groups: KernelGroup[];
+}
