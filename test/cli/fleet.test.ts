@@ -268,6 +268,20 @@ test('health: a backend one machine cannot reach stays in service; Unhealthy onc
   await eventually('both workers of B agree', async () => ((await sees(machineB.nodeIds[0])) && (await sees(machineB.nodeIds[1])) ? true : undefined));
 });
 
+test('every process of the fleet survives its PostgreSQL sessions being terminated, and work goes on', async () => {
+  for (let i = 0; i < 6; i++) {
+    await new Promise((r) => setTimeout(r, 500));
+    await db!.query('select pg_terminate_backend(pid) from pg_stat_activity where pid <> pg_backend_pid() and datname = current_database()');
+  }
+  for (const s of [apiServe, machineA.serve, machineB.serve]) assert.equal(s.child.exitCode, null, 'still running');
+  const { JobId } = await callApi(api, NLB, 'CreateListener', { LoadBalancerId: (await firstLb()).id, ListenerProtocol: 'TCP', ListenerPort: 17_914, ServerGroupId: serverGroupId });
+  assert.equal(await waitJobDone(JobId), 'Succeeded', 'every node applied it');
+  assert.match(await machineA.peer.send(vip, 17_914, nextSrcPort++, 'a'), /^[abc]:a$/);
+  assert.match(await machineB.peer.send(vip, 17_914, nextSrcPort++, 'b'), /^[abc]:b$/);
+  for (const s of [apiServe, machineA.serve, machineB.serve]) assert.doesNotMatch(s.stderr(), /Unhandled 'error' event/);
+  assert.doesNotMatch(machineB.serve.stdout(), /data-plane worker exited/, "machine B's workers survived too");
+});
+
 async function fleetNodes(): Promise<Array<{ nodeId: string; health?: { unhealthy: Array<{ target: string }> } }>> {
   return (await (await fetch(`${admin}/nodes`)).json()).nodes;
 }
