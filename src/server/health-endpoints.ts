@@ -7,6 +7,7 @@
  *    keeps forwarding what it last applied — does not withdraw the node.
  *  - `/readyz` is about the control plane: can this process reach the store right now.
  */
+import { Gauge, type Registry } from 'prom-client';
 import type { ForwardingStatus } from '../dataplane/node.js';
 import type { Store, StoreHealthView } from '../store/store.js';
 
@@ -56,4 +57,16 @@ export async function readiness(store: Store): Promise<Readiness> {
     status: reachable ? 'ready' : 'unavailable',
     store: { kind: store.kind, ...health, reachable, ...(reachable ? { revision } : {}) },
   };
+}
+
+/** `openslb_store_reachable`: 1 while this process reaches the store, 0 during an outage. */
+export function registerStoreMetrics(registry: Registry, store: Store): void {
+  new Gauge({
+    name: 'openslb_store_reachable',
+    help: 'Whether this process can reach the store (0 while its queries find it unreachable; SQLite is always 1).',
+    registers: [registry],
+    collect() {
+      this.set(store.health().reachable ? 1 : 0);
+    },
+  });
 }

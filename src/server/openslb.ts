@@ -13,7 +13,7 @@ import { RamService } from '../accounts/ram-service.js';
 import type { DataPlaneNode } from '../dataplane/node.js';
 import { nodeAddress, nodeIdentity } from '../domain/node-identity.js';
 import { forwardingHealth, type ForwardingHealth } from './health-endpoints.js';
-import { readiness } from './health-endpoints.js';
+import { readiness, registerStoreMetrics } from './health-endpoints.js';
 import type { Registry } from 'prom-client';
 import { startDataPlane } from './dataplane.js';
 import { type ConsoleOptions, startConsole } from '../console/index.js';
@@ -144,6 +144,7 @@ export async function startOpenSlb(config: Config, opts: StartOptions = {}): Pro
       log,
     });
     nodeWatch.registerMetrics(registry);
+    registerStoreMetrics(registry, store);
     if (config.role !== 'dataplane') {
       // Where jobs are finished, say which nodes they wait for and which they left out.
       nodeWatch.start();

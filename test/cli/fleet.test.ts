@@ -58,6 +58,15 @@ class Peer {
       });
     });
   }
+  /** Stops one of the namespace's backends. */
+  closeBackend(name: string): Promise<string> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, (r) => (r.reply !== undefined ? resolve(r.reply) : reject(new Error(r.error))));
+      this.child.stdin!.write(`${JSON.stringify({ id, close: name })}\n`);
+    });
+  }
+
   /** One connection to `host:port` from 127.0.0.1:`srcPort` inside the namespace; the reply. */
   send(host: string, port: number, srcPort: number, line: string): Promise<string> {
     const id = this.nextId++;
@@ -226,6 +235,56 @@ test('a job waits for every live node; a node that stops heartbeating is left ou
     apiServe.stdout().split('\n').some((l) => l.includes('heartbeating again') && l.includes(machineA.nodeId)) ? true : undefined,
   );
 });
+
+test('health: a backend one machine cannot reach stays in service; Unhealthy once most machines see it so', async () => {
+  const listenerId = await eventually('the first listener', async () => {
+    const r = await callApi(api, NLB, 'ListListeners', {}, { placement: 'query' });
+    return (r.Listeners as Array<{ ListenerId: string; ListenerPort: number }>).find((l) => l.ListenerPort === 17_911)?.ListenerId;
+  });
+  const c = BACKENDS[2];
+  const target = `${serverGroupId}/${c.host}:${c.port}`;
+  const sees = async (nodeId: string) =>
+    (await fleetNodes()).find((n) => n.nodeId === nodeId)?.health?.unhealthy.some((u) => u.target === target) ?? false;
+  const nonNormal = async () =>
+    (await callApi(api, NLB, 'GetListenerHealthStatus', { ListenerId: listenerId }, { placement: 'query' })).ListenerHealthStatus[0].ServerGroupInfos[0]
+      .NonNormalServers as Array<{ ServerIp: string; Status: string; Reason?: { ReasonCode: string } }>;
+
+  await machineA.peer.closeBackend('c');
+  await eventually('machine A sees backend c unhealthy', async () => ((await sees(machineA.nodeId)) ? true : undefined));
+  assert.equal(await sees(machineB.nodeIds[0]), false, 'machine B still reaches it');
+  assert.deepEqual(await nonNormal(), [], 'one machine of two is not a majority: c is still in service');
+
+  await machineB.peer.closeBackend('c');
+  const listed = await eventually('c Unhealthy once both machines see it so', async () => {
+    const n = await nonNormal();
+    return n.length > 0 ? n : undefined;
+  });
+  assert.deepEqual(
+    listed.map((s) => [s.ServerIp, s.Status]),
+    [[c.host, 'Unhealthy']],
+  );
+  assert.ok(listed[0].Reason?.ReasonCode, 'with the reason');
+  // Both of machine B's workers hold the same verdict (one shared probe).
+  await eventually('both workers of B agree', async () => ((await sees(machineB.nodeIds[0])) && (await sees(machineB.nodeIds[1])) ? true : undefined));
+});
+
+test('every process of the fleet survives its PostgreSQL sessions being terminated, and work goes on', async () => {
+  for (let i = 0; i < 6; i++) {
+    await new Promise((r) => setTimeout(r, 500));
+    await db!.query('select pg_terminate_backend(pid) from pg_stat_activity where pid <> pg_backend_pid() and datname = current_database()');
+  }
+  for (const s of [apiServe, machineA.serve, machineB.serve]) assert.equal(s.child.exitCode, null, 'still running');
+  const { JobId } = await callApi(api, NLB, 'CreateListener', { LoadBalancerId: (await firstLb()).id, ListenerProtocol: 'TCP', ListenerPort: 17_914, ServerGroupId: serverGroupId });
+  assert.equal(await waitJobDone(JobId), 'Succeeded', 'every node applied it');
+  assert.match(await machineA.peer.send(vip, 17_914, nextSrcPort++, 'a'), /^[abc]:a$/);
+  assert.match(await machineB.peer.send(vip, 17_914, nextSrcPort++, 'b'), /^[abc]:b$/);
+  for (const s of [apiServe, machineA.serve, machineB.serve]) assert.doesNotMatch(s.stderr(), /Unhandled 'error' event/);
+  assert.doesNotMatch(machineB.serve.stdout(), /data-plane worker exited/, "machine B's workers survived too");
+});
+
+async function fleetNodes(): Promise<Array<{ nodeId: string; health?: { unhealthy: Array<{ target: string }> } }>> {
+  return (await (await fetch(`${admin}/nodes`)).json()).nodes;
+}
 
 test('jobs still complete after a node is killed outright', async () => {
   machineA.serve.child.kill('SIGKILL');

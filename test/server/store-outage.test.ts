@@ -165,6 +165,7 @@ test('PostgreSQL stopped and started: forwarding goes on, the API answers 503, o
     assert.equal(readyz.status, 503);
     const ready = (await readyz.json()) as { status: string; store: { reachable: boolean; since: number } };
     assert.equal(ready.store.reachable, false);
+    assert.match(await (await fetch(`${running.adminUrl}/metrics`)).text(), /openslb_store_reachable 0/);
 
     // Let every background loop (jobs, node watch, heartbeat, revision feed) meet the outage.
     await new Promise((r) => setTimeout(r, 3000));

@@ -3,6 +3,7 @@
  * '<backends JSON>'`): starts TCP backends on the namespace's loopback, prints `ready`, then
  * answers one JSON request per stdin line — connect to a VIP from a fixed source port, send a
  * line, print the reply — so a test can reach a data-plane node that lives in the namespace.
+ * A request `{ id, close: <backend name> }` stops that backend (a machine cut off from it).
  */
 import net from 'node:net';
 import { createInterface } from 'node:readline';
@@ -34,10 +35,17 @@ function roundTrip(p: Probe): Promise<string> {
 }
 
 const backends = JSON.parse(process.argv[2] ?? '[]') as Array<{ host: string; port: number; name: string }>;
-await Promise.all(backends.map((b) => startTcpBackend(b.host, b.name, b.port)));
+const running = new Map(await Promise.all(backends.map(async (b) => [b.name, await startTcpBackend(b.host, b.name, b.port)] as const)));
 process.stdout.write('ready\n');
 createInterface({ input: process.stdin }).on('line', (text) => {
-  const probe = JSON.parse(text) as Probe;
+  const request = JSON.parse(text) as Probe | { id: number; close: string };
+  if ('close' in request) {
+    const backend = running.get(request.close);
+    running.delete(request.close);
+    void (backend?.close() ?? Promise.resolve()).then(() => process.stdout.write(`${JSON.stringify({ id: request.id, reply: 'closed' })}\n`));
+    return;
+  }
+  const probe = request;
   roundTrip(probe).then(
     (reply) => process.stdout.write(`${JSON.stringify({ id: probe.id, reply })}\n`),
     (err: Error) => process.stdout.write(`${JSON.stringify({ id: probe.id, error: err.message })}\n`),

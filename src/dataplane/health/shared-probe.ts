@@ -3,9 +3,11 @@
  * its own HealthChecker (state machine, thresholds, forwarding decisions), but in a cluster
  * its probe function is a `ProbeClient`, which asks the primary; the primary's `SharedProber`
  * runs the real probe once and hands the result to every worker that asks for the same probe
- * within half an interval. Workers schedule a target's probes at the same offsets (a hash of
- * its key), so their asks arrive together and backends see one probe per interval per
- * machine instead of one per worker. All workers then see the same results, so they reach
+ * within half an interval. A worker schedules a target's probes at an offset hashed from its
+ * key, counted from when it applied the target; workers apply a revision within milliseconds
+ * of each other, so their asks arrive together and backends see one probe per interval per
+ * machine instead of one per worker. (Workers that applied a target more than half an
+ * interval apart would each get a probe of their own: never fewer probes than needed.) All workers then see the same results, so they reach
  * the same verdicts.
  */
 import { intervalMs, probeIdentity, probeTarget, timeoutMs, type HealthTarget, type ProbeFn } from './checker.js';
