@@ -168,3 +168,11 @@ test('updating a custom security policy applies to the TCPSSL listeners that use
   assert.equal(await roundTrip(after, 'still'), 'plain:still');
   after.destroy();
 });
+
+test('/metrics labels a TCPSSL listener protocol="TCPSSL", not TCP', async () => {
+  const cert = await uploadServerCert('metrics', pki.serverCert, pki.serverKey);
+  const id = await createRunningListener(server, { LoadBalancerId: lb.id, ListenerProtocol: 'TCPSSL', ListenerPort: 8447, ServerGroupId: group, CertificateIds: [cert] });
+  const text = await (await fetch(`${server.running.adminUrl}/metrics`)).text();
+  assert.match(text, new RegExp(`^openslb_listener_connections_total\\{listener="${id}",protocol="TCPSSL"\\} `, 'm'));
+  assert.doesNotMatch(text, new RegExp(`listener="${id}",protocol="TCP"`));
+});
