@@ -58,6 +58,8 @@ export class KernelListeners {
   /** Wlc: group id → backend key → the weight programmed now (weight ÷ (1 + open flows)). */
   private wlcWeights = new Map<string, Map<string, number>>();
   private wlcTimer: TimerHandle | undefined;
+  /** Drain cuts still to come; cleared on close so a stopped node keeps no timer alive. */
+  private readonly pendingCuts = new Set<TimerHandle>();
   private closed = false;
 
   constructor(private readonly opts: KernelListenersOptions) {}
@@ -193,8 +195,15 @@ export class KernelListeners {
   private cutLater(flows: { mark: number; protocol: 'tcp' | 'udp' }, backend: { host: string; port: number | undefined } | undefined, ms: number): void {
     const cut = () =>
       void this.opts.engine.cutFlows(flows, backend).catch((err) => this.opts.log?.warn({ err: (err as Error).message }, 'kernel engine: cutting drained flows failed'));
-    if (ms <= 0) cut();
-    else this.opts.timers.setTimeout(cut, ms);
+    if (ms <= 0) {
+      cut();
+      return;
+    }
+    const timer = this.opts.timers.setTimeout(() => {
+      this.pendingCuts.delete(timer);
+      cut();
+    }, ms);
+    this.pendingCuts.add(timer);
   }
 
   snapshotOf(listeners: DesiredListener[]): KernelSnapshot {
@@ -327,6 +336,8 @@ export class KernelListeners {
   async close(): Promise<void> {
     this.closed = true;
     if (this.wlcTimer) this.opts.timers.clearTimeout(this.wlcTimer);
+    for (const timer of this.pendingCuts) this.opts.timers.clearTimeout(timer);
+    this.pendingCuts.clear();
     await this.resync;
     this.programmed.clear();
   }
