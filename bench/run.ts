@@ -159,6 +159,8 @@ async function profilePass(workersFlag: boolean, kind: 'tcp' | 'udp'): Promise<R
     apiPort: settings.portBase + 75,
     vipNet: 97,
     workers: workersFlag ? 1 : undefined,
+    // The kernel engine runs no JavaScript per packet: profile the user-space relay.
+    engine: 'userspace',
     cpuProfDir: profDir,
     listenersPerLb: 50,
   });
@@ -201,12 +203,12 @@ async function main(): Promise<void> {
   for (const port of [ports.httpBackend, ports.iperfBackend, ports.haproxyHttp, ports.nginxHttp, ports.bareFastify]) await waitForPort(LOOPBACK, port);
 
   log(`starting OpenSLB (serve --workers ${workersFlag ? 'exists' : 'does not exist'})`);
-  const variants = workersFlag
-    ? [
-        { name: 'openslb', workers: undefined, apiPort: settings.portBase + 70, vipNet: 91 },
-        { name: 'openslb-w1', workers: 1, apiPort: settings.portBase + 72, vipNet: 93 },
-      ]
-    : [{ name: 'openslb', workers: undefined, apiPort: settings.portBase + 70, vipNet: 91 }];
+  // Plain TCP/UDP listeners forwarded by the kernel engine (nftables + conntrack), then the
+  // same listeners in the user-space engine: both at the server's default worker count.
+  const variants = [
+    { name: 'openslb-kernel', engine: 'kernel' as const, workers: undefined, apiPort: settings.portBase + 70, vipNet: 91 },
+    { name: 'openslb-userspace', engine: 'userspace' as const, workers: undefined, apiPort: settings.portBase + 72, vipNet: 93 },
+  ];
   const instances: OpenSlbInstance[] = [];
   const nlbs: Array<Awaited<ReturnType<typeof setUpNlb>>> = [];
   for (const v of variants) {
@@ -269,9 +271,7 @@ async function main(): Promise<void> {
     ['iperf3', version('iperf3', ['--version'])],
     ['wrk', version('wrk', ['-v'])],
     ['OpenSLB', `${gitFacts()}; ${buildNote}; \`node dist/cli/main.js serve\``],
-    ['openslb serve --workers', workersFlag
-        ? `exists: \`openslb\` = default (one data-plane worker per core: a primary plus ${os.cpus().length} workers), \`openslb-w1\` = --workers 1 (everything in one process)`
-        : 'not available in this build: single process only'],
+    ['OpenSLB rows', `\`openslb-kernel\` = dataplane.engine kernel (plain TCP/UDP listeners in nftables + conntrack), \`openslb-userspace\` = dataplane.engine userspace (the Node relay); both at the default worker count${workersFlag ? ` (a primary plus ${os.cpus().length} workers)` : ''}`],
     ['load average (1 min) at start / end', `${load0[0].toFixed(2)} / ${load1[0].toFixed(2)}`],
     ['run time', `${Math.round((Date.now() - started) / 1000)} s`],
   ];

@@ -28,6 +28,8 @@ export interface OpenSlbOptions {
   /** Directory for `node --cpu-prof` output; undefined runs without profiling. */
   cpuProfDir?: string;
   listenersPerLb: number;
+  /** `dataplane.engine` (OPENSLB_ENGINE); undefined leaves the server's default (auto). */
+  engine?: 'auto' | 'kernel' | 'userspace';
 }
 
 /** Whether this build's `openslb serve` takes `--workers N`. */
@@ -63,6 +65,7 @@ export class OpenSlbInstance {
     const env = { ...process.env };
     delete env.ALIBABA_CLOUD_ACCESS_KEY_ID;
     delete env.ALIBABA_CLOUD_ACCESS_KEY_SECRET;
+    if (opts.engine) env.OPENSLB_ENGINE = opts.engine;
     const proc = startProcess(opts.name, process.execPath, args, join(opts.runDir, `${opts.name}.log`), env);
     await waitForPort(LOOPBACK, opts.apiPort, 600);
     const instance = new OpenSlbInstance(opts, proc, dataDir);
