@@ -7,7 +7,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
@@ -26,8 +26,8 @@ const sockets: net.Socket[] = [];
 after(async () => {
   for (const s of sockets) s.destroy();
   for (const p of running) await stopProcess(p.child, 'SIGTERM');
-  // A table left by a failed run: remove what this test's processes owned.
-  for (const p of running) for (const t of tablesOwnedBy(p.child.pid!)) execFileSync('nft', ['delete', 'table', 'ip', t]);
+  // A table left by a failed run: remove what this test's nodes owned.
+  for (const t of openslbTables()) if (ownedByOurNodes(t)) execFileSync('nft', ['delete', 'table', 'ip', t.name]);
   for (const b of backends) await b.close();
   rmSync(dataDir, { recursive: true, force: true });
 });
@@ -37,20 +37,52 @@ function api(p: ServeProcess): TestServer {
   return { host: url.hostname, port: Number(url.port) } as TestServer;
 }
 
-/** OpenSLB tables whose comment names this process. */
-function tablesOwnedBy(pid: number): string[] {
+interface OwnedTable {
+  name: string;
+  node: string;
+  pid: number;
+}
+
+/** Every OpenSLB table in this namespace with the owner its comment names. */
+function openslbTables(): OwnedTable[] {
   const names = (JSON.parse(execFileSync('nft', ['-j', 'list', 'tables', 'ip']).toString()).nftables as Array<{ table?: { name: string } }>)
     .map((e) => e.table?.name)
     .filter((n): n is string => n !== undefined && n.startsWith('openslb_'));
-  return names.filter((n) => {
+  const out: OwnedTable[] = [];
+  for (const name of names) {
     try {
-      // Single process: node <host>-<pid>; cluster workers: node <host>-<primary pid>-w<n>.
-      const comment = /comment "([^"]*)"/.exec(execFileSync('nft', ['-t', 'list', 'table', 'ip', n]).toString())?.[1] ?? '';
-      return comment.includes(` pid=${pid}`) || new RegExp(`node=\\S+-${pid}(-w\\d+)? `).test(comment);
+      const comment = /comment "([^"]*)"/.exec(execFileSync('nft', ['-t', 'list', 'table', 'ip', name]).toString())?.[1] ?? '';
+      out.push({ name, node: /node=(\S+)/.exec(comment)?.[1] ?? '', pid: Number(/pid=(\d+)/.exec(comment)?.[1]) });
     } catch {
-      return false; // removed meanwhile
+      // removed meanwhile
     }
-  });
+  }
+  return out;
+}
+
+/** The node ids this test's processes run as: the data directory's stable id (workers add -wN), and the one it names. */
+const otherNodeId = `kernel-restart-${process.pid}`;
+function ownedByOurNodes(t: OwnedTable): boolean {
+  const ids = [otherNodeId];
+  try {
+    ids.push(readFileSync(join(dataDir, 'node-id'), 'utf8').trim());
+  } catch {
+    // not started yet
+  }
+  return ids.some((id) => t.node === id || new RegExp(`^${id}-w\\d+$`).test(t.node));
+}
+
+function tablesOf(nodeId: string): OwnedTable[] {
+  return openslbTables().filter((t) => t.node === nodeId || new RegExp(`^${nodeId}-w\\d+$`).test(t.node));
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function until(what: string, check: () => boolean | Promise<boolean>, attempts = 400): Promise<void> {
@@ -85,8 +117,10 @@ test('kill -9 drops no kernel-forwarded connection; the next process takes over;
   const lb = await createActiveLoadBalancer(api(first));
   const sg = await createServerGroup(api(first), { Scheduler: 'Tch', HealthCheckConfig: { HealthCheckEnabled: false } }, backends.map((b) => ({ ip: b.host, port: b.port })));
   await createRunningListener(api(first), { LoadBalancerId: lb.id, ListenerProtocol: 'TCP', ListenerPort: 7801, ServerGroupId: sg });
-  const firstTables = tablesOwnedBy(first.child.pid!);
+  const nodeId = readFileSync(join(dataDir, 'node-id'), 'utf8').trim();
+  const firstTables = tablesOf(nodeId);
   assert.equal(firstTables.length, 1, 'one table for the node');
+  assert.ok(alive(firstTables[0].pid), 'its comment names the live process that programs it');
 
   for (let i = 0; i < 200; i++) {
     const s = net.connect(7801, lb.vips[i % 2]);
@@ -99,16 +133,27 @@ test('kill -9 drops no kernel-forwarded connection; the next process takes over;
   await allStillTalk('orphaned');
   assert.match(await tcpRoundTrip(lb.vips[0], 7801, 'new'), /^[ab]:new$/, 'new connections still served by the last state');
 
+  // The same node restarted (same data directory, so the same stable node id) takes its table over.
   const second = await startServe(args, env);
   running.push(second);
-  await until('the new process installed its table and removed the dead one', () => {
-    return tablesOwnedBy(second.child.pid!).length === 1 && tablesOwnedBy(first.child.pid!).length === 0;
+  await until('the restarted node took its table over', () => {
+    const tables = tablesOf(nodeId);
+    return tables.length === 1 && tables[0].pid !== firstTables[0].pid && alive(tables[0].pid);
   });
   await allStillTalk('after');
   assert.match(await tcpRoundTrip(lb.vips[1], 7801, 'new2'), /^[ab]:new2$/);
 
-  const secondTables = tablesOwnedBy(second.child.pid!);
-  await stopProcess(second.child, 'SIGTERM');
-  const left = (JSON.parse(execFileSync('nft', ['-j', 'list', 'tables', 'ip']).toString()).nftables as Array<{ table?: { name: string } }>).map((e) => e.table?.name);
-  assert.ok(!left.includes(secondTables[0]), 'a clean stop removes the table');
+  // Killed again and replaced by a node with another identity: the dead node's table is stale
+  // (its process is gone) and goes in the transaction that installs the new node's table.
+  const deadTable = tablesOf(nodeId)[0];
+  await stopProcess(second.child, 'SIGKILL');
+  await allStillTalk('orphaned again');
+  const third = await startServe([...args, '--node-id', otherNodeId], env);
+  running.push(third);
+  await until('the new node installed its table and removed the dead one', () => tablesOf(otherNodeId).length === 1 && !openslbTables().some((t) => t.name === deadTable.name));
+  await allStillTalk('after takeover');
+
+  const thirdTables = tablesOf(otherNodeId);
+  await stopProcess(third.child, 'SIGTERM');
+  assert.ok(!openslbTables().some((t) => t.name === thirdTables[0].name), 'a clean stop removes the table');
 });

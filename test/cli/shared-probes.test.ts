@@ -15,7 +15,9 @@ import { startTcpBackend, tcpRoundTrip, type TcpBackend } from '../support/backe
 import { adminUrl, eventually, listWorkers } from '../support/serve-admin.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'openslb-sharedprobe-'));
-const credentials = { ALIBABA_CLOUD_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET: TEST_ACCESS_KEY_SECRET };
+// User space: there both workers serve the TCP listener and check its backend (the kernel
+// engine leaves plain TCP to worker 1 alone, which would make one probe trivial).
+const credentials = { ALIBABA_CLOUD_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET: TEST_ACCESS_KEY_SECRET, OPENSLB_ENGINE: 'userspace' };
 const PORT = 20_000 + ((process.pid + 41) % 20_000);
 const INTERVAL_S = 2;
 let serve: ServeProcess | undefined;

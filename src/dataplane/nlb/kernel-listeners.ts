@@ -139,6 +139,8 @@ export class KernelListeners {
       observations.push({ objectId: d.id, state: 'bound' });
     }
     this.scheduleWlc();
+    // The next scrape reads the kernel afresh: a reading from before this change lacks its listeners.
+    this.metricsAt = -Infinity;
     // A stopped or deleted listener's flows end after its group's drain timeout, as in user space.
     for (const l of leaving) {
       if (l.flows) this.cutLater(l.flows, undefined, l.drainMs ?? 0);

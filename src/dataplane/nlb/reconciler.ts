@@ -305,7 +305,10 @@ export class NlbReconciler implements Reconciler {
 
   /** Reads the kernel engine's counters and flows (scrapes call this before reading). */
   async refreshMetrics(): Promise<void> {
-    await this.kernel?.refreshMetrics(this.opts.clock.now());
+    // The kernel counts in real time whatever clock this node was given, so its readings are
+    // aged by the process's monotonic clock (an injected clock that stands still would serve
+    // one stale reading forever).
+    await this.kernel?.refreshMetrics(performance.now());
   }
 
   /** Counters per running listener, for /metrics. */

@@ -180,7 +180,7 @@ test('IdleTimeout closes a connection with no traffic, by the injected clock', a
   }
 });
 
-test('changing weights and the scheduler under 200 open connections drops none of them', async () => {
+test('changing weights, the scheduler and listener settings under 1,000 open connections drops none of them', async () => {
   const a = await startTcpBackend('127.0.3.37', 'a');
   const b = await startTcpBackend('127.0.3.38', 'b');
   backends.push(a, b);
@@ -191,7 +191,7 @@ test('changing weights and the scheduler under 200 open connections drops none o
   const id = await createRunningListener(server, { LoadBalancerId: lb.id, ListenerProtocol: 'TCP', ListenerPort: 7160, ServerGroupId: sg });
   const sockets: net.Socket[] = [];
   let closed = 0;
-  for (let i = 0; i < 200; i++) {
+  for (let i = 0; i < 1000; i++) {
     const s = net.connect(7160, lb.vips[i % 2]);
     await new Promise<void>((r) => s.once('connect', () => r()));
     s.on('close', () => closed++);
