@@ -16,7 +16,9 @@ let server: TestServer;
 const backends: TcpBackend[] = [];
 
 before(async () => {
-  server = await startFaultTestServer();
+  // User space: the drop-connections effect acts where connections are accepted, which the
+  // kernel engine's plain TCP listeners have not (README, "Testing your code against failures").
+  server = await startFaultTestServer({ configure: (c) => (c.dataplane.engine = 'userspace') });
 });
 after(async () => {
   await server?.stop();

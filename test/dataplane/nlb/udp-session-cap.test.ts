@@ -90,7 +90,13 @@ test('at the cap new clients are dropped, counted and logged at a bounded rate; 
 });
 
 test('dataplane.maxUdpSessionsPerListener caps a Running listener and /metrics counts the drops', async (t) => {
-  const server = await startTestServer({ configure: (c) => (c.dataplane.maxUdpSessionsPerListener = 1) });
+  // The cap bounds the user-space engine's sockets; kernel-engine UDP flows hold no descriptor.
+  const server = await startTestServer({
+    configure: (c) => {
+      c.dataplane.maxUdpSessionsPerListener = 1;
+      c.dataplane.engine = 'userspace';
+    },
+  });
   t.after(() => server.stop());
   const backend = await startUdpBackend('127.0.3.42', 'u');
   t.after(() => backend.close());
