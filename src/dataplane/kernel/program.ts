@@ -152,7 +152,7 @@ export function buildProgram(snapshot: KernelSnapshot, tags: Tags, instance: num
     if (l.cps > 0) rules.push(`limit rate over ${l.cps}/second burst ${l.cps} packets counter name "${names.cps}" ${refuse}`);
     rules.push(`counter name "${names.created}"`);
     rules.push(`ct timeout set "${timeout.name}" ct mark set ${mark}`);
-    const target = groupTargetMap(program, tags.group(group.id), group, l.keepPort);
+    const target = groupTargetMap(program, tags.group(group.id), group, l.keepPort, l.protocol);
     // No backend at all: TCP clients get a reset at once (as from the user-space engine), not a
     // SYN that times out.
     if (!target) rules.push(`counter name "${names.noBackend}" ${l.protocol === 'tcp' ? 'reject with tcp reset' : 'drop'}`);
@@ -207,12 +207,21 @@ function schedulerExpression(group: KernelGroup, protocol: 'tcp' | 'udp', modulu
  * The group's scheduler map (shared by every listener of the group that needs the same target
  * shape), added to the program once. Undefined when the group has no backend to send to.
  */
-function groupTargetMap(program: NftProgram, tag: number, group: KernelGroup, keepPort: boolean): { name: string; modulus: number } | undefined {
+function groupTargetMap(
+  program: NftProgram,
+  tag: number,
+  group: KernelGroup,
+  keepPort: boolean,
+  protocol: 'tcp' | 'udp',
+): { name: string; modulus: number } | undefined {
   const backends = group.backends.filter((b) => b.weight > 0);
   if (backends.length === 0) return undefined;
-  const shape = keepPort ? 'a' : 'p';
+  // Ports are typed per protocol (`tcp dport`, not `th dport`): a map nft reads back from the
+  // kernel with `th dport` data conflicts with the rule's `meta l4proto tcp` in a later
+  // transaction ("conflicting protocols"), so every incremental change failed.
+  const shape = keepPort ? 'a' : protocol === 'tcp' ? 'p' : 'q';
   const value = (i: number) => (keepPort ? backends[i].host : `${backends[i].host} . ${backends[i].port}`);
-  const dataType = keepPort ? 'ip daddr' : 'ip daddr . th dport';
+  const dataType = keepPort ? 'ip daddr' : `ip daddr . ${protocol} dport`;
   let kind: string;
   let modulus: number;
   const elements = new Map<string, string>();
