@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
 import { TEST_ACCESS_KEY_ID, TEST_ACCESS_KEY_SECRET, type TestServer } from '../support/server.js';
-import { startServe, stopProcess, type ServeProcess } from '../support/process.js';
+import { processAlive, startServe, stopProcess, type ServeProcess } from '../support/process.js';
 import { createActiveLoadBalancer, createRunningListener, createServerGroup } from '../support/nlb-setup.js';
 import { startTcpBackend, tcpRoundTrip, type TcpBackend } from '../support/backends.js';
 
@@ -76,15 +76,6 @@ function tablesOf(nodeId: string): OwnedTable[] {
   return openslbTables().filter((t) => t.node === nodeId || new RegExp(`^${nodeId}-w\\d+$`).test(t.node));
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 async function until(what: string, check: () => boolean | Promise<boolean>, attempts = 400): Promise<void> {
   for (let i = 0; i < attempts; i++) {
     if (await check()) return;
@@ -120,7 +111,7 @@ test('kill -9 drops no kernel-forwarded connection; the next process takes over;
   const nodeId = readFileSync(join(dataDir, 'node-id'), 'utf8').trim();
   const firstTables = tablesOf(nodeId);
   assert.equal(firstTables.length, 1, 'one table for the node');
-  assert.ok(alive(firstTables[0].pid), 'its comment names the live process that programs it');
+  assert.ok(processAlive(firstTables[0].pid), 'its comment names the live process that programs it');
 
   for (let i = 0; i < 200; i++) {
     const s = net.connect(7801, lb.vips[i % 2]);
@@ -138,7 +129,7 @@ test('kill -9 drops no kernel-forwarded connection; the next process takes over;
   running.push(second);
   await until('the restarted node took its table over', () => {
     const tables = tablesOf(nodeId);
-    return tables.length === 1 && tables[0].pid !== firstTables[0].pid && alive(tables[0].pid);
+    return tables.length === 1 && tables[0].pid !== firstTables[0].pid && processAlive(tables[0].pid);
   });
   await allStillTalk('after');
   assert.match(await tcpRoundTrip(lb.vips[1], 7801, 'new2'), /^[ab]:new2$/);

@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { runCli, startServe, stopProcess, type ServeProcess } from '../support/process.js';
+import { processAlive, runCli, startServe, stopProcess, type ServeProcess } from '../support/process.js';
 import { TEST_ACCESS_KEY_ID, TEST_ACCESS_KEY_SECRET } from '../support/server.js';
 import { adminUrl, eventually, listNodes, listWorkers } from '../support/serve-admin.js';
 
@@ -41,15 +41,6 @@ function nodeRows(dir: string): Array<{ node_id: string; heartbeat_at: number }>
     return db.prepare('select node_id, heartbeat_at from nodes order by node_id').all() as Array<{ node_id: string; heartbeat_at: number }>;
   } finally {
     db.close();
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }
 
@@ -87,7 +78,7 @@ test('--node-id names the node; worker rows are removed when the primary is kill
 
   await stopProcess(s.child, 'SIGKILL');
   await eventually('the workers deregistered and exited', async () =>
-    nodeRows(dir).length === 0 && workers.every((w) => !alive(w.pid!)) ? true : undefined,
+    nodeRows(dir).length === 0 && workers.every((w) => !processAlive(w.pid!)) ? true : undefined,
   );
 });
 
