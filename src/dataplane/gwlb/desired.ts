@@ -4,8 +4,8 @@
  * Pure over the rows it reads, so the reconciler's diffing is testable without sockets.
  */
 import type { Resource } from '../../products/common/resources.js';
-import type { GwlbHealthCheckDoc, GwlbListenerDoc, GwlbLoadBalancerDoc, GwlbServerDoc, GwlbServerGroupDoc } from '../../products/gwlb/model.js';
-import type { HealthCheckDoc } from '../../products/nlb/model.js';
+import type { GwlbHealthCheckDoc, GwlbListenerDoc, GwlbLoadBalancerDoc, GwlbServerDoc, GwlbServerGroupDoc } from '../../domain/gwlb-documents.js';
+import type { HealthCheckDoc } from '../../domain/nlb-documents.js';
 import { DEFAULT_TCP_IDLE_MS } from './flow-table.js';
 
 /** Listener statuses whose sockets should be open (the transitional ones finish when they are). */

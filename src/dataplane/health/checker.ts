@@ -27,7 +27,7 @@
  * - Tests: drive time with `ManualScheduler.advance()`, then `await checker.idle()` to let
  *   the probes that started finish and be recorded.
  */
-import type { HealthCheckDoc } from '../../products/nlb/model.js';
+import type { HealthCheckDoc } from '../../domain/nlb-documents.js';
 import type { Scheduler, TimerHandle } from '../../util/scheduler.js';
 import { httpProbe, tcpProbe, udpProbe } from './probes.js';
 import {

@@ -4,7 +4,7 @@
  * so the reconciler's diffing is testable without sockets.
  */
 import type { Resource } from '../../products/common/resources.js';
-import type { ListenerDoc, LoadBalancerDoc, ServerGroupDoc, HealthCheckDoc } from '../../products/nlb/model.js';
+import type { ListenerDoc, LoadBalancerDoc, ServerGroupDoc, HealthCheckDoc } from '../../domain/nlb-documents.js';
 
 /** Listener statuses whose sockets should be open (the transitional ones finish when they are). */
 const BOUND_LISTENER_STATUSES = new Set(['Running', 'Provisioning', 'Configuring', 'Starting']);

@@ -7,7 +7,7 @@ import { X509Certificate } from 'node:crypto';
 import { findCertificate } from '../../products/cas/certificates.js';
 import { findSecurityPolicy } from '../../products/nlb/security-policies.js';
 import { nodeTlsSettings } from '../../products/nlb/tls-policies.js';
-import type { ListenerDoc } from '../../products/nlb/model.js';
+import type { ListenerDoc } from '../../domain/nlb-documents.js';
 import type { Db } from '../../products/common/resources.js';
 import { DEFAULT_SECURITY_POLICY } from '../../products/nlb/listener-rules.js';
 

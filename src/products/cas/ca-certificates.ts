@@ -12,7 +12,7 @@ import { defineAction } from '../../gateway/action.js';
 import { errors } from '../../gateway/errors.js';
 import { p } from '../../gateway/params/spec.js';
 import { deleteResource, findResource, insertResource, listResources, type Db } from '../common/resources.js';
-import type { CertificateDoc } from '../nlb/model.js';
+import type { CertificateDoc } from '../../domain/nlb-documents.js';
 import { defaultResourceGroupId } from '../nlb/tags.js';
 import {
   CAS_PRODUCT,

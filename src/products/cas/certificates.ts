@@ -24,7 +24,7 @@ import {
   type Resource,
 } from '../common/resources.js';
 import { checkTags } from '../common/tag-params.js';
-import type { CertificateDoc, ListenerDoc } from '../nlb/model.js';
+import type { CertificateDoc, ListenerDoc } from '../../domain/nlb-documents.js';
 import { RESOURCE_GROUP_ID, defaultResourceGroupId } from '../nlb/tags.js';
 import { type CertificateChain, PemError, certificateFacts, keyAlgorithm, keyMatches, parseCertificateChain, parsePrivateKey } from './pem.js';
 

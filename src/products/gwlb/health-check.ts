@@ -13,7 +13,7 @@
  */
 import type { DecodedFields } from '../../gateway/params/spec.js';
 import { p } from '../../gateway/params/spec.js';
-import type { GwlbHealthCheckDoc, GwlbServerGroupDoc } from './model.js';
+import type { GwlbHealthCheckDoc, GwlbServerGroupDoc } from '../../domain/gwlb-documents.js';
 
 const HTTP_CODES = ['http_2xx', 'http_3xx', 'http_4xx', 'http_5xx'] as const;
 

@@ -12,7 +12,7 @@ import { p } from '../../gateway/params/spec.js';
 import { findResource } from '../common/resources.js';
 import { healthObservationKey, HEALTHY, latestHealth, UNHEALTHY, type Observed } from '../nlb/listener-health.js';
 import { currentServers, LISTENER_KIND, PRODUCT, requireListener, SERVER_GROUP_KIND } from './lookups.js';
-import type { GwlbServerDoc, GwlbServerGroupDoc } from './model.js';
+import type { GwlbServerDoc, GwlbServerGroupDoc } from '../../domain/gwlb-documents.js';
 import { pageOf, pagingParams } from './paging.js';
 
 const FILTER_NAMES = ['Status', 'ReasonCode', 'ServerId', 'ServerIp'] as const;

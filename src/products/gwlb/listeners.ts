@@ -27,7 +27,7 @@ import {
   type LoadBalancerRow,
   type ServerGroupRow,
 } from './lookups.js';
-import type { GwlbListenerDoc } from './model.js';
+import type { GwlbListenerDoc } from '../../domain/gwlb-documents.js';
 import { pageOf, pagingParams } from './paging.js';
 import { changeWithJob, createWithJob, deleteWithJob } from './transitions.js';
 

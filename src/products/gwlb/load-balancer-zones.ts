@@ -9,7 +9,7 @@ import { p } from '../../gateway/params/spec.js';
 import { newResourceId } from '../../util/ids.js';
 import { findZoneVSwitch, planZones, rejectDuplicateZones } from '../nlb/vip-pool.js';
 import { addressesTaken, LB_KIND, requireLoadBalancer, requireSettled } from './lookups.js';
-import type { GwlbZoneMappingDoc } from './model.js';
+import type { GwlbZoneMappingDoc } from '../../domain/gwlb-documents.js';
 import { changeWithJob } from './transitions.js';
 
 export const zoneMappingsParam = p.list(

@@ -22,7 +22,7 @@ import {
   requireSettled,
   type LoadBalancerRow,
 } from './lookups.js';
-import type { GwlbLoadBalancerDoc } from './model.js';
+import type { GwlbLoadBalancerDoc } from '../../domain/gwlb-documents.js';
 import { pageOf, pagingParams } from './paging.js';
 import { resourceGroupOrDefault } from './tags.js';
 import { changeWithJob, createWithJob } from './transitions.js';

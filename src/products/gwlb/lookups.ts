@@ -11,7 +11,7 @@ import type { ActionContext } from '../../gateway/action.js';
 import { errors } from '../../gateway/errors.js';
 import { getResource, listResources, type Db, type Resource, type WriteStamp } from '../common/resources.js';
 import { vipsInUse } from '../nlb/load-balancers.js';
-import type { GwlbListenerDoc, GwlbLoadBalancerDoc, GwlbServerDoc, GwlbServerGroupDoc } from './model.js';
+import type { GwlbListenerDoc, GwlbLoadBalancerDoc, GwlbServerDoc, GwlbServerGroupDoc } from '../../domain/gwlb-documents.js';
 
 export const PRODUCT = 'gwlb';
 export const LB_KIND = 'loadbalancer';

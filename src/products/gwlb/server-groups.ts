@@ -34,7 +34,7 @@ import {
   type ListenerRow,
   type ServerGroupRow,
 } from './lookups.js';
-import type { GwlbServerGroupDoc } from './model.js';
+import type { GwlbServerGroupDoc } from '../../domain/gwlb-documents.js';
 import { pageOf, pagingParams } from './paging.js';
 import { resourceGroupOrDefault } from './tags.js';
 import { changeWithJob, createWithJob } from './transitions.js';

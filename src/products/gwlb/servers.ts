@@ -17,7 +17,7 @@ import { quotaInsufficient } from '../nlb/server-groups.js';
 import { serverAddress } from '../nlb/servers.js';
 import { rejectVipAppliances } from './attachment-rules.js';
 import { currentServers, PRODUCT, requireServerGroup, requireSettled, SERVER_GROUP_KIND } from './lookups.js';
-import type { GwlbServerDoc, GwlbServerGroupDoc } from './model.js';
+import type { GwlbServerDoc, GwlbServerGroupDoc } from '../../domain/gwlb-documents.js';
 import { pageOf, pagingParams } from './paging.js';
 import { changeWithJob } from './transitions.js';
 

@@ -8,7 +8,7 @@
 import { ApiError, errors } from '../../gateway/errors.js';
 import type { DecodedFields } from '../../gateway/params/spec.js';
 import { p } from '../../gateway/params/spec.js';
-import type { HealthCheckDoc } from './model.js';
+import type { HealthCheckDoc } from '../../domain/nlb-documents.js';
 
 export const HEALTH_CHECK_TYPES = ['TCP', 'HTTP', 'UDP'] as const;
 export const HEALTH_CHECK_HTTP_CODES = ['http_2xx', 'http_3xx', 'http_4xx', 'http_5xx'] as const;

@@ -26,7 +26,7 @@ import {
   type ListenerRow,
 } from './listeners.js';
 import { requireLoadBalancer } from './load-balancers.js';
-import type { ListenerDoc } from './model.js';
+import type { ListenerDoc } from '../../domain/nlb-documents.js';
 
 const MAX_PER_CALL = 15;
 

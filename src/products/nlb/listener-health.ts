@@ -22,7 +22,7 @@ import { defineAction, type ActionContext } from '../../gateway/action.js';
 import { p } from '../../gateway/params/spec.js';
 import { findResource, paginate } from '../common/resources.js';
 import { requireListener } from './listeners.js';
-import type { ServerDoc, ServerGroupDoc } from './model.js';
+import type { ServerDoc, ServerGroupDoc } from '../../domain/nlb-documents.js';
 import { machineOf } from '../../domain/node-identity.js';
 
 export const HEALTHY = 'healthy';

@@ -45,7 +45,7 @@ import {
 } from './listener-rules.js';
 import { findCertificate, parseCertificateRef } from '../cas/certificates.js';
 import { requireLoadBalancer } from './load-balancers.js';
-import type { ListenerDoc } from './model.js';
+import type { ListenerDoc } from '../../domain/nlb-documents.js';
 import { findSecurityPolicy } from './security-policies.js';
 import { requireServerGroup, type ServerGroupRow } from './server-groups.js';
 

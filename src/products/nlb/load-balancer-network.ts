@@ -21,7 +21,7 @@ import {
   vipsInUse,
   type LoadBalancerRow,
 } from './load-balancers.js';
-import type { LoadBalancerDoc } from './model.js';
+import type { LoadBalancerDoc } from '../../domain/nlb-documents.js';
 import { withoutPublicAddresses, withPublicAddresses } from './public-addresses.js';
 
 const loadBalancerId = p.string({ required: true, maxLength: 128 });

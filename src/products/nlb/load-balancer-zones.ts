@@ -17,7 +17,7 @@ import {
   vipsInUse,
   type LoadBalancerRow,
 } from './load-balancers.js';
-import type { ZoneMappingDoc } from './model.js';
+import type { ZoneMappingDoc } from '../../domain/nlb-documents.js';
 import { findZoneVSwitch, planZones, rejectDuplicateZones, requireEnoughZones } from './vip-pool.js';
 import { withPublicAddresses } from './public-addresses.js';
 

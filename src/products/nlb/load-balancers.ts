@@ -28,7 +28,7 @@ import {
   type Tag,
 } from '../common/resources.js';
 import { checkTags, NLB_TAG_LIMITS, tagListParam } from '../common/tag-params.js';
-import type { LoadBalancerDoc, ZoneMappingDoc } from './model.js';
+import type { LoadBalancerDoc, ZoneMappingDoc } from '../../domain/nlb-documents.js';
 import { defaultResourceGroupId, RESOURCE_GROUP_ID } from './tags.js';
 import { findVpc, planZones, rejectDuplicateZones, requireEnoughZones } from './vip-pool.js';
 import { withPublicAddresses } from './public-addresses.js';

@@ -8,7 +8,7 @@
 import { DEFAULT_PUBLIC_IPV4_POOL, type RegionConfig } from '../../config/config.js';
 import { ApiError } from '../../gateway/errors.js';
 import { newResourceId } from '../../util/ids.js';
-import type { ZoneMappingDoc } from './model.js';
+import type { ZoneMappingDoc } from '../../domain/nlb-documents.js';
 import { chooseVip } from './vip-pool.js';
 
 /**

@@ -25,7 +25,7 @@ import {
   updateResource,
 } from '../common/resources.js';
 import { NLB_TAG_LIMITS, checkTags, tagListParam } from '../common/tag-params.js';
-import type { ListenerDoc, SecurityPolicyDoc } from './model.js';
+import type { ListenerDoc, SecurityPolicyDoc } from '../../domain/nlb-documents.js';
 import { RESOURCE_GROUP_ID, defaultResourceGroupId } from './tags.js';
 import {
   ALL_CIPHERS,

@@ -26,7 +26,7 @@ import { checkTags, NLB_TAG_LIMITS, tagListParam } from '../common/tag-params.js
 import { isoSeconds } from '../../util/clock.js';
 import { newResourceId } from '../../util/ids.js';
 import { DEFAULT_HEALTH_CHECK, healthCheckConfigParam, resolveHealthCheck } from './health-check-params.js';
-import type { ListenerDoc, ServerGroupDoc } from './model.js';
+import type { ListenerDoc, ServerGroupDoc } from '../../domain/nlb-documents.js';
 import { defaultResourceGroupId, RESOURCE_GROUP_ID } from './tags.js';
 import { aliUid } from '../common/ali-uid.js';
 

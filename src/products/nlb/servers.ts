@@ -14,7 +14,7 @@ import { ApiError } from '../../gateway/errors.js';
 import { p, sameWord } from '../../gateway/params/spec.js';
 import { listResources, paginate, updateResource } from '../common/resources.js';
 import { cidrContains, parseCidr, parseIpv4, PRIVATE_RANGES } from '../../util/ipv4.js';
-import type { ServerDoc, ServerGroupDoc } from './model.js';
+import type { ServerDoc, ServerGroupDoc } from '../../domain/nlb-documents.js';
 import {
   quotaInsufficient,
   requireServerGroup,

@@ -11,7 +11,7 @@ import {
   type ProbeFn,
 } from '../../../src/dataplane/health/checker.js';
 import type { ProbeResult } from '../../../src/dataplane/health/state.js';
-import type { HealthCheckDoc } from '../../../src/products/nlb/model.js';
+import type { HealthCheckDoc } from '../../../src/domain/nlb-documents.js';
 import { ManualScheduler } from '../../../src/util/scheduler.js';
 
 const HOST = '127.0.0.1';

@@ -5,7 +5,7 @@ import openApiCore from '@alicloud/openapi-core';
 import * as $dara from '@darabonba/typescript';
 import { RamService } from '../../../src/accounts/ram-service.js';
 import { insertResource } from '../../../src/products/common/resources.js';
-import type { ListenerDoc } from '../../../src/products/nlb/model.js';
+import type { ListenerDoc } from '../../../src/domain/nlb-documents.js';
 import { ManualClock } from '../../../src/util/clock.js';
 import {
   NLB,

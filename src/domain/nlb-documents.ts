@@ -1,8 +1,8 @@
 /**
  * The NLB resource documents as stored (resources.body). Field names follow the API's own
  * response fields where one exists, so rendering a reply is mostly picking fields. Status
- * lives in the resources.status column, not here. Each resource family's module owns its
- * document; others read it through these types.
+ * lives in the resources.status column, not here. The API (products/nlb, products/cas) writes
+ * these documents and the data plane reads them, so they live in the domain layer both share.
  */
 
 export interface ZoneMappingDoc {

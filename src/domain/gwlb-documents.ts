@@ -1,7 +1,7 @@
 /**
  * The GWLB resource documents as stored (resources.body, product 'gwlb'); status lives in
- * the row's status column. Field names follow the GWLB 2024-04-15 responses. The API module
- * owns these shapes; the GENEVE data plane reads them.
+ * the row's status column. Field names follow the GWLB 2024-04-15 responses. The API
+ * (products/gwlb) writes these shapes; the GENEVE data plane reads them.
  */
 
 export interface GwlbZoneMappingDoc {
