@@ -10,8 +10,8 @@
  * With thousands of listeners a revision that touches one of them costs one row, not thousands.
  * Rows keep the order they were first seen in (creation order on a full scan, then arrival).
  */
-import type { Db, Resource } from '../products/common/resources.js';
-import { fromRow } from '../products/common/resources.js';
+import type { Resource } from '../domain/resource.js';
+import { fromRow, type Db } from '../store/resource-rows.js';
 
 export class ResourceCache {
   private readonly rows = new Map<string, Resource<unknown>>();

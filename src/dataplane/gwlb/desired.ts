@@ -3,7 +3,7 @@
  * GENEVE, with its load balancer's zone VIPs and its server group of appliances resolved.
  * Pure over the rows it reads, so the reconciler's diffing is testable without sockets.
  */
-import type { Resource } from '../../products/common/resources.js';
+import type { Resource } from '../../domain/resource.js';
 import type { GwlbHealthCheckDoc, GwlbListenerDoc, GwlbLoadBalancerDoc, GwlbServerDoc, GwlbServerGroupDoc } from '../../domain/gwlb-documents.js';
 import type { HealthCheckDoc } from '../../domain/nlb-documents.js';
 import { DEFAULT_TCP_IDLE_MS } from './flow-table.js';

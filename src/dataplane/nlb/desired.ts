@@ -3,7 +3,7 @@
  * with its load balancer's VIPs and its server group resolved. Pure over the rows it is given,
  * so the reconciler's diffing is testable without sockets.
  */
-import type { Resource } from '../../products/common/resources.js';
+import type { Resource } from '../../domain/resource.js';
 import type { ListenerDoc, LoadBalancerDoc, ServerGroupDoc, HealthCheckDoc } from '../../domain/nlb-documents.js';
 
 /** Listener statuses whose sockets should be open (the transitional ones finish when they are). */

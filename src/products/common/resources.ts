@@ -3,57 +3,13 @@
  * shape plus private fields as JSON), status in its own column, tags in their own table.
  * Handlers pass `ctx.db` — the mutation's transaction for writes — never `store.db`.
  */
-import type { Kysely, Transaction } from 'kysely';
-import type { Schema } from '../../store/schema.js';
+import type { NewResource, Resource, WriteStamp } from '../../domain/resource.js';
+import { fromRow, type Db, type ResourceRow as Row } from '../../store/resource-rows.js';
 import { errors } from '../../gateway/errors.js';
 
-export type Db = Kysely<Schema> | Transaction<Schema>;
-
-export interface Resource<B> {
-  id: string;
-  product: string;
-  kind: string;
-  regionId: string;
-  parentId: string | null;
-  status: string;
-  body: B;
-  createdAt: number;
-  updatedAt: number;
-  revision: number;
-}
-
-export interface NewResource<B> {
-  id: string;
-  product: string;
-  kind: string;
-  regionId: string;
-  parentId?: string | null;
-  status: string;
-  body: B;
-}
-
-/** The time and revision a write happens at: `ctx.clock.now()` and `ctx.revision`. */
-export interface WriteStamp {
-  now: number;
-  revision: number;
-}
-
-type Row = Schema['resources'];
-
-export function fromRow<B>(row: Row): Resource<B> {
-  return {
-    id: row.id,
-    product: row.product,
-    kind: row.kind,
-    regionId: row.region_id,
-    parentId: row.parent_id,
-    status: row.status,
-    body: JSON.parse(row.body) as B,
-    createdAt: Number(row.created_at),
-    updatedAt: Number(row.updated_at),
-    revision: Number(row.revision),
-  };
-}
+export type { Db } from '../../store/resource-rows.js';
+export type { NewResource, Resource, WriteStamp } from '../../domain/resource.js';
+export { fromRow } from '../../store/resource-rows.js';
 
 export async function insertResource<B>(db: Db, r: NewResource<B>, stamp: WriteStamp): Promise<Resource<B>> {
   const row: Row = {
