@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { Transaction } from 'kysely';
 import { isStoreUnavailable, type Schema, type Store } from '../store/store.js';
 import type { Clock } from '../util/clock.js';
+import { FAILED } from '../domain/observations.js';
 import type { DesiredStateCopy, DesiredStateSource } from './desired-state-copy.js';
 
 export interface Observation {
@@ -145,7 +146,7 @@ export class DataPlaneNode {
 
   private noteFailures(observations: Observation[]): void {
     this.failedObjects.clear();
-    for (const o of observations) if (o.state === 'failed') this.failedObjects.set(o.objectId, o.reason ?? 'failed');
+    for (const o of observations) if (o.state === FAILED) this.failedObjects.set(o.objectId, o.reason ?? 'failed');
   }
 
   get appliedRevision(): number {
@@ -240,7 +241,7 @@ export class DataPlaneNode {
       // A failure is always re-stamped: a job fails on a failure at or after its own revision.
       // Anything else unchanged is skipped, so a revision costs writes for what changed only.
       const fingerprint = `${o.state}\u0000${o.reason ?? ''}\u0000${o.detail === undefined ? '' : JSON.stringify(o.detail)}`;
-      if (o.state !== 'failed' && this.written.get(o.objectId) === fingerprint) continue;
+      if (o.state !== FAILED && this.written.get(o.objectId) === fingerprint) continue;
       const row = {
         node_id: this.opts.nodeId,
         object_id: o.objectId,

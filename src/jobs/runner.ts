@@ -8,6 +8,7 @@ import { isStoreUnavailable, type Store } from '../store/store.js';
 import type { Clock } from '../util/clock.js';
 import type { JobOutcome } from './effects.js';
 import { applyEffects } from './jobs.js';
+import { FAILED } from '../domain/observations.js';
 
 export interface JobRunnerOptions {
   store: Store;
@@ -65,7 +66,7 @@ export class JobRunner {
     const failures = await db
       .selectFrom('observations')
       .select(['object_id', 'revision', 'reason', 'node_id'])
-      .where('state', '=', 'failed')
+      .where('state', '=', FAILED)
       .where('node_id', 'in', liveIds)
       .where(
         'object_id',

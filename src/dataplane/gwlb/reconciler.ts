@@ -19,7 +19,7 @@ import type { Clock } from '../../util/clock.js';
 import type { Scheduler as TimerScheduler, TimerHandle } from '../../util/scheduler.js';
 import { HealthChecker, isForwardable, type HealthChange, type HealthTarget, type ProbeFn } from '../health/checker.js';
 import type { Observation, Reconciler } from '../node.js';
-import { healthObservationKey, HEALTHY, UNHEALTHY } from '../../products/nlb/listener-health.js';
+import { healthObservationKey, HEALTHY, UNHEALTHY } from '../../domain/observations.js';
 import { DEFAULT_GWLB_OPTION_CLASS } from './geneve.js';
 import { gwlbDesiredFromRows, type DesiredGwlbListener, type GwlbRows } from './desired.js';
 import { ResourceCache } from '../resource-cache.js';

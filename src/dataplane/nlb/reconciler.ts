@@ -9,7 +9,7 @@ import type { Clock } from '../../util/clock.js';
 import type { Scheduler as TimerScheduler } from '../../util/scheduler.js';
 import { HealthChecker, isForwardable, type HealthChange, type HealthTarget, type ProbeFn } from '../health/checker.js';
 import type { Observation, Reconciler } from '../node.js';
-import { healthObservationKey, HEALTHY, UNHEALTHY } from '../../products/nlb/listener-health.js';
+import { healthObservationKey, HEALTHY, UNHEALTHY } from '../../domain/observations.js';
 import { alibabaTlvBytes, encodeProxyV2 } from './proxy-protocol.js';
 import { desiredFromRows, type DesiredListener, type DesiredServerGroup, type NlbRows } from './desired.js';
 import { ResourceCache } from '../resource-cache.js';

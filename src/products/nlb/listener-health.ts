@@ -24,13 +24,8 @@ import { findResource, paginate } from '../common/resources.js';
 import { requireListener } from './listeners.js';
 import type { ServerDoc, ServerGroupDoc } from '../../domain/nlb-documents.js';
 import { machineOf } from '../../domain/node-identity.js';
+import { healthObservationKey, HEALTHY, UNHEALTHY } from '../../domain/observations.js';
 
-export const HEALTHY = 'healthy';
-export const UNHEALTHY = 'unhealthy';
-
-export function healthObservationKey(serverGroupId: string, serverIp: string, port: number): string {
-  return `health:${serverGroupId}/${serverIp}:${port}`;
-}
 
 export interface Observed {
   state: string;

@@ -5,7 +5,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { healthObservationKey } from '../../../src/products/nlb/listener-health.js';
+import { healthObservationKey } from '../../../src/domain/observations.js';
 import { NLB, callApi, callError, startTestServer, waitForJob, type TestServer } from '../../support/server.js';
 
 let server: TestServer;
