@@ -11,8 +11,9 @@ import { HealthChecker, isForwardable, type HealthChange, type HealthTarget, typ
 import type { Observation, Reconciler } from '../node.js';
 import { healthObservationKey, HEALTHY, UNHEALTHY } from '../../domain/observations.js';
 import { alibabaTlvBytes, encodeProxyV2 } from './proxy-protocol.js';
-import { desiredFromRows, type DesiredListener, type DesiredServerGroup, type NlbRows } from './desired.js';
-import { ResourceCache } from '../resource-cache.js';
+import { desiredFromRows, type DesiredListener, type DesiredServerGroup } from './desired.js';
+import { NlbSnapshotReader } from './snapshot.js';
+import type { TlsMaterial } from './tls-material.js';
 import { ServerPool } from './server-pool.js';
 import { TcpListener, type TcpListenerSettings } from './tcp-listener.js';
 import { UdpListener } from './udp-listener.js';
@@ -68,7 +69,9 @@ interface RunningListener {
 }
 
 export class NlbReconciler implements Reconciler {
-  private readonly rows = new ResourceCache('nlb', ['listener', 'loadbalancer', 'servergroup', 'securitypolicy']);
+  private readonly snapshot = new NlbSnapshotReader();
+  /** Certificates and security policies of the snapshot being applied. */
+  private tls: TlsMaterial | undefined;
   /** The last desired state by listener id, so unchanged listeners are not rebuilt. */
   private lastDesired = new Map<string, DesiredListener>();
   private readonly listeners = new Map<string, RunningListener>();
@@ -98,16 +101,9 @@ export class NlbReconciler implements Reconciler {
 
   async apply(_revision: number): Promise<Observation[]> {
     const protocols = this.opts.protocols;
-    const byKind = await this.rows.refresh(this.opts.store.db);
-    const all = desiredFromRows(
-      {
-        listeners: byKind.get('listener'),
-        loadBalancers: byKind.get('loadbalancer'),
-        serverGroups: byKind.get('servergroup'),
-        securityPolicies: byKind.get('securitypolicy'),
-      } as NlbRows,
-      this.lastDesired,
-    );
+    const snapshot = await this.snapshot.read(this.opts.store.db);
+    this.tls = snapshot.tls;
+    const all = desiredFromRows(snapshot.rows, this.lastDesired);
     this.lastDesired = new Map(all.map((d) => [d.id, d]));
     const kernelCapable = this.kernel || this.opts.skipKernelEligible;
     const inKernel = kernelCapable ? all.filter((d) => userspaceReason(d) === undefined) : [];
@@ -262,7 +258,7 @@ export class NlbReconciler implements Reconciler {
       existing.groupId = d.serverGroup.id;
       return;
     }
-    if (d.protocol === 'TCPSSL') settings.tls = await buildTlsOptions(this.opts.store.db, d.regionId, d.doc);
+    if (d.protocol === 'TCPSSL') settings.tls = buildTlsOptions(this.tls!, d.regionId, d.doc);
     const counters = existing?.counters ?? newListenerCounters();
     const runtime = new TcpListener(d.id, d, settings, pool, this.opts.clock, counters);
     await this.replace(d, existing, runtime, bindKey, counters);

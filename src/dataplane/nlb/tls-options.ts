@@ -1,15 +1,12 @@
 /**
- * The TLS settings of a TCPSSL listener, built from the store: its default certificate, SNI
- * certificates, CA for mutual TLS, security policy and ALPN policy.
+ * The TLS settings of a TCPSSL listener, built from the snapshot's rows (see tls-material.ts):
+ * its default certificate, SNI certificates, CA for mutual TLS, security policy and ALPN policy.
  */
 import tls from 'node:tls';
 import { X509Certificate } from 'node:crypto';
-import { findCertificate } from '../../products/cas/certificates.js';
-import { findSecurityPolicy } from '../../products/nlb/security-policies.js';
-import { nodeTlsSettings } from '../../products/nlb/tls-policies.js';
+import { DEFAULT_SYSTEM_POLICY_ID, nodeTlsSettings } from '../../domain/tls-policies.js';
 import type { ListenerDoc } from '../../domain/nlb-documents.js';
-import type { Db } from '../../products/common/resources.js';
-import { DEFAULT_SECURITY_POLICY } from '../../products/nlb/listener-rules.js';
+import type { TlsMaterial } from './tls-material.js';
 
 const ALPN: Record<string, string[]> = {
   HTTP1Only: ['http/1.1'],
@@ -33,9 +30,9 @@ export function tlsFingerprint(doc: ListenerDoc): string {
   ]);
 }
 
-export async function buildTlsOptions(db: Db, regionId: string, doc: ListenerDoc): Promise<tls.TlsOptions> {
-  const policyId = doc.SecurityPolicyId || DEFAULT_SECURITY_POLICY;
-  const policy = await findSecurityPolicy(db, regionId, policyId);
+export function buildTlsOptions(material: TlsMaterial, regionId: string, doc: ListenerDoc): tls.TlsOptions {
+  const policyId = doc.SecurityPolicyId || DEFAULT_SYSTEM_POLICY_ID;
+  const policy = material.securityPolicy(regionId, policyId);
   if (!policy) throw new TlsSetupError(`security policy ${policyId} not found`);
   const versions = nodeTlsSettings({ tlsVersions: policy.tlsVersions, ciphers: policy.ciphers });
   const policyOptions = {
@@ -46,11 +43,11 @@ export async function buildTlsOptions(db: Db, regionId: string, doc: ListenerDoc
     honorCipherOrder: true,
   };
 
-  const main = await serverCertificate(db, doc.CertificateIds[0]);
+  const main = serverCertificate(material, doc.CertificateIds[0]);
   const options: tls.TlsOptions = { ...policyOptions, cert: main.cert, key: main.key };
 
   if (doc.CaEnabled) {
-    const cas = await Promise.all(doc.CaCertificateIds.map((id) => findCertificate(db, id)));
+    const cas = doc.CaCertificateIds.map((id) => material.certificate(id));
     if (cas.some((c) => !c)) throw new TlsSetupError('CA certificate not found');
     options.ca = cas.map((c) => c!.certPem);
     options.requestCert = true;
@@ -63,7 +60,7 @@ export async function buildTlsOptions(db: Db, regionId: string, doc: ListenerDoc
   if (extras.length > 0) {
     const contexts: Array<{ names: string[]; context: tls.SecureContext }> = [];
     for (const extra of extras) {
-      const c = await serverCertificate(db, extra.CertificateId);
+      const c = serverCertificate(material, extra.CertificateId);
       const context = tls.createSecureContext({ ...policyOptions, cert: c.cert, key: c.key, ca: options.ca });
       contexts.push({ names: c.names, context });
     }
@@ -76,9 +73,9 @@ export async function buildTlsOptions(db: Db, regionId: string, doc: ListenerDoc
   return options;
 }
 
-async function serverCertificate(db: Db, id: string | undefined) {
+function serverCertificate(material: TlsMaterial, id: string | undefined) {
   if (!id) throw new TlsSetupError('listener has no server certificate');
-  const found = await findCertificate(db, id);
+  const found = material.certificate(id);
   if (!found || !found.keyPem) throw new TlsSetupError(`server certificate ${id} not found`);
   const x509 = new X509Certificate(found.certPem);
   const names = [found.commonName, ...found.sans].filter(Boolean).map((n) => n.toLowerCase());

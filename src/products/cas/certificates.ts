@@ -24,13 +24,14 @@ import {
   type Resource,
 } from '../common/resources.js';
 import { checkTags } from '../common/tag-params.js';
+import { CAS, CERTIFICATE } from '../../domain/kinds.js';
+import { certificateIdentifier, parseCertificateRef } from '../../domain/certificates.js';
 import type { CertificateDoc, ListenerDoc } from '../../domain/nlb-documents.js';
 import { RESOURCE_GROUP_ID, defaultResourceGroupId } from '../nlb/tags.js';
 import { type CertificateChain, PemError, certificateFacts, keyAlgorithm, keyMatches, parseCertificateChain, parsePrivateKey } from './pem.js';
 
-export const CAS_PRODUCT = 'cas';
-/** One row kind for server and CA certificates; `body.Type` tells them apart, their IDs never collide. */
-export const CERTIFICATE_KIND = 'certificate';
+export const CAS_PRODUCT = CAS;
+export const CERTIFICATE_KIND = CERTIFICATE;
 
 export type CertificateRow = Resource<CertificateDoc>;
 
@@ -39,24 +40,6 @@ const DAY_MS = 86_400_000;
 const EXPIRING_SOON_MS = 30 * DAY_MS;
 
 // --- identifiers ----------------------------------------------------------------------------
-
-const SERVER_REF = /^(\d{1,19})(?:-([a-z]+(?:-[a-z0-9]+)+))?$/;
-const CA_REF = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?:-([a-z]+(?:-[a-z0-9]+)+))?$/;
-
-/**
- * Splits what a listener was given — `123157`, `123157-cn-hangzhou` (the service's
- * CertIdentifier), or a CA identifier with or without the region suffix — into the stored ID
- * and the optional region.
- */
-export function parseCertificateRef(ref: string): { id: string; regionId?: string } | undefined {
-  const m = SERVER_REF.exec(ref) ?? CA_REF.exec(ref);
-  return m ? { id: m[1], regionId: m[2] } : undefined;
-}
-
-/** `<id>-<region>`: the form NLB documents for CertificateIds.N. */
-export function certificateIdentifier(row: Pick<CertificateRow, 'id' | 'regionId'>): string {
-  return `${row.id}-${row.regionId}`;
-}
 
 export interface FoundCertificate {
   id: string;

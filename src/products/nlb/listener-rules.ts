@@ -5,12 +5,12 @@
  * listeners. Pure functions over plain values; the handlers do the store look-ups.
  */
 import { ApiError, errors } from '../../gateway/errors.js';
+import { DEFAULT_SYSTEM_POLICY_ID } from '../../domain/tls-policies.js';
 
 export type ListenerProtocol = 'TCP' | 'UDP' | 'TCPSSL';
 
 export const LISTENER_PROTOCOLS = ['TCP', 'UDP', 'TCPSSL'] as const;
 export const ALPN_POLICIES = ['HTTP1Only', 'HTTP2Only', 'HTTP2Optional', 'HTTP2Preferred'] as const;
-export const DEFAULT_SECURITY_POLICY = 'tls_cipher_policy_1_0';
 
 // --- description --------------------------------------------------------------------------
 
@@ -254,7 +254,7 @@ export function resolveTls(protocol: ListenerProtocol, req: TlsRequest, current?
       CaCertificateIds: caCertificateIds,
       AlpnEnabled: alpnEnabled,
       AlpnPolicy: alpnPolicy,
-      SecurityPolicyId: req.SecurityPolicyId ?? current?.SecurityPolicyId ?? DEFAULT_SECURITY_POLICY,
+      SecurityPolicyId: req.SecurityPolicyId ?? current?.SecurityPolicyId ?? DEFAULT_SYSTEM_POLICY_ID,
     },
     requestedServerCertificates: serverIds,
     requestedCaCertificates: caIds,

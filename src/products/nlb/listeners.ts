@@ -43,7 +43,8 @@ import {
   resolveTls,
   type ListenerProtocol,
 } from './listener-rules.js';
-import { findCertificate, parseCertificateRef } from '../cas/certificates.js';
+import { findCertificate } from '../cas/certificates.js';
+import { parseCertificateRef } from '../../domain/certificates.js';
 import { requireLoadBalancer } from './load-balancers.js';
 import type { ListenerDoc } from '../../domain/nlb-documents.js';
 import { findSecurityPolicy } from './security-policies.js';

@@ -35,7 +35,7 @@ import {
   sortVersions,
   systemTlsPolicy,
   tlsPolicyProblem,
-} from './tls-policies.js';
+} from '../../domain/tls-policies.js';
 
 export const SECURITY_POLICY_KIND = 'securitypolicy';
 const LISTENER_KIND = 'listener';

@@ -16,7 +16,7 @@ import {
   systemTlsPolicy,
   tlsPolicyProblem,
   type TlsPolicy,
-} from '../../../src/products/nlb/tls-policies.js';
+} from '../../../src/domain/tls-policies.js';
 import { NLB, callApi, callError, startTestServer, waitForJob, type TestServer } from '../../support/server.js';
 import { makeTestPki, type TestPki } from '../cas/openssl.js';
 
