@@ -11,6 +11,7 @@ import type { Registry } from 'prom-client';
 import { callResourceId, injectedError } from '../domain/fault-errors.js';
 import { isLive, matchesCall, type CallFacts, type FaultEffect, type FaultRule } from '../domain/fault-rules.js';
 import { ApiError } from '../gateway/errors.js';
+import type { CallFaultPlan, CallFaults } from '../gateway/call-faults.js';
 import { FaultRuleCache } from '../store/fault-rule-cache.js';
 import { claimFiring } from '../store/fault-rules.js';
 import type { Schema } from '../store/schema.js';
@@ -30,7 +31,7 @@ export interface FaultInjectorOptions {
 }
 
 /** What the fired rules of one call ask for. */
-export class FaultPlan {
+export class FaultPlan implements CallFaultPlan {
   before?: ApiError;
   after?: ApiError;
   latencyMs = 0;
@@ -61,7 +62,7 @@ function needsTheCall(effect: FaultEffect): boolean {
   return effect.type !== 'latency' && !(effect.type === 'error' && effect.when === 'before');
 }
 
-export class FaultInjector {
+export class FaultInjector implements CallFaults {
   private readonly cache: FaultRuleCache;
   private readonly random: () => number;
   private readonly fired?: FaultCounter;

@@ -23,7 +23,7 @@ import { p } from './params/spec.js';
 import { hostIdFor, resolveRegion } from './region.js';
 import type { NonceRegistry, RawRequest, VerifiedRequest } from './signature/types.js';
 import { verifyRequest } from './signature/verify.js';
-import type { FaultInjector, FaultPlan } from '../faults/injector.js';
+import type { CallFaultPlan, CallFaults } from './call-faults.js';
 
 export interface CallerDirectory {
   lookupSecret(accessKeyId: string): Promise<string | undefined>;
@@ -44,7 +44,7 @@ export interface GatewayDeps {
   metrics?: ApiMetrics;
   refreshJobs?: () => Promise<unknown>;
   /** Fault rules (src/faults): errors, latency and job faults on purpose. */
-  faults?: FaultInjector;
+  faults?: CallFaults;
 }
 
 export interface ApiReply {
@@ -81,7 +81,7 @@ export class ApiGateway {
     let accessKeyId: string | undefined;
     let regionId = this.deps.config.regions[0].id;
     let reply: ApiReply;
-    let faults: FaultPlan | undefined;
+    let faults: CallFaultPlan | undefined;
     try {
       const verified = await this.verify(req);
       accessKeyId = verified.accessKeyId;
@@ -155,7 +155,7 @@ export class ApiGateway {
     verified: VerifiedRequest,
     requestId: string,
     region: RegionConfig,
-    faults?: FaultPlan,
+    faults?: CallFaultPlan,
   ): Promise<Record<string, unknown>> {
     const { config, store, clock } = this.deps;
     // One tree for both declarations: folding is the costly step on a large request.
