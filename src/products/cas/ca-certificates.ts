@@ -13,7 +13,7 @@ import { errors } from '../../gateway/errors.js';
 import { p } from '../../gateway/params/spec.js';
 import { deleteResource, findResource, insertResource, listResources, type Db } from '../common/resources.js';
 import type { CertificateDoc } from '../../domain/nlb-documents.js';
-import { defaultResourceGroupId } from '../nlb/tags.js';
+import { defaultResourceGroupId } from '../common/resource-groups.js';
 import {
   CAS_PRODUCT,
   CERTIFICATE_KIND,

@@ -27,7 +27,7 @@ import { checkTags } from '../common/tag-params.js';
 import { CAS, CERTIFICATE } from '../../domain/kinds.js';
 import { certificateIdentifier, parseCertificateRef } from '../../domain/certificates.js';
 import type { CertificateDoc, ListenerDoc } from '../../domain/nlb-documents.js';
-import { RESOURCE_GROUP_ID, defaultResourceGroupId } from '../nlb/tags.js';
+import { RESOURCE_GROUP_ID, defaultResourceGroupId } from '../common/resource-groups.js';
 import { type CertificateChain, PemError, certificateFacts, keyAlgorithm, keyMatches, parseCertificateChain, parsePrivateKey } from './pem.js';
 
 export const CAS_PRODUCT = CAS;

@@ -8,10 +8,9 @@ import { ApiError, errors } from '../../gateway/errors.js';
 import { p } from '../../gateway/params/spec.js';
 import { checkTags, GWLB_TAG_LIMITS, tagListParam } from '../common/tag-params.js';
 import { paginate } from '../common/resources.js';
+import { defaultResourceGroupId, RESOURCE_GROUP_ID } from '../common/resource-groups.js';
 import {
-  defaultResourceGroupId,
   moveResourceGroup,
-  RESOURCE_GROUP_ID,
   tagBindings,
   tagResources,
   untagResources,

@@ -29,7 +29,7 @@ import {
 } from '../common/resources.js';
 import { checkTags, NLB_TAG_LIMITS, tagListParam } from '../common/tag-params.js';
 import type { LoadBalancerDoc, ZoneMappingDoc } from '../../domain/nlb-documents.js';
-import { defaultResourceGroupId, RESOURCE_GROUP_ID } from './tags.js';
+import { defaultResourceGroupId, RESOURCE_GROUP_ID } from '../common/resource-groups.js';
 import { findVpc, planZones, rejectDuplicateZones, requireEnoughZones } from './vip-pool.js';
 import { withPublicAddresses } from './public-addresses.js';
 

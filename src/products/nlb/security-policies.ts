@@ -26,7 +26,7 @@ import {
 } from '../common/resources.js';
 import { NLB_TAG_LIMITS, checkTags, tagListParam } from '../common/tag-params.js';
 import type { ListenerDoc, SecurityPolicyDoc } from '../../domain/nlb-documents.js';
-import { RESOURCE_GROUP_ID, defaultResourceGroupId } from './tags.js';
+import { RESOURCE_GROUP_ID, defaultResourceGroupId } from '../common/resource-groups.js';
 import {
   ALL_CIPHERS,
   SYSTEM_TLS_POLICIES,

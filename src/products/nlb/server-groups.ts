@@ -27,7 +27,7 @@ import { isoSeconds } from '../../util/clock.js';
 import { newResourceId } from '../../util/ids.js';
 import { DEFAULT_HEALTH_CHECK, healthCheckConfigParam, resolveHealthCheck } from './health-check-params.js';
 import type { ListenerDoc, ServerGroupDoc } from '../../domain/nlb-documents.js';
-import { defaultResourceGroupId, RESOURCE_GROUP_ID } from './tags.js';
+import { defaultResourceGroupId, RESOURCE_GROUP_ID } from '../common/resource-groups.js';
 import { aliUid } from '../common/ali-uid.js';
 
 export const SERVER_GROUP_KIND = 'servergroup';

@@ -4,7 +4,6 @@
  * The families' rows are read generically (resources.ts), so this module knows their kinds and
  * 404 names, not their documents.
  */
-import { createHash } from 'node:crypto';
 import { defineAction, type ActionContext } from '../../gateway/action.js';
 import { ApiError, errors } from '../../gateway/errors.js';
 import { p } from '../../gateway/params/spec.js';
@@ -23,22 +22,7 @@ import {
   type Resource,
   type Tag,
 } from '../common/resources.js';
-
-// --- resource groups ---------------------------------------------------------------------
-
-/** Resource group IDs as the cloud prints them: `rg-` and lower-case alphanumerics. */
-export const RESOURCE_GROUP_ID = /^rg-[a-z0-9]{3,64}$/;
-
-/**
- * Every account has a default resource group; resources created without ResourceGroupId
- * land there. Derived from the account ID so it is the same across restarts and nodes.
- */
-export function defaultResourceGroupId(accountId: string): string {
-  const digest = createHash('sha256').update(`resource-group:${accountId}`).digest();
-  let suffix = '';
-  for (let i = 0; i < 11; i++) suffix += 'abcdefghijklmnopqrstuvwxyz0123456789'[digest[i] % 36];
-  return `rg-acfm${suffix}`;
-}
+import { defaultResourceGroupId, RESOURCE_GROUP_ID } from '../common/resource-groups.js';
 
 // --- taggable resource types -------------------------------------------------------------
 
