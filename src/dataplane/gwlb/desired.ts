@@ -6,12 +6,13 @@
 import type { Resource } from '../../domain/resource.js';
 import type { GwlbHealthCheckDoc, GwlbListenerDoc, GwlbLoadBalancerDoc, GwlbServerDoc, GwlbServerGroupDoc } from '../../domain/gwlb-documents.js';
 import type { HealthCheckDoc } from '../../domain/nlb-documents.js';
+import { GWLB_LISTENER, GWLB_LOAD_BALANCER } from '../../domain/status-machines.js';
 import { DEFAULT_TCP_IDLE_MS } from './flow-table.js';
 
 /** Listener statuses whose sockets should be open (the transitional ones finish when they are). */
-const BOUND_LISTENER_STATUSES = new Set(['Running', 'Provisioning', 'Configuring']);
+const BOUND_LISTENER_STATUSES = GWLB_LISTENER.bound;
 /** Load balancer statuses whose VIPs carry traffic (Inactive: listeners do not forward). */
-const SERVING_LB_STATUSES = new Set(['Active', 'Configuring']);
+const SERVING_LB_STATUSES = GWLB_LOAD_BALANCER.bound;
 /** Server statuses that may take new flows (health permitting). */
 const SERVING_SERVER_STATUSES = new Set(['Adding', 'Available', 'Replacing', 'Configuring']);
 

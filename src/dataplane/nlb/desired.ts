@@ -5,11 +5,12 @@
  */
 import type { Resource } from '../../domain/resource.js';
 import type { ListenerDoc, LoadBalancerDoc, ServerGroupDoc, HealthCheckDoc } from '../../domain/nlb-documents.js';
+import { NLB_LISTENER, NLB_LOAD_BALANCER } from '../../domain/status-machines.js';
 
 /** Listener statuses whose sockets should be open (the transitional ones finish when they are). */
-const BOUND_LISTENER_STATUSES = new Set(['Running', 'Provisioning', 'Configuring', 'Starting']);
+const BOUND_LISTENER_STATUSES = NLB_LISTENER.bound;
 /** Load balancer statuses whose VIPs carry traffic. */
-const SERVING_LB_STATUSES = new Set(['Active', 'Configuring']);
+const SERVING_LB_STATUSES = NLB_LOAD_BALANCER.bound;
 
 export interface DesiredServer {
   key: string; // `<ip>:<port>` as configured

@@ -4,6 +4,7 @@ import type { ActionContext } from '../../gateway/action.js';
 import type { JobEffect } from '../../jobs/effects.js';
 import { createJob } from '../../jobs/jobs.js';
 import type { Schema } from '../../store/schema.js';
+import { settle, type Outcome, type Transition } from '../../domain/status-machines.js';
 
 export interface JobRequest {
   resourceType: string;
@@ -26,4 +27,14 @@ export function startJob(ctx: ActionContext, job: JobRequest): Promise<string> {
     },
     { now: ctx.clock.now(), extraDelayMs: ctx.config.jobs.extraDelayMs, revision: ctx.revision },
   );
+}
+
+/** The job effects that settle one resource after `transition`, from the status it had before. */
+export function settleEffects(id: string, transition: Transition, previous: string): { onSuccess: JobEffect[]; onFailure: JobEffect[] } {
+  return { onSuccess: [outcomeEffect(id, transition.onSuccess, previous)], onFailure: [outcomeEffect(id, transition.onFailure, previous)] };
+}
+
+function outcomeEffect(id: string, outcome: Outcome, previous: string): JobEffect {
+  const status = settle(outcome, previous);
+  return status === null ? { op: 'delete', id } : { op: 'setStatus', id, status };
 }

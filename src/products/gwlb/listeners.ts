@@ -30,6 +30,7 @@ import {
 import type { GwlbListenerDoc } from '../../domain/gwlb-documents.js';
 import { pageOf, pagingParams } from './paging.js';
 import { changeWithJob, createWithJob, deleteWithJob } from './transitions.js';
+import { GWLB_LISTENER } from '../../domain/status-machines.js';
 
 /** 2–256 characters: letters (Chinese included), digits, `, . ; / @ _ -`. */
 const DESCRIPTION = /^[\p{L}\p{N},.;/@_-]{2,256}$/u;
@@ -98,7 +99,7 @@ const createListener = defineAction({
       CreateTime: isoSeconds(ctx.clock.now()),
     };
     const id = newResourceId('lsn');
-    await createWithJob(ctx, { id, kind: LISTENER_KIND, parentId: lb.id, body: doc, tags, transitional: 'Provisioning', settled: 'Running' });
+    await createWithJob(ctx, { id, kind: LISTENER_KIND, parentId: lb.id, body: doc, tags, transition: GWLB_LISTENER.transitions.create });
     return { ListenerId: id };
   },
 });
@@ -176,7 +177,7 @@ const updateListenerAttribute = defineAction({
     } else {
       checkIdleTimeoutFits(next.TcpIdleTimeout, group.body.Scheduler);
     }
-    await changeWithJob(ctx, listener, { transitional: 'Configuring', body: next });
+    await changeWithJob(ctx, listener, { transition: GWLB_LISTENER.transitions.configure, body: next });
     return {};
   },
 });
@@ -191,7 +192,7 @@ const deleteListener = defineAction({
   handler: async (input, ctx) => {
     const listener = await requireListener(ctx, input.ListenerId);
     requireSettled(listener, 'Listener');
-    await deleteWithJob(ctx, listener);
+    await deleteWithJob(ctx, listener, GWLB_LISTENER.transitions.delete);
     return {};
   },
 });

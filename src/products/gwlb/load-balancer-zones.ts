@@ -11,6 +11,7 @@ import { findZoneVSwitch, planZones, rejectDuplicateZones } from '../nlb/vip-poo
 import { addressesTaken, LB_KIND, requireLoadBalancer, requireSettled } from './lookups.js';
 import type { GwlbZoneMappingDoc } from '../../domain/gwlb-documents.js';
 import { changeWithJob } from './transitions.js';
+import { GWLB_LOAD_BALANCER } from '../../domain/status-machines.js';
 
 export const zoneMappingsParam = p.list(
   p.object({
@@ -66,7 +67,7 @@ const updateLoadBalancerZones = defineAction({
     requireSettled(lb, 'LoadBalancer');
     // Unlike creation, one zone is allowed here (the documentation only recommends two).
     const zones = await planZoneMappings(ctx, lb.body.VpcId, input.ZoneMappings, lb.body.ZoneMappings);
-    await changeWithJob(ctx, lb, { transitional: 'Configuring', body: { ...lb.body, ZoneMappings: zones } });
+    await changeWithJob(ctx, lb, { transition: GWLB_LOAD_BALANCER.transitions.configure, body: { ...lb.body, ZoneMappings: zones } });
     return {};
   },
 });

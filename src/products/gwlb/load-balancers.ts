@@ -26,6 +26,7 @@ import type { GwlbLoadBalancerDoc } from '../../domain/gwlb-documents.js';
 import { pageOf, pagingParams } from './paging.js';
 import { resourceGroupOrDefault } from './tags.js';
 import { changeWithJob, createWithJob } from './transitions.js';
+import { GWLB_LOAD_BALANCER } from '../../domain/status-machines.js';
 
 /** 2–128 characters, starting with a letter; letters, digits, `.`, `_`, `-`. */
 const NAME = /^\p{L}[\p{L}\p{N}._-]{1,127}$/u;
@@ -99,7 +100,7 @@ const createLoadBalancer = defineAction({
       CreateTime: isoSeconds(ctx.clock.now()),
     };
     const id = newResourceId('gwlb');
-    await createWithJob(ctx, { id, kind: LB_KIND, body: doc, tags, transitional: 'Provisioning', settled: 'Active' });
+    await createWithJob(ctx, { id, kind: LB_KIND, body: doc, tags, transition: GWLB_LOAD_BALANCER.transitions.create });
     return { LoadBalancerId: id };
   },
 });
@@ -184,7 +185,7 @@ const updateLoadBalancerAttribute = defineAction({
       LoadBalancerName: input.LoadBalancerName ?? lb.body.LoadBalancerName,
       TrafficMode: input.TrafficMode ?? lb.body.TrafficMode ?? DEFAULT_TRAFFIC_MODE,
     };
-    await changeWithJob(ctx, lb, { transitional: 'Configuring', body });
+    await changeWithJob(ctx, lb, { transition: GWLB_LOAD_BALANCER.transitions.configure, body });
     return {};
   },
 });

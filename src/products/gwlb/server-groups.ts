@@ -38,6 +38,7 @@ import type { GwlbServerGroupDoc } from '../../domain/gwlb-documents.js';
 import { pageOf, pagingParams } from './paging.js';
 import { resourceGroupOrDefault } from './tags.js';
 import { changeWithJob, createWithJob } from './transitions.js';
+import { GWLB_SERVER_GROUP } from '../../domain/status-machines.js';
 
 /** 2–128 characters, starting with a letter; letters, digits, `.`, `_`, `-`. */
 const NAME = /^\p{L}[\p{L}\p{N}._-]{1,127}$/u;
@@ -113,7 +114,7 @@ const createServerGroup = defineAction({
       CreateTime: isoSeconds(ctx.clock.now()),
     };
     const id = newResourceId('sgp');
-    await createWithJob(ctx, { id, kind: SERVER_GROUP_KIND, body: doc, tags, transitional: 'Creating', settled: 'Available' });
+    await createWithJob(ctx, { id, kind: SERVER_GROUP_KIND, body: doc, tags, transition: GWLB_SERVER_GROUP.transitions.create });
     return { ServerGroupId: id };
   },
 });
@@ -149,7 +150,7 @@ const updateServerGroupAttribute = defineAction({
     for (const listener of await listListeners(ctx.db, ctx.region.id, (l) => l.body.ServerGroupId === group.id)) {
       checkIdleTimeoutFits(listener.body.TcpIdleTimeout, next.Scheduler);
     }
-    await changeWithJob(ctx, group, { transitional: 'Configuring', body: next });
+    await changeWithJob(ctx, group, { transition: GWLB_SERVER_GROUP.transitions.configure, body: next });
     return {};
   },
 });

@@ -20,6 +20,7 @@ import { currentServers, PRODUCT, requireServerGroup, requireSettled, SERVER_GRO
 import type { GwlbServerDoc, GwlbServerGroupDoc } from '../../domain/gwlb-documents.js';
 import { pageOf, pagingParams } from './paging.js';
 import { changeWithJob } from './transitions.js';
+import { GWLB_SERVER_GROUP } from '../../domain/status-machines.js';
 
 const GENEVE_PORT = 6081;
 const SERVER_TYPES = ['Ecs', 'Eni', 'Eci', 'Ip'] as const;
@@ -124,7 +125,7 @@ const addServersToServerGroup = defineAction({
     if (servers.length > limit) throw quotaInsufficient('gwlb_quota_servers_num', doc.Servers.length, limit);
 
     const settled = servers.map((s) => (s.Status === 'Adding' ? { ...s, Status: 'Available' } : s));
-    await changeWithJob(ctx, group, { transitional: 'Configuring', body: { ...doc, Servers: servers }, onSettled: { Servers: settled } });
+    await changeWithJob(ctx, group, { transition: GWLB_SERVER_GROUP.transitions.configure, body: { ...doc, Servers: servers }, onSettled: { Servers: settled } });
     return {};
   },
 });
@@ -166,7 +167,7 @@ const removeServersFromServerGroup = defineAction({
           s.Status === 'Removing' ? { ...s, Status: 'Draining', DrainDeadline: now + drain.ConnectionDrainTimeout * 1000 } : s,
         )
       : servers.filter((s) => s.Status !== 'Removing');
-    await changeWithJob(ctx, group, { transitional: 'Configuring', body: { ...group.body, Servers: servers }, onSettled: { Servers: settled } });
+    await changeWithJob(ctx, group, { transition: GWLB_SERVER_GROUP.transitions.configure, body: { ...group.body, Servers: servers }, onSettled: { Servers: settled } });
     return {};
   },
 });

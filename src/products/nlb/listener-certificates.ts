@@ -27,6 +27,7 @@ import {
 } from './listeners.js';
 import { requireLoadBalancer } from './load-balancers.js';
 import type { ListenerDoc } from '../../domain/nlb-documents.js';
+import { NLB_LISTENER } from '../../domain/status-machines.js';
 
 const MAX_PER_CALL = 15;
 
@@ -162,10 +163,9 @@ const associateAdditionalCertificates = defineAction({
     const associated = body.AdditionalCertificates.map((c) => ({ ...c, Status: 'Associated' }));
     // Only one job per listener runs at a time (the listener is Configuring), so a whole-list patch is safe.
     const jobId = await transitionListener(ctx, listener, {
-      transitional: 'Configuring',
-      onSuccess: [patchCertificates(listener.id, associated), setStatus(listener.id, listener.status)],
-      onFailure: [patchCertificates(listener.id, d.AdditionalCertificates), setStatus(listener.id, listener.status)],
+      transition: NLB_LISTENER.transitions.configure,
       body,
+      also: { onSuccess: [patchCertificates(listener.id, associated)], onFailure: [patchCertificates(listener.id, d.AdditionalCertificates)] },
     });
     return { JobId: jobId };
   },
@@ -213,10 +213,9 @@ const disassociateAdditionalCertificates = defineAction({
     };
     const remaining = d.AdditionalCertificates.filter((c) => !leaving(c));
     const jobId = await transitionListener(ctx, listener, {
-      transitional: 'Configuring',
-      onSuccess: [patchCertificates(listener.id, remaining), setStatus(listener.id, listener.status)],
-      onFailure: [patchCertificates(listener.id, d.AdditionalCertificates), setStatus(listener.id, listener.status)],
+      transition: NLB_LISTENER.transitions.configure,
       body,
+      also: { onSuccess: [patchCertificates(listener.id, remaining)], onFailure: [patchCertificates(listener.id, d.AdditionalCertificates)] },
     });
     return { JobId: jobId };
   },

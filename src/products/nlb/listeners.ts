@@ -16,7 +16,8 @@ import { p } from '../../gateway/params/spec.js';
 import type { JobEffect } from '../../jobs/effects.js';
 import { isoSeconds } from '../../util/clock.js';
 import { newResourceId } from '../../util/ids.js';
-import { startJob } from '../common/jobs.js';
+import { settleEffects, startJob } from '../common/jobs.js';
+import { NLB_LISTENER, type Transition } from '../../domain/status-machines.js';
 import {
   getResource,
   hasAllTags,
@@ -75,23 +76,27 @@ export async function requireSettledListener(
   return listener;
 }
 
-/** Moves a listener into `transitional` now; the job's effects settle it once the data plane has applied the change. */
+/**
+ * Moves a listener into the transition's status now; the job settles it (NLB_LISTENER) once the
+ * data plane has applied the change, together with any `also` effects of that outcome.
+ */
 export async function transitionListener(
   ctx: ActionContext,
   listener: ListenerRow,
-  change: { transitional: string; onSuccess: JobEffect[]; onFailure: JobEffect[]; body?: ListenerDoc },
+  change: { transition: Transition; body?: ListenerDoc; also?: { onSuccess: JobEffect[]; onFailure: JobEffect[] } },
 ): Promise<string> {
   // A Stopped listener being reconfigured passes through Configuring but must stay unbound:
   // the data plane reads this marker, and either outcome of the job clears it.
-  const keepStopped = listener.status === 'Stopped' && change.transitional === 'Configuring';
+  const keepStopped = listener.status === 'Stopped' && change.transition === NLB_LISTENER.transitions.configure;
   const body = keepStopped ? { ...(change.body ?? listener.body), StoppedWhileConfiguring: true } : change.body;
   const clear: JobEffect[] = keepStopped ? [{ op: 'patch', id: listener.id, patch: { StoppedWhileConfiguring: undefined } }] : [];
-  await updateResource(ctx.db, listener, { status: change.transitional, body }, { now: ctx.clock.now(), revision: ctx.revision });
+  const settled = settleEffects(listener.id, change.transition, listener.status);
+  await updateResource(ctx.db, listener, { status: change.transition.via, body }, { now: ctx.clock.now(), revision: ctx.revision });
   return startJob(ctx, {
     resourceType: LISTENER_KIND,
     resourceId: listener.id,
-    onSuccess: [...change.onSuccess, ...clear],
-    onFailure: [...change.onFailure, ...clear],
+    onSuccess: [...(change.also?.onSuccess ?? []), ...settled.onSuccess, ...clear],
+    onFailure: [...(change.also?.onFailure ?? []), ...settled.onFailure, ...clear],
   });
 }
 
@@ -333,16 +338,14 @@ const createListener = defineAction({
     };
     await insertResource(
       ctx.db,
-      { id, product: 'nlb', kind: LISTENER_KIND, regionId: ctx.region.id, parentId: lb.id, status: 'Provisioning', body: doc },
+      { id, product: 'nlb', kind: LISTENER_KIND, regionId: ctx.region.id, parentId: lb.id, status: NLB_LISTENER.transitions.create.via, body: doc },
       { now, revision: ctx.revision },
     );
     await putTags(ctx.db, { id, product: 'nlb', resourceType: LISTENER_KIND, regionId: ctx.region.id }, tags);
-    // A listener whose port the data plane could not bind exists but forwards nothing: Stopped.
     const jobId = await startJob(ctx, {
       resourceType: LISTENER_KIND,
       resourceId: id,
-      onSuccess: [setStatus(id, 'Running')],
-      onFailure: [setStatus(id, 'Stopped')],
+      ...settleEffects(id, NLB_LISTENER.transitions.create, NLB_LISTENER.transitions.create.via),
     });
     return { ListenerId: id, JobId: jobId };
   },
@@ -402,12 +405,7 @@ const updateListenerAttribute = defineAction({
       ...tls.settings,
     };
     // A stopped listener stays stopped: reconfiguring it does not start it.
-    const jobId = await transitionListener(ctx, listener, {
-      transitional: 'Configuring',
-      onSuccess: [setStatus(listener.id, listener.status)],
-      onFailure: [setStatus(listener.id, listener.status)],
-      body,
-    });
+    const jobId = await transitionListener(ctx, listener, { transition: NLB_LISTENER.transitions.configure, body });
     return { JobId: jobId };
   },
 });
@@ -478,11 +476,7 @@ const deleteListener = defineAction({
   handler: async (input, ctx) => {
     const listener = await requireSettledListener(ctx, input.ListenerId);
     await requireLoadBalancer(ctx, listener.body.LoadBalancerId, { forWrite: true });
-    const jobId = await transitionListener(ctx, listener, {
-      transitional: 'Deleting',
-      onSuccess: [{ op: 'delete', id: listener.id }],
-      onFailure: [setStatus(listener.id, listener.status)],
-    });
+    const jobId = await transitionListener(ctx, listener, { transition: NLB_LISTENER.transitions.delete });
     return { JobId: jobId };
   },
 });
@@ -496,11 +490,7 @@ const startListener = defineAction({
   authResources: (input) => [['listener', input.ListenerId]],
   handler: async (input, ctx) => {
     const listener = await requireSettledListener(ctx, input.ListenerId, ['Stopped']);
-    const jobId = await transitionListener(ctx, listener, {
-      transitional: 'Starting',
-      onSuccess: [setStatus(listener.id, 'Running')],
-      onFailure: [setStatus(listener.id, 'Stopped')],
-    });
+    const jobId = await transitionListener(ctx, listener, { transition: NLB_LISTENER.transitions.start });
     return { JobId: jobId };
   },
 });
@@ -514,11 +504,7 @@ const stopListener = defineAction({
   authResources: (input) => [['listener', input.ListenerId]],
   handler: async (input, ctx) => {
     const listener = await requireSettledListener(ctx, input.ListenerId, ['Running']);
-    const jobId = await transitionListener(ctx, listener, {
-      transitional: 'Stopping',
-      onSuccess: [setStatus(listener.id, 'Stopped')],
-      onFailure: [setStatus(listener.id, 'Running')],
-    });
+    const jobId = await transitionListener(ctx, listener, { transition: NLB_LISTENER.transitions.stop });
     return { JobId: jobId };
   },
 });

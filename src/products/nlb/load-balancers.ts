@@ -12,7 +12,8 @@ import type { JobEffect } from '../../jobs/effects.js';
 import { isoSeconds } from '../../util/clock.js';
 import { newResourceId } from '../../util/ids.js';
 import { parseIpv4 } from '../../util/ipv4.js';
-import { startJob } from '../common/jobs.js';
+import { settleEffects, startJob } from '../common/jobs.js';
+import { NLB_LOAD_BALANCER } from '../../domain/status-machines.js';
 import {
   findResource,
   getResource,
@@ -147,12 +148,14 @@ export async function reconfigureLoadBalancer(
   for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
     if (JSON.stringify(before[key]) !== JSON.stringify(after[key])) restore[key] = before[key] ?? null;
   }
-  await updateResource(ctx.db, lb, { status: 'Configuring', body }, stamp(ctx));
+  const transition = NLB_LOAD_BALANCER.transitions.configure;
+  const settled = settleEffects(lb.id, transition, lb.status);
+  await updateResource(ctx.db, lb, { status: transition.via, body }, stamp(ctx));
   return startJob(ctx, {
     resourceType: LB_KIND,
     resourceId: lb.id,
-    onSuccess: [...(extra.onSuccess ?? []), { op: 'setStatus', id: lb.id, status: 'Active' }],
-    onFailure: [{ op: 'patch', id: lb.id, patch: restore }, { op: 'setStatus', id: lb.id, status: 'Active' }],
+    onSuccess: [...(extra.onSuccess ?? []), ...settled.onSuccess],
+    onFailure: [{ op: 'patch', id: lb.id, patch: restore }, ...settled.onFailure],
   });
 }
 
@@ -420,18 +423,17 @@ const createLoadBalancer = defineAction({
       CreateTime: isoSeconds(now),
       DNSName: `${id}.${ctx.region.id}.nlb.aliyuncs.com`,
     };
-    await insertResource(ctx.db, { id, product: 'nlb', kind: LB_KIND, regionId: ctx.region.id, status: 'Provisioning', body: doc }, stamp(ctx));
+    const creation = NLB_LOAD_BALANCER.transitions.create;
+    await insertResource(ctx.db, { id, product: 'nlb', kind: LB_KIND, regionId: ctx.region.id, status: creation.via, body: doc }, stamp(ctx));
     await putTags(ctx.db, { id, product: 'nlb', resourceType: LB_KIND, regionId: ctx.region.id }, tags);
     // CreateLoadBalancer answers no JobId: clients poll LoadBalancerStatus. The job still
     // decides when the data plane has the NLB's VIPs.
+    const settled = settleEffects(id, creation, creation.via);
     await startJob(ctx, {
       resourceType: LB_KIND,
       resourceId: id,
-      onSuccess: [
-        { op: 'patch', id, patch: { ZoneMappings: zoneDocs.map((z) => ({ ...z, Status: 'Active' })) } },
-        { op: 'setStatus', id, status: 'Active' },
-      ],
-      onFailure: [{ op: 'setStatus', id, status: 'CreateFailed' }],
+      onSuccess: [{ op: 'patch', id, patch: { ZoneMappings: zoneDocs.map((z) => ({ ...z, Status: 'Active' })) } }, ...settled.onSuccess],
+      onFailure: settled.onFailure,
     });
     return { LoadbalancerId: id, OrderId: randomInt(2 ** 47) };
   },

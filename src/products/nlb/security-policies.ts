@@ -9,7 +9,8 @@ import { ApiError, errors } from '../../gateway/errors.js';
 import { p } from '../../gateway/params/spec.js';
 import { isoSeconds } from '../../util/clock.js';
 import { newResourceId } from '../../util/ids.js';
-import { startJob } from '../common/jobs.js';
+import { settleEffects, startJob } from '../common/jobs.js';
+import { NLB_SECURITY_POLICY } from '../../domain/status-machines.js';
 import {
   type Db,
   deleteResource,
@@ -162,13 +163,12 @@ const createSecurityPolicy = defineAction({
     const stamp = { now, revision: ctx.revision };
     await insertResource(
       ctx.db,
-      { id, product: 'nlb', kind: SECURITY_POLICY_KIND, regionId: ctx.region.id, status: 'Configuring', body },
+      { id, product: 'nlb', kind: SECURITY_POLICY_KIND, regionId: ctx.region.id, status: NLB_SECURITY_POLICY.transitions.create.via, body },
       stamp,
     );
     await putTags(ctx.db, { id, product: 'nlb', resourceType: SECURITY_POLICY_KIND, regionId: ctx.region.id }, tags);
-    // The policy itself is valid either way; a node that failed to apply it shows in the job.
-    const settle = [{ op: 'setStatus' as const, id, status: 'Available' }];
-    const jobId = await startJob(ctx, { resourceType: SECURITY_POLICY_KIND, resourceId: id, onSuccess: settle, onFailure: settle });
+    const create = NLB_SECURITY_POLICY.transitions.create;
+    const jobId = await startJob(ctx, { resourceType: SECURITY_POLICY_KIND, resourceId: id, ...settleEffects(id, create, create.via) });
     return { JobId: jobId, SecurityPolicyId: id };
   },
 });
@@ -204,10 +204,10 @@ const updateSecurityPolicyAttribute = defineAction({
     if (unchanged) {
       throw new ApiError('UpdateSecurityPolicyFailed', 'The operation failed because of Security Policy is not changed.');
     }
-    await updateResource(ctx.db, row, { status: 'Configuring', body: next }, { now: ctx.clock.now(), revision: ctx.revision });
+    const configure = NLB_SECURITY_POLICY.transitions.configure;
+    await updateResource(ctx.db, row, { status: configure.via, body: next }, { now: ctx.clock.now(), revision: ctx.revision });
     const id = row.id;
-    const settle = [{ op: 'setStatus' as const, id, status: 'Available' }];
-    const jobId = await startJob(ctx, { resourceType: SECURITY_POLICY_KIND, resourceId: id, onSuccess: settle, onFailure: settle });
+    const jobId = await startJob(ctx, { resourceType: SECURITY_POLICY_KIND, resourceId: id, ...settleEffects(id, configure, row.status) });
     return { JobId: jobId, SecurityPolicyId: id };
   },
 });

@@ -7,7 +7,8 @@ import type { ActionContext } from '../../gateway/action.js';
 import { defineAction } from '../../gateway/action.js';
 import { ApiError } from '../../gateway/errors.js';
 import { p, sameWord } from '../../gateway/params/spec.js';
-import { startJob } from '../common/jobs.js';
+import { settleEffects, startJob } from '../common/jobs.js';
+import { NLB_SERVER_GROUP } from '../../domain/status-machines.js';
 import {
   countResources,
   deleteResource,
@@ -72,17 +73,15 @@ export function startServerGroupJob(
   group: ServerGroupRow,
   change: { onSuccess: Partial<ServerGroupDoc>; undo: Partial<ServerGroupDoc> },
 ): Promise<string> {
+  const settled = settleEffects(group.id, NLB_SERVER_GROUP.transitions.configure, group.status);
   return startJob(ctx, {
     resourceType: SERVER_GROUP_KIND,
     resourceId: group.id,
     onSuccess: [
       ...(Object.keys(change.onSuccess).length > 0 ? [{ op: 'patch' as const, id: group.id, patch: change.onSuccess }] : []),
-      { op: 'setStatus', id: group.id, status: 'Available' },
+      ...settled.onSuccess,
     ],
-    onFailure: [
-      { op: 'patch', id: group.id, patch: change.undo },
-      { op: 'setStatus', id: group.id, status: 'Available' },
-    ],
+    onFailure: [{ op: 'patch', id: group.id, patch: change.undo }, ...settled.onFailure],
   });
 }
 
@@ -231,16 +230,14 @@ const createServerGroup = defineAction({
     };
     await insertResource(
       ctx.db,
-      { id, product: 'nlb', kind: SERVER_GROUP_KIND, regionId: ctx.region.id, status: 'Creating', body: doc },
+      { id, product: 'nlb', kind: SERVER_GROUP_KIND, regionId: ctx.region.id, status: NLB_SERVER_GROUP.transitions.create.via, body: doc },
       { now: ctx.clock.now(), revision: ctx.revision },
     );
     await putTags(ctx.db, { id, product: 'nlb', resourceType: SERVER_GROUP_KIND, regionId: ctx.region.id }, tags);
     const jobId = await startJob(ctx, {
       resourceType: SERVER_GROUP_KIND,
       resourceId: id,
-      onSuccess: [{ op: 'setStatus', id, status: 'Available' }],
-      // A group the data plane could not take on is not left behind half-made.
-      onFailure: [{ op: 'delete', id }],
+      ...settleEffects(id, NLB_SERVER_GROUP.transitions.create, NLB_SERVER_GROUP.transitions.create.via),
     });
     return { JobId: jobId, ServerGroupId: id };
   },
@@ -289,7 +286,7 @@ const updateServerGroupAttribute = defineAction({
       HealthCheck: healthCheck,
       ...(input.IpVersionAffinityMode !== undefined ? { IpVersionAffinityMode: input.IpVersionAffinityMode } : {}),
     };
-    await updateResource(ctx.db, group, { status: 'Configuring', body: next }, { now: ctx.clock.now(), revision: ctx.revision });
+    await updateResource(ctx.db, group, { status: NLB_SERVER_GROUP.transitions.configure.via, body: next }, { now: ctx.clock.now(), revision: ctx.revision });
     const jobId = await startServerGroupJob(ctx, group, { onSuccess: {}, undo: attributesOf(current) });
     return { JobId: jobId, ServerGroupId: group.id };
   },

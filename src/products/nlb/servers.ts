@@ -7,6 +7,7 @@
  * Each change puts the group in Configuring and the touched servers in Adding / Removing /
  * Configuring; the job settles them once the data plane has applied the change.
  */
+import { NLB_SERVER_GROUP } from '../../domain/status-machines.js';
 import { isIPv6 } from 'node:net';
 import type { RegionConfig } from '../../config/config.js';
 import { defineAction, type ActionContext } from '../../gateway/action.js';
@@ -196,7 +197,7 @@ async function applyServerChange(
   await updateResource(
     ctx.db,
     group,
-    { status: 'Configuring', body: { ...group.body, Servers: pending } },
+    { status: NLB_SERVER_GROUP.transitions.configure.via, body: { ...group.body, Servers: pending } },
     { now: ctx.clock.now(), revision: ctx.revision },
   );
   const jobId = await startServerGroupJob(ctx, group, { onSuccess: { Servers: settled }, undo: { Servers: group.body.Servers } });
