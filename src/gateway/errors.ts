@@ -34,6 +34,9 @@ export const errors = {
     new ApiError(`IncorrectStatus.${kind}`, `The status of ${kind} [${id}] is incorrect.`),
   quotaExceeded: (name: string, usage: number, limit: number) =>
     new ApiError(`QuotaExceeded.${name}`, `The quota of ${name} is exceeded, usage ${usage}/${limit}.`),
+  /** One code for every quota the cloud names only in the message. */
+  quotaInsufficient: (quota: string, usage: number, limit: number) =>
+    new ApiError('QuotaExceeded.QuotaInsufficient', `The quota of ${quota} is exceeded, usage ${usage}/${limit}.`),
   operationDenied: (reason: string, message?: string) =>
     new ApiError(`OperationDenied.${reason}`, message ?? `The operation is not allowed because of ${reason}.`),
   dryRun: () => new ApiError('DryRunOperation', 'Request validation has been passed with DryRun flag set.'),

@@ -4,6 +4,7 @@
  * Configuring → Active on change; deletion is immediate (the SDK does not call it
  * asynchronous, and Terraform stops polling at ResourceNotFound.LoadBalancer).
  */
+import { errors } from '../../gateway/errors.js';
 import { defineAction } from '../../gateway/action.js';
 import { p } from '../../gateway/params/spec.js';
 import { isoSeconds } from '../../util/clock.js';
@@ -11,7 +12,6 @@ import { newResourceId } from '../../util/ids.js';
 import { countResources, deleteResource, hasAllTags, listResources, tagsOf, type Tag } from '../common/resources.js';
 import { checkTags, GWLB_TAG_LIMITS, tagListParam, tagListParams, tagsSent } from '../common/tag-params.js';
 import { findVpc } from '../nlb/vip-pool.js';
-import { quotaInsufficient } from '../nlb/server-groups.js';
 import { planZoneMappings, zoneMappingsParam } from './load-balancer-zones.js';
 import {
   DEFAULT_TRAFFIC_MODE,
@@ -86,7 +86,7 @@ const createLoadBalancer = defineAction({
 
     const limit = ctx.config.quotas.gwlbLoadBalancers;
     const usage = await countResources(ctx.db, { product: PRODUCT, kind: LB_KIND, regionId: ctx.region.id });
-    if (usage >= limit) throw quotaInsufficient('gwlb_quota_loadbalancers_num', usage, limit);
+    if (usage >= limit) throw errors.quotaInsufficient('gwlb_quota_loadbalancers_num', usage, limit);
 
     const doc: GwlbLoadBalancerDoc = {
       LoadBalancerName: input.LoadBalancerName,

@@ -5,13 +5,12 @@
  * Statuses: Creating → Available on create, Configuring → Available on change.
  */
 import { defineAction } from '../../gateway/action.js';
-import { ApiError } from '../../gateway/errors.js';
+import { ApiError, errors } from '../../gateway/errors.js';
 import { p } from '../../gateway/params/spec.js';
 import { isoSeconds } from '../../util/clock.js';
 import { newResourceId } from '../../util/ids.js';
 import { countResources, deleteResource, hasAllTags, listResources, tagsOf, type Tag } from '../common/resources.js';
 import { checkTags, GWLB_TAG_LIMITS, tagListParam, tagListParams, tagsSent } from '../common/tag-params.js';
-import { quotaInsufficient } from '../nlb/server-groups.js';
 import { findVpc } from '../nlb/vip-pool.js';
 import { checkIdleTimeoutFits } from './attachment-rules.js';
 import {
@@ -98,7 +97,7 @@ const createServerGroup = defineAction({
 
     const limit = ctx.config.quotas.gwlbServerGroups;
     const usage = await countResources(ctx.db, { product: PRODUCT, kind: SERVER_GROUP_KIND, regionId: ctx.region.id });
-    if (usage >= limit) throw quotaInsufficient('gwlb_quota_servergroups_num', usage, limit);
+    if (usage >= limit) throw errors.quotaInsufficient('gwlb_quota_servergroups_num', usage, limit);
 
     const doc: GwlbServerGroupDoc = {
       ServerGroupName: input.ServerGroupName ?? '',

@@ -9,11 +9,10 @@
  */
 import type { RegionConfig } from '../../config/config.js';
 import { defineAction } from '../../gateway/action.js';
-import { ApiError } from '../../gateway/errors.js';
+import { ApiError, errors } from '../../gateway/errors.js';
 import { p } from '../../gateway/params/spec.js';
 import { cidrContains, parseCidr, parseIpv4, PRIVATE_RANGES } from '../../util/ipv4.js';
 import { listResources } from '../common/resources.js';
-import { quotaInsufficient } from '../nlb/server-groups.js';
 import { serverAddress } from '../nlb/servers.js';
 import { rejectVipAppliances } from './attachment-rules.js';
 import { currentServers, PRODUCT, requireServerGroup, requireSettled, SERVER_GROUP_KIND } from './lookups.js';
@@ -122,7 +121,7 @@ const addServersToServerGroup = defineAction({
     }
 
     const limit = ctx.config.quotas.gwlbServersPerServerGroup;
-    if (servers.length > limit) throw quotaInsufficient('gwlb_quota_servers_num', doc.Servers.length, limit);
+    if (servers.length > limit) throw errors.quotaInsufficient('gwlb_quota_servers_num', doc.Servers.length, limit);
 
     const settled = servers.map((s) => (s.Status === 'Adding' ? { ...s, Status: 'Available' } : s));
     await changeWithJob(ctx, group, { transition: GWLB_SERVER_GROUP.transitions.configure, body: { ...doc, Servers: servers }, onSettled: { Servers: settled } });

@@ -18,7 +18,6 @@ import {
   certificateKey,
   checkSettled,
   listenersOf,
-  quotaInsufficient,
   requireListener,
   requireServerCertificates,
   setStatus,
@@ -154,7 +153,7 @@ const associateAdditionalCertificates = defineAction({
     const siblings = await listenersOf(ctx, d.LoadBalancerId);
     const inUse = siblings.reduce((n, l) => n + l.body.AdditionalCertificates.length, 0);
     const quota = ctx.config.quotas.nlbAdditionalCertificatesPerLoadBalancer;
-    if (inUse + ids.length > quota) throw quotaInsufficient('nlb_quota_loadbalancer_certificates_num', inUse, quota);
+    if (inUse + ids.length > quota) throw errors.quotaInsufficient('nlb_quota_loadbalancer_certificates_num', inUse, quota);
 
     const body: ListenerDoc = {
       ...d,

@@ -106,11 +106,6 @@ export function setStatus(id: string, status: string): JobEffect {
 
 // --- errors the generic constructors don't spell ------------------------------------------
 
-/** The cloud names its quota in the message and uses one code for every listener-side quota. */
-export function quotaInsufficient(quotaName: string, usage: number, limit: number): ApiError {
-  return new ApiError('QuotaExceeded.QuotaInsufficient', `The quota of ${quotaName} is exceeded, usage ${usage}/${limit}.`);
-}
-
 export function alreadyAssociated(certificateId: string): ApiError {
   return new ApiError('ResourceAlreadyAssociated.Certificate', `The specified resource ${certificateId} is already associated.`);
 }
@@ -314,7 +309,7 @@ const createListener = defineAction({
     const siblings = await listenersOf(ctx, lb.id);
     const quota = ctx.config.quotas.nlbListenersPerLoadBalancer;
     if (siblings.length >= quota) {
-      throw quotaInsufficient('nlb_quota_loadbalancer_listeners_num', siblings.length, quota);
+      throw errors.quotaInsufficient('nlb_quota_loadbalancer_listeners_num', siblings.length, quota);
     }
     checkPortClaim({ ListenerProtocol: protocol, ...ports }, siblings.map((s) => s.body));
 

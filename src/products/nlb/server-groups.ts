@@ -5,7 +5,7 @@
  */
 import type { ActionContext } from '../../gateway/action.js';
 import { defineAction } from '../../gateway/action.js';
-import { ApiError } from '../../gateway/errors.js';
+import { ApiError, errors } from '../../gateway/errors.js';
 import { p, sameWord } from '../../gateway/params/spec.js';
 import { settleEffects, startJob } from '../common/jobs.js';
 import { NLB_SERVER_GROUP } from '../../domain/status-machines.js';
@@ -127,10 +127,6 @@ function preserveClientIpSwitchError(detail: string): ApiError {
   return new ApiError('IllegalParam.PreserveClientIpSwitch', `The param of PreserveClientIpSwitch is illegal. ${detail}`);
 }
 
-export function quotaInsufficient(quota: string, usage: number, limit: number): ApiError {
-  return new ApiError('QuotaExceeded.QuotaInsufficient', `The quota of ${quota} is exceeded, usage ${usage}/${limit}.`);
-}
-
 /** The fields UpdateServerGroupAttribute may change: what a failed update puts back. */
 function attributesOf(doc: ServerGroupDoc): Partial<ServerGroupDoc> {
   return {
@@ -208,7 +204,7 @@ const createServerGroup = defineAction({
 
     const limit = ctx.config.quotas.nlbServerGroups;
     const usage = await countResources(ctx.db, { product: 'nlb', kind: SERVER_GROUP_KIND, regionId: ctx.region.id });
-    if (usage >= limit) throw quotaInsufficient('nlb_quota_servergroups_num', usage, limit);
+    if (usage >= limit) throw errors.quotaInsufficient('nlb_quota_servergroups_num', usage, limit);
 
     const id = newResourceId('sgp');
     const doc: ServerGroupDoc = {

@@ -11,13 +11,12 @@ import { NLB_SERVER_GROUP } from '../../domain/status-machines.js';
 import { isIPv6 } from 'node:net';
 import type { RegionConfig } from '../../config/config.js';
 import { defineAction, type ActionContext } from '../../gateway/action.js';
-import { ApiError } from '../../gateway/errors.js';
+import { ApiError, errors } from '../../gateway/errors.js';
 import { p, sameWord } from '../../gateway/params/spec.js';
 import { listResources, paginate, updateResource } from '../common/resources.js';
 import { cidrContains, parseCidr, parseIpv4, PRIVATE_RANGES } from '../../util/ipv4.js';
 import type { ServerDoc, ServerGroupDoc } from '../../domain/nlb-documents.js';
 import {
-  quotaInsufficient,
   requireServerGroup,
   SERVER_GROUP_KIND,
   startServerGroupJob,
@@ -265,7 +264,7 @@ const addServersToServerGroup = defineAction({
 
     const limit = ctx.config.quotas.nlbServersPerServerGroup;
     const usage = doc.Servers.length;
-    if (usage + added.length > limit) throw quotaInsufficient('servers per server group', usage, limit);
+    if (usage + added.length > limit) throw errors.quotaInsufficient('servers per server group', usage, limit);
 
     const pending = [...doc.Servers, ...added];
     const settled = pending.map((s) => ({ ...s, Status: 'Available' }));
