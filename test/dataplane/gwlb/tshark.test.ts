@@ -138,7 +138,14 @@ class Capture {
   static async start(file: string, filter: string, markerTo: string): Promise<Capture> {
     const capture = new Capture(file, filter, markerTo);
     await new Promise<void>((resolve) => capture.marker.bind(0, ENDPOINT, resolve));
-    await capture.seeMarker('tshark never captured the start marker');
+    try {
+      await capture.seeMarker('tshark never captured the start marker');
+    } catch (err) {
+      // Nothing else would end tshark or the marker socket, and the test process would never exit.
+      capture.child.kill('SIGINT');
+      capture.marker.close();
+      throw err;
+    }
     return capture;
   }
 
