@@ -5,7 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import openApiClient from '@alicloud/openapi-client';
-import popCore from '@alicloud/pop-core';
+import RPCClient from '@alicloud/pop-core';
 import * as $tea from '@alicloud/tea-util';
 import {
   NLB,
@@ -63,7 +63,7 @@ async function legacyDescribeRegions(signatureAlgorithm?: string, secret?: strin
 }
 
 function popClient(secret = TEST_ACCESS_KEY_SECRET) {
-  return new popCore.RPCClient({
+  return new RPCClient({
     accessKeyId: TEST_ACCESS_KEY_ID,
     accessKeySecret: secret,
     endpoint: `http://${endpoint()}`,
@@ -163,7 +163,7 @@ describe('refused requests', () => {
       const e = await callError(callApi(skewed, NLB, 'DescribeRegions', {}));
       assert.equal(e.code, 'InvalidTimeStamp.Expired');
       await assert.rejects(
-        new popCore.RPCClient({
+        new RPCClient({
           accessKeyId: TEST_ACCESS_KEY_ID,
           accessKeySecret: TEST_ACCESS_KEY_SECRET,
           endpoint: `http://${skewed.host}:${skewed.port}`,

@@ -24,11 +24,18 @@ after(() => server?.stop());
 const call = (action: string, params: Record<string, unknown> = {}) => gwlb(server, action, params);
 const fails = (action: string, params: Record<string, unknown> = {}) => failure(server, action, params);
 
+/** The group as ListServerGroups shows it; failing the test when it is not listed. */
+async function listedGroup(id: string): Promise<Record<string, any>> {
+  const listed = await group(server, id);
+  assert.ok(listed, `server group ${id} is listed`);
+  return listed;
+}
+
 test('a new group is Creating, then Available, with the documented defaults', async () => {
   const { ServerGroupId } = await call('CreateServerGroup', { VpcId: 'vpc-local', ServerGroupName: 'sg-defaults', Tag: [{ Key: 'k', Value: 'v' }] });
   assert.match(ServerGroupId, /^sgp-[a-z0-9]{20}$/);
   await until(() => groupStatus(server, ServerGroupId), 'Available');
-  const g = await group(server, ServerGroupId);
+  const g = await listedGroup(ServerGroupId);
   assert.equal(g.ServerGroupName, 'sg-defaults');
   assert.equal(g.ServerGroupType, 'Instance');
   assert.equal(g.Protocol, 'GENEVE');
@@ -74,7 +81,7 @@ test('every documented setting is stored: Ip type, 2TCH, Rebalance, HTTP checks,
     },
     ConnectionDrainConfig: { ConnectionDrainEnabled: true, ConnectionDrainTimeout: 3600 },
   });
-  const g = await group(server, id);
+  const g = await listedGroup(id);
   assert.equal(g.ServerGroupType, 'Ip');
   assert.equal(g.Protocol, 'GENEVE');
   assert.equal(g.Scheduler, '2TCH');
@@ -137,7 +144,7 @@ test('an update changes only what was sent, via Configuring back to Available', 
     ConnectionDrainConfig: { ConnectionDrainEnabled: true },
   });
   await until(() => groupStatus(server, id), 'Available');
-  const g = await group(server, id);
+  const g = await listedGroup(id);
   assert.equal(g.ServerGroupName, 'sg-update');
   assert.equal(g.Scheduler, '3TCH');
   assert.equal(g.HealthCheckConfig.HealthCheckProtocol, 'HTTP');
@@ -149,14 +156,14 @@ test('an update changes only what was sent, via Configuring back to Available', 
   assert.equal(bad.code, 'IllegalParam.HealthyThreshold');
   const dry = await fails('UpdateServerGroupAttribute', { ServerGroupId: id, ServerGroupName: 'dry-run', DryRun: true });
   assert.equal(dry.code, 'DryRunOperation');
-  assert.equal((await group(server, id)).ServerGroupName, 'sg-update');
+  assert.equal((await listedGroup(id)).ServerGroupName, 'sg-update');
 });
 
 test('a group a listener uses cannot be deleted; RelatedLoadBalancerIds names the GWLB', async () => {
   const lb = await createLoadBalancer(server);
   const id = await createServerGroup(server);
   const listener = await createListener(server, { LoadBalancerId: lb, ServerGroupId: id });
-  assert.deepEqual((await group(server, id)).RelatedLoadBalancerIds, [lb]);
+  assert.deepEqual((await listedGroup(id)).RelatedLoadBalancerIds, [lb]);
   const e = await fails('DeleteServerGroup', { ServerGroupId: id });
   assert.equal(e.code, 'ResourceInUse.ServerGroup');
   assert.equal(await groupStatus(server, id), 'Available');
@@ -179,7 +186,7 @@ test('a scheduler other than 5TCH is refused while a listener uses a non-default
   await createListener(server, { LoadBalancerId: lb, ServerGroupId: id, TcpIdleTimeout: 900 });
   const e = await fails('UpdateServerGroupAttribute', { ServerGroupId: id, Scheduler: '3TCH' });
   assert.equal(e.code, 'OperationDenied.TcpIdleTimeoutConflictWithScheduler');
-  assert.equal((await group(server, id)).Scheduler, '5TCH');
+  assert.equal((await listedGroup(id)).Scheduler, '5TCH');
 });
 
 test('ListServerGroups filters and pages', async () => {
@@ -266,7 +273,7 @@ test('RAM: gwlb:UpdateServerGroupAttribute is granted per servergroup ARN', asyn
   const e = await failure(server, 'UpdateServerGroupAttribute', { ServerGroupId: theirs, ServerGroupName: 'nope' }, creds);
   assert.deepEqual([e.code, e.status], ['Forbidden.NoPermission', 403]);
   await until(() => groupStatus(server, mine), 'Available');
-  assert.equal((await group(server, mine)).ServerGroupName, 'ram-renamed');
-  assert.equal((await group(server, theirs)).ServerGroupName, 'ram-theirs');
+  assert.equal((await listedGroup(mine)).ServerGroupName, 'ram-renamed');
+  assert.equal((await listedGroup(theirs)).ServerGroupName, 'ram-theirs');
 });
 
