@@ -44,9 +44,10 @@ export function startConsole(
     } catch (err) {
       deps.log?.warn({ err }, 'console could not sample the metrics');
     }
-    if (!stopped) timer = scheduler.setTimeout(tick, sampleMs);
+    if (!stopped) timer = scheduler.setTimeout(() => void tick(), sampleMs);
   };
-  timer = scheduler.setTimeout(tick, 0);
+  // tick catches its own failures (logged above), so nothing is left to await.
+  timer = scheduler.setTimeout(() => void tick(), 0);
   return {
     ring,
     stop: async () => {

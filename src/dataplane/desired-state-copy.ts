@@ -134,16 +134,16 @@ export class DesiredStateSource {
 
   /** A Store whose `db` follows this source. */
   asStore(): Store {
-    const source = this;
     const store = this.store;
+    const currentDb = () => this.#local?.db ?? store.db;
     return {
       kind: store.kind,
       get db() {
-        return source.#local?.db ?? store.db;
+        return currentDb();
       },
       mutate: (fn) => store.mutate(fn),
       transact: (fn) => store.transact(fn),
-      currentRevision: () => (source.#local ?? store).currentRevision(),
+      currentRevision: () => (this.#local ?? store).currentRevision(),
       waitForRevision: (after, timeoutMs, signal) => store.waitForRevision(after, timeoutMs, signal),
       notifyRevision: (revision) => store.notifyRevision(revision),
       health: () => store.health(),

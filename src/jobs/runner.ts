@@ -149,18 +149,18 @@ export class JobRunner {
       if (this.stopped) return;
       const pause = failures > 0 ? Math.min(pollMs * 2 ** Math.min(failures, 20), maxBackoffMs) : pollMs;
       if (remaining > 0) {
-        this.timer = setTimeout(loop, pause);
+        this.timer = setTimeout(() => void loop(), pause);
       } else if (seen === undefined) {
         // Jobs just drained: one more pass, with the revision read first. (Or the revision
         // could not be read: try again after the usual pause.)
-        this.timer = setTimeout(loop, wantSeen ? pause : 0);
+        this.timer = setTimeout(() => void loop(), wantSeen ? pause : 0);
       } else {
         // Idle: sleep until the next committed change (a new job bumps the revision).
         this.idle = true;
         this.waitAbort = new AbortController();
         await this.opts.store.waitForRevision(seen, 1000, this.waitAbort.signal).catch(() => 0);
         this.idle = false;
-        if (!this.stopped) this.timer = setTimeout(loop, 0);
+        if (!this.stopped) this.timer = setTimeout(() => void loop(), 0);
       }
     };
     void loop();

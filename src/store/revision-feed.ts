@@ -60,7 +60,7 @@ export class RevisionFeed {
       };
       // Timeout and abort still answer with the current revision, read fresh.
       const giveUp = (): void => {
-        this.#readSafely().then((revision) => waiter.settle(revision));
+        void this.#readSafely().then((revision) => waiter.settle(revision));
       };
       const timer = setTimeout(giveUp, Math.max(0, timeoutMs));
       signal?.addEventListener('abort', giveUp, { once: true });
@@ -68,7 +68,7 @@ export class RevisionFeed {
       this.#startPolling();
       if (signal?.aborted) return giveUp();
       // Read only after registering, so a commit landing in between cannot be missed.
-      this.#readSafely().then((revision) => {
+      void this.#readSafely().then((revision) => {
         if (revision > after) waiter.settle(revision);
       });
     });
@@ -93,7 +93,8 @@ export class RevisionFeed {
 
   #startPolling(): void {
     if (this.#pollTimer || this.#closed) return;
-    const timer = setTimeout(async () => {
+    // #readSafely never rejects, so the poll needs no error path.
+    const poll = async (): Promise<void> => {
       // One read at a time no matter how many waiters there are.
       await (this.#polling ??= this.#readSafely().then(() => {
         this.#polling = undefined;
@@ -102,7 +103,8 @@ export class RevisionFeed {
       if (this.#pollTimer !== timer) return;
       this.#pollTimer = undefined;
       if (this.#waiters.size > 0) this.#startPolling();
-    }, this.#pollIntervalMs);
+    };
+    const timer = setTimeout(() => void poll(), this.#pollIntervalMs);
     this.#pollTimer = timer;
   }
 

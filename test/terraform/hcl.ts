@@ -35,7 +35,7 @@ function tokenize(source: string): Token[] {
       tokens.push({ kind: 'punct', text: c });
       i++;
     } else {
-      const m = /^[A-Za-z0-9_.\-]+/.exec(source.slice(i));
+      const m = /^[A-Za-z0-9_.-]+/.exec(source.slice(i));
       if (!m) throw new Error(`unexpected ${JSON.stringify(c)} in HCL`);
       tokens.push({ kind: /^-?\d+$/.test(m[0]) ? 'number' : 'word', text: m[0] });
       i += m[0].length;

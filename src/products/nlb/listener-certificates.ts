@@ -20,7 +20,6 @@ import {
   listenersOf,
   requireListener,
   requireServerCertificates,
-  setStatus,
   transitionListener,
   type ListenerRow,
 } from './listeners.js';

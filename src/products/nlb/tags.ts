@@ -22,7 +22,7 @@ import {
   type Resource,
   type Tag,
 } from '../common/resources.js';
-import { defaultResourceGroupId, RESOURCE_GROUP_ID } from '../common/resource-groups.js';
+import { RESOURCE_GROUP_ID } from '../common/resource-groups.js';
 
 // --- taggable resource types -------------------------------------------------------------
 

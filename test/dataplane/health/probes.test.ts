@@ -35,19 +35,18 @@ async function closedUdpPort(): Promise<number> {
 
 test('tcp: a listening port is healthy; the probe resets the connection right away', async () => {
   let accepted = 0;
+  let server!: net.Server;
   const ended = new Promise<string>((resolve) => {
-    const server = net.createServer((sock) => {
+    server = net.createServer((sock) => {
       accepted++;
       sock.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
       sock.on('close', () => resolve('closed'));
     });
-    server.listen(0, HOST, async () => {
-      const port = (server.address() as AddressInfo).port;
-      const r = await tcpProbe(HOST, port, 2000);
-      assert.deepEqual(r, { ok: true });
-      server.close();
-    });
   });
+  await new Promise<void>((resolve) => server.listen(0, HOST, resolve));
+  const port = (server.address() as AddressInfo).port;
+  assert.deepEqual(await tcpProbe(HOST, port, 2000), { ok: true });
+  server.close();
   const how = await ended;
   assert.equal(accepted, 1);
   assert.ok(how === 'ECONNRESET' || how === 'closed', how);
