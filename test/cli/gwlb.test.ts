@@ -9,8 +9,9 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { ManualClock } from '../../src/util/clock.js';
 import { MAIN, runCli } from '../support/process.js';
-import { TEST_ACCESS_KEY_ID, TEST_ACCESS_KEY_SECRET, startTestServer, type TestServer } from '../support/server.js';
+import { TEST_ACCESS_KEY_ID, TEST_ACCESS_KEY_SECRET, type TestServer } from '../support/server.js';
 import { gwlb, lbStatus } from '../products/gwlb/support.js';
+import { startSlowServer } from '../support/slow-server.js';
 
 /** How long every change stays transitional, on the injected clock. */
 const DELAY_MS = 20_000;
@@ -18,11 +19,10 @@ const DELAY_MS = 20_000;
 const clock = new ManualClock(Date.now());
 let server: TestServer;
 before(async () => {
-  server = await startTestServer({
+  server = await startSlowServer({
     clock,
+    delayMs: DELAY_MS,
     configure: (c) => {
-      c.jobs.extraDelayMs = DELAY_MS;
-      c.jobs.nodeTimeoutMs = 365 * 24 * 3600 * 1000;
       // Own VIP pools: a Running GWLB listener holds UDP 6081 on its VIPs.
       const [a, b] = c.regions[0].vpcs[0].vSwitches;
       a.vipPool = '127.0.45.0/24';

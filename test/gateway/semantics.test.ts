@@ -6,19 +6,13 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock } from '../../src/util/clock.js';
 import { PROBE, probe } from '../support/probe-product.js';
-import { callApi, callError, startTestServer, waitForJob, type TestServer } from '../support/server.js';
+import { callApi, callError, waitForJob, type TestServer } from '../support/server.js';
+import { startSlowServer } from '../support/slow-server.js';
 
 const clock = new ManualClock(Date.now());
 let server: TestServer;
 before(async () => {
-  server = await startTestServer({
-    clock,
-    extraProducts: [probe],
-    configure: (c) => {
-      c.jobs.extraDelayMs = 60_000;
-      c.jobs.nodeTimeoutMs = 24 * 3_600_000;
-    },
-  });
+  server = await startSlowServer({ clock, extraProducts: [probe] });
 });
 after(async () => {
   await server?.stop();

@@ -1,13 +1,18 @@
 /** Builds NLB resources through the official client, the way a user would, and waits for them. */
 import { NLB, callApi, waitForJob, type TestServer } from './server.js';
 
-export async function createActiveLoadBalancer(server: TestServer): Promise<{ id: string; vips: string[] }> {
+/** An intranet NLB in both zones of the VPC (default `vpc-local`, vSwitches `vsw-local-a/b`), once it is Active. */
+export async function createActiveLoadBalancer(
+  server: TestServer,
+  opts: { vpcId?: string; vSwitchIds?: [string, string] } = {},
+): Promise<{ id: string; vips: string[] }> {
+  const [a, b] = opts.vSwitchIds ?? ['vsw-local-a', 'vsw-local-b'];
   const { LoadbalancerId } = await callApi(server, NLB, 'CreateLoadBalancer', {
     AddressType: 'Intranet',
-    VpcId: 'vpc-local',
+    VpcId: opts.vpcId ?? 'vpc-local',
     ZoneMappings: [
-      { ZoneId: 'cn-hangzhou-a', VSwitchId: 'vsw-local-a' },
-      { ZoneId: 'cn-hangzhou-b', VSwitchId: 'vsw-local-b' },
+      { ZoneId: 'cn-hangzhou-a', VSwitchId: a },
+      { ZoneId: 'cn-hangzhou-b', VSwitchId: b },
     ],
   });
   for (let i = 0; i < 500; i++) {

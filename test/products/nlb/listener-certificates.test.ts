@@ -11,7 +11,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManualClock } from '../../../src/util/clock.js';
-import { NLB, callApi, callError, startTestServer, waitForJob, type TestServer } from '../../support/server.js';
+import { NLB, callApi, callError, waitForJob, type TestServer } from '../../support/server.js';
+import { startSlowServer } from '../../support/slow-server.js';
 
 const CAS = '2020-04-07';
 // Small: the manual clock only moves when told, and signatures must stay within 15 minutes of it.
@@ -72,14 +73,7 @@ const sni: string[] = [];
 
 before(async () => {
   pki = mkdtempSync(join(tmpdir(), 'openslb-pki-'));
-  server = await startTestServer({
-    clock,
-    configure: (c) => {
-      c.jobs.extraDelayMs = DELAY_MS;
-      c.jobs.nodeTimeoutMs = 24 * 3_600_000;
-      c.quotas.nlbAdditionalCertificatesPerLoadBalancer = 4;
-    },
-  });
+  server = await startSlowServer({ clock, delayMs: DELAY_MS, configure: (c) => (c.quotas.nlbAdditionalCertificatesPerLoadBalancer = 4) });
   const created = await call('CreateLoadBalancer', {
     AddressType: 'Intranet',
     VpcId: 'vpc-local',

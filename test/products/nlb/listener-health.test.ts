@@ -7,6 +7,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { healthObservationKey } from '../../../src/domain/observations.js';
 import { NLB, callApi, callError, startTestServer, waitForJob, type TestServer } from '../../support/server.js';
+import { createActiveLoadBalancer } from '../../support/nlb-setup.js';
 
 let server: TestServer;
 const call = (action: string, params: Record<string, unknown> = {}) => callApi(server, NLB, action, params);
@@ -16,19 +17,7 @@ let lb: string;
 
 before(async () => {
   server = await startTestServer();
-  const { LoadbalancerId } = await call('CreateLoadBalancer', {
-    AddressType: 'Intranet',
-    VpcId: 'vpc-local',
-    ZoneMappings: [
-      { ZoneId: 'cn-hangzhou-a', VSwitchId: 'vsw-local-a' },
-      { ZoneId: 'cn-hangzhou-b', VSwitchId: 'vsw-local-b' },
-    ],
-  });
-  lb = LoadbalancerId;
-  for (let i = 0; i < 500; i++) {
-    if ((await read('GetLoadBalancerAttribute', { LoadBalancerId: lb })).LoadBalancerStatus === 'Active') break;
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  lb = (await createActiveLoadBalancer(server)).id;
 });
 after(async () => {
   await server?.stop();

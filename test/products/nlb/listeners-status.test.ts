@@ -6,7 +6,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock } from '../../../src/util/clock.js';
-import { NLB, callApi, callError, startTestServer, waitForJob, type TestServer } from '../../support/server.js';
+import { NLB, callApi, callError, waitForJob, type TestServer } from '../../support/server.js';
+import { startSlowServer } from '../../support/slow-server.js';
 
 // Small: the manual clock only moves when told, and signatures must stay within 15 minutes of it.
 const DELAY_MS = 1_000;
@@ -28,13 +29,7 @@ let lb: string;
 let group: string;
 
 before(async () => {
-  server = await startTestServer({
-    clock,
-    configure: (c) => {
-      c.jobs.extraDelayMs = DELAY_MS;
-      c.jobs.nodeTimeoutMs = 24 * 3_600_000;
-    },
-  });
+  server = await startSlowServer({ clock, delayMs: DELAY_MS });
   const created = await call('CreateLoadBalancer', {
     AddressType: 'Intranet',
     VpcId: 'vpc-local',

@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RamService } from '../../../src/accounts/ram-service.js';
 import { NLB, callApi, callError, startTestServer, waitForJob, type TestServer } from '../../support/server.js';
+import { createActiveLoadBalancer } from '../../support/nlb-setup.js';
 
 let server: TestServer;
 
@@ -42,20 +43,7 @@ const read = (action: string, params: Record<string, unknown>) => callApi(server
 
 async function createNlb(vpcId = 'vpc-local'): Promise<string> {
   const suffix = vpcId === 'vpc-local' ? 'local' : 'other';
-  const { LoadbalancerId } = await call('CreateLoadBalancer', {
-    AddressType: 'Intranet',
-    VpcId: vpcId,
-    ZoneMappings: [
-      { ZoneId: 'cn-hangzhou-a', VSwitchId: `vsw-${suffix}-a` },
-      { ZoneId: 'cn-hangzhou-b', VSwitchId: `vsw-${suffix}-b` },
-    ],
-  });
-  for (let i = 0; i < 500; i++) {
-    const lb = await read('GetLoadBalancerAttribute', { LoadBalancerId: LoadbalancerId });
-    if (lb.LoadBalancerStatus === 'Active') return LoadbalancerId;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`NLB ${LoadbalancerId} never became Active`);
+  return (await createActiveLoadBalancer(server, { vpcId, vSwitchIds: [`vsw-${suffix}-a`, `vsw-${suffix}-b`] })).id;
 }
 
 let groupCounter = 0;

@@ -1,6 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { NLB, callApi, callError, startTestServer, waitForJob, type TestServer } from '../../support/server.js';
+import { createActiveLoadBalancer } from '../../support/nlb-setup.js';
 
 let server: TestServer;
 before(async () => {
@@ -49,19 +50,7 @@ test('bad names are refused and keep the current target', async () => {
 });
 
 test('the target cannot move while a listener sends fine-grained metrics to it', async () => {
-  const { LoadbalancerId: lb } = await callApi(server, NLB, 'CreateLoadBalancer', {
-    AddressType: 'Intranet',
-    VpcId: 'vpc-local',
-    ZoneMappings: [
-      { ZoneId: 'cn-hangzhou-a', VSwitchId: 'vsw-local-a' },
-      { ZoneId: 'cn-hangzhou-b', VSwitchId: 'vsw-local-b' },
-    ],
-  });
-  for (let i = 0; i < 500; i++) {
-    const got = await callApi(server, NLB, 'GetLoadBalancerAttribute', { LoadBalancerId: lb }, { placement: 'query' });
-    if (got.LoadBalancerStatus === 'Active') break;
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  const { id: lb } = await createActiveLoadBalancer(server);
   const group = await callApi(server, NLB, 'CreateServerGroup', { ServerGroupName: 'metrics', VpcId: 'vpc-local' });
   const listener = await callApi(server, NLB, 'CreateListener', {
     LoadBalancerId: lb,

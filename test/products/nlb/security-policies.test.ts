@@ -19,6 +19,7 @@ import {
 } from '../../../src/domain/tls-policies.js';
 import { NLB, callApi, callError, startTestServer, waitForJob, type TestServer } from '../../support/server.js';
 import { makeTestPki, type TestPki } from '../cas/openssl.js';
+import { startSlowServer } from '../../support/slow-server.js';
 
 let server: TestServer;
 before(async () => {
@@ -200,13 +201,7 @@ describe('while a policy change is being applied', () => {
   const clock = new ManualClock(Date.now());
   let slow: TestServer;
   before(async () => {
-    slow = await startTestServer({
-      clock,
-      configure: (c) => {
-        c.jobs.extraDelayMs = 60_000;
-        c.jobs.nodeTimeoutMs = 24 * 3_600_000;
-      },
-    });
+    slow = await startSlowServer({ clock });
   });
   after(async () => {
     await slow?.stop();

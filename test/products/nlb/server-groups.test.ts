@@ -17,6 +17,7 @@ import {
   waitForJob,
   type TestServer,
 } from '../../support/server.js';
+import { startSlowServer } from '../../support/slow-server.js';
 
 const { $OpenApiUtil } = openApiCore;
 const OpenApi = openApiCore.default;
@@ -390,13 +391,7 @@ test('a RAM user allowed on one server group can change it and no other', async 
 
 test('changes to a group that is not Available are refused with IncorrectStatus.serverGroup', async () => {
   const clock = new ManualClock(Date.now());
-  const slow = await startTestServer({
-    clock,
-    configure: (c) => {
-      c.jobs.extraDelayMs = 60_000;
-      c.jobs.nodeTimeoutMs = 365 * 24 * 3600 * 1000;
-    },
-  });
+  const slow = await startSlowServer({ clock });
   try {
     const r = await callApi(slow, NLB, 'CreateServerGroup', { ServerGroupName: 'slow', VpcId: 'vpc-local' });
     assert.equal((await describeGroup(r.ServerGroupId, slow)).ServerGroupStatus, 'Creating');

@@ -3,6 +3,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock } from '../../../src/util/clock.js';
 import { NLB, callApi, callError, startTestServer, waitForJob, type TestServer } from '../../support/server.js';
+import { startSlowServer } from '../../support/slow-server.js';
 
 let server: TestServer;
 before(async () => {
@@ -316,13 +317,7 @@ test('DryRun on server changes validates, answers DryRunOperation and changes no
 
 test('servers show Adding / Configuring / Removing while their job runs, and the group refuses other changes', async () => {
   const clock = new ManualClock(Date.now());
-  const slow = await startTestServer({
-    clock,
-    configure: (c) => {
-      c.jobs.extraDelayMs = 60_000;
-      c.jobs.nodeTimeoutMs = 365 * 24 * 3600 * 1000;
-    },
-  });
+  const slow = await startSlowServer({ clock });
   const settle = async (jobId: string) => {
     clock.advance(60_000);
     assert.equal(await waitForJob(slow, jobId), 'Succeeded');
@@ -383,13 +378,7 @@ async function failOnDataPlane(target: TestServer, objectId: string): Promise<vo
 
 test('a change the data plane fails is undone', async () => {
   const clock = new ManualClock(Date.now());
-  const slow = await startTestServer({
-    clock,
-    configure: (c) => {
-      c.jobs.extraDelayMs = 60_000;
-      c.jobs.nodeTimeoutMs = 365 * 24 * 3600 * 1000;
-    },
-  });
+  const slow = await startSlowServer({ clock });
   try {
     const created = await callApi(slow, NLB, 'CreateServerGroup', { ServerGroupName: 'fails', VpcId: 'vpc-local', ServerGroupType: 'Ip' });
     const id = created.ServerGroupId as string;
