@@ -11,6 +11,8 @@ import pino from 'pino';
 import { ENV_ACCESS_KEY_ID, ENV_ACCESS_KEY_SECRET, credentialsPath, readCredentialsFile } from './accounts/credentials.js';
 import { loadConfig } from './config/load.js';
 import { startOpenSlb } from './server/openslb.js';
+import type { Clock } from './util/clock.js';
+import type { Scheduler } from './util/scheduler.js';
 
 export interface EmbeddedOptions {
   /** Address the API and admin listeners bind (default 127.0.0.1). */
@@ -32,6 +34,14 @@ export interface EmbeddedOptions {
   configFile?: string;
   /** pino level of the server's log lines on stderr (default `warn`). */
   logLevel?: string;
+  /**
+   * Time as the server sees it (job delays, timestamps, node liveness). Default: the system
+   * clock. With a ManualScheduler as both `clock` and `timers`, a test moves time on instead
+   * of waiting for health-check intervals.
+   */
+  clock?: Clock;
+  /** The timers of the in-process data plane's health checks and drains (default: the real ones). */
+  timers?: Scheduler;
 }
 
 export interface EmbeddedOpenSlb {
@@ -79,7 +89,12 @@ export async function startEmbedded(opts: EmbeddedOptions = {}): Promise<Embedde
     config.storeUrl = undefined;
     const env: NodeJS.ProcessEnv =
       opts.accessKeyId !== undefined ? { [ENV_ACCESS_KEY_ID]: opts.accessKeyId, [ENV_ACCESS_KEY_SECRET]: opts.accessKeySecret } : {};
-    const running = await startOpenSlb(config, { env, log: pino({ level: config.logLevel }, pino.destination(2)) });
+    const running = await startOpenSlb(config, {
+      env,
+      clock: opts.clock,
+      timers: opts.timers,
+      log: pino({ level: config.logLevel }, pino.destination(2)),
+    });
     let key = opts.accessKeyId !== undefined ? { accessKeyId: opts.accessKeyId, accessKeySecret: opts.accessKeySecret! } : undefined;
     if (key === undefined) {
       try {

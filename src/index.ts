@@ -6,3 +6,4 @@ export { startEmbedded, type EmbeddedOptions, type EmbeddedOpenSlb } from './emb
 export { ApiClient, type ApiClientOptions, type ApiCallResult } from './client/api-client.js';
 export { NLB_VERSION } from './products/nlb/index.js';
 export { GWLB_VERSION } from './products/gwlb/index.js';
+export { ManualScheduler, type Scheduler } from './util/scheduler.js';

@@ -15,7 +15,7 @@ import { registerDataPlaneMetrics } from '../metrics/dataplane-metrics.js';
 import { registerGwlbMetrics } from '../metrics/gwlb-metrics.js';
 import type { Store } from '../store/store.js';
 import type { Clock } from '../util/clock.js';
-import { systemScheduler } from '../util/scheduler.js';
+import { systemScheduler, type Scheduler as TimerScheduler } from '../util/scheduler.js';
 import { faultAwareProbe } from '../dataplane/health/fault-probe.js';
 import { connectionFaults } from '../dataplane/connection-faults.js';
 import { faultCounter } from '../metrics/fault-metrics.js';
@@ -43,6 +43,8 @@ export interface DataPlaneOptions {
   datagrams?: boolean;
   /** Health probes of a cluster worker, shared with the other workers through the primary. */
   probe?: ProbeFn;
+  /** The timers health checks and kernel drains run on (default: the real ones; tests move a ManualScheduler). */
+  timers?: TimerScheduler;
   /** Where nft / conntrack run (tests point it at a network namespace). Default: this namespace. */
   kernelRunner?: CommandRunner;
 }
@@ -135,7 +137,7 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlaneN
   const nlb = new NlbReconciler({
     store,
     clock,
-    timers: systemScheduler,
+    timers: opts.timers ?? systemScheduler,
     maxPortRange: config.dataplane.maxPortRange,
     maxUdpSessions: config.dataplane.maxUdpSessionsPerListener,
     log,
@@ -152,7 +154,7 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlaneN
     const gwlb = new GwlbReconciler({
       store,
       clock,
-      timers: systemScheduler,
+      timers: opts.timers ?? systemScheduler,
       optionClass: config.dataplane.gwlbOptionClass,
       log,
       report,

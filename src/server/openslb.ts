@@ -32,11 +32,18 @@ import { gwlbProduct } from '../products/gwlb/index.js';
 import { nlbProduct } from '../products/nlb/index.js';
 import { isStoreUnavailable, openStore, type Store } from '../store/store.js';
 import { type Clock, systemClock } from '../util/clock.js';
+import type { Scheduler as TimerScheduler } from '../util/scheduler.js';
 import { FaultInjector } from '../faults/injector.js';
 import { registerFaultRoutes } from '../faults/admin-routes.js';
 
 export interface StartOptions {
   clock?: Clock;
+  /**
+   * The timers of the in-process data plane's health checks and drains (default: the real
+   * ones). A test passes a ManualScheduler, usually as `clock` too, and moves time instead of
+   * waiting for probe intervals.
+   */
+  timers?: TimerScheduler;
   log?: Logger;
   env?: NodeJS.ProcessEnv;
   /** Identifies this process's data-plane node in the store. */
@@ -157,6 +164,7 @@ export async function startOpenSlb(config: Config, opts: StartOptions = {}): Pro
         config,
         store,
         clock,
+        timers: opts.timers,
         log,
         registry,
         nodeId: identity,

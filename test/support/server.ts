@@ -11,6 +11,7 @@ import * as $dara from '@darabonba/typescript';
 import { defaultConfig, type Config } from '../../src/config/config.js';
 import { startOpenSlb, type RunningOpenSlb } from '../../src/server/openslb.js';
 import type { Clock } from '../../src/util/clock.js';
+import type { Scheduler } from '../../src/util/scheduler.js';
 import type { Product } from '../../src/gateway/action.js';
 import type { ConsoleOptions } from '../../src/console/index.js';
 
@@ -31,7 +32,15 @@ export interface TestServer {
 }
 
 export async function startTestServer(
-  opts: { clock?: Clock; configure?: (c: Config) => void; storeUrl?: string; extraProducts?: Product[]; console?: ConsoleOptions } = {},
+  opts: {
+    clock?: Clock;
+    /** Timers of the in-process data plane (health checks, kernel drains); pass a ManualScheduler to move time. */
+    timers?: Scheduler;
+    configure?: (c: Config) => void;
+    storeUrl?: string;
+    extraProducts?: Product[];
+    console?: ConsoleOptions;
+  } = {},
 ): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'openslb-test-'));
   const config = defaultConfig();
@@ -42,6 +51,7 @@ export async function startTestServer(
   opts.configure?.(config);
   const running = await startOpenSlb(config, {
     clock: opts.clock,
+    timers: opts.timers,
     log: pino({ level: process.env.OPENSLB_TEST_LOG ?? 'silent' }),
     env: { ALIBABA_CLOUD_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET: TEST_ACCESS_KEY_SECRET },
     extraProducts: opts.extraProducts,
