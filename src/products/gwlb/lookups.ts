@@ -12,11 +12,12 @@ import { errors } from '../../gateway/errors.js';
 import { getResource, listResources, type Db, type Resource, type WriteStamp } from '../common/resources.js';
 import { vipsInUse } from '../nlb/load-balancers.js';
 import type { GwlbListenerDoc, GwlbLoadBalancerDoc, GwlbServerDoc, GwlbServerGroupDoc } from '../../domain/gwlb-documents.js';
+import { GWLB, LISTENER, LOAD_BALANCER, SERVER_GROUP } from '../../domain/kinds.js';
 
-export const PRODUCT = 'gwlb';
-export const LB_KIND = 'loadbalancer';
-export const LISTENER_KIND = 'listener';
-export const SERVER_GROUP_KIND = 'servergroup';
+export const PRODUCT = GWLB;
+export const LB_KIND = LOAD_BALANCER;
+export const LISTENER_KIND = LISTENER;
+export const SERVER_GROUP_KIND = SERVER_GROUP;
 
 export type LoadBalancerRow = Resource<GwlbLoadBalancerDoc>;
 export type ListenerRow = Resource<GwlbListenerDoc>;

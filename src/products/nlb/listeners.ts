@@ -50,8 +50,9 @@ import { requireLoadBalancer } from './load-balancers.js';
 import type { ListenerDoc } from '../../domain/nlb-documents.js';
 import { findSecurityPolicy } from './security-policies.js';
 import { requireServerGroup, type ServerGroupRow } from './server-groups.js';
+import { LISTENER } from '../../domain/kinds.js';
 
-export const LISTENER_KIND = 'listener';
+export const LISTENER_KIND = LISTENER;
 export type ListenerRow = Resource<ListenerDoc>;
 
 /** Statuses from which a listener accepts a change; the others mean a job is still running. */

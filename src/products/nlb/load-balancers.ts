@@ -33,9 +33,10 @@ import type { LoadBalancerDoc, ZoneMappingDoc } from '../../domain/nlb-documents
 import { defaultResourceGroupId, RESOURCE_GROUP_ID } from '../common/resource-groups.js';
 import { findVpc, planZones, rejectDuplicateZones, requireEnoughZones } from './vip-pool.js';
 import { withPublicAddresses } from './public-addresses.js';
+import { LISTENER, LOAD_BALANCER } from '../../domain/kinds.js';
 
-export const LB_KIND = 'loadbalancer';
-const LISTENER_KIND = 'listener';
+export const LB_KIND = LOAD_BALANCER;
+const LISTENER_KIND = LISTENER;
 
 export type LoadBalancerRow = Resource<LoadBalancerDoc>;
 

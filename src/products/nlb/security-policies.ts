@@ -37,9 +37,10 @@ import {
   systemTlsPolicy,
   tlsPolicyProblem,
 } from '../../domain/tls-policies.js';
+import { LISTENER, SECURITY_POLICY } from '../../domain/kinds.js';
 
-export const SECURITY_POLICY_KIND = 'securitypolicy';
-const LISTENER_KIND = 'listener';
+export const SECURITY_POLICY_KIND = SECURITY_POLICY;
+const LISTENER_KIND = LISTENER;
 const NOT_FOUND_NAME = 'securitypolicy';
 
 type PolicyRow = Resource<SecurityPolicyDoc>;

@@ -30,9 +30,10 @@ import { DEFAULT_HEALTH_CHECK, healthCheckConfigParam, resolveHealthCheck } from
 import type { ListenerDoc, ServerGroupDoc } from '../../domain/nlb-documents.js';
 import { defaultResourceGroupId, RESOURCE_GROUP_ID } from '../common/resource-groups.js';
 import { aliUid } from '../common/ali-uid.js';
+import { LISTENER, SERVER_GROUP } from '../../domain/kinds.js';
 
-export const SERVER_GROUP_KIND = 'servergroup';
-const LISTENER_KIND = 'listener';
+export const SERVER_GROUP_KIND = SERVER_GROUP;
+const LISTENER_KIND = LISTENER;
 
 export type ServerGroupRow = Resource<ServerGroupDoc>;
 
