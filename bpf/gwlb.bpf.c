@@ -18,7 +18,7 @@
  * Packets that are not GENEVE to a VIP this program knows get TC_ACT_UNSPEC, so any other
  * classifier on the same hook still sees them.
  *
- * Time: `state.now_ms` is the control plane's clock (milliseconds), written by TypeScript on
+ * Time: the `clock` map holds the control plane's clock (milliseconds), written by TypeScript on
  * every sweep (about once a second), so idle timeouts and drains follow the same clock as the
  * rest of OpenSLB (and tests can move it).
  */
@@ -98,6 +98,9 @@ struct listener_cfg {
 	__u32 option_class;
 	__u32 att_hi;
 	__u32 att_lo;
+	/* Names the listener's flows: changed by TypeScript when its flows must all be forgotten
+	 * (another server group, the slot reused), so old entries are never found again. */
+	__u32 tag;
 };
 
 struct group_cfg {
@@ -136,9 +139,7 @@ struct flow_val {
 };
 
 struct state {
-	__u64 now_ms;
 	__u32 next_id;
-	__u32 pad;
 };
 
 /* Per-packet working memory (the BPF stack is too small for it). */
@@ -217,6 +218,14 @@ struct {
 	__type(key, __u32);
 	__type(value, struct state);
 } state SEC(".maps");
+
+/* The control plane's clock in milliseconds, written by TypeScript. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} clock SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -632,8 +641,10 @@ static __noinline int from_appliance(struct __sk_buff *skb, struct scratch *s)
 	struct listener_counters *lc = bpf_map_lookup_elem(&listener_stats, &listener);
 	__u32 zero = 0;
 	struct state *st = bpf_map_lookup_elem(&state, &zero);
-	if (!cfg || !lc || !st)
+	__u64 *clk = bpf_map_lookup_elem(&clock, &zero);
+	if (!cfg || !lc || !st || !clk)
 		return TC_ACT_SHOT;
+	__u64 now = *clk;
 	struct iphdr *ip = &s->ip;
 	struct udphdr *udp = &s->udp;
 	__u32 appliance = s->appliance;
@@ -662,7 +673,7 @@ static __noinline int from_appliance(struct __sk_buff *skb, struct scratch *s)
 	if (g.has_cookie && g.has_att && g.att_hi == cfg->att_hi && g.att_lo == cfg->att_lo) {
 		__u32 id = g.cookie & 0x7fffffff;
 		struct flow_key *k = bpf_map_lookup_elem(&cookies, &id);
-		if (k && k->listener == listener) {
+		if (k && k->listener == cfg->tag) {
 			v = bpf_map_lookup_elem(&flows, k);
 			if (v && v->id != id)
 				v = 0;
@@ -675,14 +686,13 @@ static __noinline int from_appliance(struct __sk_buff *skb, struct scratch *s)
 			return TC_ACT_SHOT;
 		struct flow_key *key = &s->key;
 		int src_is_lo = 1;
-		key->listener = listener;
+		key->listener = cfg->tag;
 		key->mode = gc->mode;
 		flow_key_of(s, &in, gc->mode, key, &src_is_lo);
 		v = bpf_map_lookup_elem(&flows, key);
 		if (v)
 			dir = src_is_lo == v->initiator_lo ? 0 : 1;
 	}
-	__u64 now = st->now_ms;
 	if (!v || expired(v, cfg, now)) {
 		drop(lc, 1, D_UNKNOWN_FLOW);
 		return TC_ACT_SHOT;
@@ -729,8 +739,10 @@ static __noinline int from_endpoint(struct __sk_buff *skb, struct scratch *s)
 	struct listener_counters *lc = bpf_map_lookup_elem(&listener_stats, &listener);
 	__u32 zero = 0;
 	struct state *st = bpf_map_lookup_elem(&state, &zero);
-	if (!cfg || !lc || !st)
+	__u64 *clk = bpf_map_lookup_elem(&clock, &zero);
+	if (!cfg || !lc || !st || !clk)
 		return TC_ACT_SHOT;
+	__u64 now = *clk;
 	struct iphdr *ip = &s->ip;
 	struct udphdr *udp = &s->udp;
 	__u32 len = bpf_ntohs(udp->len) - 8;
@@ -774,10 +786,9 @@ static __noinline int from_endpoint(struct __sk_buff *skb, struct scratch *s)
 		return TC_ACT_SHOT;
 	struct flow_key *key = &s->key;
 	int src_is_lo = 1;
-	key->listener = listener;
+	key->listener = cfg->tag;
 	key->mode = gc->mode;
 	__u32 hash = flow_key_of(s, &in, gc->mode, key, &src_is_lo);
-	__u64 now = st->now_ms;
 	struct flow_val *v = bpf_map_lookup_elem(&flows, key);
 	if (v) {
 		if (expired(v, cfg, now)) {
