@@ -163,8 +163,12 @@ export class ApplianceGroup {
 
   constructor(readonly id: string) {}
 
-  /** Takes on a new desired state; appliances keep their health and counters. */
-  update(desired: DesiredApplianceGroup, now: number): void {
+  /**
+   * Takes on a new desired state; appliances keep their health and counters. `prune`: forget
+   * removed appliances without flows now (the BPF path says no: its flow counts are only as
+   * fresh as its last read, so it prunes right after reading them).
+   */
+  update(desired: DesiredApplianceGroup, now: number, prune = true): void {
     this.fingerprint = desired.fingerprint;
     this.schedulerName = desired.scheduler;
     this.mode = MODES[desired.scheduler] ?? 5;
@@ -187,7 +191,7 @@ export class ApplianceGroup {
     }
     for (const a of this.all.values()) if (!seen.has(a.key)) this.markLeaving(a, now, undefined);
     this.members = members;
-    this.prune();
+    if (prune) this.prune();
     this.rebuild();
   }
 

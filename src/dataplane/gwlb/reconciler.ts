@@ -204,7 +204,7 @@ export class GwlbReconciler implements Reconciler {
         group = new ApplianceGroup(dg.id);
         this.groups.set(dg.id, group);
       }
-      if (group.fingerprint !== dg.fingerprint) group.update(dg, now);
+      if (group.fingerprint !== dg.fingerprint) group.update(dg, now, this.bpf === undefined && !this.bpfPending);
       for (const s of dg.servers) {
         const key = healthObservationKey(dg.id, s.host, s.port);
         refs.set(key, { groupId: dg.id, applianceKey: s.key });

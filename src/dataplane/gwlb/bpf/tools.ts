@@ -126,7 +126,8 @@ export class BpfTools {
   async attach(dev: string): Promise<void> {
     if (this.attached.has(dev)) return;
     await this.runner.run('tc', ['qdisc', 'add', 'dev', dev, 'clsact']).catch((err: Error) => {
-      if (!/exists/i.test(err.message)) throw err;
+      // Already there (another node's, or ours from before): newer tc says "Exclusivity flag on".
+      if (!/exists|Exclusivity flag/i.test(err.message)) throw err;
     });
     await this.runner.run('tc', [
       'filter', 'add', 'dev', dev, 'ingress', 'pref', String(TC_PREF), 'handle', `0x${this.handle.toString(16)}`,
