@@ -186,6 +186,12 @@ export async function geneveBench(opts: GeneveOptions): Promise<string> {
   return render(results, seconds);
 }
 
+/** a ÷ b, or why there is none (b missing, or b lost > 1 % already at the lowest rate). */
+function ratioOf(a: number, b: number | undefined): string {
+  if (b === undefined) return '—';
+  return b > 0 ? (a / b).toFixed(2) : 'n/a (no lossless step)';
+}
+
 function render(results: PathResult[], seconds: number): string {
   const direct = results.find((r) => r.name === 'direct');
   const nginx = results.find((r) => r.name === 'nginx');
@@ -206,8 +212,8 @@ function render(results: PathResult[], seconds: number): string {
         r.name,
         `${size} B`,
         Math.round(top).toLocaleString('en-US'),
-        direct && r !== direct ? (top / Math.max(1, best(direct, size))).toFixed(2) : '—',
-        nginx && r !== nginx ? (top / Math.max(1, best(nginx, size))).toFixed(2) : '—',
+        ratioOf(top, r !== direct ? best(direct, size) : undefined),
+        ratioOf(top, r !== nginx ? best(nginx, size) : undefined),
         s50k ? `${(loss(s50k) * 100).toFixed(2)} %` : 'not reached',
         low ? `${low.p50}` : '—',
         low && lowDirect && r !== direct ? `${low.p50 - lowDirect.p50}` : '—',
