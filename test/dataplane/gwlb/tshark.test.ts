@@ -156,7 +156,8 @@ class Capture {
   /** Sends markers until tshark prints one more than it had (bounded by attempts). */
   private async seeMarker(failure: string): Promise<void> {
     const before = this.markersSeen();
-    for (let i = 0; i < 300 && this.running; i++) {
+    // Up to ~30 s: on a loaded machine tshark took over 3 s to capture its first packet.
+    for (let i = 0; i < 3000 && this.running; i++) {
       if (i % 10 === 0) this.marker.send('marker', MARKER_PORT, this.markerTo);
       if (await eventually(() => this.markersSeen() > before, 1, 10)) return;
     }
