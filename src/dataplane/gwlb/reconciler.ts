@@ -306,15 +306,19 @@ export class GwlbReconciler implements Reconciler {
   }
 
   /**
-   * BPF path: the kernel expires flows by itself (the clock map), so housekeeping is reading
-   * which appliances still carry flows (before forgetting removed ones) and writing the clock
-   * and the appliances whose pinned flows must now move.
+   * BPF path: the kernel expires flows by itself (the clock map), so housekeeping is writing
+   * the clock and the appliances whose pinned flows must now move, and — while some appliance
+   * is being removed — reading which still carry flows before forgetting the others.
    */
   private async bpfHousekeeping(): Promise<void> {
     const engine = this.bpf!;
     try {
-      await this.refreshStats();
-      for (const g of this.groups.values()) g.prune();
+      // Reading the flow table costs a dump: only needed when a removed appliance may be forgotten.
+      const leaving = [...this.groups.values()].some((g) => g.appliances().some((a) => a.leaving));
+      if (leaving) {
+        await this.refreshStats();
+        for (const g of this.groups.values()) g.prune();
+      }
       await engine.sync([...this.bpfListeners.values()]);
     } catch (err) {
       this.opts.log?.warn({ err: (err as Error).message }, 'gwlb bpf: housekeeping failed');
