@@ -26,6 +26,11 @@ import {
 } from './lib/reference-proxies.js';
 import { renderReport, type ControlResults } from './report.js';
 import { readSettings } from './lib/settings.js';
+import { geneveBench } from './geneve.js';
+
+/** BENCH_ONLY: comma-separated section names to run (unset: all). Sections: core, geneve. */
+const only = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',').map((s) => s.trim())) : undefined;
+const selected = (section: string) => only === undefined || only.has(section);
 
 const settings = readSettings();
 const ports = benchPorts(settings.portBase);
@@ -188,6 +193,14 @@ let bareServer: Managed | undefined;
 async function main(): Promise<void> {
   log(`run directory ${runDir}; settings ${JSON.stringify(settings)}`);
   const buildNote = build();
+  const geneveMd = selected('geneve') ? await geneveBench({ runDir, log }) : '';
+  if (!selected('core')) {
+    mkdirSync(dirname(settings.outFile), { recursive: true });
+    writeFileSync(settings.outFile, geneveMd);
+    process.stdout.write(`${geneveMd}\n`);
+    await stopAll();
+    return;
+  }
   const workersFlag = serveHasWorkersFlag();
   const load0 = os.loadavg();
 
@@ -298,8 +311,8 @@ async function main(): Promise<void> {
     reproduce: ['npm ci   # once', 'npm run bench                 # full run (~10 min on 2 cores)', 'BENCH_QUICK=1 npm run bench   # smoke run of the harness (~2 min)'],
   });
   mkdirSync(dirname(settings.outFile), { recursive: true });
-  writeFileSync(settings.outFile, md);
-  process.stdout.write(`${md}\n`);
+  writeFileSync(settings.outFile, md + (geneveMd ? `\n${geneveMd}` : ''));
+  process.stdout.write(`${md}\n${geneveMd}`);
   log(`results written to ${settings.outFile}; logs in ${runDir}`);
 }
 

@@ -22,6 +22,11 @@ command -v promtool >/dev/null || missing+=(prometheus)
 # The kernel data-plane engine programs nftables and reads / cuts flows with conntrack.
 command -v nft >/dev/null || missing+=(nftables)
 command -v conntrack >/dev/null || missing+=(conntrack)
+# The GWLB's tc-BPF fast path: clang builds bpf/gwlb.bpf.c against libbpf's headers, bpftool
+# loads it and fills its maps (tc, from iproute2, attaches it).
+command -v clang >/dev/null || missing+=(clang)
+[ -f /usr/include/bpf/bpf_helpers.h ] || missing+=(libbpf-dev)
+command -v bpftool >/dev/null || missing+=(bpftool)
 if [ "${#missing[@]}" -gt 0 ]; then
   # tshark's postinst asks whether non-root users may capture; answer "no" up front so the
   # install never stops at a prompt (the tests capture as root).
@@ -31,3 +36,5 @@ if [ "${#missing[@]}" -gt 0 ]; then
   $SUDO apt-get update
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
 fi
+# The BPF object the GWLB's BPF suites load (skipped when it is up to date).
+node "$here/build-bpf.mjs"

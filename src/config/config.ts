@@ -61,6 +61,8 @@ export type Role = 'all' | 'api' | 'dataplane';
 
 export type DataPlaneEngine = 'auto' | 'kernel' | 'userspace';
 export const DATAPLANE_ENGINES: readonly DataPlaneEngine[] = ['auto', 'kernel', 'userspace'];
+export type GwlbEngine = 'auto' | 'bpf' | 'userspace';
+export const GWLB_ENGINES: readonly GwlbEngine[] = ['auto', 'bpf', 'userspace'];
 
 export interface Config {
   apiListen: string; // host:port
@@ -101,6 +103,13 @@ export interface Config {
      * always run in user space.
      */
     engine: DataPlaneEngine;
+    /**
+     * Which path forwards GWLB GENEVE: `bpf` (a tc-BPF program on the VIPs' interfaces; needs
+     * root or CAP_BPF + CAP_NET_ADMIN, bpftool, tc and the object `npm install` builds with
+     * clang), `userspace` (a Node socket per VIP), or `auto` (the default: BPF when it loads,
+     * else user space, said in one log line).
+     */
+    gwlbEngine: GwlbEngine;
   };
   /** How much one client may ask of the API server (see ApiLimits). */
   api: ApiLimits;
@@ -201,7 +210,7 @@ export function defaultConfig(): Config {
       },
     ],
     quotas: { ...DEFAULT_QUOTAS },
-    dataplane: { maxPortRange: 1024, gwlbOptionClass: 0x0108, maxUdpSessionsPerListener: 10_000, engine: 'auto' },
+    dataplane: { maxPortRange: 1024, gwlbOptionClass: 0x0108, maxUdpSessionsPerListener: 10_000, engine: 'auto', gwlbEngine: 'auto' },
     api: { ...DEFAULT_API_LIMITS },
     jobs: { extraDelayMs: 0, nodeTimeoutMs: 10_000, nodeForgetMs: 600_000 },
     node: {},

@@ -24,7 +24,8 @@ export function registerGwlbMetrics(registry: Registry, gwlb: GwlbReconciler): v
     help: 'GENEVE datagrams per GWLB listener and direction.',
     labelNames: ['listener', 'direction'],
     registers: [registry],
-    collect() {
+    async collect() {
+      await gwlb.refreshStats();
       this.reset();
       for (const l of gwlb.listenerStats()) {
         const c = l.counters;
@@ -40,7 +41,8 @@ export function registerGwlbMetrics(registry: Registry, gwlb: GwlbReconciler): v
     help: 'GENEVE bytes (UDP payload) per GWLB listener and direction.',
     labelNames: ['listener', 'direction'],
     registers: [registry],
-    collect() {
+    async collect() {
+      await gwlb.refreshStats();
       this.reset();
       for (const l of gwlb.listenerStats()) {
         const c = l.counters;
@@ -56,7 +58,8 @@ export function registerGwlbMetrics(registry: Registry, gwlb: GwlbReconciler): v
     help: 'Flows in the GWLB listener flow table now.',
     labelNames: ['listener'],
     registers: [registry],
-    collect() {
+    async collect() {
+      await gwlb.refreshStats();
       this.reset();
       for (const l of gwlb.listenerStats()) this.set({ listener: l.listenerId }, l.activeFlows);
     },
@@ -66,7 +69,8 @@ export function registerGwlbMetrics(registry: Registry, gwlb: GwlbReconciler): v
     help: 'GWLB flow-table events per listener: created, expired (idle), evicted (table full), rescheduled (moved off their appliance).',
     labelNames: ['listener', 'event'],
     registers: [registry],
-    collect() {
+    async collect() {
+      await gwlb.refreshStats();
       this.reset();
       for (const l of gwlb.listenerStats()) {
         this.inc({ listener: l.listenerId, event: 'created' }, l.flowsCreated);
@@ -81,7 +85,8 @@ export function registerGwlbMetrics(registry: Registry, gwlb: GwlbReconciler): v
     help: 'GENEVE datagrams the GWLB dropped, per listener, where they came from and why.',
     labelNames: ['listener', 'source', 'reason'],
     registers: [registry],
-    collect() {
+    async collect() {
+      await gwlb.refreshStats();
       this.reset();
       for (const l of gwlb.listenerStats()) {
         for (let i = 0; i < DROP_REASONS.length; i++) {
@@ -96,7 +101,8 @@ export function registerGwlbMetrics(registry: Registry, gwlb: GwlbReconciler): v
     help: 'GENEVE datagrams sent to and received from each appliance.',
     labelNames: ['server_group', 'appliance', 'direction'],
     registers: [registry],
-    collect() {
+    async collect() {
+      await gwlb.refreshStats();
       this.reset();
       for (const a of gwlb.applianceStats()) {
         this.inc({ server_group: a.serverGroupId, appliance: a.appliance, direction: 'to_appliance' }, a.counters.packetsTo);
@@ -109,7 +115,8 @@ export function registerGwlbMetrics(registry: Registry, gwlb: GwlbReconciler): v
     help: 'GENEVE bytes (UDP payload) sent to and received from each appliance.',
     labelNames: ['server_group', 'appliance', 'direction'],
     registers: [registry],
-    collect() {
+    async collect() {
+      await gwlb.refreshStats();
       this.reset();
       for (const a of gwlb.applianceStats()) {
         this.inc({ server_group: a.serverGroupId, appliance: a.appliance, direction: 'to_appliance' }, a.counters.bytesTo);
@@ -122,7 +129,8 @@ export function registerGwlbMetrics(registry: Registry, gwlb: GwlbReconciler): v
     help: 'Flows pinned to each appliance now (over every listener using its server group).',
     labelNames: ['server_group', 'appliance'],
     registers: [registry],
-    collect() {
+    async collect() {
+      await gwlb.refreshStats();
       this.reset();
       for (const a of gwlb.applianceStats()) this.set({ server_group: a.serverGroupId, appliance: a.appliance }, a.counters.activeFlows);
     },
@@ -134,7 +142,8 @@ export function registerGwlbMetrics(registry: Registry, gwlb: GwlbReconciler): v
     registers: [registry],
     // A state, not an amount: never added up across worker processes.
     aggregator: 'min',
-    collect() {
+    async collect() {
+      await gwlb.refreshStats();
       this.reset();
       for (const a of gwlb.applianceStats()) this.set({ server_group: a.serverGroupId, appliance: a.appliance }, a.healthy ? 1 : 0);
     },

@@ -22,6 +22,7 @@ import { faultCounter } from '../metrics/fault-metrics.js';
 import { FaultRuleCache } from '../store/fault-rule-cache.js';
 import { KernelEngine, probeNftables } from '../dataplane/kernel/engine.js';
 import { localRunner, type CommandRunner } from '../dataplane/kernel/commands.js';
+import { BpfGwlbEngine } from '../dataplane/gwlb/bpf/engine.js';
 
 /** Stream protocols every worker accepts on (the kernel spreads connections over workers). */
 const STREAM_PROTOCOLS: ReadonlySet<string> = new Set(['TCP', 'TCPSSL']);
@@ -79,6 +80,12 @@ export async function chooseKernelEngine(
 }
 
 const kernelEngines = new WeakMap<DataPlaneNode, KernelEngine>();
+const gwlbReconcilers = new WeakMap<DataPlaneNode, GwlbReconciler>();
+
+/** The GWLB reconciler of a node (tests: which path forwards, and a sweep after moving the clock). */
+export function gwlbReconcilerOf(node: DataPlaneNode): GwlbReconciler | undefined {
+  return gwlbReconcilers.get(node);
+}
 
 /**
  * Stopping this node will leave its kernel table forwarding (a worker whose primary crashed: the
@@ -149,6 +156,7 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlaneN
     skipKernelEligible: !datagrams && kernel !== undefined,
   });
   const parts: Reconciler[] = [nlb];
+  let gwlbForNode: GwlbReconciler | undefined;
   registerDataPlaneMetrics(registry, nlb);
   if (datagrams) {
     const gwlb = new GwlbReconciler({
@@ -159,8 +167,16 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlaneN
       log,
       report,
       probe,
+      bpf:
+        config.dataplane.gwlbEngine === 'userspace'
+          ? undefined
+          : {
+              required: config.dataplane.gwlbEngine === 'bpf',
+              start: () => BpfGwlbEngine.start({ runner: localRunner(), clock, log, objectPath: process.env.OPENSLB_GWLB_BPF_OBJECT || undefined }),
+            },
     });
     parts.push(gwlb);
+    gwlbForNode = gwlb;
     registerGwlbMetrics(registry, gwlb);
   }
   node = new DataPlaneNode({
@@ -174,6 +190,7 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlaneN
     store: opts.store,
   });
   if (kernel && datagrams) kernelEngines.set(node, kernel);
+  if (gwlbForNode) gwlbReconcilers.set(node, gwlbForNode);
   await node.start();
   return node;
 }

@@ -73,3 +73,10 @@ test('mistakes in the config are refused with a message that names them', () => 
     assert.throws(() => loadConfig({ config: file(text) }, {}), (e: unknown) => e instanceof ConfigError && message.test(e.message));
   }
 });
+
+test('dataplane.gwlbEngine picks the GENEVE path: auto by default, from the file or OPENSLB_GWLB_ENGINE, and nothing else', () => {
+  assert.equal(loadConfig({}, {}).dataplane.gwlbEngine, 'auto');
+  assert.equal(loadConfig({ config: file('dataplane:\n  gwlbEngine: userspace\n') }, {}).dataplane.gwlbEngine, 'userspace');
+  assert.equal(loadConfig({ config: file('dataplane:\n  gwlbEngine: userspace\n') }, { OPENSLB_GWLB_ENGINE: 'bpf' }).dataplane.gwlbEngine, 'bpf');
+  assert.throws(() => loadConfig({ config: file('dataplane:\n  gwlbEngine: xdp\n') }, {}), (e: Error) => e instanceof ConfigError && /gwlbEngine must be auto, bpf or userspace/.test(e.message));
+});

@@ -41,6 +41,7 @@ import dgram from 'node:dgram';
 import type { Clock } from '../../util/clock.js';
 import { createScheduler, eligibleBackends, isHashScheduler, type HashScheduler } from '../balancing/schedulers.js';
 import type { TupleMode } from '../balancing/flow-hash.js';
+import { compactMaglevTableSize } from '../balancing/maglev.js';
 import type { DesiredApplianceGroup } from './desired.js';
 import { FlowKey, FlowTable, flowKeyOf, type FlowEntry } from './flow-table.js';
 import {
@@ -162,8 +163,12 @@ export class ApplianceGroup {
 
   constructor(readonly id: string) {}
 
-  /** Takes on a new desired state; appliances keep their health and counters. */
-  update(desired: DesiredApplianceGroup, now: number): void {
+  /**
+   * Takes on a new desired state; appliances keep their health and counters. `prune`: forget
+   * removed appliances without flows now (the BPF path says no: its flow counts are only as
+   * fresh as its last read, so it prunes right after reading them).
+   */
+  update(desired: DesiredApplianceGroup, now: number, prune = true): void {
     this.fingerprint = desired.fingerprint;
     this.schedulerName = desired.scheduler;
     this.mode = MODES[desired.scheduler] ?? 5;
@@ -186,7 +191,7 @@ export class ApplianceGroup {
     }
     for (const a of this.all.values()) if (!seen.has(a.key)) this.markLeaving(a, now, undefined);
     this.members = members;
-    this.prune();
+    if (prune) this.prune();
     this.rebuild();
   }
 
@@ -233,8 +238,17 @@ export class ApplianceGroup {
       this.scheduler = undefined;
       return;
     }
-    const s = createScheduler(this.schedulerName, this.eligible);
+    // The compact size (≥ 1,021 slots, ≥ 100 per appliance) keeps a table cheap to copy into the
+    // BPF fast path's map; both paths use the same table, so they pick the same appliance.
+    const s = createScheduler(this.schedulerName, this.eligible, { tableSize: compactMaglevTableSize(this.eligible.length) });
     this.scheduler = isHashScheduler(s) ? s : undefined;
+  }
+
+  /** The Maglev table new flows are hashed into (slot → index into `eligible`), if any appliance is eligible. */
+  maglev(): { size: number; entries: Int32Array; eligible: readonly Appliance[] } | undefined {
+    const s = this.scheduler;
+    if (s === undefined) return undefined;
+    return { size: s.table.size, entries: s.table.entries, eligible: this.eligible };
   }
 
   /** The appliance for a new flow with flow hash `hash`, or undefined when there is none. */

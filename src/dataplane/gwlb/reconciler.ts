@@ -12,6 +12,11 @@
  * appliance's address on HealthCheckConnectPort, with the group's interval, timeout and
  * thresholds (the shared HealthChecker). Housekeeping (idle flows, drains that ended) runs on
  * one timer for the whole reconciler.
+ *
+ * Two forwarding paths share everything above: the user-space forwarder (a socket per VIP,
+ * forwarder.ts) or, when `bpf` is given, the tc-BPF fast path (bpf/engine.ts), which this
+ * reconciler programs from the same groups — health, Maglev tables, who is leaving — on every
+ * apply, health change and sweep, and whose counters it reads back for /metrics.
  */
 import type { Logger } from 'pino';
 import type { Store } from '../../store/store.js';
@@ -24,6 +29,7 @@ import { DEFAULT_GWLB_OPTION_CLASS } from './geneve.js';
 import { gwlbDesiredFromRows, type DesiredGwlbListener, type GwlbRows } from './desired.js';
 import { ResourceCache } from '../resource-cache.js';
 import { ApplianceGroup, GwlbListener, type Appliance, type GwlbListenerCounters } from './forwarder.js';
+import type { BpfGwlbEngine, BpfListenerSpec } from './bpf/engine.js';
 
 export interface GwlbReconcilerOptions {
   store: Store;
@@ -40,6 +46,12 @@ export interface GwlbReconcilerOptions {
   report?: (observations: Observation[]) => void;
   /** Replaces the real health probes (tests). */
   probe?: ProbeFn;
+  /**
+   * Forward in tc-BPF: started when the first listener is applied (nodes without GWLB
+   * listeners never load it). `required` (dataplane.gwlbEngine: bpf): a failed start fails the
+   * listeners; otherwise (auto) the node falls back to the user-space forwarder for good.
+   */
+  bpf?: { start: () => Promise<BpfGwlbEngine>; required: boolean };
 }
 
 interface HealthTargetRef {
@@ -73,8 +85,17 @@ export class GwlbReconciler implements Reconciler {
   private targets = new Map<string, HealthTargetRef>();
   private sweepTimer: TimerHandle | undefined;
   private closed = false;
+  /** BPF path: the listeners it runs, and the housekeeping / stats reads in flight. */
+  private readonly bpfListeners = new Map<string, BpfListenerSpec>();
+  private bpf: BpfGwlbEngine | undefined;
+  /** Whether the BPF engine is still to be started. */
+  private bpfPending: boolean;
+  private housekeeping: Promise<void> | undefined;
+  private refreshing: Promise<void> | undefined;
+  private nextRefresh: Promise<void> | undefined;
 
   constructor(private readonly opts: GwlbReconcilerOptions) {
+    this.bpfPending = opts.bpf !== undefined;
     this.checker = new HealthChecker({
       scheduler: opts.timers,
       probe: opts.probe,
@@ -92,6 +113,11 @@ export class GwlbReconciler implements Reconciler {
     } as GwlbRows);
     if (this.sweepTimer === undefined) this.scheduleSweep();
     this.updateGroups(desired);
+    if (this.bpfPending && desired.length > 0) {
+      const failed = await this.startBpf();
+      if (failed) return desired.map((d) => ({ objectId: d.id, state: 'failed', reason: failed }));
+    }
+    if (this.bpf) return this.applyBpf(desired, this.bpf);
     const wanted = new Set(desired.map((d) => d.id));
     for (const [id, runtime] of this.listeners) {
       if (!wanted.has(id)) {
@@ -114,6 +140,56 @@ export class GwlbReconciler implements Reconciler {
     return observations;
   }
 
+  /** Starts the BPF engine; returns why listeners must fail when BPF is required and unusable. */
+  private async startBpf(): Promise<string | undefined> {
+    const choice = this.opts.bpf!;
+    try {
+      this.bpf = await choice.start();
+      this.bpfPending = false;
+      this.opts.log?.info({ gwlbEngine: 'bpf', pins: this.bpf.pinDirectory }, 'gwlb: GENEVE forwarded by the tc-BPF fast path (clsact ingress on the VIPs\' interfaces)');
+      return undefined;
+    } catch (err) {
+      const reason = (err as Error).message.split('\n')[0];
+      if (choice.required) {
+        this.opts.log?.error({ gwlbEngine: 'bpf', reason }, `gwlb: dataplane.gwlbEngine is bpf, but BPF cannot be used: ${reason}`);
+        return `the BPF fast path cannot be used: ${reason}`;
+      }
+      this.bpfPending = false;
+      this.opts.log?.info({ gwlbEngine: 'userspace', reason }, `gwlb: GENEVE forwarded in user space (dataplane.gwlbEngine auto, and BPF cannot be used: ${reason})`);
+      return undefined;
+    }
+  }
+
+  private async applyBpf(desired: DesiredGwlbListener[], engine: BpfGwlbEngine): Promise<Observation[]> {
+    const optionClass = this.opts.optionClass ?? DEFAULT_GWLB_OPTION_CLASS;
+    this.bpfListeners.clear();
+    const observations: Observation[] = [];
+    for (const d of desired) {
+      if (d.vips.length === 0) {
+        observations.push({ objectId: d.id, state: 'failed', reason: 'the load balancer has no VIP' });
+        continue;
+      }
+      this.bpfListeners.set(d.id, { id: d.id, vips: d.vips, tcpIdleMs: d.tcpIdleMs, bypass: d.bypass, optionClass, group: this.groups.get(d.group.id)! });
+    }
+    const errors = await engine.sync([...this.bpfListeners.values()]);
+    for (const id of this.bpfListeners.keys()) {
+      const reason = errors.get(id);
+      if (reason === undefined) {
+        observations.push({ objectId: id, state: 'bound' });
+      } else {
+        this.opts.log?.warn({ listenerId: id, reason }, 'gwlb listener could not be applied');
+        observations.push({ objectId: id, state: 'failed', reason });
+      }
+    }
+    this.dropUnusedGroups();
+    return observations;
+  }
+
+  /** BPF path: writes what changed (health, drains, the clock) into the maps; errors are logged. */
+  private syncBpf(): void {
+    this.bpf?.sync([...this.bpfListeners.values()]).catch((err: Error) => this.opts.log?.warn({ err: err.message }, 'gwlb bpf: updating the maps failed'));
+  }
+
   private updateGroups(desired: DesiredGwlbListener[]): void {
     const now = this.opts.clock.now();
     const seen = new Set<string>();
@@ -128,7 +204,7 @@ export class GwlbReconciler implements Reconciler {
         group = new ApplianceGroup(dg.id);
         this.groups.set(dg.id, group);
       }
-      if (group.fingerprint !== dg.fingerprint) group.update(dg, now);
+      if (group.fingerprint !== dg.fingerprint) group.update(dg, now, this.bpf === undefined && !this.bpfPending);
       for (const s of dg.servers) {
         const key = healthObservationKey(dg.id, s.host, s.port);
         refs.set(key, { groupId: dg.id, applianceKey: s.key });
@@ -157,6 +233,7 @@ export class GwlbReconciler implements Reconciler {
     if (group && appliance) {
       appliance.healthy = isForwardable(change.to);
       group.rebuild();
+      this.syncBpf();
     }
     if (change.to === 'Healthy' || change.to === 'Unhealthy') {
       this.opts.log?.info(
@@ -195,6 +272,7 @@ export class GwlbReconciler implements Reconciler {
 
   private dropUnusedGroups(): void {
     const used = new Set([...this.listeners.values()].map((l) => l.groupId));
+    for (const l of this.bpfListeners.values()) used.add(l.group.id);
     for (const id of this.groups.keys()) if (!used.has(id)) this.groups.delete(id);
   }
 
@@ -208,12 +286,89 @@ export class GwlbReconciler implements Reconciler {
 
   /** Idle flows out, finished drains applied, forgotten appliances pruned. */
   sweep(): void {
+    if (this.bpf) {
+      this.housekeeping ??= this.bpfHousekeeping().finally(() => (this.housekeeping = undefined));
+      return;
+    }
     for (const l of this.listeners.values()) l.sweep();
     for (const g of this.groups.values()) g.prune();
   }
 
-  /** Per-listener numbers, for /metrics. */
+  /**
+   * A sweep that has finished: on the BPF path the maps hold the clock and the drains as of
+   * now once this resolves (tests call it after moving their clock).
+   */
+  async sweepNow(): Promise<void> {
+    if (!this.bpf) return this.sweep();
+    await this.housekeeping;
+    this.sweep();
+    await this.housekeeping;
+  }
+
+  /**
+   * BPF path: the kernel expires flows by itself (the clock map), so housekeeping is writing
+   * the clock and the appliances whose pinned flows must now move, and — while some appliance
+   * is being removed — reading which still carry flows before forgetting the others.
+   */
+  private async bpfHousekeeping(): Promise<void> {
+    const engine = this.bpf!;
+    try {
+      // Reading the flow table costs a dump: only needed when a removed appliance may be forgotten.
+      const leaving = [...this.groups.values()].some((g) => g.appliances().some((a) => a.leaving));
+      if (leaving) {
+        await this.refreshStats();
+        for (const g of this.groups.values()) g.prune();
+      }
+      await engine.sync([...this.bpfListeners.values()]);
+    } catch (err) {
+      this.opts.log?.warn({ err: (err as Error).message }, 'gwlb bpf: housekeeping failed');
+    }
+  }
+
+  /**
+   * Reads the BPF path's counters and flow table (a no-op in user space, whose numbers are
+   * always current). Calls made while a read runs share the next one.
+   */
+  refreshStats(): Promise<void> {
+    const engine = this.bpf;
+    if (!engine) return Promise.resolve();
+    if (this.nextRefresh) return this.nextRefresh;
+    const run: Promise<void> = (this.refreshing ?? Promise.resolve())
+      .catch(() => undefined)
+      .then(() => {
+        this.nextRefresh = undefined;
+        this.refreshing = run;
+        return engine.refresh([...this.bpfListeners.values()]);
+      })
+      .finally(() => {
+        if (this.refreshing === run) this.refreshing = undefined;
+      });
+    this.nextRefresh = run;
+    return run;
+  }
+
+  /** Which path forwards: 'bpf' or 'userspace'. */
+  get engine(): 'bpf' | 'userspace' {
+    return this.bpf ? 'bpf' : 'userspace';
+  }
+
+  /** Per-listener numbers, for /metrics (BPF path: as of the last `refreshStats`). */
   listenerStats(): GwlbListenerStats[] {
+    const engine = this.bpf;
+    if (engine) {
+      return [...this.bpfListeners.values()].map((l) => {
+        const s = engine.listenerStats(l.id);
+        return {
+          listenerId: l.id,
+          serverGroupId: l.group.id,
+          activeFlows: s.activeFlows,
+          flowsCreated: s.flowsCreated,
+          flowsExpired: s.flowsExpired,
+          flowsEvicted: s.flowsEvicted,
+          counters: s.counters,
+        };
+      });
+    }
     return [...this.listeners.values()].map((l) => ({
       listenerId: l.id,
       serverGroupId: l.groupId,
@@ -247,5 +402,10 @@ export class GwlbReconciler implements Reconciler {
     await this.checker.stop();
     for (const l of this.listeners.values()) l.close();
     this.listeners.clear();
+    if (this.bpf) {
+      await this.housekeeping;
+      await this.refreshing?.catch(() => undefined);
+      await this.bpf.close();
+    }
   }
 }

@@ -5,7 +5,7 @@
  * flows stay until they go idle. New flows never go to an appliance being removed.
  *
  * Own addresses: VIP pools 127.0.27.0/24 and 127.0.28.0/24, appliances and endpoint in
- * 127.0.29.0/24.
+ * 127.0.29.0/24 (the BPF twin, drain-bpf.test.ts: 127.0.127–129.x, see engine.ts).
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,10 +14,11 @@ import { startTestServer, type TestServer } from '../../support/server.js';
 import { addServers, appliances, createListener, createLoadBalancer, createServerGroup, gwlb, groupStatus, servers, until } from '../../products/gwlb/support.js';
 import { startAppliance, startEndpoint, type ApplianceSim, type EndpointSim } from './harness.js';
 import { flowName } from './packets.js';
+import { address, afterClockMove, assertPath, octet, usePath } from './engine.js';
 import { assertOneAppliancePerFlow, makeFlows, roundTrip, sample, scrape, sendFlows, type Flow } from './traffic.js';
 
 const clock = new ManualClock(Date.now());
-const ENDPOINT = '127.0.29.50';
+const ENDPOINT = address(29, 50);
 let server: TestServer;
 let endpoint: EndpointSim;
 const sims: ApplianceSim[] = [];
@@ -29,8 +30,9 @@ before(async () => {
       // The clock only moves when a test says so; keep the in-process node counted as live.
       c.jobs.nodeTimeoutMs = 365 * 24 * 3600 * 1000;
       const [a, b] = c.regions[0].vpcs[0].vSwitches;
-      a.vipPool = '127.0.27.0/24';
-      b.vipPool = '127.0.28.0/24';
+      a.vipPool = `127.0.${octet(27)}.0/24`;
+      b.vipPool = `127.0.${octet(28)}.0/24`;
+      usePath(c);
     },
   });
   endpoint = await startEndpoint(ENDPOINT);
@@ -61,6 +63,7 @@ async function rig(hosts: [string, string], groupParams: Record<string, unknown>
   const groupId = await createServerGroup(server, { HealthCheckConfig: { HealthCheckEnabled: false }, ...groupParams });
   await addServers(server, groupId, appliances(...hosts));
   const listenerId = await createListener(server, { LoadBalancerId: lb, ServerGroupId: groupId });
+  assertPath(server);
   return { vips, groupId, listenerId, first, second };
 }
 
@@ -76,7 +79,7 @@ async function oneEach(r: Rig, flows: Flow[]): Promise<Map<string, string>> {
 }
 
 test('draining on: a removed appliance keeps its flows until ConnectionDrainTimeout, takes no new ones, then its flows move', async () => {
-  const r = await rig(['127.0.29.1', '127.0.29.2'], { ConnectionDrainConfig: { ConnectionDrainEnabled: true, ConnectionDrainTimeout: 60 } });
+  const r = await rig([address(29, 1), address(29, 2)], { ConnectionDrainConfig: { ConnectionDrainEnabled: true, ConnectionDrainTimeout: 60 } });
   const flows = [...makeFlows('drain', 30, 17, false, 41000), ...makeFlows('drain', 30, 6, false, 42000)];
   await sendFlows(endpoint, r.vips, flows);
   const carrier = assertOneAppliancePerFlow(flows, { [r.first.host]: counts(r.first), [r.second.host]: counts(r.second) });
@@ -94,6 +97,7 @@ test('draining on: a removed appliance keeps its flows until ConnectionDrainTime
 
   // The drain ends: the appliance is gone and its flows (not idle yet) move.
   clock.advance(61_000);
+  await afterClockMove(server);
   assert.deepEqual(await statuses(r.groupId), [`${r.second.host}:Available`]);
   for (const [name, host] of await oneEach(r, pinned)) assert.equal(host, r.second.host, `${name} moved after the drain`);
   const m = await scrape(server.running.adminUrl);
@@ -101,7 +105,7 @@ test('draining on: a removed appliance keeps its flows until ConnectionDrainTime
 });
 
 test('draining off (default): a removed appliance keeps its flows until they go idle, takes no new ones', async () => {
-  const r = await rig(['127.0.29.3', '127.0.29.4'], {});
+  const r = await rig([address(29, 3), address(29, 4)], {});
   const flows = makeFlows('no drain', 40, 17, false, 44000);
   await sendFlows(endpoint, r.vips, flows);
   const carrier = assertOneAppliancePerFlow(flows, { [r.first.host]: counts(r.first), [r.second.host]: counts(r.second) });
@@ -118,5 +122,6 @@ test('draining off (default): a removed appliance keeps its flows until they go 
 
   // Non-TCP flows idle out after 120 s; afterwards they are scheduled afresh.
   clock.advance(121_000);
+  await afterClockMove(server);
   for (const [name, host] of await oneEach(r, pinned)) assert.equal(host, r.first.host, `${name} rescheduled after idling out`);
 });

@@ -7,7 +7,8 @@
  * it unhealthy, and new flows go to the survivor. /metrics is read throughout.
  *
  * Addresses are this file's own (VIP pools 127.0.21.0/24 and 127.0.22.0/24, appliances and the
- * endpoint in 127.0.23.0/24) so no other test's listener on UDP 6081 can collide with them.
+ * endpoint in 127.0.23.0/24; its BPF twin, end-to-end-bpf.test.ts, adds 100 to the third octet)
+ * so no other test's listener on UDP 6081 can collide with them.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,6 +16,7 @@ import { startTestServer, type TestServer } from '../../support/server.js';
 import { startApplianceProcess, type ApplianceProcess, type ApplianceStats } from '../../support/gwlb-appliance-process.js';
 import { addServers, appliances, createListener, createLoadBalancer, createServerGroup, gwlb } from '../../products/gwlb/support.js';
 import { startEndpoint, type EndpointSim } from './harness.js';
+import { GWLB_PATH, address, assertPath, octet, usePath } from './engine.js';
 import { flowName, ipPacket } from './packets.js';
 import {
   assertOneAppliancePerFlow,
@@ -29,10 +31,10 @@ import {
   type Sent,
 } from './traffic.js';
 
-const APPLIANCE_A = '127.0.23.1';
-const APPLIANCE_B = '127.0.23.2';
-const ENDPOINT = '127.0.23.50';
-const HEALTH_PORT = 18081;
+const APPLIANCE_A = address(23, 1);
+const APPLIANCE_B = address(23, 2);
+const ENDPOINT = address(23, 50);
+const HEALTH_PORT = GWLB_PATH === 'bpf' ? 18181 : 18081;
 const KEY_A = `${APPLIANCE_A}:6081`;
 const KEY_B = `${APPLIANCE_B}:6081`;
 /** ReasonCodes GetListenerHealthStatus may give (gwlb-api §3.13). */
@@ -53,8 +55,9 @@ before(async () => {
   server = await startTestServer({
     configure: (c) => {
       const [a, b] = c.regions[0].vpcs[0].vSwitches;
-      a.vipPool = '127.0.21.0/24';
-      b.vipPool = '127.0.22.0/24';
+      a.vipPool = `127.0.${octet(21)}.0/24`;
+      b.vipPool = `127.0.${octet(22)}.0/24`;
+      usePath(c);
     },
   });
   [applianceA, applianceB] = await Promise.all([startApplianceProcess(APPLIANCE_A, HEALTH_PORT), startApplianceProcess(APPLIANCE_B, HEALTH_PORT)]);
@@ -116,8 +119,8 @@ test('the GWLB is set up through the API: VIPs from the vSwitch pools, appliance
     (z) => z.LoadBalancerAddresses[0].PrivateIpv4Address,
   );
   assert.equal(vips.length, 2);
-  assert.match(vips[0], /^127\.0\.21\.\d+$/);
-  assert.match(vips[1], /^127\.0\.22\.\d+$/);
+  assert.match(vips[0], new RegExp(`^127\\.0\\.${octet(21)}\\.\\d+$`));
+  assert.match(vips[1], new RegExp(`^127\\.0\\.${octet(22)}\\.\\d+$`));
 
   serverGroupId = await createServerGroup(server, {
     ServerGroupName: 'inspection-appliances',
@@ -145,6 +148,7 @@ test('the GWLB is set up through the API: VIPs from the vSwitch pools, appliance
       [APPLIANCE_B, 'Healthy'],
     ],
   );
+  assertPath(server);
 });
 
 test('every flow, both directions, goes through exactly one appliance and comes back intact', async () => {

@@ -22,12 +22,14 @@ import { attachmentIdOf } from '../../../src/dataplane/gwlb/geneve.js';
 import { startTestServer, type TestServer } from '../../support/server.js';
 import { addServers, appliances, createListener, createLoadBalancer, createServerGroup, gwlb } from '../../products/gwlb/support.js';
 import { eventually, startAppliance, startEndpoint, type ApplianceSim, type EndpointSim } from './harness.js';
-import { flowName, reverse, type PacketSpec } from './packets.js';
+import { flowName, ipPacket, reverse, type PacketSpec } from './packets.js';
+import { address, assertPath, octet, usePath } from './engine.js';
 
 const OPTION_CLASS = 0x0abc;
-const APPLIANCE_A = '127.0.26.1';
-const APPLIANCE_B = '127.0.26.2';
-const ENDPOINT = '127.0.26.50';
+// The BPF twin (tshark-bpf.test.ts) uses 127.0.124–126.x (engine.ts).
+const APPLIANCE_A = address(26, 1);
+const APPLIANCE_B = address(26, 2);
+const ENDPOINT = address(26, 50);
 const ETHERTYPE_IPV4 = 0x0800;
 const ETHERTYPE_IPV6 = 0x86dd;
 
@@ -85,9 +87,10 @@ before(async () => {
   server = await startTestServer({
     configure: (c) => {
       const [a, b] = c.regions[0].vpcs[0].vSwitches;
-      a.vipPool = '127.0.24.0/24';
-      b.vipPool = '127.0.25.0/24';
+      a.vipPool = `127.0.${octet(24)}.0/24`;
+      b.vipPool = `127.0.${octet(25)}.0/24`;
       c.dataplane.gwlbOptionClass = OPTION_CLASS;
+      usePath(c);
     },
   });
   applianceA = await startAppliance(APPLIANCE_A, { optionClass: OPTION_CLASS });
@@ -160,7 +163,8 @@ class Capture {
   /** Sends markers until tshark prints one more than it had (bounded by attempts). */
   private async seeMarker(failure: string): Promise<void> {
     const before = this.markersSeen();
-    for (let i = 0; i < 300 && this.running; i++) {
+    // Up to ~30 s: on a loaded machine tshark took over 3 s to capture its first packet.
+    for (let i = 0; i < 3000 && this.running; i++) {
       if (i % 10 === 0) this.marker.send('marker', MARKER_PORT, this.markerTo);
       if (await eventually(() => this.markersSeen() > before, 1, 10)) return;
     }
@@ -261,6 +265,7 @@ test("Wireshark's GENEVE dissector reads the VNI, the GWLB options and the inner
   const sg = await createServerGroup(server, { Protocol: 'GENEVE', HealthCheckConfig: { HealthCheckEnabled: false } });
   await addServers(server, sg, appliances(APPLIANCE_A, APPLIANCE_B));
   const listenerId = await createListener(server, { LoadBalancerId: lb, ServerGroupId: sg });
+  assertPath(server);
 
   const sent = specsToSend();
   const file = join(captureDir, 'gwlb.pcapng');

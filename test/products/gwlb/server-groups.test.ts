@@ -169,7 +169,9 @@ test('a group a listener uses cannot be deleted; RelatedLoadBalancerIds names th
   assert.equal(await groupStatus(server, id), 'Available');
 
   await call('DeleteListener', { ListenerId: listener });
-  await until(async () => (await fails('GetListenerAttribute', { ListenerId: listener })).code, 'ResourceNotFound.Listener');
+  // The listener stays visible (Deleting) until the data plane has let it go.
+  const gone = () => call('GetListenerAttribute', { ListenerId: listener }).then(() => 'still there', (e: { code?: string }) => e.code);
+  await until(gone, 'ResourceNotFound.Listener');
   const dry = await fails('DeleteServerGroup', { ServerGroupId: id, DryRun: true });
   assert.equal(dry.code, 'DryRunOperation');
   assert.deepEqual(Object.keys(await call('DeleteServerGroup', { ServerGroupId: id })), ['RequestId']);

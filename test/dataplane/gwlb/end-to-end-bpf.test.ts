@@ -1,0 +1,3 @@
+/** end-to-end.test.ts on the tc-BPF fast path (see engine.ts). */
+process.env.OPENSLB_TEST_GWLB_ENGINE = 'bpf';
+await import('./end-to-end.test.js');
