@@ -61,6 +61,8 @@ export type Role = 'all' | 'api' | 'dataplane';
 
 export type DataPlaneEngine = 'auto' | 'kernel' | 'userspace';
 export const DATAPLANE_ENGINES: readonly DataPlaneEngine[] = ['auto', 'kernel', 'userspace'];
+export type UserspaceRelay = 'auto' | 'js';
+export const USERSPACE_RELAYS: readonly UserspaceRelay[] = ['auto', 'js'];
 
 export interface Config {
   apiListen: string; // host:port
@@ -101,6 +103,14 @@ export interface Config {
      * always run in user space.
      */
     engine: DataPlaneEngine;
+    /**
+     * How user-space listeners move bytes for plain TCP (PROXY protocol too): `auto` (the
+     * default) uses the native splice relay when the addon is built, `js` always relays in the
+     * event loop. OPENSLB_USERSPACE_RELAY=js forces `js` for the whole process.
+     */
+    userspaceRelay: UserspaceRelay;
+    /** One log line per ended connection of a user-space listener (default off). */
+    connectionLog: boolean;
   };
   /** How much one client may ask of the API server (see ApiLimits). */
   api: ApiLimits;
@@ -201,7 +211,7 @@ export function defaultConfig(): Config {
       },
     ],
     quotas: { ...DEFAULT_QUOTAS },
-    dataplane: { maxPortRange: 1024, gwlbOptionClass: 0x0108, maxUdpSessionsPerListener: 10_000, engine: 'auto' },
+    dataplane: { maxPortRange: 1024, gwlbOptionClass: 0x0108, maxUdpSessionsPerListener: 10_000, engine: 'auto', userspaceRelay: 'auto', connectionLog: false },
     api: { ...DEFAULT_API_LIMITS },
     jobs: { extraDelayMs: 0, nodeTimeoutMs: 10_000, nodeForgetMs: 600_000 },
     node: {},
