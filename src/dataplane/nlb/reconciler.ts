@@ -271,7 +271,7 @@ export class NlbReconciler implements Reconciler {
       existing.groupId = d.serverGroup.id;
       return;
     }
-    if (d.protocol === 'TCPSSL') settings.tls = await buildTlsOptions(this.opts.store.db, d.regionId, d.doc);
+    if (d.protocol === 'TCPSSL') settings.tls = await buildTlsOptions(this.opts.store.db, d.regionId, d.doc, d.id);
     const counters = existing?.counters ?? newListenerCounters();
     const runtime = new TcpListener(d.id, d, settings, pool, this.opts.clock, counters);
     await this.replace(d, existing, runtime, bindKey, counters);

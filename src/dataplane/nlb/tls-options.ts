@@ -3,7 +3,7 @@
  * certificates, CA for mutual TLS, security policy and ALPN policy.
  */
 import tls from 'node:tls';
-import { X509Certificate } from 'node:crypto';
+import { X509Certificate, hkdfSync } from 'node:crypto';
 import { findCertificate } from '../../products/cas/certificates.js';
 import { findSecurityPolicy } from '../../products/nlb/security-policies.js';
 import { nodeTlsSettings } from '../../products/nlb/tls-policies.js';
@@ -33,7 +33,7 @@ export function tlsFingerprint(doc: ListenerDoc): string {
   ]);
 }
 
-export async function buildTlsOptions(db: Db, regionId: string, doc: ListenerDoc): Promise<tls.TlsOptions> {
+export async function buildTlsOptions(db: Db, regionId: string, doc: ListenerDoc, listenerId: string): Promise<tls.TlsOptions> {
   const policyId = doc.SecurityPolicyId || DEFAULT_SECURITY_POLICY;
   const policy = await findSecurityPolicy(db, regionId, policyId);
   if (!policy) throw new TlsSetupError(`security policy ${policyId} not found`);
@@ -47,7 +47,7 @@ export async function buildTlsOptions(db: Db, regionId: string, doc: ListenerDoc
   };
 
   const main = await serverCertificate(db, doc.CertificateIds[0]);
-  const options: tls.TlsOptions = { ...policyOptions, cert: main.cert, key: main.key };
+  const options: tls.TlsOptions = { ...policyOptions, cert: main.cert, key: main.key, ticketKeys: ticketKeys(listenerId, main.key) };
 
   if (doc.CaEnabled) {
     const cas = await Promise.all(doc.CaCertificateIds.map((id) => findCertificate(db, id)));
@@ -96,4 +96,15 @@ function nameMatches(pattern: string, name: string): boolean {
   if (!pattern.startsWith('*.')) return false;
   const dot = name.indexOf('.');
   return dot > 0 && name.slice(dot + 1) === pattern.slice(2);
+}
+
+/**
+ * Session-ticket keys (48 bytes: name, HMAC and AES keys) for a listener. Node makes random
+ * ones per server, so a client resuming on another worker, or after a rebind or restart, would
+ * get a full handshake again. These are derived from the listener's ID and its certificate's
+ * private key: the same in every worker and across restarts, new when the certificate changes,
+ * and not guessable without the key.
+ */
+function ticketKeys(listenerId: string, keyPem: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', keyPem, listenerId, 'openslb tls session tickets', 48));
 }
