@@ -25,6 +25,7 @@ import {
   startNginxStream,
 } from './lib/reference-proxies.js';
 import { renderReport, type ControlResults } from './report.js';
+import { runUserspaceBench } from './userspace.js';
 import { readSettings } from './lib/settings.js';
 
 const settings = readSettings();
@@ -185,9 +186,25 @@ async function profilePass(workersFlag: boolean, kind: 'tcp' | 'udp'): Promise<R
 
 let bareServer: Managed | undefined;
 
+/** BENCH_ONLY=a,b runs only those sections (dataplane = the main comparison, control plane and profile; userspace); unset: all. */
+const only = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',').map((s) => s.trim())) : undefined;
+const want = (section: string): boolean => !only || only.has(section);
+
 async function main(): Promise<void> {
   log(`run directory ${runDir}; settings ${JSON.stringify(settings)}`);
   const buildNote = build();
+  if (want('userspace')) {
+    const md = await runUserspaceBench({ runDir, portBase: settings.portBase, seconds: Math.max(2, settings.wrkSeconds), reps: settings.reps, log });
+    const out = join(dirname(settings.outFile), 'userspace.md');
+    process.stdout.write(`${md}\n`);
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(out, `${md}\n`);
+    log(`user-space section written to ${out}`);
+  }
+  if (!want('dataplane')) {
+    await stopAll();
+    return;
+  }
   const workersFlag = serveHasWorkersFlag();
   const load0 = os.loadavg();
 
