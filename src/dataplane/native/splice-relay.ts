@@ -15,7 +15,7 @@ import type { Socket } from 'node:net';
 
 interface Addon {
   start(onEnd: (slot: number, reason: number, errno: number, toBackend: number, toClient: number) => void): Float64Array;
-  add(clientFd: number, backendFd: number): number;
+  add(clientFd: number, backendFd: number, header?: Buffer): number;
   abort(slot: number): void;
 }
 
@@ -32,10 +32,11 @@ export interface SpliceEnd {
 
 export interface SpliceRelay {
   /**
-   * Moves both sockets into the relay; returns its slot, or -1 (nothing changed, relay in JS)
+   * Moves both sockets into the relay, `header` (the PROXY header) first towards the backend
+   * and not counted as client bytes; returns the slot, or -1 (nothing changed: relay in JS)
    * when the table is full or a descriptor is missing.
    */
-  adopt(client: Socket, backend: Socket, onEnd: (end: SpliceEnd) => void): number;
+  adopt(client: Socket, backend: Socket, header: Buffer | undefined, onEnd: (end: SpliceEnd) => void): number;
   /** Bytes delivered so far: [2·slot] client→backend, [2·slot+1] backend→client. */
   readonly counters: Float64Array;
   abort(slot: number): void;
@@ -58,11 +59,11 @@ class NativeSpliceRelay implements SpliceRelay {
     });
   }
 
-  adopt(client: Socket, backend: Socket, onEnd: (end: SpliceEnd) => void): number {
+  adopt(client: Socket, backend: Socket, header: Buffer | undefined, onEnd: (end: SpliceEnd) => void): number {
     const clientFd = fdOf(client);
     const backendFd = fdOf(backend);
     if (clientFd < 0 || backendFd < 0) return -1;
-    const slot = this.addon.add(clientFd, backendFd);
+    const slot = this.addon.add(clientFd, backendFd, header);
     if (slot < 0) return -1;
     this.waiting.set(slot, onEnd);
     // Node's copies go; the sockets' own 'close' handlers must already be detached.

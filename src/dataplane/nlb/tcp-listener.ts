@@ -259,33 +259,28 @@ export class TcpListener {
       }
       const header = this.settings.proxyHeader?.(conn.client, flow.dstIp, flow.dstPort);
       const splice = this.settings.splice;
-      if (splice === undefined) {
-        if (header) upstream.write(header);
-        relayInJs(conn, conn.client, upstream);
-        return;
-      }
-      if (header) upstream.write(header, () => this.handOver(conn, splice, target, pool));
-      else this.handOver(conn, splice, target, pool);
+      if (splice !== undefined && this.handOver(conn, splice, header, target, pool)) return;
+      if (header) upstream.write(header);
+      relayInJs(conn, conn.client, upstream);
     });
   }
 
-  /** Moves a connected pair into the splice relay, or relays in JS when it cannot take them. */
-  private handOver(conn: Connection, splice: SpliceRelay, target: BackendTarget, pool: UpstreamPool): void {
+  /**
+   * Moves a connected pair into the splice relay (the header goes through the relay, so Node
+   * never writes to the backend); false when the relay cannot take them and JS must relay.
+   */
+  private handOver(conn: Connection, splice: SpliceRelay, header: Buffer | undefined, target: BackendTarget, pool: UpstreamPool): boolean {
     const { client, upstream } = conn;
-    if (!upstream || conn.ended || client.destroyed || upstream.destroyed) return;
-    if (client.readableLength > 0 || upstream.readableLength > 0 || upstream.writableLength > 0) {
-      relayInJs(conn, client, upstream);
-      return;
-    }
+    if (!upstream || client.readableLength > 0 || upstream.readableLength > 0) return false;
     // From here the relay owns the descriptors; Node's sockets are destroyed by `adopt`.
     conn.spliced = true;
-    const slot = splice.adopt(client, upstream, (end) => this.spliceEnded(conn, end, target, pool));
+    const slot = splice.adopt(client, upstream, header, (end) => this.spliceEnded(conn, end, target, pool));
     if (slot >= 0) {
       conn.slot = slot;
-      return;
+      return true;
     }
     conn.spliced = false;
-    relayInJs(conn, client, upstream);
+    return false;
   }
 
   private spliceEnded(conn: Connection, end: SpliceEnd, target: BackendTarget, pool: UpstreamPool): void {
