@@ -16,7 +16,8 @@
  * same certificate (RSA 2048) and TLS 1.3 on both TLS sides. Everything on loopback.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiClient } from '../src/client/api-client.js';
 import { credentialsPath, readCredentialsFile } from '../src/accounts/credentials.js';
@@ -67,9 +68,9 @@ function makeCertificate(dir: string): { cert: string; key: string; pemFile: str
   return { cert, key, pemFile };
 }
 
-function startBackends(dir: string, ports: Ports): Managed[] {
-  mkdirSync(join(dir, 'nginx', 'www'), { recursive: true });
-  writeFileSync(join(dir, 'nginx', 'www', 'big'), Buffer.alloc(BIG_BYTES, 0x61));
+function startBackends(dir: string, ports: Ports, www: string): Managed[] {
+  mkdirSync(join(dir, 'nginx'), { recursive: true });
+  writeFileSync(join(www, 'big'), Buffer.alloc(BIG_BYTES, 0x61), { mode: 0o644 });
   const conf = `load_module /usr/lib/nginx/modules/ngx_stream_module.so;
 worker_processes 2;
 worker_rlimit_nofile 20000;
@@ -83,7 +84,7 @@ http {
   server {
     listen ${LOOPBACK}:${ports.http} reuseport backlog=4096;
     listen ${LOOPBACK}:${ports.httpPp} proxy_protocol reuseport backlog=4096;
-    location = /big { default_type application/octet-stream; root ${join(dir, 'nginx', 'www')}; }
+    location = /big { default_type application/octet-stream; root ${www}; }
     location / { default_type text/plain; return 200 "ok\\n"; }
   }
 }
@@ -206,7 +207,10 @@ export async function runUserspaceBench(opts: UserspaceBenchOptions): Promise<st
   mkdirSync(dir, { recursive: true });
   const ports = portsFrom(opts.portBase);
   const tlsCert = makeCertificate(dir);
-  const managed: Managed[] = [...startBackends(dir, ports), startHaproxy(dir, ports, tlsCert.pemFile)];
+  // nginx workers run as an unprivileged user: the file they serve lives outside the private run directory.
+  const www = mkdtempSync(join(tmpdir(), 'openslb-bench-www-'));
+  chmodSync(www, 0o755);
+  const managed: Managed[] = [...startBackends(dir, ports, www), startHaproxy(dir, ports, tlsCert.pemFile)];
   const iperfTarget = String(ports.iperf);
   managed.push(startProcess('us-naive-proxy', process.execPath, ['bench/lib/naive-tcp-proxy.mjs', String(ports.naive), iperfTarget], join(dir, 'naive.log')));
   for (const port of [ports.http, ports.httpPp, ports.iperf, ports.stripper, ports.haPp, ports.haTls, ports.naive]) await waitForPort(LOOPBACK, port);
@@ -259,6 +263,7 @@ export async function runUserspaceBench(opts: UserspaceBenchOptions): Promise<st
     rows[4].reference.push(await measure('naive proxy stream', stream(LOOPBACK, ports.naive)));
   }
   for (const m of managed.reverse()) await stopProcess(m);
+  rmSync(www, { recursive: true, force: true });
 
   const fmt = (x: number) => (Number.isNaN(x) ? 'failed' : x >= 100 ? Math.round(x).toLocaleString('en-US') : x.toFixed(2));
   const ratio = (a: number, b: number) => (Number.isNaN(a) || Number.isNaN(b) || b === 0 ? '–' : `${(a / b).toFixed(2)}×`);
