@@ -73,3 +73,15 @@ test('mistakes in the config are refused with a message that names them', () => 
     assert.throws(() => loadConfig({ config: file(text) }, {}), (e: unknown) => e instanceof ConfigError && message.test(e.message));
   }
 });
+
+test('the user-space relay and the connection log: off and auto by default, set by the file or --connection-log, bad values refused', () => {
+  const defaults = loadConfig({}, {});
+  assert.equal(defaults.dataplane.userspaceRelay, 'auto');
+  assert.equal(defaults.dataplane.connectionLog, false);
+  const c = loadConfig({ config: file('dataplane:\n  userspaceRelay: js\n  connectionLog: true\n') }, {});
+  assert.equal(c.dataplane.userspaceRelay, 'js');
+  assert.equal(c.dataplane.connectionLog, true);
+  assert.equal(loadConfig({ connectionLog: true }, {}).dataplane.connectionLog, true);
+  assert.throws(() => loadConfig({ config: file('dataplane:\n  userspaceRelay: splice\n') }, {}), /userspaceRelay must be auto or js/);
+  assert.throws(() => loadConfig({ config: file('dataplane:\n  connectionLog: yes please\n') }, {}), /connectionLog must be true or false/);
+});
