@@ -3,6 +3,13 @@
     {
       "target_name": "tcp_sockopt",
       "sources": ["native/tcp_sockopt.c"]
+    },
+    {
+      "target_name": "splice_relay",
+      "sources": ["native/splice_relay.c"],
+      "defines": ["NAPI_VERSION=8"],
+      "cflags": ["-O2", "-Wall", "-Wextra"],
+      "libraries": ["-lpthread"]
     }
   ]
 }

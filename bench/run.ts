@@ -25,12 +25,9 @@ import {
   startNginxStream,
 } from './lib/reference-proxies.js';
 import { renderReport, type ControlResults } from './report.js';
+import { runUserspaceBench } from './userspace.js';
 import { readSettings } from './lib/settings.js';
 import { geneveBench } from './geneve.js';
-
-/** BENCH_ONLY: comma-separated section names to run (unset: all). Sections: core, geneve. */
-const only = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',').map((s) => s.trim())) : undefined;
-const selected = (section: string) => only === undefined || only.has(section);
 
 const settings = readSettings();
 const ports = benchPorts(settings.portBase);
@@ -190,14 +187,29 @@ async function profilePass(workersFlag: boolean, kind: 'tcp' | 'udp'): Promise<R
 
 let bareServer: Managed | undefined;
 
+/** BENCH_ONLY=a,b runs only those sections (dataplane = the main comparison, control plane and profile; userspace; geneve); unset: all. */
+const only = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',').map((s) => s.trim())) : undefined;
+const want = (section: string): boolean => !only || only.has(section);
+
 async function main(): Promise<void> {
   log(`run directory ${runDir}; settings ${JSON.stringify(settings)}`);
   const buildNote = build();
-  const geneveMd = selected('geneve') ? await geneveBench({ runDir, log }) : '';
-  if (!selected('core')) {
-    mkdirSync(dirname(settings.outFile), { recursive: true });
-    writeFileSync(settings.outFile, geneveMd);
-    process.stdout.write(`${geneveMd}\n`);
+  const geneveMd = want('geneve') ? await geneveBench({ runDir, log }) : '';
+  if (want('userspace')) {
+    const md = await runUserspaceBench({ runDir, portBase: settings.portBase, seconds: Math.max(2, settings.wrkSeconds), reps: settings.reps, log });
+    const out = join(dirname(settings.outFile), 'userspace.md');
+    process.stdout.write(`${md}\n`);
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(out, `${md}\n`);
+    log(`user-space section written to ${out}`);
+  }
+  if (!want('dataplane')) {
+    if (geneveMd) {
+      const out = join(dirname(settings.outFile), 'geneve.md');
+      mkdirSync(dirname(out), { recursive: true });
+      writeFileSync(out, `${geneveMd}\n`);
+      process.stdout.write(`${geneveMd}\n`);
+    }
     await stopAll();
     return;
   }

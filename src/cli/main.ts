@@ -40,6 +40,7 @@ storeOptions(program.command('serve'))
   .option('--job-delay <ms>', 'extra time every async job stays Processing, to mimic the cloud (default 0)')
   .option('--node-id <id>', "this machine's data-plane node identity (default: kept in <data-dir>/node-id)")
   .option('--node-address <address>', 'the address /nodes shows for this machine (default: its first non-loopback IPv4)')
+  .option('--connection-log', 'log one line per ended connection of a user-space listener (client, backend, bytes each way, duration, reason)')
   .action(async (flags: ConfigFlags) => {
     const config = loadConfig(flags);
     // Worker processes only make sense where there is a data plane to run.

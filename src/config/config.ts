@@ -63,6 +63,8 @@ export type DataPlaneEngine = 'auto' | 'kernel' | 'userspace';
 export const DATAPLANE_ENGINES: readonly DataPlaneEngine[] = ['auto', 'kernel', 'userspace'];
 export type GwlbEngine = 'auto' | 'bpf' | 'userspace';
 export const GWLB_ENGINES: readonly GwlbEngine[] = ['auto', 'bpf', 'userspace'];
+export type UserspaceRelay = 'auto' | 'js';
+export const USERSPACE_RELAYS: readonly UserspaceRelay[] = ['auto', 'js'];
 
 export interface Config {
   apiListen: string; // host:port
@@ -110,6 +112,14 @@ export interface Config {
      * else user space, said in one log line).
      */
     gwlbEngine: GwlbEngine;
+    /**
+     * How user-space listeners move bytes for plain TCP (PROXY protocol too): `auto` (the
+     * default) uses the native splice relay when the addon is built, `js` always relays in the
+     * event loop. OPENSLB_USERSPACE_RELAY=js forces `js` for the whole process.
+     */
+    userspaceRelay: UserspaceRelay;
+    /** One log line per ended connection of a user-space listener (default off). */
+    connectionLog: boolean;
   };
   /** How much one client may ask of the API server (see ApiLimits). */
   api: ApiLimits;
@@ -210,7 +220,7 @@ export function defaultConfig(): Config {
       },
     ],
     quotas: { ...DEFAULT_QUOTAS },
-    dataplane: { maxPortRange: 1024, gwlbOptionClass: 0x0108, maxUdpSessionsPerListener: 10_000, engine: 'auto', gwlbEngine: 'auto' },
+    dataplane: { maxPortRange: 1024, gwlbOptionClass: 0x0108, maxUdpSessionsPerListener: 10_000, engine: 'auto', gwlbEngine: 'auto', userspaceRelay: 'auto', connectionLog: false },
     api: { ...DEFAULT_API_LIMITS },
     jobs: { extraDelayMs: 0, nodeTimeoutMs: 10_000, nodeForgetMs: 600_000 },
     node: {},

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { parseCidr } from '../util/ipv4.js';
 import { NODE_ID_PATTERN } from '../domain/node-identity.js';
-import { type Config, type DataPlaneEngine, DATAPLANE_ENGINES, type GwlbEngine, GWLB_ENGINES, type Quotas, type RegionConfig, type Role, defaultConfig } from './config.js';
+import { type Config, type DataPlaneEngine, DATAPLANE_ENGINES, type GwlbEngine, GWLB_ENGINES, type Quotas, type RegionConfig, type Role, type UserspaceRelay, USERSPACE_RELAYS, defaultConfig } from './config.js';
 
 export class ConfigError extends Error {}
 
@@ -22,6 +22,8 @@ export interface ConfigFlags {
   nodeId?: string;
   nodeAddress?: string;
   engine?: string;
+  /** `--connection-log`: one log line per ended connection of a user-space listener. */
+  connectionLog?: boolean;
 }
 
 export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = process.env): Config {
@@ -42,6 +44,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
   if (env.OPENSLB_ENGINE && !flags.engine) config.dataplane.engine = env.OPENSLB_ENGINE as DataPlaneEngine;
   if (flags.engine !== undefined) config.dataplane.engine = flags.engine as DataPlaneEngine;
   if (env.OPENSLB_GWLB_ENGINE) config.dataplane.gwlbEngine = env.OPENSLB_GWLB_ENGINE as GwlbEngine;
+  if (flags.connectionLog) config.dataplane.connectionLog = true;
   validate(config);
   return config;
 }
@@ -97,6 +100,15 @@ function applyFile(config: Config, doc: Record<string, unknown>): void {
         config.dataplane.gwlbEngine = String(raw) as GwlbEngine;
         continue;
       }
+      if (key === 'userspaceRelay') {
+        config.dataplane.userspaceRelay = String(raw) as UserspaceRelay;
+        continue;
+      }
+      if (key === 'connectionLog') {
+        if (typeof raw !== 'boolean') throw new ConfigError('dataplane.connectionLog must be true or false');
+        config.dataplane.connectionLog = raw;
+        continue;
+      }
       // The option class may be written in hex, as GENEVE classes usually are ("0x0108").
       const value = typeof raw === 'string' && /^0x[0-9a-f]{1,4}$/i.test(raw) ? parseInt(raw, 16) : raw;
       const min = key === 'gwlbOptionClass' ? 0 : 1;
@@ -138,6 +150,7 @@ function validate(config: Config): void {
   if (!['all', 'api', 'dataplane'].includes(config.role)) throw new ConfigError(`role must be all, api or dataplane`);
   if (!DATAPLANE_ENGINES.includes(config.dataplane.engine)) throw new ConfigError(`dataplane.engine must be auto, kernel or userspace`);
   if (!GWLB_ENGINES.includes(config.dataplane.gwlbEngine)) throw new ConfigError(`dataplane.gwlbEngine must be auto, bpf or userspace`);
+  if (!USERSPACE_RELAYS.includes(config.dataplane.userspaceRelay)) throw new ConfigError(`dataplane.userspaceRelay must be auto or js`);
   if (!Number.isInteger(config.workers) || config.workers < 0 || config.workers > 1024) {
     throw new ConfigError('workers must be an integer from 0 to 1024 (0 or 1: the data plane runs in the serving process)');
   }

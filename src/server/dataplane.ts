@@ -23,6 +23,8 @@ import { FaultRuleCache } from '../store/fault-rule-cache.js';
 import { KernelEngine, probeNftables } from '../dataplane/kernel/engine.js';
 import { localRunner, type CommandRunner } from '../dataplane/kernel/commands.js';
 import { BpfGwlbEngine } from '../dataplane/gwlb/bpf/engine.js';
+import { spliceRelay, spliceUnavailableReason, type SpliceRelay } from '../dataplane/native/splice-relay.js';
+import { connectionLogger } from '../dataplane/nlb/connection-log.js';
 
 /** Stream protocols every worker accepts on (the kernel spreads connections over workers). */
 const STREAM_PROTOCOLS: ReadonlySet<string> = new Set(['TCP', 'TCPSSL']);
@@ -77,6 +79,17 @@ export async function chooseKernelEngine(
     `data plane: kernel engine (nftables table ${engine.table} + conntrack) for plain TCP/UDP listeners; TLS, PROXY protocol and qch listeners in user space (dataplane.engine: ${wanted}; ${probe.reason})`,
   );
   return engine;
+}
+
+/** The splice relay for plain TCP user-space listeners, or undefined (JS relay), said in one line. */
+function chooseRelay(config: Config, log: Logger): SpliceRelay | undefined {
+  const why = config.dataplane.userspaceRelay === 'js' ? 'dataplane.userspaceRelay: js' : spliceUnavailableReason();
+  if (why === undefined) {
+    log.info({ relay: 'splice' }, 'user-space engine: plain TCP connections relay kernel-to-kernel (native splice relay)');
+    return spliceRelay();
+  }
+  log.info({ relay: 'js', why }, `user-space engine: connections relay in JS (${why})`);
+  return undefined;
 }
 
 const kernelEngines = new WeakMap<DataPlaneNode, KernelEngine>();
@@ -154,6 +167,8 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlaneN
     shouldDrop,
     kernel: datagrams ? kernel : undefined,
     skipKernelEligible: !datagrams && kernel !== undefined,
+    splice: chooseRelay(config, log),
+    logConnection: config.dataplane.connectionLog ? connectionLogger(log) : undefined,
   });
   const parts: Reconciler[] = [nlb];
   let gwlbForNode: GwlbReconciler | undefined;

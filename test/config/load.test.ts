@@ -80,3 +80,15 @@ test('dataplane.gwlbEngine picks the GENEVE path: auto by default, from the file
   assert.equal(loadConfig({ config: file('dataplane:\n  gwlbEngine: userspace\n') }, { OPENSLB_GWLB_ENGINE: 'bpf' }).dataplane.gwlbEngine, 'bpf');
   assert.throws(() => loadConfig({ config: file('dataplane:\n  gwlbEngine: xdp\n') }, {}), (e: Error) => e instanceof ConfigError && /gwlbEngine must be auto, bpf or userspace/.test(e.message));
 });
+
+test('the user-space relay and the connection log: off and auto by default, set by the file or --connection-log, bad values refused', () => {
+  const defaults = loadConfig({}, {});
+  assert.equal(defaults.dataplane.userspaceRelay, 'auto');
+  assert.equal(defaults.dataplane.connectionLog, false);
+  const c = loadConfig({ config: file('dataplane:\n  userspaceRelay: js\n  connectionLog: true\n') }, {});
+  assert.equal(c.dataplane.userspaceRelay, 'js');
+  assert.equal(c.dataplane.connectionLog, true);
+  assert.equal(loadConfig({ connectionLog: true }, {}).dataplane.connectionLog, true);
+  assert.throws(() => loadConfig({ config: file('dataplane:\n  userspaceRelay: splice\n') }, {}), /userspaceRelay must be auto or js/);
+  assert.throws(() => loadConfig({ config: file('dataplane:\n  connectionLog: yes please\n') }, {}), /connectionLog must be true or false/);
+});

@@ -66,7 +66,7 @@ before(() => {
 after(() => rmSync(work, { recursive: true, force: true }));
 
 test('the tarball ships the addon sources, the license and the typed entry point, not the sources maps', () => {
-  for (const file of ['binding.gyp', 'native/tcp_sockopt.c', 'scripts/build-addon.mjs', 'LICENSE', 'README.md', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js']) {
+  for (const file of ['binding.gyp', 'native/tcp_sockopt.c', 'native/splice_relay.c', 'scripts/build-addon.mjs', 'LICENSE', 'README.md', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js']) {
     assert.ok(packedFiles.includes(file), `${file} is in the tarball`);
   }
   assert.ok(!packedFiles.some((f) => f.startsWith('src/') || f.startsWith('test/') || f.endsWith('.map')));

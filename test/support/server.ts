@@ -48,6 +48,8 @@ export async function startTestServer(
   config.adminListen = '127.0.0.1:0';
   config.dataDir = dataDir;
   config.storeUrl = opts.storeUrl;
+  // Runs a suite on one engine throughout (test/dataplane/nlb/relay-fallback.test.ts uses it).
+  if (process.env.OPENSLB_TEST_ENGINE) config.dataplane.engine = process.env.OPENSLB_TEST_ENGINE as Config['dataplane']['engine'];
   opts.configure?.(config);
   const running = await startOpenSlb(config, {
     clock: opts.clock,

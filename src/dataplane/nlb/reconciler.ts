@@ -21,6 +21,8 @@ import { buildTlsOptions, tlsFingerprint } from './tls-options.js';
 import { newListenerCounters, type ListenerCounters } from './listener-metrics.js';
 import type { KernelEngine } from '../kernel/engine.js';
 import { KernelListeners, userspaceReason, type EngineName } from './kernel-listeners.js';
+import type { SpliceRelay } from '../native/splice-relay.js';
+import type { ConnectionLogEntry } from './connection-log.js';
 
 const CONNECT_TIMEOUT_MS = 5000;
 const DEFAULT_MAX_UDP_SESSIONS = 10_000;
@@ -55,6 +57,10 @@ export interface NlbReconcilerOptions {
    * (cluster workers other than the one that owns the kernel table).
    */
   skipKernelEligible?: boolean;
+  /** The native splice relay for plain TCP user-space listeners; absent: they relay in JS. */
+  splice?: SpliceRelay;
+  /** The per-connection log of user-space TCP/TCPSSL listeners; absent: off. */
+  logConnection?: (entry: ConnectionLogEntry) => void;
 }
 
 interface RunningListener {
@@ -252,13 +258,16 @@ export class NlbReconciler implements Reconciler {
       connectTimeoutMs: CONNECT_TIMEOUT_MS,
       proxyHeader: d.doc.ProxyProtocolEnabled ? proxyHeaderBuilder(d) : undefined,
       shouldDrop: this.opts.shouldDrop ? dropFor(this.opts.shouldDrop, d.id) : undefined,
+      // TLS must pass through Node; everything else may move kernel-to-kernel.
+      splice: d.protocol === 'TCPSSL' ? undefined : this.opts.splice,
+      logConnection: this.opts.logConnection,
     };
     if (existing && existing.bindKey === bindKey) {
       existing.runtime.update(settings as never, pool);
       existing.groupId = d.serverGroup.id;
       return;
     }
-    if (d.protocol === 'TCPSSL') settings.tls = buildTlsOptions(this.tls!, d.regionId, d.doc);
+    if (d.protocol === 'TCPSSL') settings.tls = buildTlsOptions(this.tls!, d.regionId, d.doc, d.id);
     const counters = existing?.counters ?? newListenerCounters();
     const runtime = new TcpListener(d.id, d, settings, pool, this.opts.clock, counters);
     await this.replace(d, existing, runtime, bindKey, counters);
@@ -305,6 +314,8 @@ export class NlbReconciler implements Reconciler {
     // aged by the process's monotonic clock (an injected clock that stands still would serve
     // one stale reading forever).
     await this.kernel?.refreshMetrics(performance.now());
+    // User-space relays keep per-connection totals; a scrape folds them into the counters.
+    for (const running of this.listeners.values()) if (running.runtime instanceof TcpListener) running.runtime.sampleCounters();
   }
 
   /** Counters per running listener, for /metrics. */

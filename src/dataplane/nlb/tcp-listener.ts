@@ -3,14 +3,28 @@
  * connection sent to a backend chosen by the server group's scheduler, relayed both ways
  * with backpressure. Configuration changes swap the pool or the settings in place, so live
  * connections are never dropped by a reconcile.
+ *
+ * Relaying: plain TCP connections (with or without a PROXY header) go to the splice relay of
+ * the native addon once the backend is connected and the header written; TLS connections, and
+ * everything when the addon is unavailable, relay in JS (see ./js-relay.ts). Both keep the same
+ * behaviour: half-close passes through, a reset on one side resets the other, IdleTimeout and
+ * drains close connections, and byte counts reach the listener's metrics.
+ *
+ * Activity for IdleTimeout is sampled, not stamped per chunk: the sweep (once a second) and
+ * each metrics scrape compare a connection's byte totals with what they saw last, and note the
+ * injected clock's time when they moved. A connection is idle after IdleTimeout with no
+ * movement seen, give or take one sweep.
  */
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Clock } from '../../util/clock.js';
 import { setListenerMss } from '../native/tcp-sockopt.js';
+import type { SpliceEnd, SpliceRelay } from '../native/splice-relay.js';
 import type { BackendTarget, FlowInfo, UpstreamPool } from './upstream-pool.js';
 import { CpsLimiter } from './cps-limiter.js';
 import type { ListenerCounters } from './listener-metrics.js';
+import { relayInJs, type RelayedConnection } from './js-relay.js';
+import type { CloseReason, ConnectionLogEntry } from './connection-log.js';
 
 export interface TcpListenerSettings {
   idleTimeoutMs: number;
@@ -25,6 +39,10 @@ export interface TcpListenerSettings {
   tls?: tls.TlsOptions;
   /** Fault rules: true closes this new connection at once (see dataplane/connection-faults.ts). */
   shouldDrop?: () => boolean;
+  /** The kernel-to-kernel relay for plain TCP; absent: every connection relays in JS. */
+  splice?: SpliceRelay;
+  /** Called once per connection as it ends, when the connection log is on; absent: no cost. */
+  logConnection?: (entry: ConnectionLogEntry) => void;
 }
 
 export interface TcpListenerBinding {
@@ -34,12 +52,26 @@ export interface TcpListenerBinding {
   keepDestinationPort: boolean;
 }
 
-interface Connection {
+interface Connection extends RelayedConnection {
   client: net.Socket;
   upstream?: net.Socket;
   target?: BackendTarget;
-  /** Injected-clock time of the last byte either way; the idle sweep reads it. */
+  vip: string;
+  port: number;
+  startedAt: number;
+  /** Splice relay slot while the relay moves the bytes, else -1. */
+  slot: number;
+  /** Handed to the splice relay: Node's sockets are gone, their events mean nothing. */
+  spliced: boolean;
+  /** Bytes already added to the listener's counters. */
+  countedIn: number;
+  countedOut: number;
+  /** Byte total at the last sample, and the injected-clock time it last moved. */
+  seen: number;
   lastActivity: number;
+  /** Why it is ending, when something other than the peers decided. */
+  reason?: CloseReason;
+  ended: boolean;
 }
 
 export class TcpListener {
@@ -75,18 +107,47 @@ export class TcpListener {
     this.idleSweep.unref();
   }
 
-  /** Closes connections with no traffic for IdleTimeout (by the injected clock). */
+  /** Samples activity, then closes connections with none for IdleTimeout (by the injected clock). */
   closeIdle(): void {
-    const cutoff = this.clock.now() - this.settings.idleTimeoutMs;
+    const now = this.clock.now();
+    const cutoff = now - this.settings.idleTimeoutMs;
     for (const c of this.connections) {
-      if (c.lastActivity <= cutoff) c.client.destroy();
+      this.sample(c, now);
+      if (c.lastActivity <= cutoff) this.kill(c, 'idle-timeout');
     }
+  }
+
+  /** Brings the byte counters up to date (a metrics scrape calls this) and notes activity. */
+  sampleCounters(): void {
+    const now = this.clock.now();
+    for (const c of this.connections) this.sample(c, now);
+  }
+
+  private sample(c: Connection, now: number): void {
+    if (c.slot >= 0) {
+      const counts = this.settings.splice!.counters;
+      c.toBackend = counts[2 * c.slot];
+      c.toClient = counts[2 * c.slot + 1];
+    }
+    this.count(c);
+    const total = c.toBackend + c.toClient;
+    if (total !== c.seen) {
+      c.seen = total;
+      c.lastActivity = now;
+    }
+  }
+
+  private count(c: Connection): void {
+    this.counters.bytesIn += c.toBackend - c.countedIn;
+    this.counters.bytesOut += c.toClient - c.countedOut;
+    c.countedIn = c.toBackend;
+    c.countedOut = c.toClient;
   }
 
   private listen(vip: string, port: number): Promise<net.Server> {
     const server = this.settings.tls
-      ? tls.createServer(this.settings.tls, (socket) => this.accept(socket, vip, port))
-      : net.createServer({ pauseOnConnect: true }, (socket) => this.accept(socket, vip, port));
+      ? tls.createServer({ ...this.settings.tls, allowHalfOpen: true }, (socket) => this.accept(socket, vip, port))
+      : net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, (socket) => this.accept(socket, vip, port));
     return new Promise((resolve, reject) => {
       server.once('error', (err: NodeJS.ErrnoException) =>
         reject(new Error(`cannot listen on ${vip}:${port}: ${err.code ?? err.message}`)),
@@ -108,7 +169,8 @@ export class TcpListener {
   /** New settings apply to new connections; idle timeouts also to live ones. */
   update(settings: TcpListenerSettings, pool: UpstreamPool): void {
     const mssChanged = settings.mss !== this.settings.mss;
-    this.settings = settings;
+    // Live relays keep the splice relay they were handed to (it is one per process anyway).
+    this.settings = { ...settings, splice: settings.tls ? undefined : settings.splice };
     this.pool = pool;
     for (const limiter of this.cps.values()) limiter.setLimit(settings.cps);
     if (mssChanged && settings.mss > 0) for (const server of this.servers) setListenerMss(server, settings.mss);
@@ -130,18 +192,28 @@ export class TcpListener {
       return;
     }
     counters.newConnections++;
-    const flow: FlowInfo = {
-      srcIp: client.remoteAddress ?? '',
-      srcPort: client.remotePort ?? 0,
-      dstIp: vip,
-      dstPort: port,
+    const now = this.clock.now();
+    const conn: Connection = {
+      client,
+      vip,
+      port,
+      startedAt: now,
+      slot: -1,
+      spliced: false,
+      toBackend: 0,
+      toClient: 0,
+      countedIn: 0,
+      countedOut: 0,
+      seen: 0,
+      lastActivity: now,
+      ended: false,
     };
-    const conn: Connection = { client, lastActivity: this.clock.now() };
     this.connections.add(conn);
     counters.activeConnections++;
     client.setNoDelay(true);
-    client.on('error', () => client.destroy());
-    client.once('close', () => this.finish(conn));
+    client.on('error', () => conn.spliced || this.kill(conn, 'client-error'));
+    client.once('close', () => conn.spliced || this.socketClosed(conn));
+    const flow: FlowInfo = { srcIp: client.remoteAddress ?? '', srcPort: client.remotePort ?? 0, dstIp: vip, dstPort: port };
     this.connectUpstream(conn, flow, undefined, 0);
   }
 
@@ -149,21 +221,23 @@ export class TcpListener {
     const pool = this.pool;
     const target = attempt === 0 ? pool.pick(flow) : pool.retry(flow, first!, attempt);
     if (!target || conn.client.destroyed) {
-      if (!target) this.counters.droppedNoBackend++;
+      if (!target) {
+        this.counters.droppedNoBackend++;
+        conn.reason ??= attempt === 0 ? 'no-backend' : 'connect-failed';
+      }
       conn.client.destroy();
       return;
     }
     const port = this.binding.keepDestinationPort ? flow.dstPort : target.port;
-    const upstream = net.connect({ host: target.host, port, noDelay: true });
+    const upstream = net.connect({ host: target.host, port, noDelay: true, allowHalfOpen: true });
+    // Nothing is read from the backend before the relay owns the socket (server-first protocols).
+    upstream.pause();
     conn.upstream = upstream;
     conn.target = target;
     let connected = false;
     upstream.setTimeout(this.settings.connectTimeoutMs, () => upstream.destroy(new Error('connect timeout')));
     upstream.once('error', () => {
-      if (connected) {
-        conn.client.destroy();
-        return;
-      }
+      if (connected) return;
       // Connect failed: offer the flow to the next eligible backend before giving up.
       conn.upstream = undefined;
       conn.target = undefined;
@@ -173,35 +247,101 @@ export class TcpListener {
       connected = true;
       pool.opened(target);
       upstream.setTimeout(0);
-      upstream.on('error', () => upstream.destroy());
+      upstream.on('error', () => conn.spliced || this.kill(conn, 'backend-error'));
       upstream.once('close', () => {
+        if (conn.spliced) return; // the relay's end reports it
         pool.closed(target);
-        conn.client.destroy();
+        this.socketClosed(conn);
       });
-      const client = conn.client;
-      if (this.settings.proxyHeader) {
-        upstream.write(this.settings.proxyHeader(client, flow.dstIp, flow.dstPort));
+      if (conn.client.destroyed) {
+        upstream.destroy();
+        return;
       }
-      const counters = this.counters;
-      const clock = this.clock;
-      client.on('data', (chunk: Buffer) => {
-        counters.bytesIn += chunk.length;
-        conn.lastActivity = clock.now();
-      });
-      upstream.on('data', (chunk: Buffer) => {
-        counters.bytesOut += chunk.length;
-        conn.lastActivity = clock.now();
-      });
-      client.pipe(upstream);
-      upstream.pipe(client);
-      client.resume();
+      const header = this.settings.proxyHeader?.(conn.client, flow.dstIp, flow.dstPort);
+      const splice = this.settings.splice;
+      if (splice !== undefined && this.handOver(conn, splice, header, target, pool)) return;
+      if (header) upstream.write(header);
+      relayInJs(conn, conn.client, upstream);
     });
   }
 
+  /**
+   * Moves a connected pair into the splice relay (the header goes through the relay, so Node
+   * never writes to the backend); false when the relay cannot take them and JS must relay.
+   */
+  private handOver(conn: Connection, splice: SpliceRelay, header: Buffer | undefined, target: BackendTarget, pool: UpstreamPool): boolean {
+    const { client, upstream } = conn;
+    if (!upstream || client.readableLength > 0 || upstream.readableLength > 0) return false;
+    // From here the relay owns the descriptors; Node's sockets are destroyed by `adopt`.
+    conn.spliced = true;
+    const slot = splice.adopt(client, upstream, header, (end) => this.spliceEnded(conn, end, target, pool));
+    if (slot >= 0) {
+      conn.slot = slot;
+      return true;
+    }
+    conn.spliced = false;
+    return false;
+  }
+
+  private spliceEnded(conn: Connection, end: SpliceEnd, target: BackendTarget, pool: UpstreamPool): void {
+    conn.toBackend = end.toBackend;
+    conn.toClient = end.toClient;
+    conn.slot = -1;
+    pool.closed(target);
+    if (end.reason === 'client-error' || end.reason === 'backend-error') conn.reason ??= end.reason;
+    this.finish(conn);
+  }
+
+  /** A Node socket closed: the connection ends once the client and the backend (if any) have. */
+  private socketClosed(conn: Connection): void {
+    const upstreamOpen = conn.upstream !== undefined && !conn.upstream.destroyed;
+    if (conn.client.destroyed && !upstreamOpen) {
+      this.finish(conn);
+      return;
+    }
+    // One side is gone for good (not a half-close): an error or a decision on our side.
+    if (conn.reason !== undefined) {
+      conn.client.destroy();
+      conn.upstream?.destroy();
+    }
+  }
+
+  /** Ends a connection for a reason of ours (idle, drain, stop) or after a socket error. */
+  private kill(conn: Connection, reason: CloseReason): void {
+    if (conn.ended) return;
+    conn.reason ??= reason;
+    if (conn.slot >= 0) {
+      this.settings.splice?.abort(conn.slot);
+      return;
+    }
+    const { client, upstream } = conn;
+    // A reset on one side becomes a reset on the other, as through any L4 load balancer.
+    if (reason === 'client-error' && upstream && !upstream.connecting) resetOrDestroy(upstream);
+    else if (reason === 'backend-error') resetOrDestroy(client);
+    client.destroy();
+    upstream?.destroy();
+  }
+
   private finish(conn: Connection): void {
-    if (!this.connections.delete(conn)) return;
+    if (conn.ended) return;
+    conn.ended = true;
+    this.connections.delete(conn);
     this.counters.activeConnections--;
-    conn.upstream?.destroy();
+    this.count(conn);
+    const log = this.settings.logConnection;
+    if (log) {
+      log({
+        listenerId: this.id,
+        client: `${conn.client.remoteAddress ?? ''}:${conn.client.remotePort ?? 0}`,
+        listener: `${conn.vip}:${conn.port}`,
+        backend: conn.target?.key,
+        bytesIn: conn.toBackend,
+        bytesOut: conn.toClient,
+        durationMs: this.clock.now() - conn.startedAt,
+        reason: conn.reason ?? 'closed',
+        relay: conn.spliced ? 'splice' : 'js',
+      });
+    }
   }
 
   /**
@@ -214,7 +354,7 @@ export class TcpListener {
     if (victims.length === 0) return;
     const timer = setTimeout(() => {
       this.drainTimers.delete(timer);
-      for (const c of victims) c.client.destroy();
+      for (const c of victims) this.kill(c, 'backend-drained');
     }, drainMs);
     timer.unref();
     this.drainTimers.add(timer);
@@ -242,12 +382,12 @@ export class TcpListener {
     const live = [...this.connections];
     if (live.length === 0) return;
     if (drainMs <= 0) {
-      for (const c of live) c.client.destroy();
+      for (const c of live) this.kill(c, 'listener-stopped');
       return;
     }
     const timer = setTimeout(() => {
       this.drainTimers.delete(timer);
-      for (const c of live) c.client.destroy();
+      for (const c of live) this.kill(c, 'listener-stopped');
     }, drainMs);
     timer.unref();
     this.drainTimers.add(timer);
@@ -259,7 +399,14 @@ export class TcpListener {
     if (this.idleSweep) clearInterval(this.idleSweep);
     for (const t of this.drainTimers) clearTimeout(t);
     this.drainTimers.clear();
-    for (const c of this.connections) c.client.destroy();
+    for (const c of this.connections) this.kill(c, 'listener-stopped');
     for (const s of this.servers) s.close();
   }
+}
+
+/** RST where the socket allows it (plain TCP), else an ordinary close (TLS). */
+function resetOrDestroy(socket: net.Socket): void {
+  if (socket.destroyed) return;
+  if (socket instanceof tls.TLSSocket) socket.destroy();
+  else socket.resetAndDestroy();
 }

@@ -3,7 +3,7 @@
  * its default certificate, SNI certificates, CA for mutual TLS, security policy and ALPN policy.
  */
 import tls from 'node:tls';
-import { X509Certificate } from 'node:crypto';
+import { X509Certificate, hkdfSync } from 'node:crypto';
 import { DEFAULT_SYSTEM_POLICY_ID, nodeTlsSettings } from '../../domain/tls-policies.js';
 import type { ListenerDoc } from '../../domain/nlb-documents.js';
 import type { TlsMaterial } from './tls-material.js';
@@ -30,7 +30,7 @@ export function tlsFingerprint(doc: ListenerDoc): string {
   ]);
 }
 
-export function buildTlsOptions(material: TlsMaterial, regionId: string, doc: ListenerDoc): tls.TlsOptions {
+export function buildTlsOptions(material: TlsMaterial, regionId: string, doc: ListenerDoc, listenerId: string): tls.TlsOptions {
   const policyId = doc.SecurityPolicyId || DEFAULT_SYSTEM_POLICY_ID;
   const policy = material.securityPolicy(regionId, policyId);
   if (!policy) throw new TlsSetupError(`security policy ${policyId} not found`);
@@ -44,7 +44,7 @@ export function buildTlsOptions(material: TlsMaterial, regionId: string, doc: Li
   };
 
   const main = serverCertificate(material, doc.CertificateIds[0]);
-  const options: tls.TlsOptions = { ...policyOptions, cert: main.cert, key: main.key };
+  const options: tls.TlsOptions = { ...policyOptions, cert: main.cert, key: main.key, ticketKeys: ticketKeys(listenerId, main.key) };
 
   if (doc.CaEnabled) {
     const cas = doc.CaCertificateIds.map((id) => material.certificate(id));
@@ -93,4 +93,15 @@ function nameMatches(pattern: string, name: string): boolean {
   if (!pattern.startsWith('*.')) return false;
   const dot = name.indexOf('.');
   return dot > 0 && name.slice(dot + 1) === pattern.slice(2);
+}
+
+/**
+ * Session-ticket keys (48 bytes: name, HMAC and AES keys) for a listener. Node makes random
+ * ones per server, so a client resuming on another worker, or after a rebind or restart, would
+ * get a full handshake again. These are derived from the listener's ID and its certificate's
+ * private key: the same in every worker and across restarts, new when the certificate changes,
+ * and not guessable without the key.
+ */
+function ticketKeys(listenerId: string, keyPem: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', keyPem, listenerId, 'openslb tls session tickets', 48));
 }

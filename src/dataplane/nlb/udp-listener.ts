@@ -28,6 +28,9 @@ export interface UdpListenerBinding {
   keepDestinationPort: boolean;
 }
 
+/** Sessions of one bound socket: client address → client port → session. */
+type SessionTable = Map<string, Map<number, Session>>;
+
 interface Session {
   upstream: dgram.Socket;
   /** The pool the session was opened from, which its count belongs to even after a swap. */
@@ -40,8 +43,8 @@ interface Session {
 
 export class UdpListener {
   private readonly sockets: dgram.Socket[] = [];
-  /** One table per bound socket, keyed `<client ip>|<client port>`. */
-  private readonly sessions = new Map<dgram.Socket, Map<string, Session>>();
+  /** One table per bound socket, by client address then port (no key string built per datagram). */
+  private readonly sessions = new Map<dgram.Socket, SessionTable>();
   private sweeper: NodeJS.Timeout | undefined;
   private drainTimer: NodeJS.Timeout | undefined;
   private destroyed = false;
@@ -74,7 +77,7 @@ export class UdpListener {
 
   private open(vip: string, port: number): Promise<dgram.Socket> {
     const socket = dgram.createSocket(vip.includes(':') ? 'udp6' : 'udp4');
-    const table = new Map<string, Session>();
+    const table: SessionTable = new Map();
     this.sessions.set(socket, table);
     return new Promise((resolve, reject) => {
       socket.once('error', (err: NodeJS.ErrnoException) => reject(new Error(`cannot listen on udp ${vip}:${port}: ${err.code ?? err.message}`)));
@@ -89,7 +92,7 @@ export class UdpListener {
 
   private fromClient(
     socket: dgram.Socket,
-    table: Map<string, Session>,
+    table: SessionTable,
     vip: string,
     port: number,
     msg: Buffer,
@@ -98,8 +101,7 @@ export class UdpListener {
     const counters = this.counters;
     counters.udpPacketsIn++;
     counters.bytesIn += msg.length;
-    const key = `${rinfo.address}|${rinfo.port}`;
-    let session = table.get(key);
+    let session = table.get(rinfo.address)?.get(rinfo.port);
     if (!session) {
       if (!this.accepting) return;
       // The count is the listener's (a draining predecessor's sessions hold descriptors too).
@@ -114,7 +116,7 @@ export class UdpListener {
         counters.droppedNoBackend++;
         return;
       }
-      session = this.openSession(socket, table, key, target, rinfo, port);
+      session = this.openSession(socket, table, target, rinfo, port);
     }
     session.lastSeen = this.clock.now();
     if (session.pending) {
@@ -126,8 +128,7 @@ export class UdpListener {
 
   private openSession(
     socket: dgram.Socket,
-    table: Map<string, Session>,
-    key: string,
+    table: SessionTable,
     target: BackendTarget,
     client: dgram.RemoteInfo,
     port: number,
@@ -150,7 +151,9 @@ export class UdpListener {
       session.pending = undefined;
       for (const datagram of queued) upstream.send(datagram);
     });
-    table.set(key, session);
+    let byPort = table.get(clientAddress);
+    if (!byPort) table.set(clientAddress, (byPort = new Map()));
+    byPort.set(clientPort, session);
     this.pool.opened(target);
     counters.udpSessions++;
     return session;
@@ -171,15 +174,21 @@ export class UdpListener {
   /** Closes sessions idle longer than the IdleTimeout. */
   sweep(): void {
     const cutoff = this.clock.now() - this.settings.idleTimeoutMs;
+    this.closeWhere((session) => session.lastSeen <= cutoff);
+  }
+
+  /** Closes every session `which` picks, in every table. */
+  private closeWhere(which: (session: Session) => boolean): void {
     for (const table of this.sessions.values()) {
-      for (const [key, session] of table) {
-        if (session.lastSeen <= cutoff) this.closeSession(table, key, session);
+      for (const [address, byPort] of table) {
+        for (const [port, session] of byPort) if (which(session)) this.closeSession(byPort, port, session);
+        if (byPort.size === 0) table.delete(address);
       }
     }
   }
 
-  private closeSession(table: Map<string, Session>, key: string, session: Session): void {
-    table.delete(key);
+  private closeSession(byPort: Map<number, Session>, port: number, session: Session): void {
+    byPort.delete(port);
     session.pool.closed(session.target);
     this.counters.udpSessions--;
     session.upstream.close();
@@ -193,17 +202,13 @@ export class UdpListener {
   /** Sessions pinned to a backend that left the pool end after `drainMs` (undefined: when idle). */
   drainBackend(backendKey: string, drainMs: number | undefined): void {
     if (drainMs === undefined) return;
-    const timer = setTimeout(() => {
-      for (const table of this.sessions.values()) {
-        for (const [key, session] of table) if (session.target.key === backendKey) this.closeSession(table, key, session);
-      }
-    }, drainMs);
+    const timer = setTimeout(() => this.closeWhere((session) => session.target.key === backendKey), drainMs);
     timer.unref();
   }
 
   get sessionCount(): number {
     let n = 0;
-    for (const table of this.sessions.values()) n += table.size;
+    for (const table of this.sessions.values()) for (const byPort of table.values()) n += byPort.size;
     return n;
   }
 
@@ -230,8 +235,8 @@ export class UdpListener {
     this.destroyed = true;
     clearTimeout(this.drainTimer);
     if (this.sweeper) clearInterval(this.sweeper);
-    for (const [socket, table] of this.sessions) {
-      for (const [key, session] of table) this.closeSession(table, key, session);
+    this.closeWhere(() => true);
+    for (const socket of this.sessions.keys()) {
       try {
         socket.close();
       } catch {

@@ -165,12 +165,17 @@ test('IdleTimeout closes a connection with no traffic, by the injected clock', a
       s.write('hi');
       await new Promise((r) => s.once('data', r));
     }
+    // The engine samples activity on its once-a-second sweep and on every metrics scrape: a
+    // scrape here makes the sample land at this clock time instead of after the jump below.
+    const scrape = () => fetch(`${own.running.adminUrl}/metrics`).then((r) => r.text());
+    await scrape();
     const idleClosed = new Promise<void>((r) => idle.once('close', () => r()));
     let busyClosed = false;
     busy.once('close', () => (busyClosed = true));
     clock.advance(9_000);
     busy.write('still here');
     await new Promise((r) => busy.once('data', r));
+    await scrape();
     clock.advance(2_000); // idle: 11 s without traffic; busy: 2 s
     await idleClosed;
     assert.equal(busyClosed, false);

@@ -176,3 +176,27 @@ test('/metrics labels a TCPSSL listener protocol="TCPSSL", not TCP', async () =>
   assert.match(text, new RegExp(`^openslb_listener_connections_total\\{listener="${id}",protocol="TCPSSL"\\} `, 'm'));
   assert.doesNotMatch(text, new RegExp(`listener="${id}",protocol="TCP"`));
 });
+
+test('TLS sessions resume, also on a re-bound listener (each worker and restart derives the same ticket keys)', async () => {
+  const cert = await uploadServerCert('resume', pki.serverCert, pki.serverKey);
+  const params = { LoadBalancerId: lb.id, ListenerProtocol: 'TCPSSL', ListenerPort: 8448, ServerGroupId: group, CertificateIds: [cert], SecurityPolicyId: 'tls_cipher_policy_1_2' };
+  const id = await createRunningListener(server, params);
+  const options = { servername: 'www.example.com', ca: pki.caCert };
+  const first = await handshake(8448, options);
+  assert.equal(await roundTrip(first, 'one'), 'plain:one');
+  const session = first.getSession();
+  assert.ok(session, 'the server issued a session ticket');
+  first.destroy();
+
+  const again = await handshake(8448, { ...options, session });
+  assert.equal(again.isSessionReused(), true);
+  again.destroy();
+
+  // A stopped and started listener is a new TLS server, as another worker or a restart is.
+  assert.equal(await waitForJob(server, (await callApi(server, NLB, 'StopListener', { ListenerId: id })).JobId), 'Succeeded');
+  assert.equal(await waitForJob(server, (await callApi(server, NLB, 'StartListener', { ListenerId: id })).JobId), 'Succeeded');
+  const rebound = await handshake(8448, { ...options, session });
+  assert.equal(rebound.isSessionReused(), true);
+  assert.equal(await roundTrip(rebound, 'two'), 'plain:two');
+  rebound.destroy();
+});
