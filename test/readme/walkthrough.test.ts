@@ -1,8 +1,8 @@
 /**
- * The README's "From nothing to traffic" block, run as written against a real `openslb serve`:
- * `npx openslb` is the CLI from source, the server has a VIP pool of this test's own.
+ * The README's walkthrough blocks, run as written against a real `openslb serve`: `npx openslb`
+ * is the CLI from source, the server has VIP pools of this test's own.
  */
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,12 +24,17 @@ function block(name: string): string {
   return m[1];
 }
 
-test('README: from nothing to traffic through a TCP listener', async (t) => {
+/**
+ * Starts `openslb serve` in a fresh directory with VIP pools `127.0.<a>.0/24` and
+ * `127.0.<b>.0/24`, runs the named blocks one after the other in one bash (as a reader pastes
+ * them into one shell) and returns what they printed; fails the test if the script fails.
+ */
+async function runBlocks(t: TestContext, names: string[], pools: [number, number]): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), `openslb-readme-${process.pid}-`));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const regions = defaultConfig().regions;
-  regions[0].vpcs[0].vSwitches[0].vipPool = '127.0.95.0/24';
-  regions[0].vpcs[0].vSwitches[1].vipPool = '127.0.96.0/24';
+  regions[0].vpcs[0].vSwitches[0].vipPool = `127.0.${pools[0]}.0/24`;
+  regions[0].vpcs[0].vSwitches[1].vipPool = `127.0.${pools[1]}.0/24`;
   writeFileSync(join(dir, 'openslb.yaml'), JSON.stringify({ regions }));
   const credentials = { ALIBABA_CLOUD_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET: TEST_ACCESS_KEY_SECRET };
   const serve = await startServe(
@@ -40,10 +45,10 @@ test('README: from nothing to traffic through a TCP listener', async (t) => {
 
   const script = [
     'set -euo pipefail',
-    // The block's background backend ends with the script, pass or fail.
+    // The blocks' background processes end with the script, pass or fail.
     "trap 'kill $(jobs -p) 2>/dev/null || true' EXIT",
     `npx() { if [ "$1" = openslb ]; then shift; "${process.execPath}" --import "${TSX}" "${MAIN}" "$@"; else command npx "$@"; fi; }`,
-    block('tcp'),
+    ...names.map(block),
   ].join('\n');
   const child = spawn('bash', ['-c', script], {
     cwd: dir,
@@ -55,6 +60,12 @@ test('README: from nothing to traffic through a TCP listener', async (t) => {
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-  assert.equal(code, 0, `the block failed:\n${stdout}\n${stderr}`);
-  assert.match(stdout, /hello from backend\n$/);
+  assert.equal(code, 0, `the blocks failed:\n${stdout}\n${stderr}`);
+  return stdout;
+}
+
+test('README: from nothing to traffic through a TCP listener, then a TCPSSL listener', async (t) => {
+  const stdout = await runBlocks(t, ['tcp', 'tcpssl'], [95, 96]);
+  // Once through the TCP listener, then once through TLS ended at the TCPSSL listener.
+  assert.match(stdout, /hello from backend\n[\s\S]*hello from backend\n$/);
 });
