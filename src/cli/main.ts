@@ -15,6 +15,7 @@ import { invokeAction } from './invoke.js';
 import { registerRamCommands } from './ram-commands.js';
 import { registerNodeCommands } from './node-commands.js';
 import { registerFaultCommands } from './fault-commands.js';
+import { registerGeneveCommands } from './geneve-commands.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -118,6 +119,7 @@ const faultCommands = registerFaultCommands(program, async (cmd) => {
 });
 storeOptions(faultCommands.faults);
 storeOptions(faultCommands.reset);
+registerGeneveCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ConfigError) {

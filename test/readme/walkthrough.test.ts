@@ -54,6 +54,16 @@ async function runBlocks(t: TestContext, names: string[], pools: [number, number
     cwd: dir,
     env: { ...process.env, ...credentials, OPENSLB_ENDPOINT: serve.apiUrl, NODE_PATH: '' },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // A process group of its own: `npx openslb … &` runs node under a subshell the trap's kill
+    // does not reach, so the whole group is ended after the test, pass or fail.
+    detached: true,
+  });
+  t.after(() => {
+    try {
+      process.kill(-child.pid!, 'SIGTERM');
+    } catch {
+      // the group has already gone
+    }
   });
   let stdout = '';
   let stderr = '';
@@ -69,3 +79,16 @@ test('README: from nothing to traffic through a TCP listener, then a TCPSSL list
   // Once through the TCP listener, then once through TLS ended at the TCPSSL listener.
   assert.match(stdout, /hello from backend\n[\s\S]*hello from backend\n$/);
 });
+
+test('README: a packet through a GWLB and the sample appliance', async (t) => {
+  const stdout = await runBlocks(t, ['gwlb'], [83, 84]);
+  const inner = 'vni 42 UDP 10.0.0.1:40000 > 10.0.0.2:53 "hello through the appliance"';
+  // The endpoint got its packet back from the VIP, as sent...
+  assert.match(stdout, new RegExp(`returned by 127\\.0\\.83\\.\\d+ after \\d+ send\\(s\\): ${escape(inner)}, inner packet unchanged`));
+  // ...and the appliance saw it on the way, from the VIP, with the balancer's GWLB options.
+  assert.match(stdout, new RegExp(`appliance 127\\.0\\.60\\.10: ${escape(inner)} from 127\\.0\\.83\\.\\d+:6081 \\(endpoint 127\\.0\\.0\\.1:\\d+, attachment 0x[0-9a-f]{16}, flow \\d+ forward\\): returned`));
+});
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
