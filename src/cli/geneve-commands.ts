@@ -2,7 +2,7 @@
  * `openslb geneve appliance|send`: a sample GWLB appliance and a sample GWLB endpoint, so a
  * GWLB can be tried end to end on one machine (the README's GWLB walkthrough).
  */
-import { type Command, InvalidArgumentError } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_GWLB_OPTION_CLASS } from '../dataplane/gwlb/geneve.js';
 import { startSampleAppliance } from '../samples/geneve-appliance.js';
 import { sendThroughGwlb } from '../samples/geneve-endpoint.js';
@@ -24,7 +24,12 @@ function protocol(text: string): 'tcp' | 'udp' {
   return p;
 }
 
-const OPTION_CLASS_HELP = "the balancer's GWLB option class, its dataplane.gwlbOptionClass (default 0x0108)";
+/** The balancer's GWLB option class: both sides must agree on it to read the options. */
+function optionClassOption(): Option {
+  return new Option('--option-class <class>', "the server's dataplane.gwlbOptionClass")
+    .argParser(integer(0, 0xffff))
+    .default(DEFAULT_GWLB_OPTION_CLASS, '0x0108');
+}
 
 export function registerGeneveCommands(program: Command): Command {
   const geneve = program.command('geneve').description('a sample GWLB appliance and endpoint, to send traffic through a GWLB by hand');
@@ -34,7 +39,7 @@ export function registerGeneveCommands(program: Command): Command {
     .description('a GWLB appliance: takes GENEVE on UDP 6081 of --address, logs each packet and returns it to the balancer')
     .requiredOption('--address <ip>', 'IPv4 address to listen on: the ServerIp of the appliance in the server group')
     .option('--health-port <port>', "TCP port that answers the group's health checks (its HealthCheckConnectPort)", integer(1, 65535))
-    .option('--option-class <class>', OPTION_CLASS_HELP, integer(0, 0xffff), DEFAULT_GWLB_OPTION_CLASS)
+    .addOption(optionClassOption())
     .action(async (o: { address: string; healthPort?: number; optionClass: number }) => {
       const log = (line: string) => void process.stdout.write(`appliance ${o.address}: ${line}\n`);
       const appliance = await startSampleAppliance({ address: o.address, healthPort: o.healthPort, optionClass: o.optionClass, log }).catch(
@@ -59,8 +64,8 @@ export function registerGeneveCommands(program: Command): Command {
     .option('--dst <ip:port>', 'inner destination', '10.0.0.2:53')
     .option('--payload <text>', 'inner payload', 'hello through the appliance')
     .option('--vni <n>', 'GENEVE VNI (24 bits)', integer(0, 0xffffff), 42)
-    .option('--option-class <class>', OPTION_CLASS_HELP, integer(0, 0xffff), DEFAULT_GWLB_OPTION_CLASS)
-    .option('--timeout <seconds>', 'give up when nothing came back after this long (default 5)', integer(1, 3600), 5)
+    .addOption(optionClassOption())
+    .option('--timeout <seconds>', 'give up when nothing came back after this long', integer(1, 3600), 5)
     .action(async (o: { to: string; protocol: 'tcp' | 'udp'; src: string; dst: string; payload: string; vni: number; optionClass: number; timeout: number }) => {
       const [src, srcPort] = splitHostPort(o.src, '--src');
       const [dst, dstPort] = splitHostPort(o.dst, '--dst');

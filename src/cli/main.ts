@@ -69,7 +69,7 @@ for (const product of [nlbProduct, gwlbProduct, casProduct]) {
   const example = { nlb: 'CreateListener', gwlb: 'CreateLoadBalancer', cas: 'UploadUserCertificate' }[product.name];
   const cmd = program
     .command(product.name)
-    .description(`call an ${product.name.toUpperCase()} ${product.version} action: openslb ${product.name} <Action> --Param value …`)
+    .description(`call ${product.name === 'nlb' ? 'an' : 'a'} ${product.name.toUpperCase()} ${product.version} action: openslb ${product.name} <Action> --Param value …`)
     .argument('[action]', `API action, e.g. ${example}; "help <Action>" or "<Action> --help" describes one`)
     .argument('[params...]', 'parameters as --Name value (flattened: --Tag.1.Key env)')
     .option('--endpoint <url>', 'API endpoint (default $OPENSLB_ENDPOINT or http://127.0.0.1:8080)')

@@ -5,21 +5,21 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultConfig } from '../../src/config/config.js';
 import { MAIN, startServe, stopProcess } from '../support/process.js';
-import { TEST_ACCESS_KEY_ID, TEST_ACCESS_KEY_SECRET } from '../support/server.js';
+import { TEST_ACCESS_KEY_ID, TEST_ACCESS_KEY_SECRET, startTestServer } from '../support/server.js';
 
 const README = fileURLToPath(new URL('../../README.md', import.meta.url));
 // The block runs in a temp dir: tsx is named by its resolved URL, not looked up from there.
 const TSX = import.meta.resolve('tsx');
 
-/** The sh block after `<!-- walkthrough:<name> -->`. */
-function block(name: string): string {
-  const m = new RegExp(`<!-- walkthrough:${name} -->\\n\`\`\`sh\\n([\\s\\S]*?)\`\`\``).exec(readFileSync(README, 'utf8'));
+/** The code block (`sh` unless said) after `<!-- walkthrough:<name> -->`. */
+function block(name: string, language = 'sh'): string {
+  const m = new RegExp(`<!-- walkthrough:${name} -->\\n\`\`\`${language}\\n([\\s\\S]*?)\`\`\``).exec(readFileSync(README, 'utf8'));
   if (!m) throw new Error(`README has no walkthrough:${name} block`);
   return m[1];
 }
@@ -48,7 +48,7 @@ async function runBlocks(t: TestContext, names: string[], pools: [number, number
     // The blocks' background processes end with the script, pass or fail.
     "trap 'kill $(jobs -p) 2>/dev/null || true' EXIT",
     `npx() { if [ "$1" = openslb ]; then shift; "${process.execPath}" --import "${TSX}" "${MAIN}" "$@"; else command npx "$@"; fi; }`,
-    ...names.map(block),
+    ...names.map((name) => block(name)),
   ].join('\n');
   const child = spawn('bash', ['-c', script], {
     cwd: dir,
@@ -92,3 +92,26 @@ test('README: a packet through a GWLB and the sample appliance', async (t) => {
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
+
+test('README: the official SDK snippet, saved as zones.mjs, calls DescribeZones', async (t) => {
+  const server = await startTestServer();
+  t.after(() => server.stop());
+  const dir = mkdtempSync(join(tmpdir(), `openslb-readme-sdk-${process.pid}-`));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  // The two packages the README has the reader install, from this checkout's node_modules.
+  symlinkSync(fileURLToPath(new URL('../../node_modules', import.meta.url)), join(dir, 'node_modules'));
+  const snippet = block('sdk', 'ts');
+  assert.ok(snippet.includes("endpoint: '127.0.0.1:8080'"), 'the snippet names the default endpoint');
+  writeFileSync(join(dir, 'zones.mjs'), snippet.replace("'127.0.0.1:8080'", `'${new URL(server.url).host}'`));
+  const child = spawn(process.execPath, ['zones.mjs'], {
+    cwd: dir,
+    env: { ...process.env, ALIBABA_CLOUD_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET: TEST_ACCESS_KEY_SECRET },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  assert.equal(code, 0, out);
+  assert.match(out, /ZoneId: 'cn-hangzhou-a'/);
+});
