@@ -9,7 +9,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts && npm rebuild better-sqlite3
 COPY tsconfig.json binding.gyp ./
 COPY native ./native
-COPY scripts/build-addon.mjs ./scripts/
+COPY scripts/build-addon.mjs scripts/build-console-ui.ts ./scripts/
 COPY src ./src
 RUN npm run build && node scripts/build-addon.mjs && npm prune --omit=dev
 
