@@ -9,20 +9,28 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts && npm rebuild better-sqlite3
 COPY tsconfig.json binding.gyp ./
 COPY native ./native
-COPY scripts/build-addon.mjs ./scripts/
+COPY scripts/build-addon.mjs scripts/build-console-ui.ts ./scripts/
 COPY src ./src
-RUN npm run build && node scripts/build-addon.mjs && npm prune --omit=dev
+# The addon through npm (its "install" script): npm puts its own node-gyp on PATH for scripts.
+RUN npm run build && npm run install && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
-# nftables and iproute2 for the kernel data plane. setcap lets the non-root user bind listener
-# ports below 1024 (CAP_NET_BIND_SERVICE) and manage the kernel engine's nftables tables and
-# routes (CAP_NET_ADMIN, CAP_NET_RAW). They take effect only where the container is given them:
-# docker run --cap-add NET_ADMIN (the other two are in Docker's default set).
+# The kernel engine runs nft and conntrack (and sysctl, from procps); iproute2 for the operator.
+# File capabilities let the non-root user do what OpenSLB needs without root:
+#   node   CAP_NET_BIND_SERVICE  listener ports below 1024. Nothing else: a binary whose file
+#          capabilities the container may not grant cannot be started at all (EPERM), and
+#          Docker grants this one by default.
+#   nft, conntrack  CAP_NET_ADMIN  the kernel engine's table and flows. Run by node, they get
+#          no capability from it; their own file capability gives them this one where the
+#          container has it (docker run --cap-add NET_ADMIN). Without it they cannot start,
+#          OpenSLB's probe says so in its log and plain TCP/UDP listeners run in user space.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends nftables iproute2 libcap2-bin \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nftables conntrack procps iproute2 libcap2-bin \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system openslb && useradd --system --gid openslb --home-dir /var/lib/openslb --create-home openslb \
- && setcap cap_net_bind_service,cap_net_admin,cap_net_raw+ep "$(readlink -f "$(command -v node)")"
+ && setcap cap_net_bind_service+ep "$(readlink -f "$(command -v node)")" \
+ && setcap cap_net_admin+ep "$(readlink -f "$(command -v nft)")" \
+ && setcap cap_net_admin+ep "$(readlink -f "$(command -v conntrack)")"
 WORKDIR /opt/openslb
 COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules ./node_modules

@@ -15,6 +15,7 @@ import { invokeAction } from './invoke.js';
 import { registerRamCommands } from './ram-commands.js';
 import { registerNodeCommands } from './node-commands.js';
 import { registerFaultCommands } from './fault-commands.js';
+import { registerGeneveCommands } from './geneve-commands.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -69,7 +70,7 @@ for (const product of [nlbProduct, gwlbProduct, casProduct]) {
   const example = { nlb: 'CreateListener', gwlb: 'CreateLoadBalancer', cas: 'UploadUserCertificate' }[product.name];
   const cmd = program
     .command(product.name)
-    .description(`call an ${product.name.toUpperCase()} ${product.version} action: openslb ${product.name} <Action> --Param value …`)
+    .description(`call ${product.name === 'nlb' ? 'an' : 'a'} ${product.name.toUpperCase()} ${product.version} action: openslb ${product.name} <Action> --Param value …`)
     .argument('[action]', `API action, e.g. ${example}; "help <Action>" or "<Action> --help" describes one`)
     .argument('[params...]', 'parameters as --Name value (flattened: --Tag.1.Key env)')
     .option('--endpoint <url>', 'API endpoint (default $OPENSLB_ENDPOINT or http://127.0.0.1:8080)')
@@ -119,6 +120,7 @@ const faultCommands = registerFaultCommands(program, async (cmd) => {
 });
 storeOptions(faultCommands.faults);
 storeOptions(faultCommands.reset);
+registerGeneveCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ConfigError) {

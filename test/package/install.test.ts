@@ -118,3 +118,18 @@ try {
   const out = run(process.execPath, ['check.mjs'], { cwd: project });
   assert.deepEqual(JSON.parse(out.trim().split('\n').pop()!), ['cn-hangzhou-a', 'cn-hangzhou-b']);
 });
+
+test('the installed openslb carries the sample GWLB appliance and endpoint of the README', async (t) => {
+  // The endpoint sends straight to the appliance here: the appliance returns what it gets to its
+  // sender, from its port 6081, which is what `send` waits for. (test/readme goes through a GWLB.)
+  const appliance = spawn(bin, ['geneve', 'appliance', '--address', '127.0.61.20'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.after(() => stopProcess(appliance));
+  let log = '';
+  appliance.stdout.on('data', (c: Buffer) => (log += c.toString()));
+  await new Promise<void>((resolve, reject) => {
+    appliance.stdout.on('data', () => log.includes('GENEVE on') && resolve());
+    appliance.on('exit', (code) => reject(new Error(`the appliance exited with ${code}`)));
+  });
+  const sent = run(bin, ['geneve', 'send', '--to', '127.0.61.20', '--payload', 'from the package'], { timeoutMs: 60_000 });
+  assert.match(sent, /^returned by 127\.0\.61\.20 after \d+ send\(s\): vni 42 UDP 10\.0\.0\.1:40000 > 10\.0\.0\.2:53 "from the package", inner packet unchanged/);
+});
