@@ -11,12 +11,14 @@ import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { CommandRunner } from './commands.js';
-import { deleteFlows, isActive, listFlows, type TrackedFlow } from './conntrack.js';
+import { deleteFlows, forgetFlows, isActive, listFlows, type TrackedFlow } from './conntrack.js';
 import { buildProgram, INSTANCE_MARK_SHIFT, listenerCounterNames, listenerMark, TagBook, type ByteCounter, type NftProgram } from './program.js';
 import { renderDelta, renderFull } from './render.js';
 import type { KernelSnapshot } from './snapshot.js';
 
 const TABLE_PREFIX = 'openslb_';
+/** Longest table comment nft accepts. */
+const MAX_COMMENT = 128;
 
 /** The table a node owns: derived from its id only, so a node that keeps its id keeps its table. */
 export function tableNameFor(nodeId: string): string {
@@ -68,6 +70,8 @@ interface Owner {
   nodeId: string;
   host: string;
   pid: number;
+  /** Instances whose flows the owner took over from dead nodes (see `adopted`). */
+  adopts: number[];
 }
 
 export class KernelEngine {
@@ -82,6 +86,12 @@ export class KernelEngine {
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
   private keepTable = false;
+  /**
+   * Instances of dead nodes whose tables this node replaced: their flows go on through conntrack
+   * under their own marks, so this node forgets them too when it stops. Carried in the table's
+   * comment, so a node that takes over after this one inherits the list.
+   */
+  private adopted = new Set<number>();
 
   constructor(private readonly opts: KernelEngineOptions) {
     this.table = tableNameFor(opts.nodeId);
@@ -110,7 +120,11 @@ export class KernelEngine {
     const program = buildProgram(snapshot, tags, this.instance);
     const first = this.applied === undefined;
     if (first) {
-      const stale = await this.staleTables();
+      const { stale, ownExists, adopted } = await this.existingTables();
+      // Without its table, flows under this node's mark are leftovers of an earlier life that
+      // did not end cleanly; with it (a restart after kill -9) they are live and are kept.
+      if (!ownExists) await this.forgetFlowsOf([this.instance]);
+      this.adopted = new Set([...adopted].filter((i) => i !== this.instance));
       await this.nft(renderFull({ name: this.table }, this.comment(), program, stale));
       if (stale.length > 0) this.opts.log?.info({ tables: stale }, 'kernel engine: removed the tables of data-plane nodes that are gone');
       await this.strictConntrack();
@@ -135,25 +149,55 @@ export class KernelEngine {
   }
 
   private comment(): string {
-    return `openslb node=${this.opts.nodeId} host=${hostname()} pid=${process.pid}`;
+    const base = `openslb node=${this.opts.nodeId} host=${hostname()} pid=${process.pid}`;
+    const adopts = [...this.adopted].map((i) => i.toString(16));
+    // nft keeps at most 128 characters; the owner comes first, the adopted instances as fit.
+    while (adopts.length > 0 && base.length + ' adopts='.length + adopts.join(',').length > MAX_COMMENT) adopts.pop();
+    return adopts.length > 0 ? `${base} adopts=${adopts.join(',')}` : base;
   }
 
   /**
-   * OpenSLB tables on this host whose process is gone (another node's live table is left alone;
-   * tables from other hosts sharing the namespace are never touched).
+   * Whether this node's table exists; OpenSLB tables on this host whose process is gone (another
+   * node's live table is left alone; tables from other hosts sharing the namespace are never
+   * touched); and the instances whose flows replacing them adopts.
    */
-  private async staleTables(): Promise<string[]> {
+  private async existingTables(): Promise<{ stale: string[]; ownExists: boolean; adopted: Set<number> }> {
     const text = await this.opts.runner.run('nft', ['-j', 'list', 'tables', 'ip']).catch(() => '{"nftables":[]}');
     const stale: string[] = [];
+    const adopted = new Set<number>();
+    let ownExists = false;
     for (const entry of (JSON.parse(text) as { nftables: Array<{ table?: { name: string } }> }).nftables) {
       const t = entry.table;
-      if (!t || !t.name.startsWith(TABLE_PREFIX) || t.name === this.table) continue;
+      if (!t || !t.name.startsWith(TABLE_PREFIX)) continue;
       // nft 1.0.6 leaves comments out of JSON; the terse text listing (no set elements) has it.
       const listing = await this.opts.runner.run('nft', ['-t', 'list', 'table', 'ip', t.name]).catch(() => '');
       const owner = parseOwner(/comment "([^"]*)"/.exec(listing)?.[1]);
-      if (owner && owner.host === hostname() && !processAlive(owner.pid)) stale.push(t.name);
+      if (t.name === this.table) {
+        ownExists = true;
+        for (const i of owner?.adopts ?? []) adopted.add(i);
+      } else if (owner && owner.host === hostname() && !processAlive(owner.pid)) {
+        stale.push(t.name);
+        adopted.add(instanceFor(owner.nodeId));
+        for (const i of owner.adopts) adopted.add(i);
+      }
     }
-    return stale;
+    return { stale, ownExists, adopted };
+  }
+
+  /**
+   * Conntrack forgets this node's flows. Needed whenever the table goes: the table is often the
+   * only user of conntrack in its namespace, and without a user the kernel stops tracking. Flows
+   * it never sees close stay ESTABLISHED (for days once their timeout object is gone) and keep
+   * their NAT binding, so a later connection that happens to reuse a client port is sent to the
+   * old backend and refused.
+   */
+  private async forgetFlowsOf(instances: Iterable<number>): Promise<void> {
+    const mask = 0xfff << INSTANCE_MARK_SHIFT;
+    for (const instance of instances) {
+      await forgetFlows(this.opts.runner, instance << INSTANCE_MARK_SHIFT, mask).catch((err) => {
+        this.opts.log?.warn({ err: (err as Error).message }, 'kernel engine: could not remove its flows from conntrack');
+      });
+    }
   }
 
   /**
@@ -264,6 +308,8 @@ export class KernelEngine {
     await this.opts.runner.run('nft', ['delete', 'table', 'ip', this.table]).catch((err) => {
       this.opts.log?.warn({ err: (err as Error).message, table: this.table }, 'kernel engine: could not remove its table');
     });
+    // After the table: a connection opened in between is not tracked under this node's mark.
+    await this.forgetFlowsOf([this.instance, ...this.adopted]);
   }
 }
 
@@ -277,7 +323,11 @@ function parseOwner(comment: string | undefined): Owner | undefined {
   const host = /host=(\S+)/.exec(comment)?.[1];
   const pid = Number(/pid=(\d+)/.exec(comment)?.[1]);
   if (!node || !host || !Number.isInteger(pid) || pid <= 0) return undefined;
-  return { nodeId: node, host, pid };
+  const adopts = (/adopts=(\S+)/.exec(comment)?.[1] ?? '')
+    .split(',')
+    .filter((x) => /^[0-9a-f]{1,3}$/.test(x))
+    .map((x) => parseInt(x, 16));
+  return { nodeId: node, host, pid, adopts };
 }
 
 function processAlive(pid: number): boolean {
