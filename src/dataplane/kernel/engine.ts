@@ -9,10 +9,13 @@
  */
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { CommandRunner } from './commands.js';
 import { deleteFlows, forgetFlows, isActive, listFlows, type TrackedFlow } from './conntrack.js';
-import { buildProgram, INSTANCE_MARK_SHIFT, listenerCounterNames, listenerMark, TagBook, type ByteCounter, type NftProgram } from './program.js';
+import { IncrementalProgram } from './incremental.js';
+import { INSTANCE_MARK_SHIFT, listenerCounterNames, listenerMark, TagBook, TRAFFIC_SETS, tcpHeaderBytes, UDP_HEADER_BYTES } from './program.js';
+import { TrafficByMark } from './traffic.js';
 import { renderDelta, renderFull } from './render.js';
 import type { KernelSnapshot } from './snapshot.js';
 
@@ -79,8 +82,10 @@ export class KernelEngine {
   private readonly instance: number;
   private readonly listenerTags = new TagBook();
   private readonly groupTags = new TagBook();
-  /** What the kernel holds (undefined: unknown, the next apply replaces the whole table). */
-  private applied: NftProgram | undefined;
+  /** What the kernel holds, per listener; meaningful while `live`. */
+  private readonly program: IncrementalProgram;
+  /** The table is installed (false: unknown, the next apply replaces the whole table). */
+  private live = false;
   private snapshot: KernelSnapshot = { listeners: [], groups: [] };
   /** Applies run one at a time: each is computed against what the previous one left. */
   private queue: Promise<unknown> = Promise.resolve();
@@ -96,6 +101,7 @@ export class KernelEngine {
   constructor(private readonly opts: KernelEngineOptions) {
     this.table = tableNameFor(opts.nodeId);
     this.instance = instanceFor(opts.nodeId);
+    this.program = new IncrementalProgram(this.instance);
   }
 
   get runner(): CommandRunner {
@@ -117,28 +123,32 @@ export class KernelEngine {
   private async applyNow(snapshot: KernelSnapshot): Promise<void> {
     if (this.closed) throw new Error('the kernel engine is closed');
     const tags = { listener: (id: string) => this.listenerTags.get(id), group: (id: string) => this.groupTags.get(id) };
-    const program = buildProgram(snapshot, tags, this.instance);
-    const first = this.applied === undefined;
-    if (first) {
+    const started = performance.now();
+    const change = this.program.change(snapshot, tags);
+    if (!this.live) {
       const { stale, ownExists, adopted } = await this.existingTables();
       // Without its table, flows under this node's mark are leftovers of an earlier life that
       // did not end cleanly; with it (a restart after kill -9) they are live and are kept.
       if (!ownExists) await this.forgetFlowsOf([this.instance]);
       this.adopted = new Set([...adopted].filter((i) => i !== this.instance));
-      await this.nft(renderFull({ name: this.table }, this.comment(), program, stale));
+      await this.nft(renderFull({ name: this.table }, this.comment(), change.full(), stale));
       if (stale.length > 0) this.opts.log?.info({ tables: stale }, 'kernel engine: removed the tables of data-plane nodes that are gone');
       await this.strictConntrack();
     } else {
-      const text = renderDelta({ name: this.table }, this.applied!, program);
+      const text = renderDelta({ name: this.table }, change.before, change.after);
       try {
         if (text !== '') await this.nft(text);
       } catch (err) {
         // The table may have been changed behind our back: replace it whole once before giving up.
         this.opts.log?.warn({ err: (err as Error).message }, 'kernel engine: incremental update failed; replacing the table');
-        await this.nft(renderFull({ name: this.table }, this.comment(), program));
+        await this.nft(renderFull({ name: this.table }, this.comment(), change.full()));
       }
     }
-    this.applied = program;
+    change.commit();
+    this.live = true;
+    if (change.touched.length > 0) {
+      this.opts.log?.debug({ listeners: change.touched.length, ms: Math.round(performance.now() - started) }, 'kernel engine: table updated');
+    }
     this.snapshot = snapshot;
     this.listenerTags.retain(new Set(snapshot.listeners.map((l) => l.id)));
     this.groupTags.retain(new Set(snapshot.groups.map((g) => g.id)));
@@ -215,29 +225,29 @@ export class KernelEngine {
   /** Counters per listener id, read from the table. */
   async counters(): Promise<Map<string, KernelCounters>> {
     const out = new Map<string, KernelCounters>();
-    if (this.applied === undefined) return out;
-    const text = await this.opts.runner.run('nft', ['-j', 'list', 'counters', 'table', 'ip', this.table]);
+    if (!this.live) return out;
+    const [objects, tcp, udp] = await Promise.all([
+      this.opts.runner.run('nft', ['-j', 'list', 'counters', 'table', 'ip', this.table]),
+      this.opts.runner.run('nft', ['-j', 'list', 'set', 'ip', this.table, TRAFFIC_SETS.tcp]),
+      this.opts.runner.run('nft', ['-j', 'list', 'set', 'ip', this.table, TRAFFIC_SETS.udp]),
+    ]);
     const values = new Map<string, { packets: number; bytes: number }>();
-    for (const entry of (JSON.parse(text) as { nftables: Array<{ counter?: { name: string; packets: number; bytes: number } }> }).nftables) {
+    for (const entry of (JSON.parse(objects) as { nftables: Array<{ counter?: { name: string; packets: number; bytes: number } }> }).nftables) {
       if (entry.counter) values.set(entry.counter.name, entry.counter);
     }
+    const traffic = new TrafficByMark();
+    traffic.add(tcp, (key) => tcpHeaderBytes(Number(key[2])));
+    traffic.add(udp, () => UDP_HEADER_BYTES);
+    const liveTags = new Set<number>();
     for (const l of this.snapshot.listeners) {
       const tag = this.listenerTags.peek(l.id);
       if (tag === undefined) continue;
-      const names = listenerCounterNames(tag, l.protocol);
+      liveTags.add(tag);
+      const names = listenerCounterNames(tag);
       const get = (name: string) => values.get(name) ?? { packets: 0, bytes: 0 };
-      const side = (counters: ByteCounter[]) => {
-        let packets = 0;
-        let bytes = 0;
-        for (const c of counters) {
-          const v = get(c.name);
-          packets += v.packets;
-          bytes += v.bytes - v.packets * c.headerBytes; // payload, as the backend and client see it
-        }
-        return { packets, bytes };
-      };
-      const inbound = side(names.in);
-      const outbound = side(names.out);
+      const mark = listenerMark(this.instance, tag);
+      const inbound = traffic.get(mark, 'original');
+      const outbound = traffic.get(mark, 'reply');
       out.set(l.id, {
         newConnections: get(names.created).packets,
         droppedCps: get(names.cps).packets,
@@ -248,14 +258,25 @@ export class KernelEngine {
         bytesOut: outbound.bytes,
       });
     }
+    await this.forgetTraffic(traffic.elementsNotOf(this.instance, liveTags));
     return out;
+  }
+
+  /**
+   * Traffic elements of listeners that are gone (their draining flows created them): removed so
+   * the sets do not grow with listener churn. Best effort; the next reading tries again.
+   */
+  private async forgetTraffic(stale: Array<{ set: string; key: string }>): Promise<void> {
+    if (stale.length === 0) return;
+    const lines = stale.map((e) => `delete element ip ${this.table} ${e.set} { ${e.key} }`);
+    await this.opts.runner.run('nft', ['-f', '-'], lines.join('\n') + '\n').catch(() => undefined);
   }
 
   /** Open flows per listener and per backend, from conntrack. */
   async flowCounts(): Promise<KernelFlowCounts> {
     const byListener = new Map<string, number>();
     const byBackend = new Map<string, Map<string, number>>();
-    if (this.applied === undefined) return { byListener, byBackend };
+    if (!this.live) return { byListener, byBackend };
     const flows = await listFlows(this.opts.runner, this.instance << INSTANCE_MARK_SHIFT, 0xfff << INSTANCE_MARK_SHIFT);
     const idByTag = new Map<number, string>();
     for (const l of this.snapshot.listeners) {
@@ -303,8 +324,9 @@ export class KernelEngine {
   async close(): Promise<void> {
     this.closed = true;
     await this.queue;
-    if (this.applied === undefined || this.keepTable) return;
-    this.applied = undefined;
+    if (!this.live || this.keepTable) return;
+    this.live = false;
+    this.program.reset();
     await this.opts.runner.run('nft', ['delete', 'table', 'ip', this.table]).catch((err) => {
       this.opts.log?.warn({ err: (err as Error).message, table: this.table }, 'kernel engine: could not remove its table');
     });

@@ -58,7 +58,8 @@ test('a listener is one verdict-map entry per VIP and a chain; schedulers become
   assert.match(a, /limit rate over 5\/second burst 5 packets counter name "l1_cps" reject with tcp reset/);
   assert.match(a, /ct timeout set "to_tcp_900" ct mark set 0xabc00001/);
   assert.match(a, /meta l4proto tcp dnat ip to numgen inc mod 7 map @g1_w7_p/);
-  assert.match(p.chains.get('c1')!.rules.join('\n'), /tcp option maxseg size set 1200/);
+  assert.equal(p.maps.get('mss')!.elements.get('0xabc00001'), 'jump m1');
+  assert.match(p.chains.get('m1')!.rules.join('\n'), /tcp option maxseg size set 1200/);
   assert.match(p.chains.get('l2')!.rules.join('\n'), /dnat ip to jhash ip saddr \. udp sport \. ip daddr \. udp dport mod 1021 seed 0x5eed0b5 map @g2_m1021_q/);
   // Port ranges keep the client's port: the map holds addresses only.
   assert.match(p.chains.get('l3')!.rules.join('\n'), /^dnat ip to jhash .* map @g2_m1021_a$/m);
