@@ -18,6 +18,7 @@ import type { Clock } from '../util/clock.js';
 import { systemScheduler } from '../util/scheduler.js';
 import { faultAwareProbe } from '../dataplane/health/fault-probe.js';
 import { connectionFaults } from '../dataplane/connection-faults.js';
+import { dropShare } from '../domain/fault-rules.js';
 import { faultCounter } from '../metrics/fault-metrics.js';
 import { FaultRuleCache } from '../store/fault-rule-cache.js';
 import { KernelEngine, probeNftables } from '../dataplane/kernel/engine.js';
@@ -116,19 +117,22 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlaneN
         : log.info({ target }, 'fault rule no longer holds this backend down'),
   });
   const dropping = new Set<string>();
+  const onDrops = (rule: string, listenerId: string, count: number) => {
+    faultsFired.inc({ rule, effect: 'drop-connections' }, count);
+    // One line per rule and listener, not one per dropped connection.
+    const key = `${rule} ${listenerId}`;
+    if (!dropping.has(key)) {
+      dropping.add(key);
+      log.warn({ ruleId: rule, listenerId }, 'fault injected: dropping a share of new connections');
+    }
+  };
   const shouldDrop = connectionFaults({
     rules: () => faultRules.peek(),
     now: () => clock.now(),
-    onDrop: (rule, listenerId) => {
-      faultsFired.inc({ rule, effect: 'drop-connections' });
-      // One line per rule and listener, not one per dropped connection.
-      const key = `${rule} ${listenerId}`;
-      if (!dropping.has(key)) {
-        dropping.add(key);
-        log.warn({ ruleId: rule, listenerId }, 'fault injected: dropping a share of new connections');
-      }
-    },
+    onDrop: (rule, listenerId) => onDrops(rule, listenerId, 1),
   });
+  // Kernel listeners: the share is programmed into the table and the refusals read back.
+  const kernelFaults = { dropShare: (listenerId: string) => dropShare(faultRules.peek(), listenerId, clock.now()), onDrops };
   // One kernel table per host is enough: in a cluster the worker that owns datagrams programs it
   // and the other workers leave those listeners alone.
   const kernel = await chooseKernelEngine(config, log, opts.nodeId, opts.kernelRunner);
@@ -143,6 +147,7 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlaneN
     protocols: datagrams ? undefined : STREAM_PROTOCOLS,
     probe,
     shouldDrop,
+    kernelFaults,
     kernel: datagrams ? kernel : undefined,
     skipKernelEligible: !datagrams && kernel !== undefined,
   });

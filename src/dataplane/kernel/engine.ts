@@ -50,6 +50,8 @@ export interface KernelCounters {
   newConnections: number;
   droppedCps: number;
   droppedNoBackend: number;
+  /** Refused by a drop-connections fault rule. */
+  droppedFault: number;
   packetsIn: number;
   bytesIn: number;
   packetsOut: number;
@@ -252,6 +254,7 @@ export class KernelEngine {
         newConnections: get(names.created).packets,
         droppedCps: get(names.cps).packets,
         droppedNoBackend: get(names.noBackend).packets,
+        droppedFault: get(names.fault).packets,
         packetsIn: inbound.packets,
         bytesIn: inbound.bytes,
         packetsOut: outbound.packets,

@@ -51,11 +51,13 @@ export interface ListenerCounterNames {
   created: string;
   cps: string;
   noBackend: string;
+  /** New connections refused by a drop-connections fault rule. */
+  fault: string;
 }
 
 /** Names of a listener's counter objects, for reading them back. */
 export function listenerCounterNames(tag: number): ListenerCounterNames {
-  return { created: `l${tag}_new`, cps: `l${tag}_cps`, noBackend: `l${tag}_nob` };
+  return { created: `l${tag}_new`, cps: `l${tag}_cps`, noBackend: `l${tag}_nob`, fault: `l${tag}_flt` };
 }
 
 /**
@@ -72,6 +74,8 @@ export const UDP_HEADER_BYTES = 28;
 export function tcpHeaderBytes(doff: number): number {
   return 20 + 4 * doff;
 }
+/** Fault shares are programmed in steps of 1/SHARE_SCALE. */
+const SHARE_SCALE = 10000;
 /** Elements the traffic sets may hold (a few per listener and direction). */
 const TRAFFIC_SET_SIZE = 1 << 20;
 
@@ -169,7 +173,7 @@ export class GroupMaps {
 export function buildListenerPart(l: KernelListener, tag: number, groupMaps: GroupMaps, instance: number): ListenerPart {
   const part: ListenerPart = { objects: new Map(), chains: new Map(), elements: [] };
   const names = listenerCounterNames(tag);
-  for (const name of [names.created, names.cps, names.noBackend]) part.objects.set(`counter ${name}`, '');
+  for (const name of [names.created, names.cps, names.noBackend, names.fault]) part.objects.set(`counter ${name}`, '');
   const timeout = timeoutObject(l);
   part.objects.set(`ct timeout ${timeout.name}`, timeout.body);
 
@@ -186,6 +190,11 @@ export function buildListenerPart(l: KernelListener, tag: number, groupMaps: Gro
   // Over the Cps limit: refused and counted (a TCP client gets a reset rather than retrying its SYN).
   const refuse = l.protocol === 'tcp' ? 'reject with tcp reset' : 'drop';
   if (l.cps > 0) rules.push(`limit rate over ${l.cps}/second burst ${l.cps} packets counter name "${names.cps}" ${refuse}`);
+  // A drop-connections fault rule: that share of new connections is refused before any backend
+  // is chosen, as the user-space engine closes them on accept (TCP only there too).
+  const share = l.protocol === 'tcp' ? Math.min(1, Math.max(0, l.dropShare ?? 0)) : 0;
+  const below = Math.max(1, Math.round(share * SHARE_SCALE));
+  if (share > 0) rules.push(`${below < SHARE_SCALE ? `numgen random mod ${SHARE_SCALE} < ${below} ` : ''}counter name "${names.fault}" ${refuse}`);
   rules.push(`counter name "${names.created}"`);
   rules.push(`ct timeout set "${timeout.name}" ct mark set ${mark}`);
   const target = groupMaps.target(l.keepPort, l.protocol);

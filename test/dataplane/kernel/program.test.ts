@@ -66,6 +66,18 @@ test('a listener is one verdict-map entry per VIP and a chain; schedulers become
   assert.equal(p.objects.get('ct timeout to_udp_20'), 'protocol udp; l3proto ip; policy = { unreplied: 20, replied: 20 };');
 });
 
+test('a drop-connections fault refuses its share of new TCP connections before a backend is chosen', () => {
+  const groups = [{ id: 'sg', scheduler: 'Rr' as const, backends: [backend('10.0.1.1')] }];
+  const rules = (dropShare: number, protocol: 'tcp' | 'udp' = 'tcp') =>
+    buildProgram({ groups, listeners: [listener('a', { dropShare, protocol })] }, tagsOf(), 1).chains.get('l1')!.rules;
+  const quarter = rules(0.25);
+  assert.equal(quarter[0], 'numgen random mod 10000 < 2500 counter name "l1_flt" reject with tcp reset');
+  assert.ok(quarter.findIndex((r) => r.includes('dnat')) > 0, 'refused before the scheduler');
+  assert.equal(rules(1)[0], 'counter name "l1_flt" reject with tcp reset', 'every connection');
+  assert.ok(!rules(0).some((r) => r.includes('l1_flt')));
+  assert.ok(!rules(0.5, 'udp').some((r) => r.includes('l1_flt')), 'TCP only, as in user space');
+});
+
 test('the kernel Maglev map sends a flow where the user-space Tch scheduler does', () => {
   const backends = [backend('10.0.1.1'), backend('10.0.1.2', 50), backend('10.0.1.3')];
   const p = buildProgram({ groups: [{ id: 'sg', scheduler: 'Tch', backends }], listeners: [listener('a')] }, tagsOf(), 1);
