@@ -46,34 +46,59 @@ export interface DataPlaneOptions {
   probe?: ProbeFn;
   /** Where nft / conntrack run (tests point it at a network namespace). Default: this namespace. */
   kernelRunner?: CommandRunner;
+  /**
+   * The engine already chosen (and logged) by a cluster primary for all its workers: no probe
+   * and no log line per worker. Absent: this process probes and logs.
+   */
+  engine?: EngineDecision;
+}
+
+/** Which engine plain TCP / UDP listeners use, and why (plain data: crosses to cluster workers). */
+export interface EngineDecision {
+  kernel: boolean;
+  why: string;
 }
 
 /**
- * Picks the engine for plain TCP / UDP listeners per `dataplane.engine`, and says which and why
- * in one log line. `kernel` when nftables is unusable is a start-up error, not a quiet fallback.
+ * Decides the engine for plain TCP / UDP listeners per `dataplane.engine` (probing nftables
+ * unless told userspace). `kernel` when nftables is unusable is a start-up error, not a quiet
+ * fallback.
+ */
+export async function decideEngine(config: Config, runner: CommandRunner = localRunner()): Promise<EngineDecision> {
+  const wanted = config.dataplane.engine;
+  if (wanted === 'userspace') return { kernel: false, why: 'dataplane.engine: userspace' };
+  const probe = await probeNftables(runner);
+  if (probe.usable) return { kernel: true, why: `dataplane.engine: ${wanted}; ${probe.reason}` };
+  if (wanted === 'kernel') throw new Error(`dataplane.engine is kernel, but nftables is not usable: ${probe.reason}`);
+  return { kernel: false, why: `dataplane.engine: auto, and nftables is not usable: ${probe.reason}` };
+}
+
+/** The one line per start that says which engine and why. */
+export function logEngineDecision(log: Logger, decision: EngineDecision, table: string | undefined): void {
+  if (!decision.kernel) {
+    log.info({ engine: 'userspace', why: decision.why }, `data plane: user-space engine for every listener (${decision.why})`);
+    return;
+  }
+  log.info(
+    { engine: 'kernel', table, why: decision.why },
+    `data plane: kernel engine (nftables table ${table} + conntrack) for plain TCP/UDP listeners; TLS, PROXY protocol and qch listeners in user space (${decision.why})`,
+  );
+}
+
+/**
+ * The kernel engine for this node, or undefined for user space. Probes and logs unless a
+ * decision is handed in (a cluster worker: its primary did both once).
  */
 export async function chooseKernelEngine(
   config: Config,
   log: Logger,
   nodeId: string,
   runner: CommandRunner = localRunner(),
+  decided?: EngineDecision,
 ): Promise<KernelEngine | undefined> {
-  const wanted = config.dataplane.engine;
-  if (wanted === 'userspace') {
-    log.info({ engine: 'userspace' }, 'data plane: user-space engine for every listener (dataplane.engine: userspace)');
-    return undefined;
-  }
-  const probe = await probeNftables(runner);
-  if (!probe.usable) {
-    if (wanted === 'kernel') throw new Error(`dataplane.engine is kernel, but nftables is not usable: ${probe.reason}`);
-    log.info({ engine: 'userspace', why: probe.reason }, `data plane: user-space engine for every listener (dataplane.engine: auto, and nftables is not usable: ${probe.reason})`);
-    return undefined;
-  }
-  const engine = new KernelEngine({ nodeId, runner, log });
-  log.info(
-    { engine: 'kernel', table: engine.table, why: probe.reason },
-    `data plane: kernel engine (nftables table ${engine.table} + conntrack) for plain TCP/UDP listeners; TLS, PROXY protocol and qch listeners in user space (dataplane.engine: ${wanted}; ${probe.reason})`,
-  );
+  const decision = decided ?? (await decideEngine(config, runner));
+  const engine = decision.kernel ? new KernelEngine({ nodeId, runner, log }) : undefined;
+  if (!decided) logEngineDecision(log, decision, engine?.table);
   return engine;
 }
 
@@ -135,7 +160,7 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlaneN
   const kernelFaults = { dropShare: (listenerId: string) => dropShare(faultRules.peek(), listenerId, clock.now()), onDrops };
   // One kernel table per host is enough: in a cluster the worker that owns datagrams programs it
   // and the other workers leave those listeners alone.
-  const kernel = await chooseKernelEngine(config, log, opts.nodeId, opts.kernelRunner);
+  const kernel = await chooseKernelEngine(config, log, opts.nodeId, opts.kernelRunner, opts.engine);
   const nlb = new NlbReconciler({
     store,
     clock,
