@@ -14,7 +14,7 @@ import type { Logger } from 'pino';
 import type { CommandRunner } from './commands.js';
 import { deleteFlows, forgetFlows, isActive, listFlows, type TrackedFlow } from './conntrack.js';
 import { IncrementalProgram } from './incremental.js';
-import { INSTANCE_MARK_SHIFT, listenerCounterNames, listenerMark, TagBook, TRAFFIC_SETS, tcpHeaderBytes, UDP_HEADER_BYTES } from './program.js';
+import { EVENT, INSTANCE_MARK_SHIFT, listenerMark, MARK_SETS, TagBook, TRAFFIC_SETS, tcpHeaderBytes, UDP_HEADER_BYTES } from './program.js';
 import { TrafficByMark } from './traffic.js';
 import { renderDelta, renderFull } from './render.js';
 import type { KernelSnapshot } from './snapshot.js';
@@ -131,7 +131,7 @@ export class KernelEngine {
       const { stale, ownExists, adopted } = await this.existingTables();
       // Without its table, flows under this node's mark are leftovers of an earlier life that
       // did not end cleanly; with it (a restart after kill -9) they are live and are kept.
-      if (!ownExists) await this.forgetFlowsOf([this.instance]);
+      if (ownExists === false) await this.forgetFlowsOf([this.instance]);
       this.adopted = new Set([...adopted].filter((i) => i !== this.instance));
       await this.nft(renderFull({ name: this.table }, this.comment(), change.full(), stale));
       if (stale.length > 0) this.opts.log?.info({ tables: stale }, 'kernel engine: removed the tables of data-plane nodes that are gone');
@@ -173,8 +173,10 @@ export class KernelEngine {
    * node's live table is left alone; tables from other hosts sharing the namespace are never
    * touched); and the instances whose flows replacing them adopts.
    */
-  private async existingTables(): Promise<{ stale: string[]; ownExists: boolean; adopted: Set<number> }> {
-    const text = await this.opts.runner.run('nft', ['-j', 'list', 'tables', 'ip']).catch(() => '{"nftables":[]}');
+  private async existingTables(): Promise<{ stale: string[]; ownExists: boolean | undefined; adopted: Set<number> }> {
+    const text = await this.opts.runner.run('nft', ['-j', 'list', 'tables', 'ip']).catch(() => undefined);
+    // Unknown: adopt nothing, remove nothing, and keep every flow.
+    if (text === undefined) return { stale: [], ownExists: undefined, adopted: new Set() };
     const stale: string[] = [];
     const adopted = new Set<number>();
     let ownExists = false;
@@ -228,40 +230,33 @@ export class KernelEngine {
   async counters(): Promise<Map<string, KernelCounters>> {
     const out = new Map<string, KernelCounters>();
     if (!this.live) return out;
-    const [objects, tcp, udp] = await Promise.all([
-      this.opts.runner.run('nft', ['-j', 'list', 'counters', 'table', 'ip', this.table]),
-      this.opts.runner.run('nft', ['-j', 'list', 'set', 'ip', this.table, TRAFFIC_SETS.tcp]),
-      this.opts.runner.run('nft', ['-j', 'list', 'set', 'ip', this.table, TRAFFIC_SETS.udp]),
-    ]);
-    const values = new Map<string, { packets: number; bytes: number }>();
-    for (const entry of (JSON.parse(objects) as { nftables: Array<{ counter?: { name: string; packets: number; bytes: number } }> }).nftables) {
-      if (entry.counter) values.set(entry.counter.name, entry.counter);
+    const listings = await Promise.all(MARK_SETS.map((set) => this.opts.runner.run('nft', ['-j', 'list', 'set', 'ip', this.table, set])));
+    const sets = new TrafficByMark();
+    for (let i = 0; i < MARK_SETS.length; i++) {
+      const set = MARK_SETS[i];
+      sets.add(listings[i], set === TRAFFIC_SETS.tcp ? (key) => tcpHeaderBytes(Number(key[2])) : set === TRAFFIC_SETS.udp ? () => UDP_HEADER_BYTES : () => 0);
     }
-    const traffic = new TrafficByMark();
-    traffic.add(tcp, (key) => tcpHeaderBytes(Number(key[2])));
-    traffic.add(udp, () => UDP_HEADER_BYTES);
     const liveTags = new Set<number>();
     for (const l of this.snapshot.listeners) {
       const tag = this.listenerTags.peek(l.id);
       if (tag === undefined) continue;
       liveTags.add(tag);
-      const names = listenerCounterNames(tag);
-      const get = (name: string) => values.get(name) ?? { packets: 0, bytes: 0 };
       const mark = listenerMark(this.instance, tag);
-      const inbound = traffic.get(mark, 'original');
-      const outbound = traffic.get(mark, 'reply');
+      const events = (kind: number) => sets.get(mark, kind).packets;
+      const inbound = sets.get(mark, 'original');
+      const outbound = sets.get(mark, 'reply');
       out.set(l.id, {
-        newConnections: get(names.created).packets,
-        droppedCps: get(names.cps).packets,
-        droppedNoBackend: get(names.noBackend).packets,
-        droppedFault: get(names.fault).packets,
+        newConnections: events(EVENT.created),
+        droppedCps: events(EVENT.cps),
+        droppedNoBackend: events(EVENT.noBackend),
+        droppedFault: events(EVENT.fault),
         packetsIn: inbound.packets,
         bytesIn: inbound.bytes,
         packetsOut: outbound.packets,
         bytesOut: outbound.bytes,
       });
     }
-    await this.forgetTraffic(traffic.elementsNotOf(this.instance, liveTags));
+    await this.forgetTraffic(sets.elementsNotOf(this.instance, liveTags));
     return out;
   }
 

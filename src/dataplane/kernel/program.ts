@@ -47,18 +47,13 @@ export interface Tags {
 const LISTENER_KEY = 'ipv4_addr . inet_proto . inet_service';
 const SEED = `0x${KERNEL_FLOW_HASH_SEED.toString(16)}`;
 
-export interface ListenerCounterNames {
-  created: string;
-  cps: string;
-  noBackend: string;
-  /** New connections refused by a drop-connections fault rule. */
-  fault: string;
-}
-
-/** Names of a listener's counter objects, for reading them back. */
-export function listenerCounterNames(tag: number): ListenerCounterNames {
-  return { created: `l${tag}_new`, cps: `l${tag}_cps`, noBackend: `l${tag}_nob`, fault: `l${tag}_flt` };
-}
+/**
+ * A listener's connection events, counted in the dynamic set `events` under (flow mark, kind):
+ * no counter objects per listener (nft loads every object of the table before each
+ * transaction, so thousands of them made every change slow).
+ */
+export const EVENTS_SET = 'events';
+export const EVENT = { created: 1, cps: 2, noBackend: 3, fault: 4 } as const;
 
 /**
  * Traffic per flow mark is counted in two dynamic sets whose elements carry counters, created by
@@ -68,6 +63,8 @@ export function listenerCounterNames(tag: number): ListenerCounterNames {
  * header length, which is subtracted when reading.
  */
 export const TRAFFIC_SETS = { tcp: 'tcpbytes', udp: 'udpbytes' } as const;
+/** Every dynamic set whose elements name a flow mark first. */
+export const MARK_SETS = [EVENTS_SET, TRAFFIC_SETS.tcp, TRAFFIC_SETS.udp] as const;
 /** Bytes of IPv4 (without options) and UDP headers per datagram. */
 export const UDP_HEADER_BYTES = 28;
 /** Bytes of IPv4 and TCP headers of a segment with data offset `doff`. */
@@ -113,6 +110,7 @@ export function baseProgram(instance: number): NftProgram {
   const traffic = (typeOf: string): NftMap => ({ kind: 'set', spec: [`typeof ${typeOf}`, `size ${TRAFFIC_SET_SIZE}`, 'flags dynamic', 'counter'], elements: new Map() });
   maps.set(TRAFFIC_SETS.tcp, traffic('ct mark . ct direction . tcp doff'));
   maps.set(TRAFFIC_SETS.udp, traffic('ct mark . ct direction'));
+  maps.set(EVENTS_SET, { kind: 'set', spec: ['type mark . mark', `size ${TRAFFIC_SET_SIZE}`, 'flags dynamic', 'counter'], elements: new Map() });
 
   const lookup = 'ip daddr . meta l4proto . th dport';
   chains.set('pre_nat', { hook: 'type nat hook prerouting priority dstnat; policy accept;', rules: [`${lookup} vmap @listeners`] });
@@ -172,12 +170,11 @@ export class GroupMaps {
 
 export function buildListenerPart(l: KernelListener, tag: number, groupMaps: GroupMaps, instance: number): ListenerPart {
   const part: ListenerPart = { objects: new Map(), chains: new Map(), elements: [] };
-  const names = listenerCounterNames(tag);
-  for (const name of [names.created, names.cps, names.noBackend, names.fault]) part.objects.set(`counter ${name}`, '');
   const timeout = timeoutObject(l);
   part.objects.set(`ct timeout ${timeout.name}`, timeout.body);
 
   const mark = hex(listenerMark(instance, tag));
+  const count = (event: number) => `add @${EVENTS_SET} { ${mark} . ${hex(event)} counter }`;
   if (l.fullNat) part.elements.push(['fullnat', mark, '']);
   const ports = l.portFrom === l.portTo ? `${l.portFrom}` : `${l.portFrom}-${l.portTo}`;
   for (const vip of l.vips) {
@@ -189,18 +186,18 @@ export function buildListenerPart(l: KernelListener, tag: number, groupMaps: Gro
   const rules: string[] = [];
   // Over the Cps limit: refused and counted (a TCP client gets a reset rather than retrying its SYN).
   const refuse = l.protocol === 'tcp' ? 'reject with tcp reset' : 'drop';
-  if (l.cps > 0) rules.push(`limit rate over ${l.cps}/second burst ${l.cps} packets counter name "${names.cps}" ${refuse}`);
+  if (l.cps > 0) rules.push(`limit rate over ${l.cps}/second burst ${l.cps} packets ${count(EVENT.cps)} ${refuse}`);
   // A drop-connections fault rule: that share of new connections is refused before any backend
   // is chosen, as the user-space engine closes them on accept (TCP only there too).
   const share = l.protocol === 'tcp' ? Math.min(1, Math.max(0, l.dropShare ?? 0)) : 0;
   const below = Math.max(1, Math.round(share * SHARE_SCALE));
-  if (share > 0) rules.push(`${below < SHARE_SCALE ? `numgen random mod ${SHARE_SCALE} < ${below} ` : ''}counter name "${names.fault}" ${refuse}`);
-  rules.push(`counter name "${names.created}"`);
+  if (share > 0) rules.push(`${below < SHARE_SCALE ? `numgen random mod ${SHARE_SCALE} < ${below} ` : ''}${count(EVENT.fault)} ${refuse}`);
+  rules.push(count(EVENT.created));
   rules.push(`ct timeout set "${timeout.name}" ct mark set ${mark}`);
   const target = groupMaps.target(l.keepPort, l.protocol);
   // No backend at all: TCP clients get a reset at once (as from the user-space engine), not a
   // SYN that times out.
-  if (!target) rules.push(`counter name "${names.noBackend}" ${refuse}`);
+  if (!target) rules.push(`${count(EVENT.noBackend)} ${refuse}`);
   else {
     part.groupMap = { name: target.name, map: target.map };
     const portMatch = l.keepPort ? '' : `meta l4proto ${l.protocol} `;

@@ -1,10 +1,9 @@
 /**
- * Reading the traffic sets (`nft -j list set …`, see program.ts): packets and payload bytes per
- * flow mark and direction (pure).
+ * Reading the dynamic counting sets (`nft -j list set …`, see program.ts): packets and payload
+ * bytes per flow mark and direction, or events per flow mark and kind (pure).
  */
-import { INSTANCE_MARK_SHIFT } from './program.js';
+import { EVENTS_SET, INSTANCE_MARK_SHIFT } from './program.js';
 
-type Direction = 'original' | 'reply';
 type Key = Array<number | string>;
 
 interface SetListing {
@@ -25,19 +24,20 @@ export class TrafficByMark {
         const counter = e.elem?.counter;
         if (!key || !counter) continue;
         const mark = Number(key[0]) >>> 0;
-        const direction = String(key[1]) as Direction;
-        const id = `${mark}/${direction}`;
+        const id = `${mark}/${key[1]}`;
         const total = this.totals.get(id) ?? { packets: 0, bytes: 0 };
         total.packets += counter.packets;
         total.bytes += counter.bytes - counter.packets * headerBytes(key); // payload, as the ends see it
         this.totals.set(id, total);
-        this.elements.push({ set: set.name, mark, key: key.map((k, i) => (i === 0 ? `0x${mark.toString(16).padStart(8, '0')}` : String(k))).join(' . ') });
+        const hex = (n: number) => `0x${(n >>> 0).toString(16).padStart(8, '0')}`;
+        this.elements.push({ set: set.name, mark, key: key.map((k, i) => (i === 0 || (typeof k === 'number' && set.name === EVENTS_SET) ? hex(Number(k)) : String(k))).join(' . ') });
       }
     }
   }
 
-  get(mark: number, direction: Direction): { packets: number; bytes: number } {
-    return this.totals.get(`${mark >>> 0}/${direction}`) ?? { packets: 0, bytes: 0 };
+  /** Totals of the elements whose key is (mark, `second`, …): a direction, or an event kind. */
+  get(mark: number, second: string | number): { packets: number; bytes: number } {
+    return this.totals.get(`${mark >>> 0}/${second}`) ?? { packets: 0, bytes: 0 };
   }
 
   /** Elements of `instance`'s marks whose listener tag is not in `tags`. */
