@@ -42,6 +42,8 @@ import {
 import type { ForwardingStatus } from '../dataplane/node.js';
 import { forwardingHealth, type ForwardingHealth } from './health-endpoints.js';
 import { SharedProber, type ProbeReply, type ProbeRequest } from '../dataplane/health/shared-probe.js';
+import { decideEngine, logEngineDecision, type EngineDecision } from './dataplane.js';
+import { tableNameFor } from '../dataplane/kernel/engine.js';
 
 const WORKER_ENTRY = fileURLToPath(new URL(`./worker-main${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
 /** How long `startCluster` waits for the first workers before serving anyway. */
@@ -85,6 +87,8 @@ class WorkerPool {
   private nextMetricsId = 1;
   /** One health probe per target for all workers (see shared-probe.ts). */
   private readonly prober = new SharedProber();
+  /** Decided once in start(), handed to every worker (and every restart). */
+  private engine: EngineDecision | undefined;
 
   constructor(
     private readonly config: Config,
@@ -105,6 +109,9 @@ class WorkerPool {
 
   /** Forks every worker; resolves when all are ready or the wait runs out. */
   async start(): Promise<void> {
+    // One probe and one log line per start; the kernel table belongs to worker 1's node.
+    this.engine = await decideEngine(this.config);
+    logEngineDecision(this.log, this.engine, this.engine.kernel ? tableNameFor(this.slots[0].nodeId) : undefined);
     // Before the first fork: each worker accepts on shared handles itself (no round robin
     // through the primary), which is what lets a saturated data plane leave the API alone.
     cluster.schedulingPolicy = cluster.SCHED_NONE;
@@ -148,7 +155,7 @@ class WorkerPool {
   }
 
   private fork(s: Slot): void {
-    const spec: WorkerSpec = { slot: s.slot, nodeId: s.nodeId, datagrams: s.datagrams, config: this.config };
+    const spec: WorkerSpec = { slot: s.slot, nodeId: s.nodeId, datagrams: s.datagrams, config: this.config, engine: this.engine! };
     const worker = cluster.fork({ [WORKER_SPEC_ENV]: JSON.stringify(spec) });
     s.worker = worker;
     s.ready = false;

@@ -18,6 +18,7 @@ import type { Clock } from '../util/clock.js';
 import { systemScheduler, type Scheduler as TimerScheduler } from '../util/scheduler.js';
 import { faultAwareProbe } from '../dataplane/health/fault-probe.js';
 import { connectionFaults } from '../dataplane/connection-faults.js';
+import { dropShare } from '../domain/fault-rules.js';
 import { faultCounter } from '../metrics/fault-metrics.js';
 import { FaultRuleCache } from '../store/fault-rule-cache.js';
 import { KernelEngine, probeNftables } from '../dataplane/kernel/engine.js';
@@ -50,34 +51,59 @@ export interface DataPlaneOptions {
   timers?: TimerScheduler;
   /** Where nft / conntrack run (tests point it at a network namespace). Default: this namespace. */
   kernelRunner?: CommandRunner;
+  /**
+   * The engine already chosen (and logged) by a cluster primary for all its workers: no probe
+   * and no log line per worker. Absent: this process probes and logs.
+   */
+  engine?: EngineDecision;
+}
+
+/** Which engine plain TCP / UDP listeners use, and why (plain data: crosses to cluster workers). */
+export interface EngineDecision {
+  kernel: boolean;
+  why: string;
 }
 
 /**
- * Picks the engine for plain TCP / UDP listeners per `dataplane.engine`, and says which and why
- * in one log line. `kernel` when nftables is unusable is a start-up error, not a quiet fallback.
+ * Decides the engine for plain TCP / UDP listeners per `dataplane.engine` (probing nftables
+ * unless told userspace). `kernel` when nftables is unusable is a start-up error, not a quiet
+ * fallback.
+ */
+export async function decideEngine(config: Config, runner: CommandRunner = localRunner()): Promise<EngineDecision> {
+  const wanted = config.dataplane.engine;
+  if (wanted === 'userspace') return { kernel: false, why: 'dataplane.engine: userspace' };
+  const probe = await probeNftables(runner);
+  if (probe.usable) return { kernel: true, why: `dataplane.engine: ${wanted}; ${probe.reason}` };
+  if (wanted === 'kernel') throw new Error(`dataplane.engine is kernel, but nftables is not usable: ${probe.reason}`);
+  return { kernel: false, why: `dataplane.engine: auto, and nftables is not usable: ${probe.reason}` };
+}
+
+/** The one line per start that says which engine and why. */
+export function logEngineDecision(log: Logger, decision: EngineDecision, table: string | undefined): void {
+  if (!decision.kernel) {
+    log.info({ engine: 'userspace', why: decision.why }, `data plane: user-space engine for every listener (${decision.why})`);
+    return;
+  }
+  log.info(
+    { engine: 'kernel', table, why: decision.why },
+    `data plane: kernel engine (nftables table ${table} + conntrack) for plain TCP/UDP listeners; TLS, PROXY protocol and qch listeners in user space (${decision.why})`,
+  );
+}
+
+/**
+ * The kernel engine for this node, or undefined for user space. Probes and logs unless a
+ * decision is handed in (a cluster worker: its primary did both once).
  */
 export async function chooseKernelEngine(
   config: Config,
   log: Logger,
   nodeId: string,
   runner: CommandRunner = localRunner(),
+  decided?: EngineDecision,
 ): Promise<KernelEngine | undefined> {
-  const wanted = config.dataplane.engine;
-  if (wanted === 'userspace') {
-    log.info({ engine: 'userspace' }, 'data plane: user-space engine for every listener (dataplane.engine: userspace)');
-    return undefined;
-  }
-  const probe = await probeNftables(runner);
-  if (!probe.usable) {
-    if (wanted === 'kernel') throw new Error(`dataplane.engine is kernel, but nftables is not usable: ${probe.reason}`);
-    log.info({ engine: 'userspace', why: probe.reason }, `data plane: user-space engine for every listener (dataplane.engine: auto, and nftables is not usable: ${probe.reason})`);
-    return undefined;
-  }
-  const engine = new KernelEngine({ nodeId, runner, log });
-  log.info(
-    { engine: 'kernel', table: engine.table, why: probe.reason },
-    `data plane: kernel engine (nftables table ${engine.table} + conntrack) for plain TCP/UDP listeners; TLS, PROXY protocol and qch listeners in user space (dataplane.engine: ${wanted}; ${probe.reason})`,
-  );
+  const decision = decided ?? (await decideEngine(config, runner));
+  const engine = decision.kernel ? new KernelEngine({ nodeId, runner, log }) : undefined;
+  if (!decided) logEngineDecision(log, decision, engine?.table);
   return engine;
 }
 
@@ -138,22 +164,25 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlaneN
         : log.info({ target }, 'fault rule no longer holds this backend down'),
   });
   const dropping = new Set<string>();
+  const onDrops = (rule: string, listenerId: string, count: number) => {
+    faultsFired.inc({ rule, effect: 'drop-connections' }, count);
+    // One line per rule and listener, not one per dropped connection.
+    const key = `${rule} ${listenerId}`;
+    if (!dropping.has(key)) {
+      dropping.add(key);
+      log.warn({ ruleId: rule, listenerId }, 'fault injected: dropping a share of new connections');
+    }
+  };
   const shouldDrop = connectionFaults({
     rules: () => faultRules.peek(),
     now: () => clock.now(),
-    onDrop: (rule, listenerId) => {
-      faultsFired.inc({ rule, effect: 'drop-connections' });
-      // One line per rule and listener, not one per dropped connection.
-      const key = `${rule} ${listenerId}`;
-      if (!dropping.has(key)) {
-        dropping.add(key);
-        log.warn({ ruleId: rule, listenerId }, 'fault injected: dropping a share of new connections');
-      }
-    },
+    onDrop: (rule, listenerId) => onDrops(rule, listenerId, 1),
   });
+  // Kernel listeners: the share is programmed into the table and the refusals read back.
+  const kernelFaults = { dropShare: (listenerId: string) => dropShare(faultRules.peek(), listenerId, clock.now()), onDrops };
   // One kernel table per host is enough: in a cluster the worker that owns datagrams programs it
   // and the other workers leave those listeners alone.
-  const kernel = await chooseKernelEngine(config, log, opts.nodeId, opts.kernelRunner);
+  const kernel = await chooseKernelEngine(config, log, opts.nodeId, opts.kernelRunner, opts.engine);
   const nlb = new NlbReconciler({
     store,
     clock,
@@ -165,6 +194,7 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlaneN
     protocols: datagrams ? undefined : STREAM_PROTOCOLS,
     probe,
     shouldDrop,
+    kernelFaults,
     kernel: datagrams ? kernel : undefined,
     skipKernelEligible: !datagrams && kernel !== undefined,
     splice: chooseRelay(config, log),

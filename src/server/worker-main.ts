@@ -59,6 +59,7 @@ async function main(): Promise<void> {
     nodeId: spec.nodeId,
     address: nodeAddress(config.node.address, splitHostPort(config.apiListen).host),
     datagrams: spec.datagrams,
+    engine: spec.engine,
   });
 
   let stopping = false;

@@ -5,6 +5,7 @@
  */
 import type { Config } from '../config/config.js';
 import type { ForwardingStatus } from '../dataplane/node.js';
+import type { EngineDecision } from './dataplane.js';
 
 export const WORKER_SPEC_ENV = 'OPENSLB_WORKER_SPEC';
 
@@ -14,6 +15,8 @@ export interface WorkerSpec {
   nodeId: string;
   datagrams: boolean;
   config: Config;
+  /** The engine the primary chose for every worker (probed and logged once, there). */
+  engine: EngineDecision;
 }
 
 /** Worker → primary: the node registered and applied the current revision. */

@@ -15,6 +15,8 @@ import { TEST_ACCESS_KEY_ID, TEST_ACCESS_KEY_SECRET, type TestServer } from '../
 import { processAlive, startServe, stopProcess, type ServeProcess } from '../support/process.js';
 import { createActiveLoadBalancer, createRunningListener, createServerGroup } from '../support/nlb-setup.js';
 import { startTcpBackend, tcpRoundTrip, type TcpBackend } from '../support/backends.js';
+import { instanceFor } from '../../src/dataplane/kernel/engine.js';
+import { INSTANCE_MARK_SHIFT } from '../../src/dataplane/kernel/program.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), `openslb-kernel-restart-${process.pid}-`));
 const env = { ALIBABA_CLOUD_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET: TEST_ACCESS_KEY_SECRET, OPENSLB_ENGINE: 'kernel' };
@@ -72,6 +74,17 @@ function ownedByOurNodes(t: OwnedTable): boolean {
   return ids.some((id) => t.node === id || new RegExp(`^${id}-w\\d+$`).test(t.node));
 }
 
+/** Conntrack entries carrying a node's instance mark. */
+function flowsOf(nodeId: string): number {
+  const mask = (0xfff << INSTANCE_MARK_SHIFT) >>> 0;
+  const value = (instanceFor(nodeId) << INSTANCE_MARK_SHIFT) >>> 0;
+  try {
+    return execFileSync('conntrack', ['-L', '--mark', `${value}/${mask}`], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().split('\n').filter((l) => l.startsWith('tcp')).length;
+  } catch {
+    return 0; // exit 1: nothing matched
+  }
+}
+
 function tablesOf(nodeId: string): OwnedTable[] {
   return openslbTables().filter((t) => t.node === nodeId || new RegExp(`^${nodeId}-w\\d+$`).test(t.node));
 }
@@ -113,6 +126,8 @@ test('kill -9 drops no kernel-forwarded connection; the next process takes over;
   assert.equal(firstTables.length, 1, 'one table for the node');
   assert.ok(processAlive(firstTables[0].pid), 'its comment names the live process that programs it');
 
+  // Short connections first: a later one must not meet an earlier flow's conntrack entry.
+  for (const v of lb.vips) assert.match(await tcpRoundTrip(v, 7801, 'pre'), /^[ab]:pre$/);
   for (let i = 0; i < 200; i++) {
     const s = net.connect(7801, lb.vips[i % 2]);
     await new Promise<void>((r, j) => s.once('connect', () => r()).once('error', j));
@@ -147,4 +162,7 @@ test('kill -9 drops no kernel-forwarded connection; the next process takes over;
   const thirdTables = tablesOf(otherNodeId);
   await stopProcess(third.child, 'SIGTERM');
   assert.ok(!openslbTables().some((t) => t.name === thirdTables[0].name), 'a clean stop removes the table');
+  // ... and its flows, the adopted ones of the dead node too: once the table is gone the kernel
+  // may stop tracking, and a flow left behind would send a later connection to a dead backend.
+  assert.equal(flowsOf(nodeId) + flowsOf(otherNodeId), 0, 'a clean stop leaves no flow in conntrack');
 });

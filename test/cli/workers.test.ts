@@ -107,6 +107,8 @@ test('a killed TCP worker is restarted; listeners keep forwarding and jobs keep 
   assertServedByBackends(await roundTrips(17_802, 6));
   const nodes = await listNodes(admin);
   assert.equal(nodes.filter((n) => n.live).length, 2, 'the dead worker left no stale node behind');
+  // The engine is decided (nftables probed) once by the primary, not by each worker or restart.
+  assert.equal(serve.stdout().match(/data plane: (kernel|user-space) engine/g)?.length, 1, 'one engine line per start');
 });
 
 test('UDP lives in worker 1, and survives that worker being killed and restarted', async () => {

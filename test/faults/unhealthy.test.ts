@@ -2,8 +2,10 @@
  * Data-plane faults. A rule holds a backend down: its health probes fail while the rule holds,
  * so it goes Unhealthy through the group's thresholds, gets no new connections, and comes back
  * the same way when the rule is removed. A rule drops a share of a listener's new connections.
+ * Both run on each engine: plain TCP listeners in the kernel engine (nftables) and in the
+ * user-space relay.
  */
-import { after, before, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { NLB, callApi, type TestServer } from '../support/server.js';
 import { createActiveLoadBalancer, createRunningListener, createServerGroup } from '../support/nlb-setup.js';
@@ -12,102 +14,109 @@ import { connectionFaults } from '../../src/dataplane/connection-faults.js';
 import type { FaultRule } from '../../src/domain/fault-rules.js';
 import { admin, startFaultTestServer, until } from './support.js';
 
-let server: TestServer;
-const backends: TcpBackend[] = [];
+const ENGINES = [
+  { engine: 'userspace', port: 7420, host: 80 },
+  { engine: 'kernel', port: 7460, host: 90 },
+] as const;
 
-before(async () => {
-  // User space: the drop-connections effect acts where connections are accepted, which the
-  // kernel engine's plain TCP listeners have not (README, "Testing your code against failures").
-  server = await startFaultTestServer({ configure: (c) => (c.dataplane.engine = 'userspace') });
-});
-after(async () => {
-  await server?.stop();
-  for (const b of backends) await b.close().catch(() => undefined);
-});
+for (const { engine, port, host } of ENGINES) describe(`${engine} engine`, () => {
+  let server: TestServer;
+  const backends: TcpBackend[] = [];
 
-test('a backend forced unhealthy gets no new connections until the rule is removed', async () => {
-  const steady = await startTcpBackend('127.0.3.81', 'steady');
-  const flaky = await startTcpBackend('127.0.3.82', 'flaky');
-  backends.push(steady, flaky);
-  const lb = await createActiveLoadBalancer(server);
-  const sg = await createServerGroup(
-    server,
-    { Scheduler: 'rr', HealthCheckConfig: { HealthCheckType: 'TCP', HealthCheckInterval: 1, HealthCheckConnectTimeout: 1, HealthyThreshold: 2, UnhealthyThreshold: 2 } },
-    [
-      { ip: steady.host, port: steady.port },
-      { ip: flaky.host, port: flaky.port },
-    ],
-  );
-  const listenerId = await createRunningListener(server, { LoadBalancerId: lb.id, ListenerProtocol: 'TCP', ListenerPort: 7420, ServerGroupId: sg });
-  const nonNormal = async () => {
-    const h = await callApi(server, NLB, 'GetListenerHealthStatus', { ListenerId: listenerId }, { placement: 'query' });
-    return h.ListenerHealthStatus[0].ServerGroupInfos[0].NonNormalServers as Array<{ ServerIp: string; Status: string; Reason?: { ReasonCode: string } }>;
-  };
-  await until('both backends healthy', async () => (await nonNormal()).length === 0);
-
-  const added = await admin(server.running.adminUrl!, 'POST', '/faults', { resourceId: sg, effect: { type: 'unhealthy', server: flaky.host } });
-  assert.equal(added.status, 201);
-  await until('the flaky backend reported unhealthy', async () => {
-    const bad = await nonNormal();
-    return bad.length === 1 && bad[0].ServerIp === flaky.host && bad[0].Status === 'Unhealthy';
+  before(async () => {
+    server = await startFaultTestServer({ configure: (c) => (c.dataplane.engine = engine) });
   });
-  const flakyBefore = flaky.accepted;
-  const replies = [];
-  for (let i = 0; i < 4; i++) replies.push(await tcpRoundTrip(lb.vips[0], 7420, 'q'));
-  assert.deepEqual(replies, ['steady:q', 'steady:q', 'steady:q', 'steady:q']);
-  assert.equal(flaky.accepted, flakyBefore, 'the backend itself was never unreachable, only reported down');
-  const metrics = await (await fetch(`${server.running.adminUrl}/metrics`)).text();
-  assert.match(metrics, new RegExp(`openslb_faults_injected_total\\{rule="${added.body.rule.id}",effect="unhealthy"\\} [1-9]`));
-
-  assert.equal((await admin(server.running.adminUrl!, 'DELETE', '/faults')).body.removed, 1);
-  await until('the backend healthy again', async () => (await nonNormal()).length === 0);
-  const after = new Set<string>();
-  for (let i = 0; i < 4; i++) after.add(await tcpRoundTrip(lb.vips[0], 7420, 'q'));
-  assert.deepEqual([...after].sort(), ['flaky:q', 'steady:q']);
-});
-
-test('an unhealthy rule needs a server group and takes no count', async () => {
-  const res = await admin(server.running.adminUrl!, 'POST', '/faults', { resourceId: 'nlb-x', effect: { type: 'unhealthy' } });
-  assert.equal(res.status, 400);
-  assert.match(res.body.Message, /server group/);
-  const counted = await admin(server.running.adminUrl!, 'POST', '/faults', { resourceId: 'sgp-x', count: 2, effect: { type: 'unhealthy' } });
-  assert.equal(counted.status, 400);
-});
-
-test('a drop-connections rule closes new connections to its listener only, until removed', async () => {
-  const backend = await startTcpBackend('127.0.3.83', 'b');
-  backends.push(backend);
-  const lb = await createActiveLoadBalancer(server);
-  const sg = await createServerGroup(server, { HealthCheckConfig: { HealthCheckEnabled: false } }, [{ ip: backend.host, port: backend.port }]);
-  const target = await createRunningListener(server, { LoadBalancerId: lb.id, ListenerProtocol: 'TCP', ListenerPort: 7430, ServerGroupId: sg });
-  await createRunningListener(server, { LoadBalancerId: lb.id, ListenerProtocol: 'TCP', ListenerPort: 7431, ServerGroupId: sg });
-  assert.equal(await tcpRoundTrip(lb.vips[0], 7430, 'x'), 'b:x');
-
-  const added = await admin(server.running.adminUrl!, 'POST', '/faults', { resourceId: target, for: '1h', effect: { type: 'drop-connections', share: 1 } });
-  assert.equal(added.status, 201, JSON.stringify(added.body));
-  await until('new connections to the listener are dropped', async () => {
-    try {
-      await tcpRoundTrip(lb.vips[0], 7430, 'x');
-      return false;
-    } catch {
-      return true;
-    }
+  after(async () => {
+    await server?.stop();
+    for (const b of backends) await b.close().catch(() => undefined);
   });
-  const acceptedBefore = backend.accepted;
-  await assert.rejects(tcpRoundTrip(lb.vips[0], 7430, 'x'));
-  assert.equal(backend.accepted, acceptedBefore, 'a dropped connection never reaches a backend');
-  assert.equal(await tcpRoundTrip(lb.vips[0], 7431, 'y'), 'b:y', 'the other listener is untouched');
-  const metrics = await (await fetch(`${server.running.adminUrl}/metrics`)).text();
-  assert.match(metrics, new RegExp(`openslb_faults_injected_total\\{rule="${added.body.rule.id}",effect="drop-connections"\\} [1-9]`));
 
-  await admin(server.running.adminUrl!, 'DELETE', `/faults/${added.body.rule.id}`);
-  await until('connections flow again', async () => {
-    try {
-      return (await tcpRoundTrip(lb.vips[0], 7430, 'x')) === 'b:x';
-    } catch {
-      return false;
-    }
+  test('a backend forced unhealthy gets no new connections until the rule is removed', async () => {
+    const steady = await startTcpBackend(`127.0.3.${host + 1}`, 'steady');
+    const flaky = await startTcpBackend(`127.0.3.${host + 2}`, 'flaky');
+    backends.push(steady, flaky);
+    const lb = await createActiveLoadBalancer(server);
+    const sg = await createServerGroup(
+      server,
+      { Scheduler: 'rr', HealthCheckConfig: { HealthCheckType: 'TCP', HealthCheckInterval: 1, HealthCheckConnectTimeout: 1, HealthyThreshold: 2, UnhealthyThreshold: 2 } },
+      [
+        { ip: steady.host, port: steady.port },
+        { ip: flaky.host, port: flaky.port },
+      ],
+    );
+    const listenerId = await createRunningListener(server, { LoadBalancerId: lb.id, ListenerProtocol: 'TCP', ListenerPort: port, ServerGroupId: sg });
+    const nonNormal = async () => {
+      const h = await callApi(server, NLB, 'GetListenerHealthStatus', { ListenerId: listenerId }, { placement: 'query' });
+      return h.ListenerHealthStatus[0].ServerGroupInfos[0].NonNormalServers as Array<{ ServerIp: string; Status: string; Reason?: { ReasonCode: string } }>;
+    };
+    await until('both backends healthy', async () => (await nonNormal()).length === 0);
+
+    const added = await admin(server.running.adminUrl!, 'POST', '/faults', { resourceId: sg, effect: { type: 'unhealthy', server: flaky.host } });
+    assert.equal(added.status, 201);
+    await until('the flaky backend reported unhealthy', async () => {
+      const bad = await nonNormal();
+      return bad.length === 1 && bad[0].ServerIp === flaky.host && bad[0].Status === 'Unhealthy';
+    });
+    const flakyBefore = flaky.accepted;
+    const replies = [];
+    for (let i = 0; i < 4; i++) replies.push(await tcpRoundTrip(lb.vips[0], port, 'q'));
+    assert.deepEqual(replies, ['steady:q', 'steady:q', 'steady:q', 'steady:q']);
+    assert.equal(flaky.accepted, flakyBefore, 'the backend itself was never unreachable, only reported down');
+    const metrics = await (await fetch(`${server.running.adminUrl}/metrics`)).text();
+    assert.match(metrics, new RegExp(`openslb_faults_injected_total\\{rule="${added.body.rule.id}",effect="unhealthy"\\} [1-9]`));
+
+    assert.equal((await admin(server.running.adminUrl!, 'DELETE', '/faults')).body.removed, 1);
+    await until('the backend healthy again', async () => (await nonNormal()).length === 0);
+    const after = new Set<string>();
+    for (let i = 0; i < 4; i++) after.add(await tcpRoundTrip(lb.vips[0], port, 'q'));
+    assert.deepEqual([...after].sort(), ['flaky:q', 'steady:q']);
   });
+
+  test('an unhealthy rule needs a server group and takes no count', async () => {
+    const res = await admin(server.running.adminUrl!, 'POST', '/faults', { resourceId: 'nlb-x', effect: { type: 'unhealthy' } });
+    assert.equal(res.status, 400);
+    assert.match(res.body.Message, /server group/);
+    const counted = await admin(server.running.adminUrl!, 'POST', '/faults', { resourceId: 'sgp-x', count: 2, effect: { type: 'unhealthy' } });
+    assert.equal(counted.status, 400);
+  });
+
+  test('a drop-connections rule closes new connections to its listener only, until removed', async () => {
+    const backend = await startTcpBackend(`127.0.3.${host + 3}`, 'b');
+    backends.push(backend);
+    const lb = await createActiveLoadBalancer(server);
+    const sg = await createServerGroup(server, { HealthCheckConfig: { HealthCheckEnabled: false } }, [{ ip: backend.host, port: backend.port }]);
+    const target = await createRunningListener(server, { LoadBalancerId: lb.id, ListenerProtocol: 'TCP', ListenerPort: port + 10, ServerGroupId: sg });
+    await createRunningListener(server, { LoadBalancerId: lb.id, ListenerProtocol: 'TCP', ListenerPort: port + 11, ServerGroupId: sg });
+    assert.equal(await tcpRoundTrip(lb.vips[0], port + 10, 'x'), 'b:x');
+
+    const added = await admin(server.running.adminUrl!, 'POST', '/faults', { resourceId: target, for: '1h', effect: { type: 'drop-connections', share: 1 } });
+    assert.equal(added.status, 201, JSON.stringify(added.body));
+    await until('new connections to the listener are dropped', async () => {
+      try {
+        await tcpRoundTrip(lb.vips[0], port + 10, 'x');
+        return false;
+      } catch {
+        return true;
+      }
+    });
+    const acceptedBefore = backend.accepted;
+    await assert.rejects(tcpRoundTrip(lb.vips[0], port + 10, 'x'));
+    assert.equal(backend.accepted, acceptedBefore, 'a dropped connection never reaches a backend');
+    assert.equal(await tcpRoundTrip(lb.vips[0], port + 11, 'y'), 'b:y', 'the other listener is untouched');
+    // Counted and exported (the kernel's refusals are read back within a second).
+    const fired = new RegExp(`openslb_faults_injected_total\\{rule="${added.body.rule.id}",effect="drop-connections"\\} [1-9]`);
+    await until('the refusals counted', async () => fired.test(await (await fetch(`${server.running.adminUrl}/metrics`)).text()));
+
+    await admin(server.running.adminUrl!, 'DELETE', `/faults/${added.body.rule.id}`);
+    await until('connections flow again', async () => {
+      try {
+        return (await tcpRoundTrip(lb.vips[0], port + 10, 'x')) === 'b:x';
+      } catch {
+        return false;
+      }
+    });
+  });
+
 });
 
 test('a partial share drops the connections the random source picks', () => {

@@ -61,6 +61,14 @@ export async function listFlows(runner: CommandRunner, value: number, mask: numb
 }
 
 /**
+ * Forgets every flow whose mark matches `value` under `mask` (all of a node's flows). Their
+ * connections are cut: the next TCP packet finds no flow and is refused.
+ */
+export async function forgetFlows(runner: CommandRunner, value: number, mask: number): Promise<void> {
+  await tolerant(runner, ['-D', '--mark', `${value >>> 0}/${mask >>> 0}`]);
+}
+
+/**
  * Cuts a listener's flows (to one backend, when given): conntrack forgets them, and with
  * nf_conntrack_tcp_loose=0 the next packet of such a TCP flow is answered with a reset.
  */

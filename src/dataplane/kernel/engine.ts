@@ -9,14 +9,19 @@
  */
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { CommandRunner } from './commands.js';
-import { deleteFlows, isActive, listFlows, type TrackedFlow } from './conntrack.js';
-import { buildProgram, INSTANCE_MARK_SHIFT, listenerCounterNames, listenerMark, TagBook, type ByteCounter, type NftProgram } from './program.js';
+import { deleteFlows, forgetFlows, isActive, listFlows, type TrackedFlow } from './conntrack.js';
+import { IncrementalProgram } from './incremental.js';
+import { EVENT, INSTANCE_MARK_SHIFT, listenerMark, MARK_SETS, TagBook, TRAFFIC_SETS, tcpHeaderBytes, UDP_HEADER_BYTES } from './program.js';
+import { TrafficByMark } from './traffic.js';
 import { renderDelta, renderFull } from './render.js';
 import type { KernelSnapshot } from './snapshot.js';
 
 const TABLE_PREFIX = 'openslb_';
+/** Longest table comment nft accepts. */
+const MAX_COMMENT = 128;
 
 /** The table a node owns: derived from its id only, so a node that keeps its id keeps its table. */
 export function tableNameFor(nodeId: string): string {
@@ -45,6 +50,8 @@ export interface KernelCounters {
   newConnections: number;
   droppedCps: number;
   droppedNoBackend: number;
+  /** Refused by a drop-connections fault rule. */
+  droppedFault: number;
   packetsIn: number;
   bytesIn: number;
   packetsOut: number;
@@ -68,6 +75,8 @@ interface Owner {
   nodeId: string;
   host: string;
   pid: number;
+  /** Instances whose flows the owner took over from dead nodes (see `adopted`). */
+  adopts: number[];
 }
 
 export class KernelEngine {
@@ -75,17 +84,26 @@ export class KernelEngine {
   private readonly instance: number;
   private readonly listenerTags = new TagBook();
   private readonly groupTags = new TagBook();
-  /** What the kernel holds (undefined: unknown, the next apply replaces the whole table). */
-  private applied: NftProgram | undefined;
+  /** What the kernel holds, per listener; meaningful while `live`. */
+  private readonly program: IncrementalProgram;
+  /** The table is installed (false: unknown, the next apply replaces the whole table). */
+  private live = false;
   private snapshot: KernelSnapshot = { listeners: [], groups: [] };
   /** Applies run one at a time: each is computed against what the previous one left. */
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
   private keepTable = false;
+  /**
+   * Instances of dead nodes whose tables this node replaced: their flows go on through conntrack
+   * under their own marks, so this node forgets them too when it stops. Carried in the table's
+   * comment, so a node that takes over after this one inherits the list.
+   */
+  private adopted = new Set<number>();
 
   constructor(private readonly opts: KernelEngineOptions) {
     this.table = tableNameFor(opts.nodeId);
     this.instance = instanceFor(opts.nodeId);
+    this.program = new IncrementalProgram(this.instance);
   }
 
   get runner(): CommandRunner {
@@ -107,24 +125,32 @@ export class KernelEngine {
   private async applyNow(snapshot: KernelSnapshot): Promise<void> {
     if (this.closed) throw new Error('the kernel engine is closed');
     const tags = { listener: (id: string) => this.listenerTags.get(id), group: (id: string) => this.groupTags.get(id) };
-    const program = buildProgram(snapshot, tags, this.instance);
-    const first = this.applied === undefined;
-    if (first) {
-      const stale = await this.staleTables();
-      await this.nft(renderFull({ name: this.table }, this.comment(), program, stale));
+    const started = performance.now();
+    const change = this.program.change(snapshot, tags);
+    if (!this.live) {
+      const { stale, ownExists, adopted } = await this.existingTables();
+      // Without its table, flows under this node's mark are leftovers of an earlier life that
+      // did not end cleanly; with it (a restart after kill -9) they are live and are kept.
+      if (ownExists === false) await this.forgetFlowsOf([this.instance]);
+      this.adopted = new Set([...adopted].filter((i) => i !== this.instance));
+      await this.nft(renderFull({ name: this.table }, this.comment(), change.full(), stale));
       if (stale.length > 0) this.opts.log?.info({ tables: stale }, 'kernel engine: removed the tables of data-plane nodes that are gone');
       await this.strictConntrack();
     } else {
-      const text = renderDelta({ name: this.table }, this.applied!, program);
+      const text = renderDelta({ name: this.table }, change.before, change.after);
       try {
         if (text !== '') await this.nft(text);
       } catch (err) {
         // The table may have been changed behind our back: replace it whole once before giving up.
         this.opts.log?.warn({ err: (err as Error).message }, 'kernel engine: incremental update failed; replacing the table');
-        await this.nft(renderFull({ name: this.table }, this.comment(), program));
+        await this.nft(renderFull({ name: this.table }, this.comment(), change.full()));
       }
     }
-    this.applied = program;
+    change.commit();
+    this.live = true;
+    if (change.touched.length > 0) {
+      this.opts.log?.debug({ listeners: change.touched.length, ms: Math.round(performance.now() - started) }, 'kernel engine: table updated');
+    }
     this.snapshot = snapshot;
     this.listenerTags.retain(new Set(snapshot.listeners.map((l) => l.id)));
     this.groupTags.retain(new Set(snapshot.groups.map((g) => g.id)));
@@ -135,25 +161,57 @@ export class KernelEngine {
   }
 
   private comment(): string {
-    return `openslb node=${this.opts.nodeId} host=${hostname()} pid=${process.pid}`;
+    const base = `openslb node=${this.opts.nodeId} host=${hostname()} pid=${process.pid}`;
+    const adopts = [...this.adopted].map((i) => i.toString(16));
+    // nft keeps at most 128 characters; the owner comes first, the adopted instances as fit.
+    while (adopts.length > 0 && base.length + ' adopts='.length + adopts.join(',').length > MAX_COMMENT) adopts.pop();
+    return adopts.length > 0 ? `${base} adopts=${adopts.join(',')}` : base;
   }
 
   /**
-   * OpenSLB tables on this host whose process is gone (another node's live table is left alone;
-   * tables from other hosts sharing the namespace are never touched).
+   * Whether this node's table exists; OpenSLB tables on this host whose process is gone (another
+   * node's live table is left alone; tables from other hosts sharing the namespace are never
+   * touched); and the instances whose flows replacing them adopts.
    */
-  private async staleTables(): Promise<string[]> {
-    const text = await this.opts.runner.run('nft', ['-j', 'list', 'tables', 'ip']).catch(() => '{"nftables":[]}');
+  private async existingTables(): Promise<{ stale: string[]; ownExists: boolean | undefined; adopted: Set<number> }> {
+    const text = await this.opts.runner.run('nft', ['-j', 'list', 'tables', 'ip']).catch(() => undefined);
+    // Unknown: adopt nothing, remove nothing, and keep every flow.
+    if (text === undefined) return { stale: [], ownExists: undefined, adopted: new Set() };
     const stale: string[] = [];
+    const adopted = new Set<number>();
+    let ownExists = false;
     for (const entry of (JSON.parse(text) as { nftables: Array<{ table?: { name: string } }> }).nftables) {
       const t = entry.table;
-      if (!t || !t.name.startsWith(TABLE_PREFIX) || t.name === this.table) continue;
+      if (!t || !t.name.startsWith(TABLE_PREFIX)) continue;
       // nft 1.0.6 leaves comments out of JSON; the terse text listing (no set elements) has it.
       const listing = await this.opts.runner.run('nft', ['-t', 'list', 'table', 'ip', t.name]).catch(() => '');
       const owner = parseOwner(/comment "([^"]*)"/.exec(listing)?.[1]);
-      if (owner && owner.host === hostname() && !processAlive(owner.pid)) stale.push(t.name);
+      if (t.name === this.table) {
+        ownExists = true;
+        for (const i of owner?.adopts ?? []) adopted.add(i);
+      } else if (owner && owner.host === hostname() && !processAlive(owner.pid)) {
+        stale.push(t.name);
+        adopted.add(instanceFor(owner.nodeId));
+        for (const i of owner.adopts) adopted.add(i);
+      }
     }
-    return stale;
+    return { stale, ownExists, adopted };
+  }
+
+  /**
+   * Conntrack forgets this node's flows. Needed whenever the table goes: the table is often the
+   * only user of conntrack in its namespace, and without a user the kernel stops tracking. Flows
+   * it never sees close stay ESTABLISHED (for days once their timeout object is gone) and keep
+   * their NAT binding, so a later connection that happens to reuse a client port is sent to the
+   * old backend and refused.
+   */
+  private async forgetFlowsOf(instances: Iterable<number>): Promise<void> {
+    const mask = 0xfff << INSTANCE_MARK_SHIFT;
+    for (const instance of instances) {
+      await forgetFlows(this.opts.runner, instance << INSTANCE_MARK_SHIFT, mask).catch((err) => {
+        this.opts.log?.warn({ err: (err as Error).message }, 'kernel engine: could not remove its flows from conntrack');
+      });
+    }
   }
 
   /**
@@ -171,47 +229,52 @@ export class KernelEngine {
   /** Counters per listener id, read from the table. */
   async counters(): Promise<Map<string, KernelCounters>> {
     const out = new Map<string, KernelCounters>();
-    if (this.applied === undefined) return out;
-    const text = await this.opts.runner.run('nft', ['-j', 'list', 'counters', 'table', 'ip', this.table]);
-    const values = new Map<string, { packets: number; bytes: number }>();
-    for (const entry of (JSON.parse(text) as { nftables: Array<{ counter?: { name: string; packets: number; bytes: number } }> }).nftables) {
-      if (entry.counter) values.set(entry.counter.name, entry.counter);
+    if (!this.live) return out;
+    const listings = await Promise.all(MARK_SETS.map((set) => this.opts.runner.run('nft', ['-j', 'list', 'set', 'ip', this.table, set])));
+    const sets = new TrafficByMark();
+    for (let i = 0; i < MARK_SETS.length; i++) {
+      const set = MARK_SETS[i];
+      sets.add(listings[i], set === TRAFFIC_SETS.tcp ? (key) => tcpHeaderBytes(Number(key[2])) : set === TRAFFIC_SETS.udp ? () => UDP_HEADER_BYTES : () => 0);
     }
+    const liveTags = new Set<number>();
     for (const l of this.snapshot.listeners) {
       const tag = this.listenerTags.peek(l.id);
       if (tag === undefined) continue;
-      const names = listenerCounterNames(tag, l.protocol);
-      const get = (name: string) => values.get(name) ?? { packets: 0, bytes: 0 };
-      const side = (counters: ByteCounter[]) => {
-        let packets = 0;
-        let bytes = 0;
-        for (const c of counters) {
-          const v = get(c.name);
-          packets += v.packets;
-          bytes += v.bytes - v.packets * c.headerBytes; // payload, as the backend and client see it
-        }
-        return { packets, bytes };
-      };
-      const inbound = side(names.in);
-      const outbound = side(names.out);
+      liveTags.add(tag);
+      const mark = listenerMark(this.instance, tag);
+      const events = (kind: number) => sets.get(mark, kind).packets;
+      const inbound = sets.get(mark, 'original');
+      const outbound = sets.get(mark, 'reply');
       out.set(l.id, {
-        newConnections: get(names.created).packets,
-        droppedCps: get(names.cps).packets,
-        droppedNoBackend: get(names.noBackend).packets,
+        newConnections: events(EVENT.created),
+        droppedCps: events(EVENT.cps),
+        droppedNoBackend: events(EVENT.noBackend),
+        droppedFault: events(EVENT.fault),
         packetsIn: inbound.packets,
         bytesIn: inbound.bytes,
         packetsOut: outbound.packets,
         bytesOut: outbound.bytes,
       });
     }
+    await this.forgetTraffic(sets.elementsNotOf(this.instance, liveTags));
     return out;
+  }
+
+  /**
+   * Traffic elements of listeners that are gone (their draining flows created them): removed so
+   * the sets do not grow with listener churn. Best effort; the next reading tries again.
+   */
+  private async forgetTraffic(stale: Array<{ set: string; key: string }>): Promise<void> {
+    if (stale.length === 0) return;
+    const lines = stale.map((e) => `delete element ip ${this.table} ${e.set} { ${e.key} }`);
+    await this.opts.runner.run('nft', ['-f', '-'], lines.join('\n') + '\n').catch(() => undefined);
   }
 
   /** Open flows per listener and per backend, from conntrack. */
   async flowCounts(): Promise<KernelFlowCounts> {
     const byListener = new Map<string, number>();
     const byBackend = new Map<string, Map<string, number>>();
-    if (this.applied === undefined) return { byListener, byBackend };
+    if (!this.live) return { byListener, byBackend };
     const flows = await listFlows(this.opts.runner, this.instance << INSTANCE_MARK_SHIFT, 0xfff << INSTANCE_MARK_SHIFT);
     const idByTag = new Map<number, string>();
     for (const l of this.snapshot.listeners) {
@@ -259,11 +322,14 @@ export class KernelEngine {
   async close(): Promise<void> {
     this.closed = true;
     await this.queue;
-    if (this.applied === undefined || this.keepTable) return;
-    this.applied = undefined;
+    if (!this.live || this.keepTable) return;
+    this.live = false;
+    this.program.reset();
     await this.opts.runner.run('nft', ['delete', 'table', 'ip', this.table]).catch((err) => {
       this.opts.log?.warn({ err: (err as Error).message, table: this.table }, 'kernel engine: could not remove its table');
     });
+    // After the table: a connection opened in between is not tracked under this node's mark.
+    await this.forgetFlowsOf([this.instance, ...this.adopted]);
   }
 }
 
@@ -277,7 +343,11 @@ function parseOwner(comment: string | undefined): Owner | undefined {
   const host = /host=(\S+)/.exec(comment)?.[1];
   const pid = Number(/pid=(\d+)/.exec(comment)?.[1]);
   if (!node || !host || !Number.isInteger(pid) || pid <= 0) return undefined;
-  return { nodeId: node, host, pid };
+  const adopts = (/adopts=(\S+)/.exec(comment)?.[1] ?? '')
+    .split(',')
+    .filter((x) => /^[0-9a-f]{1,3}$/.test(x))
+    .map((x) => parseInt(x, 16));
+  return { nodeId: node, host, pid, adopts };
 }
 
 function processAlive(pid: number): boolean {

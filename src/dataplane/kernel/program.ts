@@ -47,35 +47,34 @@ export interface Tags {
 const LISTENER_KEY = 'ipv4_addr . inet_proto . inet_service';
 const SEED = `0x${KERNEL_FLOW_HASH_SEED.toString(16)}`;
 
-/** TCP data offsets (header length in 32-bit words) a packet can have. */
-export const TCP_DATA_OFFSETS = [5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
+/**
+ * A listener's connection events, counted in the dynamic set `events` under (flow mark, kind):
+ * no counter objects per listener (nft loads every object of the table before each
+ * transaction, so thousands of them made every change slow).
+ */
+export const EVENTS_SET = 'events';
+export const EVENT = { created: 1, cps: 2, noBackend: 3, fault: 4 } as const;
 
-export interface ByteCounter {
-  name: string;
-  /** Bytes of headers per packet counted here (IPv4 without options + the L4 header). */
-  headerBytes: number;
+/**
+ * Traffic per flow mark is counted in two dynamic sets whose elements carry counters, created by
+ * the packets themselves: no per-listener objects (tens of thousands of named counters made every
+ * nft transaction slow, as nft loads every object of the table first). nftables counts whole
+ * packets; to report payload bytes as the user-space engine does, TCP packets are keyed by their
+ * header length, which is subtracted when reading.
+ */
+export const TRAFFIC_SETS = { tcp: 'tcpbytes', udp: 'udpbytes' } as const;
+/** Every dynamic set whose elements name a flow mark first. */
+export const MARK_SETS = [EVENTS_SET, TRAFFIC_SETS.tcp, TRAFFIC_SETS.udp] as const;
+/** Bytes of IPv4 (without options) and UDP headers per datagram. */
+export const UDP_HEADER_BYTES = 28;
+/** Bytes of IPv4 and TCP headers of a segment with data offset `doff`. */
+export function tcpHeaderBytes(doff: number): number {
+  return 20 + 4 * doff;
 }
-
-export interface ListenerCounterNames {
-  created: string;
-  cps: string;
-  noBackend: string;
-  /**
-   * Traffic each way. nftables counts whole packets; to report payload bytes as the user-space
-   * engine does, TCP packets are counted per header length and the headers subtracted.
-   */
-  in: ByteCounter[];
-  out: ByteCounter[];
-}
-
-/** Names of a listener's counters, for reading them back. */
-export function listenerCounterNames(tag: number, protocol: 'tcp' | 'udp'): ListenerCounterNames {
-  const side = (dir: 'i' | 'o'): ByteCounter[] =>
-    protocol === 'udp'
-      ? [{ name: `l${tag}_${dir}`, headerBytes: 28 }]
-      : TCP_DATA_OFFSETS.map((doff) => ({ name: `l${tag}_${dir}${doff}`, headerBytes: 20 + 4 * doff }));
-  return { created: `l${tag}_new`, cps: `l${tag}_cps`, noBackend: `l${tag}_nob`, in: side('i'), out: side('o') };
-}
+/** Fault shares are programmed in steps of 1/SHARE_SCALE. */
+const SHARE_SCALE = 10000;
+/** Elements the traffic sets may hold (a few per listener and direction). */
+const TRAFFIC_SET_SIZE = 1 << 20;
 
 export function emptyProgram(): NftProgram {
   return { objects: new Map(), maps: new Map(), chains: new Map() };
@@ -97,17 +96,21 @@ function hex(mark: number): string {
   return `0x${mark.toString(16).padStart(8, '0')}`;
 }
 
-export function buildProgram(snapshot: KernelSnapshot, tags: Tags, instance: number): NftProgram {
+/** Maps every listener contributes elements to (verdicts, marks), declared by the base program. */
+export const SHARED_MAPS = ['listeners', 'mss', 'fullnat', 'resetting'] as const;
+
+/** The fixed part of every table: hook chains and the shared maps, without elements. */
+export function baseProgram(instance: number): NftProgram {
   const program = emptyProgram();
   const { maps, chains } = program;
-  const listeners = keyedMap('map', `type ${LISTENER_KEY} : verdict`);
-  const count: NftMap = { kind: 'map', spec: ['type mark : verdict'], elements: new Map() };
-  const fullNat: NftMap = { kind: 'set', spec: ['type mark'], elements: new Map() };
-  const resetting = keyedMap('set', `type ${LISTENER_KEY}`);
-  maps.set('listeners', listeners);
-  maps.set('count', count);
-  maps.set('fullnat', fullNat);
-  maps.set('resetting', resetting);
+  maps.set('listeners', keyedMap('map', `type ${LISTENER_KEY} : verdict`));
+  maps.set('mss', { kind: 'map', spec: ['type mark : verdict'], elements: new Map() });
+  maps.set('fullnat', { kind: 'set', spec: ['type mark'], elements: new Map() });
+  maps.set('resetting', keyedMap('set', `type ${LISTENER_KEY}`));
+  const traffic = (typeOf: string): NftMap => ({ kind: 'set', spec: [`typeof ${typeOf}`, `size ${TRAFFIC_SET_SIZE}`, 'flags dynamic', 'counter'], elements: new Map() });
+  maps.set(TRAFFIC_SETS.tcp, traffic('ct mark . ct direction . tcp doff'));
+  maps.set(TRAFFIC_SETS.udp, traffic('ct mark . ct direction'));
+  maps.set(EVENTS_SET, { kind: 'set', spec: ['type mark . mark', `size ${TRAFFIC_SET_SIZE}`, 'flags dynamic', 'counter'], elements: new Map() });
 
   const lookup = 'ip daddr . meta l4proto . th dport';
   chains.set('pre_nat', { hook: 'type nat hook prerouting priority dstnat; policy accept;', rules: [`${lookup} vmap @listeners`] });
@@ -118,62 +121,117 @@ export function buildProgram(snapshot: KernelSnapshot, tags: Tags, instance: num
   });
   // An expired flow must not be re-balanced mid-stream: with nf_conntrack_tcp_loose=0 its next
   // packet is invalid, and the client gets a reset as on NLB.
-  const filterRules = [`meta l4proto tcp ct state invalid ${lookup} @resetting reject with tcp reset`, 'ct mark vmap @count'];
+  // Every packet of this node's flows is counted; the MSS clamp rewrites both the client's SYN and
+  // the backend's SYN-ACK, so both ends send small segments.
+  const ours = `ct mark & ${hex((0xfff << INSTANCE_MARK_SHIFT) >>> 0)} == ${hex(listenerMark(instance, 0))}`;
+  const filterRules = [`meta l4proto tcp ct state invalid ${lookup} @resetting reject with tcp reset`, `${ours} jump count`];
+  chains.set('count', {
+    hook: '',
+    rules: [
+      'tcp flags & syn == syn ct mark vmap @mss',
+      `meta l4proto tcp add @${TRAFFIC_SETS.tcp} { ct mark . ct direction . tcp doff counter } return`,
+      `meta l4proto udp add @${TRAFFIC_SETS.udp} { ct mark . ct direction counter }`,
+    ],
+  });
   chains.set('out_filter', { hook: 'type filter hook output priority filter; policy accept;', rules: filterRules });
   chains.set('fwd_filter', { hook: 'type filter hook forward priority filter; policy accept;', rules: filterRules });
   // Loopback packets were already seen on output.
   chains.set('in_filter', { hook: 'type filter hook input priority filter; policy accept;', rules: ['iif "lo" return', ...filterRules] });
+  return program;
+}
 
-  const groups = new Map(snapshot.groups.map((g) => [g.id, g]));
-  for (const l of snapshot.listeners) {
-    const group = groups.get(l.groupId);
-    if (!group) throw new Error(`listener ${l.id}: server group ${l.groupId} is not in the snapshot`);
-    const tag = tags.listener(l.id);
-    const names = listenerCounterNames(tag, l.protocol);
-    for (const name of [names.created, names.cps, names.noBackend, ...names.in, ...names.out].map((c) => (typeof c === 'string' ? c : c.name))) {
-      program.objects.set(`counter ${name}`, '');
-    }
-    const timeout = timeoutObject(l);
-    program.objects.set(`ct timeout ${timeout.name}`, timeout.body);
+/**
+ * What one listener adds to the table: its own chains and counters, the ct timeout and group
+ * map it uses (shared with other listeners), and its elements in the shared maps.
+ */
+export interface ListenerPart {
+  objects: Map<string, string>;
+  chains: Map<string, NftChain>;
+  /** [shared map, key, value] */
+  elements: Array<[string, string, string]>;
+  groupMap?: { name: string; map: NftMap };
+}
 
-    const mark = hex(listenerMark(instance, tag));
-    count.elements.set(mark, `goto c${tag}`);
-    if (l.fullNat) fullNat.elements.set(mark, '');
-    const ports = l.portFrom === l.portTo ? `${l.portFrom}` : `${l.portFrom}-${l.portTo}`;
-    for (const vip of l.vips) {
-      const key = `${vip} . ${l.protocol} . ${ports}`;
-      listeners.elements.set(key, `goto l${tag}`);
-      if (l.protocol === 'tcp') resetting.elements.set(key, '');
-    }
+/** A group's scheduler maps, one per target shape, built once per group content. */
+export class GroupMaps {
+  private readonly byShape = new Map<string, { name: string; modulus: number; map: NftMap } | undefined>();
 
-    const rules: string[] = [];
-    // Over the Cps limit: refused and counted (a TCP client gets a reset rather than retrying its SYN).
-    const refuse = l.protocol === 'tcp' ? 'reject with tcp reset' : 'drop';
-    if (l.cps > 0) rules.push(`limit rate over ${l.cps}/second burst ${l.cps} packets counter name "${names.cps}" ${refuse}`);
-    rules.push(`counter name "${names.created}"`);
-    rules.push(`ct timeout set "${timeout.name}" ct mark set ${mark}`);
-    const target = groupTargetMap(program, tags.group(group.id), group, l.keepPort, l.protocol);
-    // No backend at all: TCP clients get a reset at once (as from the user-space engine), not a
-    // SYN that times out.
-    if (!target) rules.push(`counter name "${names.noBackend}" ${l.protocol === 'tcp' ? 'reject with tcp reset' : 'drop'}`);
-    else {
-      const portMatch = l.keepPort ? '' : `meta l4proto ${l.protocol} `;
-      rules.push(`${portMatch}dnat ip to ${schedulerExpression(group, l.protocol, target.modulus)} map @${target.name}`);
-    }
-    chains.set(`l${tag}`, { hook: '', rules });
-    // Every packet of the listener's flows passes here (filter hooks, by ct mark). The MSS clamp
-    // rewrites both the client's SYN and the backend's SYN-ACK, so both ends send small segments.
-    const mss = l.mss > 0 && l.protocol === 'tcp' ? [`tcp flags & syn == syn tcp option maxseg size set ${l.mss}`] : [];
-    chains.set(`c${tag}`, { hook: '', rules: [...mss, ...countRules(l.protocol, names)] });
+  constructor(
+    readonly group: KernelGroup,
+    private readonly tag: number,
+  ) {}
+
+  target(keepPort: boolean, protocol: 'tcp' | 'udp'): { name: string; modulus: number; map: NftMap } | undefined {
+    const shape = `${keepPort}/${protocol}`;
+    if (!this.byShape.has(shape)) this.byShape.set(shape, groupTargetMap(this.tag, this.group, keepPort, protocol));
+    return this.byShape.get(shape);
+  }
+}
+
+export function buildListenerPart(l: KernelListener, tag: number, groupMaps: GroupMaps, instance: number): ListenerPart {
+  const part: ListenerPart = { objects: new Map(), chains: new Map(), elements: [] };
+  const timeout = timeoutObject(l);
+  part.objects.set(`ct timeout ${timeout.name}`, timeout.body);
+
+  const mark = hex(listenerMark(instance, tag));
+  const count = (event: number) => `add @${EVENTS_SET} { ${mark} . ${hex(event)} counter }`;
+  if (l.fullNat) part.elements.push(['fullnat', mark, '']);
+  const ports = l.portFrom === l.portTo ? `${l.portFrom}` : `${l.portFrom}-${l.portTo}`;
+  for (const vip of l.vips) {
+    const key = `${vip} . ${l.protocol} . ${ports}`;
+    part.elements.push(['listeners', key, `goto l${tag}`]);
+    if (l.protocol === 'tcp') part.elements.push(['resetting', key, '']);
+  }
+
+  const rules: string[] = [];
+  // Over the Cps limit: refused and counted (a TCP client gets a reset rather than retrying its SYN).
+  const refuse = l.protocol === 'tcp' ? 'reject with tcp reset' : 'drop';
+  if (l.cps > 0) rules.push(`limit rate over ${l.cps}/second burst ${l.cps} packets ${count(EVENT.cps)} ${refuse}`);
+  // A drop-connections fault rule: that share of new connections is refused before any backend
+  // is chosen, as the user-space engine closes them on accept (TCP only there too).
+  const share = l.protocol === 'tcp' ? Math.min(1, Math.max(0, l.dropShare ?? 0)) : 0;
+  const below = Math.max(1, Math.round(share * SHARE_SCALE));
+  if (share > 0) rules.push(`${below < SHARE_SCALE ? `numgen random mod ${SHARE_SCALE} < ${below} ` : ''}${count(EVENT.fault)} ${refuse}`);
+  rules.push(count(EVENT.created));
+  rules.push(`ct timeout set "${timeout.name}" ct mark set ${mark}`);
+  const target = groupMaps.target(l.keepPort, l.protocol);
+  // No backend at all: TCP clients get a reset at once (as from the user-space engine), not a
+  // SYN that times out.
+  if (!target) rules.push(`${count(EVENT.noBackend)} ${refuse}`);
+  else {
+    part.groupMap = { name: target.name, map: target.map };
+    const portMatch = l.keepPort ? '' : `meta l4proto ${l.protocol} `;
+    rules.push(`${portMatch}dnat ip to ${schedulerExpression(groupMaps.group, l.protocol, target.modulus)} map @${target.name}`);
+  }
+  part.chains.set(`l${tag}`, { hook: '', rules });
+  if (l.mss > 0 && l.protocol === 'tcp') {
+    part.elements.push(['mss', mark, `jump m${tag}`]);
+    part.chains.set(`m${tag}`, { hook: '', rules: [`tcp option maxseg size set ${l.mss}`] });
+  }
+  return part;
+}
+
+/** The base program with listener parts added (a whole table). */
+export function assemble(instance: number, parts: Iterable<ListenerPart>): NftProgram {
+  const program = baseProgram(instance);
+  for (const part of parts) {
+    for (const [key, body] of part.objects) program.objects.set(key, body);
+    for (const [name, chain] of part.chains) program.chains.set(name, chain);
+    for (const [map, key, value] of part.elements) program.maps.get(map)!.elements.set(key, value);
+    if (part.groupMap) program.maps.set(part.groupMap.name, part.groupMap.map);
   }
   return program;
 }
 
-function countRules(protocol: 'tcp' | 'udp', names: ListenerCounterNames): string[] {
-  if (protocol === 'udp') return [`ct direction original counter name "${names.in[0].name}" return`, `counter name "${names.out[0].name}"`];
-  const byOffset = (counters: ByteCounter[]) =>
-    `counter name tcp doff map { ${counters.map((c, i) => `${TCP_DATA_OFFSETS[i]} : "${c.name}"`).join(', ')} }`;
-  return [`ct direction original ${byOffset(names.in)} return`, byOffset(names.out)];
+export function buildProgram(snapshot: KernelSnapshot, tags: Tags, instance: number): NftProgram {
+  const groups = new Map(snapshot.groups.map((g) => [g.id, new GroupMaps(g, tags.group(g.id))]));
+  const parts: ListenerPart[] = [];
+  for (const l of snapshot.listeners) {
+    const groupMaps = groups.get(l.groupId);
+    if (!groupMaps) throw new Error(`listener ${l.id}: server group ${l.groupId} is not in the snapshot`);
+    parts.push(buildListenerPart(l, tags.listener(l.id), groupMaps, instance));
+  }
+  return assemble(instance, parts);
 }
 
 function keyedMap(kind: 'map' | 'set', type: string): NftMap {
@@ -203,17 +261,8 @@ function schedulerExpression(group: KernelGroup, protocol: 'tcp' | 'udp', modulu
   }
 }
 
-/**
- * The group's scheduler map (shared by every listener of the group that needs the same target
- * shape), added to the program once. Undefined when the group has no backend to send to.
- */
-function groupTargetMap(
-  program: NftProgram,
-  tag: number,
-  group: KernelGroup,
-  keepPort: boolean,
-  protocol: 'tcp' | 'udp',
-): { name: string; modulus: number } | undefined {
+/** The group's scheduler map for one target shape; undefined when the group has no backend to send to. */
+function groupTargetMap(tag: number, group: KernelGroup, keepPort: boolean, protocol: 'tcp' | 'udp'): { name: string; modulus: number; map: NftMap } | undefined {
   const backends = group.backends.filter((b) => b.weight > 0);
   if (backends.length === 0) return undefined;
   // Ports are typed per protocol (`tcp dport`, not `th dport`): a map nft reads back from the
@@ -244,13 +293,9 @@ function groupTargetMap(
     modulus = weights.reduce((a, b) => a + b, 0);
     for (let i = 0; i < modulus; i++) elements.set(`${i}`, value(wrr.pick(NO_FLOW)));
   }
-  const name = `g${tag}_${kind}${modulus}_${shape}`;
-  if (!program.maps.has(name)) {
-    // `typeof numgen … mod M`, never `typeof jhash …`: nft 1.0.6 crashes listing the latter.
-    const spec = [`typeof numgen inc mod ${modulus} : ${dataType}`];
-    program.maps.set(name, { kind: 'map', spec, elements });
-  }
-  return { name, modulus };
+  // `typeof numgen … mod M`, never `typeof jhash …`: nft 1.0.6 crashes listing the latter.
+  const map: NftMap = { kind: 'map', spec: [`typeof numgen inc mod ${modulus} : ${dataType}`], elements };
+  return { name: `g${tag}_${kind}${modulus}_${shape}`, modulus, map };
 }
 
 /** Integer weights with their common divisor taken out, scaled so one cycle stays ≤ MAX_WRR_CYCLE. */

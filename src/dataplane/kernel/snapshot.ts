@@ -46,6 +46,8 @@ export interface KernelListener {
   cps: number;
   /** TCP MSS clamp on SYNs; 0 = off. */
   mss: number;
+  /** Fault injection: the share (0–1) of new TCP connections refused with a reset; absent = none. */
+  dropShare?: number;
 }
 
 export interface KernelSnapshot {

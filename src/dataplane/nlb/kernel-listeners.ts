@@ -39,12 +39,23 @@ interface Programmed {
 const METRICS_MAX_AGE_MS = 250;
 /** How often Wlc groups are reweighted from their open connection counts. */
 const WLC_INTERVAL_MS = 2000;
+/** How often drop-connections fault rules are re-read (rules change and expire on their own). */
+const FAULT_INTERVAL_MS = 1000;
+
+/** Drop-connections fault rules, for the kernel listeners they cover. */
+export interface KernelConnectionFaults {
+  /** The share of new connections a live rule takes from a listener now (0 when none). */
+  dropShare(listenerId: string): { share: number; ruleId?: string };
+  /** Connections the kernel refused under a rule since the last call. */
+  onDrops(ruleId: string, listenerId: string, count: number): void;
+}
 
 export interface KernelListenersOptions {
   engine: KernelEngine;
   timers: TimerScheduler;
   pools: ReadonlyMap<string, ServerPool>;
   log?: Logger;
+  faults?: KernelConnectionFaults;
 }
 
 export class KernelListeners {
@@ -58,6 +69,10 @@ export class KernelListeners {
   /** Wlc: group id → backend key → the weight programmed now (weight ÷ (1 + open flows)). */
   private wlcWeights = new Map<string, Map<string, number>>();
   private wlcTimer: TimerHandle | undefined;
+  /** Fault shares as last programmed, and the rule behind each; refusals already reported. */
+  private faultShares = new Map<string, { share: number; ruleId?: string }>();
+  private faultDropsSeen = new Map<string, number>();
+  private faultTimer: TimerHandle | undefined;
   /** Drain cuts still to come; cleared on close so a stopped node keeps no timer alive. */
   private readonly pendingCuts = new Set<TimerHandle>();
   private closed = false;
@@ -131,6 +146,7 @@ export class KernelListeners {
     }
     const goodIds = new Set(good.map((d) => d.id));
     for (const id of [...this.programmed.keys()]) if (!goodIds.has(id)) this.programmed.delete(id);
+    for (const id of [...this.faultShares.keys()]) if (!goodIds.has(id)) this.faultShares.delete(id);
     for (const d of good) {
       if (!this.programmed.has(d.id) || this.programmed.get(d.id)!.version !== d.version) {
         if (!this.programmed.has(d.id)) this.opts.log?.info({ listenerId: d.id, engine: 'kernel' }, 'listener forwarded by the kernel engine');
@@ -139,6 +155,7 @@ export class KernelListeners {
       observations.push({ objectId: d.id, state: 'bound' });
     }
     this.scheduleWlc();
+    this.scheduleFaults();
     // The next scrape reads the kernel afresh: a reading from before this change lacks its listeners.
     this.metricsAt = -Infinity;
     // A stopped or deleted listener's flows end after its group's drain timeout, as in user space.
@@ -173,7 +190,11 @@ export class KernelListeners {
       if (this.programmed.size === 0) return;
       await this.opts.engine
         .apply(this.snapshotOf([...this.programmed.values()].map((p) => p.desired)))
-        .catch((err) => this.opts.log?.error({ err: (err as Error).message }, 'kernel engine: re-applying backend health failed'));
+        .catch((err) => {
+          // Not programmed after all: the next fault check sees the difference and tries again.
+          this.faultShares.clear();
+          this.opts.log?.error({ err: (err as Error).message }, 'kernel engine: re-applying backend health failed');
+        });
     }
   }
 
@@ -219,8 +240,12 @@ export class KernelListeners {
         const backends = (pool?.eligibleServers() ?? []).map((b) => ({ key: b.key, host: b.host, port: b.port, weight: effective?.get(b.key) ?? b.weight }));
         groups.set(g.id, { id: g.id, scheduler: kernelScheduler(g.scheduler)!, backends });
       }
+      const fault = d.protocol === 'UDP' ? undefined : this.opts.faults?.dropShare(d.id);
+      if (fault && fault.share > 0) this.faultShares.set(d.id, fault);
+      else this.faultShares.delete(d.id);
       out.push({
         id: d.id,
+        dropShare: fault?.share ?? 0,
         protocol: d.protocol === 'UDP' ? 'udp' : 'tcp',
         vips: d.vips,
         portFrom: d.ports[0],
@@ -249,6 +274,7 @@ export class KernelListeners {
           l.newConnections = c.newConnections;
           l.droppedCps = c.droppedCps;
           l.droppedNoBackend = c.droppedNoBackend;
+          this.reportFaultDrops(id, c.droppedFault);
           l.bytesIn = c.bytesIn;
           l.bytesOut = c.bytesOut;
           l.udpPacketsIn = c.packetsIn;
@@ -335,8 +361,46 @@ export class KernelListeners {
     if (changed) await this.poolsChanged();
   }
 
+  /**
+   * Fault rules come, go and expire without a store revision: re-read them every second and
+   * re-program the listeners whose share changed (an incremental change touching only them).
+   * While a rule acts, its refusals are read from the kernel and reported.
+   */
+  private scheduleFaults(): void {
+    if (this.closed || this.faultTimer || !this.opts.faults || this.programmed.size === 0) return;
+    this.faultTimer = this.opts.timers.setTimeout(() => {
+      this.faultTimer = undefined;
+      void this.checkFaults()
+        .catch((err) => this.opts.log?.warn({ err: (err as Error).message }, 'kernel engine: applying fault rules failed'))
+        .finally(() => this.scheduleFaults());
+    }, FAULT_INTERVAL_MS);
+  }
+
+  private async checkFaults(): Promise<void> {
+    const faults = this.opts.faults!;
+    let changed = false;
+    for (const p of this.programmed.values()) {
+      if (p.desired.protocol === 'UDP') continue;
+      const now = faults.dropShare(p.desired.id).share;
+      if (now !== (this.faultShares.get(p.desired.id)?.share ?? 0)) changed = true;
+    }
+    if (this.faultShares.size > 0) {
+      this.metricsAt = -Infinity;
+      await this.refreshMetrics(0);
+    }
+    if (changed) await this.poolsChanged();
+  }
+
+  private reportFaultDrops(listenerId: string, total: number): void {
+    const seen = this.faultDropsSeen.get(listenerId) ?? 0;
+    this.faultDropsSeen.set(listenerId, total);
+    const ruleId = this.faultShares.get(listenerId)?.ruleId;
+    if (total > seen && ruleId) this.opts.faults?.onDrops(ruleId, listenerId, total - seen);
+  }
+
   async close(): Promise<void> {
     this.closed = true;
+    if (this.faultTimer) this.opts.timers.clearTimeout(this.faultTimer);
     if (this.wlcTimer) this.opts.timers.clearTimeout(this.wlcTimer);
     for (const timer of this.pendingCuts) this.opts.timers.clearTimeout(timer);
     this.pendingCuts.clear();

@@ -20,7 +20,7 @@ import { UdpListener } from './udp-listener.js';
 import { buildTlsOptions, tlsFingerprint } from './tls-options.js';
 import { newListenerCounters, type ListenerCounters } from './listener-metrics.js';
 import type { KernelEngine } from '../kernel/engine.js';
-import { KernelListeners, userspaceReason, type EngineName } from './kernel-listeners.js';
+import { KernelListeners, userspaceReason, type EngineName, type KernelConnectionFaults } from './kernel-listeners.js';
 import type { SpliceRelay } from '../native/splice-relay.js';
 import type { ConnectionLogEntry } from './connection-log.js';
 
@@ -47,6 +47,8 @@ export interface NlbReconcilerOptions {
   probe?: ProbeFn;
   /** Fault rules that drop a share of a listener's new TCP/TCPSSL connections. */
   shouldDrop?: (listenerId: string) => boolean;
+  /** The same rules for listeners the kernel engine forwards. */
+  kernelFaults?: KernelConnectionFaults;
   /**
    * The kernel engine, when this node uses it: plain TCP / UDP listeners go there, the rest
    * (TLS, PROXY protocol, qch) stay in user space. Absent: everything runs in user space.
@@ -96,7 +98,7 @@ export class NlbReconciler implements Reconciler {
   private readonly kernel: KernelListeners | undefined;
 
   constructor(private readonly opts: NlbReconcilerOptions) {
-    this.kernel = opts.kernel ? new KernelListeners({ engine: opts.kernel, timers: opts.timers, pools: this.pools, log: opts.log }) : undefined;
+    this.kernel = opts.kernel ? new KernelListeners({ engine: opts.kernel, timers: opts.timers, pools: this.pools, log: opts.log, faults: opts.kernelFaults }) : undefined;
     this.checker = new HealthChecker({
       scheduler: opts.timers,
       probe: opts.probe,

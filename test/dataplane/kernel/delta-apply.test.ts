@@ -7,7 +7,8 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { buildProgram, TagBook } from '../../../src/dataplane/kernel/program.js';
+import { IncrementalProgram } from '../../../src/dataplane/kernel/incremental.js';
+import { TagBook } from '../../../src/dataplane/kernel/program.js';
 import { renderDelta, renderFull } from '../../../src/dataplane/kernel/render.js';
 import type { KernelGroup, KernelListener, KernelSnapshot } from '../../../src/dataplane/kernel/snapshot.js';
 
@@ -37,7 +38,7 @@ const listener = (id: string, over: Partial<KernelListener>): KernelListener => 
   ...over,
 });
 
-test('listeners added one transaction at a time apply as deltas to the live table, for every scheduler and both protocols', () => {
+test('listeners added, edited and removed one transaction at a time apply as deltas to the live table, for every scheduler and both protocols', () => {
   const listenerTags = new TagBook();
   const groupTags = new TagBook();
   const tags = { listener: (id: string) => listenerTags.get(id), group: (id: string) => groupTags.get(id) };
@@ -56,15 +57,30 @@ test('listeners added one transaction at a time apply as deltas to the live tabl
   }
   steps.push([...steps[steps.length - 1], listener('range', { groupId: 'sch', portFrom: 9000, portTo: 9009, keepPort: true })]);
 
-  let before = buildProgram({ groups, listeners: steps[0] } satisfies KernelSnapshot, tags, 0x123);
-  execFileSync('nft', ['-f', '-'], { input: renderFull(table, 'openslb delta test', before) });
-  for (const listeners of steps.slice(1)) {
-    const next = buildProgram({ groups, listeners }, tags, 0x123);
-    const delta = renderDelta(table, before, next);
-    assert.doesNotThrow(() => execFileSync('nft', ['-f', '-'], { input: delta, stdio: ['pipe', 'ignore', 'pipe'] }), `delta adding ${listeners[listeners.length - 1].id}:\n${delta}`);
-    before = next;
+  // Then edits and removals: a group loses a backend, a listener changes timeout, one goes.
+  const last = steps[steps.length - 1];
+  const shrunk = groups.map((g) => (g.id === 'tch' ? { ...g, backends: [backend('127.0.88.1')] } : g));
+  const edits: KernelSnapshot[] = [
+    { groups: shrunk, listeners: last },
+    { groups: shrunk, listeners: last.map((l) => (l.id === 'rr-tcp' ? { ...l, idleTimeoutS: 30, cps: 100 } : l)) },
+    { groups: shrunk, listeners: last.filter((l) => l.id !== 'wrr-udp').map((l) => (l.id === 'rr-tcp' ? { ...l, idleTimeoutS: 30, cps: 100 } : l)) },
+  ];
+  const snapshots: KernelSnapshot[] = [...steps.map((listeners) => ({ groups, listeners })), ...edits];
+
+  const program = new IncrementalProgram(0x123);
+  const first = program.change(snapshots[0], tags);
+  execFileSync('nft', ['-f', '-'], { input: renderFull(table, 'openslb delta test', first.full()) });
+  first.commit();
+  for (const snapshot of snapshots.slice(1)) {
+    const change = program.change(snapshot, tags);
+    const delta = renderDelta(table, change.before, change.after);
+    assert.doesNotThrow(() => execFileSync('nft', ['-f', '-'], { input: delta, stdio: ['pipe', 'ignore', 'pipe'] }), `delta touching ${change.touched.join(', ')}:\n${delta}`);
+    change.commit();
   }
-  // Every listener ended up in the live verdict map.
-  const listed = execFileSync('nft', ['list', 'map', 'ip', table.name, 'listeners']).toString();
-  assert.equal(listed.match(/goto l\d+/g)?.length, steps[steps.length - 1].length);
+  const listed = execFileSync('nft', ['list', 'table', 'ip', table.name]).toString();
+  const final = snapshots[snapshots.length - 1];
+  assert.equal(listed.match(/goto l\d+/g)?.length, final.listeners.length, 'every listener is in the live verdict map');
+  assert.match(listed, /ct timeout to_tcp_30/);
+  assert.match(listed, /limit rate over 100\/second/);
+  assert.doesNotMatch(listed, /udp \. 82 :/, 'the removed listener left the verdict map');
 });

@@ -55,14 +55,27 @@ test('a listener is one verdict-map entry per VIP and a chain; schedulers become
   const wrr = p.maps.get('g1_w7_p')!;
   assert.deepEqual([...wrr.elements.values()].map((v) => v.split(' ')[0]), ['10.0.1.1', '10.0.1.1', '10.0.1.2', '10.0.1.1', '10.0.1.3', '10.0.1.1', '10.0.1.1']);
   const a = p.chains.get('l1')!.rules.join('\n');
-  assert.match(a, /limit rate over 5\/second burst 5 packets counter name "l1_cps" reject with tcp reset/);
+  assert.match(a, /limit rate over 5\/second burst 5 packets add @events \{ 0xabc00001 \. 0x00000002 counter \} reject with tcp reset/);
   assert.match(a, /ct timeout set "to_tcp_900" ct mark set 0xabc00001/);
   assert.match(a, /meta l4proto tcp dnat ip to numgen inc mod 7 map @g1_w7_p/);
-  assert.match(p.chains.get('c1')!.rules.join('\n'), /tcp option maxseg size set 1200/);
+  assert.equal(p.maps.get('mss')!.elements.get('0xabc00001'), 'jump m1');
+  assert.match(p.chains.get('m1')!.rules.join('\n'), /tcp option maxseg size set 1200/);
   assert.match(p.chains.get('l2')!.rules.join('\n'), /dnat ip to jhash ip saddr \. udp sport \. ip daddr \. udp dport mod 1021 seed 0x5eed0b5 map @g2_m1021_q/);
   // Port ranges keep the client's port: the map holds addresses only.
   assert.match(p.chains.get('l3')!.rules.join('\n'), /^dnat ip to jhash .* map @g2_m1021_a$/m);
   assert.equal(p.objects.get('ct timeout to_udp_20'), 'protocol udp; l3proto ip; policy = { unreplied: 20, replied: 20 };');
+});
+
+test('a drop-connections fault refuses its share of new TCP connections before a backend is chosen', () => {
+  const groups = [{ id: 'sg', scheduler: 'Rr' as const, backends: [backend('10.0.1.1')] }];
+  const rules = (dropShare: number, protocol: 'tcp' | 'udp' = 'tcp') =>
+    buildProgram({ groups, listeners: [listener('a', { dropShare, protocol })] }, tagsOf(), 1).chains.get('l1')!.rules;
+  const quarter = rules(0.25);
+  assert.equal(quarter[0], 'numgen random mod 10000 < 2500 add @events { 0x00100001 . 0x00000004 counter } reject with tcp reset');
+  assert.ok(quarter.findIndex((r) => r.includes('dnat')) > 0, 'refused before the scheduler');
+  assert.equal(rules(1)[0], 'add @events { 0x00100001 . 0x00000004 counter } reject with tcp reset', 'every connection');
+  assert.ok(!rules(0).some((r) => r.includes('0x00000004')));
+  assert.ok(!rules(0.5, 'udp').some((r) => r.includes('0x00000004')), 'TCP only, as in user space');
 });
 
 test('the kernel Maglev map sends a flow where the user-space Tch scheduler does', () => {
