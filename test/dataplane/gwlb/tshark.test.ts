@@ -22,7 +22,7 @@ import { attachmentIdOf } from '../../../src/dataplane/gwlb/geneve.js';
 import { startTestServer, type TestServer } from '../../support/server.js';
 import { addServers, appliances, createListener, createLoadBalancer, createServerGroup, gwlb } from '../../products/gwlb/support.js';
 import { eventually, startAppliance, startEndpoint, type ApplianceSim, type EndpointSim } from './harness.js';
-import { flowName, ipPacket, reverse, type PacketSpec } from './packets.js';
+import { flowName, reverse, type PacketSpec } from './packets.js';
 import { address, assertPath, octet, usePath } from './engine.js';
 
 const OPTION_CLASS = 0x0abc;

@@ -37,7 +37,9 @@ async function twoBackends(base: number): Promise<Array<{ host: string; port: nu
 /** One client socket (one flow): each call sends a datagram and returns the backend's name. */
 function session(port: number): (text: string) => Promise<string> {
   const socket = dgram.createSocket('udp4');
-  closers.push(() => socket.close());
+  closers.push(() => {
+    socket.close();
+  });
   return (text) =>
     new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no reply to ${text}`)), 5000);
