@@ -78,7 +78,12 @@ const server = startProcess(
 const pid = server.child.pid!;
 // The yardstick of the main bench: a bare Fastify JSON route, same client, its own process.
 const barePort = await freePort(1);
-const bare = startProcess('bare-fastify', process.execPath, ['--import', 'tsx', 'bench/lib/bare-fastify.ts', String(barePort)], join(runDir, 'bare.log'));
+const bare = startProcess(
+  'bare-fastify',
+  process.execPath,
+  ['--import', 'tsx', 'bench/lib/bare-fastify.ts', String(barePort)],
+  join(runDir, 'bare.log'),
+);
 
 try {
   await waitForPort(HOST, apiPort, 600);
@@ -172,7 +177,9 @@ try {
     record(await measure('DescribeRegions', CALLS, () => call('DescribeRegions')));
     record(await measure('ListLoadBalancers', CALLS, () => call('ListLoadBalancers', { MaxResults: 20 })));
     record(
-      await measure('GetLoadBalancerAttribute', CALLS, (i) => call('GetLoadBalancerAttribute', { LoadBalancerId: lbIds[i % lbIds.length] })),
+      await measure('GetLoadBalancerAttribute', CALLS, (i) =>
+        call('GetLoadBalancerAttribute', { LoadBalancerId: lbIds[i % lbIds.length] }),
+      ),
     );
     const listeners: string[] = [];
     const jobs: string[] = [];
@@ -192,10 +199,16 @@ try {
     if (jobs.length > 0) await waitForJob(jobs[jobs.length - 1]);
     jobs.length = 0;
     record(
-      await measure('DeleteListener', listeners.length, async (i) => {
-        const r = await call('DeleteListener', { ListenerId: listeners[i] });
-        jobs.push(r.JobId);
-      }, pid, true),
+      await measure(
+        'DeleteListener',
+        listeners.length,
+        async (i) => {
+          const r = await call('DeleteListener', { ListenerId: listeners[i] });
+          jobs.push(r.JobId);
+        },
+        pid,
+        true,
+      ),
     );
     if (jobs.length > 0) await waitForJob(jobs[jobs.length - 1]);
   }
@@ -222,16 +235,18 @@ if (PROFILE) {
     const busy = summary.busyMs;
     const show = (rows: typeof summary.functions, key: 'selfMs' | 'totalMs', count: number) => {
       for (const f of [...rows].sort((a, b) => b[key] - a[key]).slice(0, count)) {
-        console.log(
-          `  ${f[key].toFixed(0).padStart(7)} ms ${((100 * f[key]) / busy).toFixed(1).padStart(5)} %  ${f.name} (${f.where})`,
-        );
+        console.log(`  ${f[key].toFixed(0).padStart(7)} ms ${((100 * f[key]) / busy).toFixed(1).padStart(5)} %  ${f.name} (${f.where})`);
       }
     };
     console.log(`\nprofile ${join(profDir, file)}: ${busy.toFixed(0)} ms busy of ${summary.wallMs.toFixed(0)} ms`);
     console.log('top self time:');
     show(summary.functions, 'selfMs', 35);
     console.log('top total time:');
-    show(summary.functions.filter((f) => !f.where.startsWith('node:') || true), 'totalMs', 60);
+    show(
+      summary.functions.filter((f) => !f.where.startsWith('node:') || true),
+      'totalMs',
+      60,
+    );
     console.log('self time by file:');
     for (const f of summary.byFile.slice(0, 25)) console.log(`  ${f.selfMs.toFixed(0).padStart(7)} ms  ${f.file}`);
   }

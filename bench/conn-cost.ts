@@ -55,14 +55,24 @@ try {
   const naive = startProcess('naive', process.execPath, [NAIVE_PROXY, String(NAIVE_PORT), String(BACKEND_PORT)], join(runDir, 'naive.log'));
   await waitForPort('127.0.0.1', NAIVE_PORT);
   const cpuProfDir = process.env.CONN_COST_PROFILE ? join(runDir, 'prof') : undefined;
-  const openslb = await OpenSlbInstance.start({ name: 'openslb', runDir, apiPort: 21904, vipNet: 99, workers: 0, listenersPerLb: 50, cpuProfDir });
+  const openslb = await OpenSlbInstance.start({
+    name: 'openslb',
+    runDir,
+    apiPort: 21904,
+    vipNet: 99,
+    workers: 0,
+    listenersPerLb: 50,
+    cpuProfDir,
+  });
   const lb = await openslb.createLoadBalancer();
   const sg = await openslb.createServerGroup('TCP', BACKEND_PORT);
   await openslb.createRunningListener(lb.id, 'TCP', LISTEN_PORT, sg);
   for (let round = 1; round <= 3; round++) {
     const n = await cpuPerConnection(naive.child.pid!, '127.0.0.1', NAIVE_PORT);
     const o = await cpuPerConnection(openslb.process.child.pid!, lb.vip, LISTEN_PORT);
-    console.log(`round ${round}: proxy CPU µs per connection — naive Node ${n.toFixed(0)}, OpenSLB ${o.toFixed(0)} (${(o / n).toFixed(2)}×)`);
+    console.log(
+      `round ${round}: proxy CPU µs per connection — naive Node ${n.toFixed(0)}, OpenSLB ${o.toFixed(0)} (${(o / n).toFixed(2)}×)`,
+    );
   }
 } finally {
   await stopAll();

@@ -40,10 +40,15 @@ const running = await startOpenSlb(config, {
 const api = new ApiClient({ endpoint: running.apiUrl, accessKeyId: keyId, accessKeySecret: secret });
 const profile = mkdtempSync(join(tmpdir(), `openslb-console-bench-chromium-${process.pid}-`));
 try {
-  const group = await api.call(NLB, 'CreateServerGroup', { ServerGroupName: 'bench', VpcId: 'vpc-local', ServerGroupType: 'Ip', Protocol: 'TCP_UDP' });
+  const group = await api.call(NLB, 'CreateServerGroup', {
+    ServerGroupName: 'bench',
+    VpcId: 'vpc-local',
+    ServerGroupType: 'Ip',
+    Protocol: 'TCP_UDP',
+  });
   const serverGroupId = group.body.ServerGroupId as string;
   let firstLb = '';
-  for (let made = 0; made < LISTENERS; ) {
+  for (let made = 0; made < LISTENERS;) {
     const lb = await api.call(NLB, 'CreateLoadBalancer', {
       AddressType: 'Intranet',
       VpcId: 'vpc-local',
@@ -64,7 +69,12 @@ try {
     for (let i = 0; i < batch; i += 5) {
       await Promise.all(
         Array.from({ length: Math.min(5, batch - i) }, (_, k) =>
-          api.call(NLB, 'CreateListener', { LoadBalancerId: lbId, ListenerProtocol: (i + k) % 2 ? 'UDP' : 'TCP', ListenerPort: String(20000 + i + k), ServerGroupId: serverGroupId }),
+          api.call(NLB, 'CreateListener', {
+            LoadBalancerId: lbId,
+            ListenerProtocol: (i + k) % 2 ? 'UDP' : 'TCP',
+            ListenerPort: String(20000 + i + k),
+            ServerGroupId: serverGroupId,
+          }),
         ),
       );
     }
@@ -76,7 +86,16 @@ try {
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: '/usr/bin/chromium',
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   const page = context.pages()[0] ?? (await context.newPage());
   const admin = running.adminUrl!;
@@ -103,7 +122,9 @@ try {
       times.push(performance.now() - t0);
     }
     times.sort((a, b) => a - b);
-    process.stdout.write(`${name}: median ${times[2].toFixed(0)} ms (min ${times[0].toFixed(0)}, max ${times[4].toFixed(0)}), full page load incl. sign-in check\n`);
+    process.stdout.write(
+      `${name}: median ${times[2].toFixed(0)} ms (min ${times[0].toFixed(0)}, max ${times[4].toFixed(0)}), full page load incl. sign-in check\n`,
+    );
   }
   await context.close();
 } finally {

@@ -93,7 +93,9 @@ export async function runDataPlane(paths: DataPath[], opts: DataPlaneOptions): P
             return { value: r.rate, p50Us: r.p50Us, p99Us: r.p99Us, errors: r.errors };
           });
           record(path, mode, s);
-          opts.log(`${mode} ${path.name}: ${Math.round(s.value)}/s p50 ${s.p50Us} µs p99 ${s.p99Us} µs errors ${s.errors}, proxy ${cpuText(s)}`);
+          opts.log(
+            `${mode} ${path.name}: ${Math.round(s.value)}/s p50 ${s.p50Us} µs p99 ${s.p99Us} µs errors ${s.errors}, proxy ${cpuText(s)}`,
+          );
         } catch (err) {
           opts.log(`${mode} ${path.name}: ${(err as Error).message}`);
         }
@@ -107,7 +109,10 @@ export async function runDataPlane(paths: DataPath[], opts: DataPlaneOptions): P
             const r = await iperfUdp(path.host, path.iperfPort, opts.udpSeconds, size, rate === 'max' ? 0 : opts.udpRatePps);
             return { value: r.relayedPps, sentPps: r.sentPps, lossPct: r.lossPct };
           });
-          if (s) opts.log(`${test} ${path.name}: sent ${Math.round(s.sentPps!)}/s relayed ${Math.round(s.value)}/s loss ${s.lossPct!.toFixed(2)} %, proxy ${cpuText(s)}`);
+          if (s)
+            opts.log(
+              `${test} ${path.name}: sent ${Math.round(s.sentPps!)}/s relayed ${Math.round(s.value)}/s loss ${s.lossPct!.toFixed(2)} %, proxy ${cpuText(s)}`,
+            );
         }
       }
     }

@@ -84,8 +84,8 @@ const log =
     : LOG === 'file'
       ? pino({ level: 'info' }, pino.destination({ dest: join(dir, 'log'), sync: false }))
       : LOG === 'file-batched'
-      ? pino({ level: 'info' }, new BatchedLogStream(pino.destination({ dest: join(dir, 'log'), sync: false })))
-      : pino({ level: 'info' }, pino.destination({ dest: '/dev/null', sync: LOG === 'sync' }));
+        ? pino({ level: 'info' }, new BatchedLogStream(pino.destination({ dest: join(dir, 'log'), sync: false })))
+        : pino({ level: 'info' }, pino.destination({ dest: '/dev/null', sync: LOG === 'sync' }));
 const jobs = new JobRunner({ store, clock: systemClock, nodeTimeoutMs: config.jobs.nodeTimeoutMs });
 const gateway = new ApiGateway({
   config,
@@ -104,7 +104,13 @@ jobs.start();
 await store.transact((tx) =>
   tx
     .insertInto('nodes')
-    .values({ node_id: 'micro', address: '127.0.0.1', started_at: Date.now(), heartbeat_at: Date.now() + 86_400_000, applied_revision: 1e9 })
+    .values({
+      node_id: 'micro',
+      address: '127.0.0.1',
+      started_at: Date.now(),
+      heartbeat_at: Date.now() + 86_400_000,
+      applied_revision: 1e9,
+    })
     .execute(),
 );
 
@@ -127,7 +133,9 @@ function signed(action: string, params: Record<string, string>): RawRequest {
     'user-agent': 'AlibabaCloud (linux; x64) Node.js/v20 Core/1.0.8 TeaDSL/2',
     accept: 'application/json',
   };
-  const signedNames = Object.keys(headers).filter((n) => n === 'host' || n === 'content-type' || n.startsWith('x-acs-')).sort();
+  const signedNames = Object.keys(headers)
+    .filter((n) => n === 'host' || n === 'content-type' || n.startsWith('x-acs-'))
+    .sort();
   const canonical = buildAcs3CanonicalRequest({
     method: 'POST',
     path: '/',
@@ -185,10 +193,14 @@ try {
       if (round > 0) results.set(name, [...(results.get(name) ?? []), (used.user + used.system) / CALLS]);
     }
   }
-  console.log(`gateway.handle, ${CALLS} calls per round, log=${LOG}${BASELINE ? ', baseline' : ''}${process.argv.includes('--stmt-cache') ? ', statement cache' : ''}, signer=${signer === ROOT ? 'root' : 'RAM user'}`);
+  console.log(
+    `gateway.handle, ${CALLS} calls per round, log=${LOG}${BASELINE ? ', baseline' : ''}${process.argv.includes('--stmt-cache') ? ', statement cache' : ''}, signer=${signer === ROOT ? 'root' : 'RAM user'}`,
+  );
   for (const [name, list] of results) {
     const sorted = [...list].sort((a, b) => a - b);
-    console.log(`${name.padEnd(26)} median ${sorted[Math.floor(sorted.length / 2)].toFixed(0).padStart(5)} µs  (${list.map((x) => x.toFixed(0)).join(' / ')})`);
+    console.log(
+      `${name.padEnd(26)} median ${sorted[Math.floor(sorted.length / 2)].toFixed(0).padStart(5)} µs  (${list.map((x) => x.toFixed(0)).join(' / ')})`,
+    );
   }
 } finally {
   await jobs.stop();

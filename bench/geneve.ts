@@ -79,9 +79,19 @@ function compile(runDir: string): string {
   return out;
 }
 
-async function runStep(tool: string, runDir: string, target: string, size: number, pps: number, seconds: number, drops?: () => Promise<number>): Promise<Step> {
+async function runStep(
+  tool: string,
+  runDir: string,
+  target: string,
+  size: number,
+  pps: number,
+  seconds: number,
+  drops?: () => Promise<number>,
+): Promise<Step> {
   const lists = APPLIANCES.map((a, i) => join(runDir, `flows-${a}-${i}.txt`));
-  const reflectors = APPLIANCES.map((a, i) => startProcess(`reflector-${a}`, tool, ['reflect', a, String(seconds + 30), lists[i]], join(runDir, `reflector-${a}.log`)));
+  const reflectors = APPLIANCES.map((a, i) =>
+    startProcess(`reflector-${a}`, tool, ['reflect', a, String(seconds + 30), lists[i]], join(runDir, `reflector-${a}.log`)),
+  );
   await sleep(200);
   const before = drops ? await drops() : 0;
   // Asynchronous: the user-space forwarder runs in this process and must keep its event loop.
@@ -91,7 +101,12 @@ async function runStep(tool: string, runDir: string, target: string, size: numbe
   const r = JSON.parse(out.trim()) as { sent: number; received: number; p50_us: number; p99_us: number };
   const seen = lists.map((f) => {
     try {
-      return new Set(readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => l.split(' ')[0]));
+      return new Set(
+        readFileSync(f, 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => l.split(' ')[0]),
+      );
     } catch {
       return new Set<string>();
     }
@@ -100,7 +115,10 @@ async function runStep(tool: string, runDir: string, target: string, size: numbe
   return { pps, sent: r.sent, received: r.received, p50: r.p50_us, p99: r.p99_us, split, balancerDrops: after - before };
 }
 
-async function openslb(engine: 'bpf' | 'userspace', vipNet: number): Promise<{ server: TestServer; vip: string; drops: () => Promise<number> }> {
+async function openslb(
+  engine: 'bpf' | 'userspace',
+  vipNet: number,
+): Promise<{ server: TestServer; vip: string; drops: () => Promise<number> }> {
   const server = await startTestServer({
     configure: (c) => {
       const [a, b] = c.regions[0].vpcs[0].vSwitches;
@@ -139,13 +157,24 @@ function startNginxUdpRelay(runDir: string): ReturnType<typeof startProcess> {
     '}',
   ].join('\n');
   writeFileSync(join(dir, 'nginx.conf'), conf);
-  return startProcess('nginx-geneve', 'nginx', ['-p', `${dir}/`, '-e', join(dir, 'startup.log'), '-c', join(dir, 'nginx.conf')], join(runDir, 'nginx-geneve.log'));
+  return startProcess(
+    'nginx-geneve',
+    'nginx',
+    ['-p', `${dir}/`, '-e', join(dir, 'startup.log'), '-c', join(dir, 'nginx.conf')],
+    join(runDir, 'nginx-geneve.log'),
+  );
 }
 
 /** Runs the section; returns its Markdown. */
 export async function geneveBench(opts: GeneveOptions): Promise<string> {
   const env = process.env;
-  const list = (v: string | undefined) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : undefined);
+  const list = (v: string | undefined) =>
+    v
+      ? v
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : undefined;
   const seconds = opts.seconds ?? Number(env.BENCH_GENEVE_SECONDS ?? 2);
   const rates = opts.rates ?? list(env.BENCH_GENEVE_RATES)?.map(Number) ?? [10_000, 25_000, 50_000, 100_000, 150_000, 200_000];
   const wanted = opts.paths ?? list(env.BENCH_GENEVE_PATHS) ?? ['direct', 'nginx', 'openslb-bpf'];
@@ -173,7 +202,9 @@ export async function geneveBench(opts: GeneveOptions): Promise<string> {
         for (const pps of rates) {
           const s = await runStep(tool, opts.runDir, target, size, pps, seconds, drops);
           steps.push(s);
-          opts.log(`geneve ${name} ${size} B @ ${pps}/s: sent ${s.sent}, back ${s.received} (loss ${(loss(s) * 100).toFixed(2)} %), p50 ${s.p50} µs, split flows ${s.split}, balancer drops ${s.balancerDrops}`);
+          opts.log(
+            `geneve ${name} ${size} B @ ${pps}/s: sent ${s.sent}, back ${s.received} (loss ${(loss(s) * 100).toFixed(2)} %), p50 ${s.p50} µs, split flows ${s.split}, balancer drops ${s.balancerDrops}`,
+          );
           if (loss(s) > 0.01) break;
         }
         bySize.set(size, steps);
@@ -230,7 +261,18 @@ function render(results: PathResult[], seconds: number): string {
     `Endpoint → balancer → appliance → balancer → endpoint, ${FLOWS} inner UDP flows, ${seconds} s per step; offered rate stepped (${[...new Set(results.flatMap((r) => [...r.bySize.values()].flatMap((s) => s.map((x) => x.pps))))].join(', ')} /s) until loss > 1 %. Highest rate = datagrams back per second at the best step with ≤ 1 % loss. p50 at 10k/s (else the first step); added p50 = its p50 − direct's. Split flows: flows that reached both appliances (must be 0). Drops: balancer-counted drops / packets lost, per step.`,
     '',
     table(
-      ['path', 'inner', 'highest rate /s', '÷ direct', '÷ nginx', 'loss at 50k/s', 'p50 µs', 'added p50 µs', 'split flows', 'drops / lost per step'],
+      [
+        'path',
+        'inner',
+        'highest rate /s',
+        '÷ direct',
+        '÷ nginx',
+        'loss at 50k/s',
+        'p50 µs',
+        'added p50 µs',
+        'split flows',
+        'drops / lost per step',
+      ],
       rows,
     ),
     '',

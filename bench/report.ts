@@ -56,7 +56,17 @@ interface Row {
 
 export function renderReport(r: ReportInput): string {
   const out: string[] = [`# ${r.title}`, ''];
-  out.push('## Machine and run', '', table(['fact', 'value'], r.facts.map(([k, v]) => [k, v])), '', r.params, '');
+  out.push(
+    '## Machine and run',
+    '',
+    table(
+      ['fact', 'value'],
+      r.facts.map(([k, v]) => [k, v]),
+    ),
+    '',
+    r.params,
+    '',
+  );
   for (const note of r.notes) out.push(`- ${note}`);
   if (r.notes.length) out.push('');
 
@@ -75,15 +85,75 @@ const loss = med((s) => s.lossPct);
 function dataPlaneSection(r: ReportInput): string[] {
   const { samples, openslb } = r;
   const rows: Row[] = [
-    { label: 'TCP throughput, 1 stream (Gbit/s)', test: 'tcp1', f: value, digits: 2, base: 'haproxy', target: { min: 2.0, text: '≥ 2.0× HAProxy' } },
-    { label: 'TCP throughput, 4 streams (Gbit/s)', test: 'tcp4', f: value, digits: 2, base: 'haproxy', target: { min: 0.9, text: '≥ 0.9× HAProxy' } },
-    { label: 'new connections/s (wrk -c32, Connection: close)', test: 'cps', f: value, digits: 0, base: 'haproxy', target: { min: 1.5, text: '≥ 1.5× HAProxy' } },
-    { label: 'keepalive requests/s (wrk -c64)', test: 'rps64', f: value, digits: 0, base: 'haproxy', target: { min: 0.9, text: '≥ 0.9× HAProxy' } },
-    { label: 'added p50 latency, 1 request in flight (µs)', test: 'lat1', f: p50, digits: 0, added: true, base: 'haproxy', absMax: 20.001, target: { text: '≤ 20 µs' } },
-    { label: 'added p99 latency, 1 request in flight (µs)', test: 'lat1', f: p99, digits: 0, added: true, base: 'haproxy', target: { max: 2.0, text: '≤ 2× HAProxy' } },
-    { label: 'UDP 64 B relayed datagrams/s (client at max)', test: 'udp64-max', f: value, digits: 0, base: 'nginx', target: { min: 1.8, text: '≥ 1.8× nginx' } },
+    {
+      label: 'TCP throughput, 1 stream (Gbit/s)',
+      test: 'tcp1',
+      f: value,
+      digits: 2,
+      base: 'haproxy',
+      target: { min: 2.0, text: '≥ 2.0× HAProxy' },
+    },
+    {
+      label: 'TCP throughput, 4 streams (Gbit/s)',
+      test: 'tcp4',
+      f: value,
+      digits: 2,
+      base: 'haproxy',
+      target: { min: 0.9, text: '≥ 0.9× HAProxy' },
+    },
+    {
+      label: 'new connections/s (wrk -c32, Connection: close)',
+      test: 'cps',
+      f: value,
+      digits: 0,
+      base: 'haproxy',
+      target: { min: 1.5, text: '≥ 1.5× HAProxy' },
+    },
+    {
+      label: 'keepalive requests/s (wrk -c64)',
+      test: 'rps64',
+      f: value,
+      digits: 0,
+      base: 'haproxy',
+      target: { min: 0.9, text: '≥ 0.9× HAProxy' },
+    },
+    {
+      label: 'added p50 latency, 1 request in flight (µs)',
+      test: 'lat1',
+      f: p50,
+      digits: 0,
+      added: true,
+      base: 'haproxy',
+      absMax: 20.001,
+      target: { text: '≤ 20 µs' },
+    },
+    {
+      label: 'added p99 latency, 1 request in flight (µs)',
+      test: 'lat1',
+      f: p99,
+      digits: 0,
+      added: true,
+      base: 'haproxy',
+      target: { max: 2.0, text: '≤ 2× HAProxy' },
+    },
+    {
+      label: 'UDP 64 B relayed datagrams/s (client at max)',
+      test: 'udp64-max',
+      f: value,
+      digits: 0,
+      base: 'nginx',
+      target: { min: 1.8, text: '≥ 1.8× nginx' },
+    },
     { label: 'UDP 64 B loss % (client at max)', test: 'udp64-max', f: loss, digits: 1, base: 'nginx' },
-    { label: `UDP 64 B loss % at a fixed rate`, test: 'udp64-rate', f: loss, digits: 2, base: 'nginx', absMax: 0.1, target: { text: '< 0.1 %' } },
+    {
+      label: `UDP 64 B loss % at a fixed rate`,
+      test: 'udp64-rate',
+      f: loss,
+      digits: 2,
+      base: 'nginx',
+      absMax: 0.1,
+      target: { text: '< 0.1 %' },
+    },
     { label: 'UDP 1400 B relayed datagrams/s (client at max)', test: 'udp1400-max', f: value, digits: 0, base: 'nginx' },
     { label: 'UDP 1400 B loss % at a fixed rate', test: 'udp1400-rate', f: loss, digits: 2, base: 'nginx' },
   ];
@@ -94,7 +164,9 @@ function dataPlaneSection(r: ReportInput): string[] {
       const x = stat(samples, name, row.test, row.f);
       return row.added ? x - direct : x;
     };
-    const cells = r.paths.map((p) => (row.added && p.name === 'direct' ? `(${fmt(v('direct') + direct)} total)` : fmt(v(p.name), row.digits)));
+    const cells = r.paths.map((p) =>
+      row.added && p.name === 'direct' ? `(${fmt(v('direct') + direct)} total)` : fmt(v(p.name), row.digits),
+    );
     const ratios = openslb.flatMap((o) => [fmtRatio(ratio(v(o), v('haproxy'))), fmtRatio(ratio(v(o), v('nginx')))]);
     let met: boolean | undefined;
     const main = openslb[0];
@@ -129,7 +201,7 @@ function dataPlaneSection(r: ReportInput): string[] {
   return [
     '## Data plane (median over rounds; ratios > 1× mean OpenSLB is higher)',
     '',
-    'HAProxy is `mode tcp`, two threads, no splice (its default). nginx is the stream module, two workers, `reuseport`. HAProxy 2.6 has no generic UDP, so UDP compares with nginx only. Latency rows: p50/p99 minus direct\'s (lower is better; the ratio is OpenSLB\'s added latency over HAProxy\'s).',
+    "HAProxy is `mode tcp`, two threads, no splice (its default). nginx is the stream module, two workers, `reuseport`. HAProxy 2.6 has no generic UDP, so UDP compares with nginx only. Latency rows: p50/p99 minus direct's (lower is better; the ratio is OpenSLB's added latency over HAProxy's).",
     '',
     table(headers, body),
     '',
@@ -152,10 +224,31 @@ function controlSection(c: ControlResults): string[] {
       '≥ 0.5×',
       verdict(Number.isFinite(q) ? q >= 0.5 : undefined),
     ]);
-    rows.push([`server CPU µs per ${read.action} call`, fmt(read.slb.serverCpuUsPerCall), fmt(read.bare.serverCpuUsPerCall), fmtRatio(ratio(read.slb.serverCpuUsPerCall, read.bare.serverCpuUsPerCall)), '', '']);
+    rows.push([
+      `server CPU µs per ${read.action} call`,
+      fmt(read.slb.serverCpuUsPerCall),
+      fmt(read.bare.serverCpuUsPerCall),
+      fmtRatio(ratio(read.slb.serverCpuUsPerCall, read.bare.serverCpuUsPerCall)),
+      '',
+      '',
+    ]);
   }
-  rows.push(['CreateListener calls/s (vs bare Fastify JSON route)', fmt(c.create.slb.perSecond, 1), fmt(c.create.bare.perSecond), fmtRatio(ratio(c.create.slb.perSecond, c.create.bare.perSecond)), '', '']);
-  rows.push(['server CPU µs per CreateListener call', fmt(c.create.slb.serverCpuUsPerCall), fmt(c.create.bare.serverCpuUsPerCall), fmtRatio(ratio(c.create.slb.serverCpuUsPerCall, c.create.bare.serverCpuUsPerCall)), '', '']);
+  rows.push([
+    'CreateListener calls/s (vs bare Fastify JSON route)',
+    fmt(c.create.slb.perSecond, 1),
+    fmt(c.create.bare.perSecond),
+    fmtRatio(ratio(c.create.slb.perSecond, c.create.bare.perSecond)),
+    '',
+    '',
+  ]);
+  rows.push([
+    'server CPU µs per CreateListener call',
+    fmt(c.create.slb.serverCpuUsPerCall),
+    fmt(c.create.bare.serverCpuUsPerCall),
+    fmtRatio(ratio(c.create.slb.serverCpuUsPerCall, c.create.bare.serverCpuUsPerCall)),
+    '',
+    '',
+  ]);
   for (const fc of c.firstConnection) {
     const totals = fc.samples.map((s) => s.totalMs);
     const p99v = percentile(totals, 99);
@@ -167,7 +260,26 @@ function controlSection(c: ControlResults): string[] {
       'p99 < 200 ms',
       verdict(Number.isFinite(p99v) ? p99v < 200 : undefined),
     ]);
-    rows.push([`… of which the CreateListener reply, p50 / p99 ms`, `${fmt(percentile(fc.samples.map((s) => s.apiMs), 50), 1)} / ${fmt(percentile(fc.samples.map((s) => s.apiMs), 99), 1)}`, '', '', '', '']);
+    rows.push([
+      `… of which the CreateListener reply, p50 / p99 ms`,
+      `${fmt(
+        percentile(
+          fc.samples.map((s) => s.apiMs),
+          50,
+        ),
+        1,
+      )} / ${fmt(
+        percentile(
+          fc.samples.map((s) => s.apiMs),
+          99,
+        ),
+        1,
+      )}`,
+      '',
+      '',
+      '',
+      '',
+    ]);
   }
   for (const job of c.jobs) {
     const client = job.samples.map((s) => s.clientMs);
@@ -180,12 +292,37 @@ function controlSection(c: ControlResults): string[] {
       '',
       '',
     ]);
-    rows.push([`… job record created → finished, p50 / p99 ms`, `${fmt(percentile(store, 50), 1)} / ${fmt(percentile(store, 99), 1)}`, '', '', '', '']);
+    rows.push([
+      `… job record created → finished, p50 / p99 ms`,
+      `${fmt(percentile(store, 50), 1)} / ${fmt(percentile(store, 99), 1)}`,
+      '',
+      '',
+      '',
+      '',
+    ]);
   }
   if (c.jobs.length === 2) {
     const [small, big] = c.jobs;
-    const q50 = ratio(percentile(big.samples.map((s) => s.clientMs), 50), percentile(small.samples.map((s) => s.clientMs), 50));
-    const q99 = ratio(percentile(big.samples.map((s) => s.clientMs), 99), percentile(small.samples.map((s) => s.clientMs), 99));
+    const q50 = ratio(
+      percentile(
+        big.samples.map((s) => s.clientMs),
+        50,
+      ),
+      percentile(
+        small.samples.map((s) => s.clientMs),
+        50,
+      ),
+    );
+    const q99 = ratio(
+      percentile(
+        big.samples.map((s) => s.clientMs),
+        99,
+      ),
+      percentile(
+        small.samples.map((s) => s.clientMs),
+        99,
+      ),
+    );
     rows.push([
       `job latency ${fmt(big.listeners)} ÷ ${fmt(small.listeners)} listeners (p50; p99 in brackets)`,
       `${fmtRatio(q50)} (${fmtRatio(q99)})`,
@@ -212,8 +349,14 @@ function controlSection(c: ControlResults): string[] {
 function profileSection(p: { title: string; summary: ProfileSummary; note: string }): string[] {
   const s = p.summary;
   const listenerFiles = /^(tcp-listener|udp-listener)\.js/;
-  const mine = s.functions.filter((f) => listenerFiles.test(f.where)).sort((a, b) => b.totalMs - a.totalMs).slice(0, 12);
-  const top = s.functions.filter((f) => f.name !== '(idle)').sort((a, b) => b.selfMs - a.selfMs).slice(0, 15);
+  const mine = s.functions
+    .filter((f) => listenerFiles.test(f.where))
+    .sort((a, b) => b.totalMs - a.totalMs)
+    .slice(0, 12);
+  const top = s.functions
+    .filter((f) => f.name !== '(idle)')
+    .sort((a, b) => b.selfMs - a.selfMs)
+    .slice(0, 15);
   const pct = (ms: number) => `${((100 * ms) / s.busyMs).toFixed(1)} %`;
   return [
     `## Hot-path profile: ${p.title} (OpenSLB, \`node --cpu-prof\`)`,
@@ -231,7 +374,13 @@ function profileSection(p: { title: string; summary: ProfileSummary; note: strin
       top.map((f) => [`\`${f.name}\``, f.where || '(native)', fmt(f.selfMs), pct(f.selfMs)]),
     ),
     '',
-    table(['file (self time)', 'self ms', '%'], s.byFile.filter((f) => f.file !== '(idle)').slice(0, 12).map((f) => [f.file || '(native)', fmt(f.selfMs), pct(f.selfMs)])),
+    table(
+      ['file (self time)', 'self ms', '%'],
+      s.byFile
+        .filter((f) => f.file !== '(idle)')
+        .slice(0, 12)
+        .map((f) => [f.file || '(native)', fmt(f.selfMs), pct(f.selfMs)]),
+    ),
     '',
   ];
 }

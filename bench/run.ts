@@ -16,14 +16,7 @@ import { summarizeProfile } from './lib/cpu-profile.js';
 import { iperfTcp, iperfUdp, wrk } from './lib/load-tools.js';
 import { OpenSlbInstance, serveHasWorkersFlag } from './lib/openslb-instance.js';
 import { portIsFree, sleep, startProcess, stopAll, stopProcess, waitForPort, type Managed } from './lib/processes.js';
-import {
-  LOOPBACK,
-  benchPorts,
-  startHaproxy,
-  startHttpBackend,
-  startIperfServer,
-  startNginxStream,
-} from './lib/reference-proxies.js';
+import { LOOPBACK, benchPorts, startHaproxy, startHttpBackend, startIperfServer, startNginxStream } from './lib/reference-proxies.js';
 import { renderReport, type ControlResults } from './report.js';
 import { runUserspaceBench } from './userspace.js';
 import { readSettings } from './lib/settings.js';
@@ -87,7 +80,11 @@ async function smokeTest(paths: DataPath[]): Promise<void> {
   }
 }
 
-async function controlPlane(slb: OpenSlbInstance, main: { lbId: string; vip: string; httpGroup: string }, bareUrl: string): Promise<ControlResults> {
+async function controlPlane(
+  slb: OpenSlbInstance,
+  main: { lbId: string; vip: string; httpGroup: string },
+  bareUrl: string,
+): Promise<ControlResults> {
   const bare = new ApiClient({ endpoint: bareUrl, accessKeyId: 'bench', accessKeySecret: 'bench' });
   const rateOpts = { seconds: settings.apiSeconds, maxCalls: settings.apiMaxCalls, concurrency: settings.apiConcurrency };
   // Listener counts are tracked here: main NLB has 3; job tries delete what they create.
@@ -120,10 +117,19 @@ async function controlPlane(slb: OpenSlbInstance, main: { lbId: string; vip: str
   log(`API rate: ${settings.createCalls} CreateListener calls vs bare Fastify`);
   const rateLb = await slb.createLoadBalancer();
   const createOpts = { seconds: settings.apiSeconds * 10, maxCalls: settings.createCalls, concurrency: settings.apiConcurrency };
-  const slbCreate = await measureCallRate((i) => slb.createListener(rateLb.id, 'TCP', 24000 + i, main.httpGroup), { ...createOpts, serverPid: slb.pid });
+  const slbCreate = await measureCallRate((i) => slb.createListener(rateLb.id, 'TCP', 24000 + i, main.httpGroup), {
+    ...createOpts,
+    serverPid: slb.pid,
+  });
   listeners += slbCreate.calls;
   const bareCreate = await measureCallRate(
-    (i) => bare.call('2022-04-30', 'CreateListener', { LoadBalancerId: rateLb.id, ListenerProtocol: 'TCP', ListenerPort: String(24000 + i), ServerGroupId: main.httpGroup }),
+    (i) =>
+      bare.call('2022-04-30', 'CreateListener', {
+        LoadBalancerId: rateLb.id,
+        ListenerProtocol: 'TCP',
+        ListenerPort: String(24000 + i),
+        ServerGroupId: main.httpGroup,
+      }),
     { ...createOpts, maxCalls: Math.max(slbCreate.calls, 1), serverPid: bareServer!.child.pid! },
   );
   await sleep(1000);
@@ -145,7 +151,13 @@ async function controlPlane(slb: OpenSlbInstance, main: { lbId: string; vip: str
   const bigFcPorts = Array.from({ length: Math.max(3, Math.ceil(settings.firstConnTries / 2)) }, (_, i) => 23500 + i);
   firstConnection.push({ listeners, samples: await firstConnectionTimes(slb, main.lbId, main.vip, main.httpGroup, bigFcPorts) });
 
-  return { reads, create: { slb: slbCreate, bare: bareCreate }, firstConnection, jobs, fill: { ...fill, method: 'through the signed API (CreateListener, 8 in flight)' } };
+  return {
+    reads,
+    create: { slb: slbCreate, bare: bareCreate },
+    firstConnection,
+    jobs,
+    fill: { ...fill, method: 'through the signed API (CreateListener, 8 in flight)' },
+  };
 }
 
 /**
@@ -196,7 +208,13 @@ async function main(): Promise<void> {
   const buildNote = build();
   const geneveMd = want('geneve') ? await geneveBench({ runDir, log }) : '';
   if (want('userspace')) {
-    const md = await runUserspaceBench({ runDir, portBase: settings.portBase, seconds: Math.max(2, settings.wrkSeconds), reps: settings.reps, log });
+    const md = await runUserspaceBench({
+      runDir,
+      portBase: settings.portBase,
+      seconds: Math.max(2, settings.wrkSeconds),
+      reps: settings.reps,
+      log,
+    });
     const out = join(dirname(settings.outFile), 'userspace.md');
     process.stdout.write(`${md}\n`);
     mkdirSync(dirname(out), { recursive: true });
@@ -217,15 +235,22 @@ async function main(): Promise<void> {
   const load0 = os.loadavg();
 
   const wanted = [...Object.values(ports), settings.portBase + 70, settings.portBase + 72, settings.portBase + 75];
-  for (const port of wanted) if (!(await portIsFree(LOOPBACK, port))) throw new Error(`port ${port} on ${LOOPBACK} is in use (set BENCH_PORT_BASE)`);
+  for (const port of wanted)
+    if (!(await portIsFree(LOOPBACK, port))) throw new Error(`port ${port} on ${LOOPBACK} is in use (set BENCH_PORT_BASE)`);
 
   log('starting backends, HAProxy, nginx, bare Fastify');
   startHttpBackend(runDir, ports);
   let iperf = startIperfServer(runDir, ports);
   const haproxy = startHaproxy(runDir, ports);
   const nginx = startNginxStream(runDir, ports);
-  bareServer = startProcess('bare-fastify', process.execPath, ['--import', 'tsx', 'bench/lib/bare-fastify.ts', String(ports.bareFastify)], join(runDir, 'bare-fastify.log'));
-  for (const port of [ports.httpBackend, ports.iperfBackend, ports.haproxyHttp, ports.nginxHttp, ports.bareFastify]) await waitForPort(LOOPBACK, port);
+  bareServer = startProcess(
+    'bare-fastify',
+    process.execPath,
+    ['--import', 'tsx', 'bench/lib/bare-fastify.ts', String(ports.bareFastify)],
+    join(runDir, 'bare-fastify.log'),
+  );
+  for (const port of [ports.httpBackend, ports.iperfBackend, ports.haproxyHttp, ports.nginxHttp, ports.bareFastify])
+    await waitForPort(LOOPBACK, port);
 
   log(`starting OpenSLB (serve --workers ${workersFlag ? 'exists' : 'does not exist'})`);
   // Plain TCP/UDP listeners forwarded by the kernel engine (nftables + conntrack), then the
@@ -246,7 +271,14 @@ async function main(): Promise<void> {
     { name: 'direct', host: LOOPBACK, httpPort: ports.httpBackend, iperfPort: ports.iperfBackend, udp: true },
     { name: 'haproxy', host: LOOPBACK, httpPort: ports.haproxyHttp, iperfPort: ports.haproxyIperf, udp: false, pid: haproxy.child.pid },
     { name: 'nginx', host: LOOPBACK, httpPort: ports.nginxHttp, iperfPort: ports.nginxIperf, udp: true, pid: nginx.child.pid },
-    ...instances.map((slb, i) => ({ name: variants[i].name, host: nlbs[i].vip, httpPort: SLB_HTTP_PORT, iperfPort: SLB_IPERF_PORT, udp: true, pid: slb.pid })),
+    ...instances.map((slb, i) => ({
+      name: variants[i].name,
+      host: nlbs[i].vip,
+      httpPort: SLB_HTTP_PORT,
+      iperfPort: SLB_IPERF_PORT,
+      udp: true,
+      pid: slb.pid,
+    })),
   ];
   await smokeTest(paths);
   log(`all paths forward: ${paths.map((p) => `${p.name}=${p.host}`).join(' ')}`);
@@ -271,7 +303,10 @@ async function main(): Promise<void> {
     for (const kind of ['tcp', 'udp'] as const) {
       log(`profile pass (${kind}): a separate OpenSLB under node --cpu-prof`);
       const summary = await profilePass(workersFlag, kind);
-      const what = kind === 'tcp' ? 'iperf3 1 and 4 streams, then wrk cps and rps64' : `UDP 64 B then 1400 B at ${settings.udpRatePps.toLocaleString('en-US')} datagrams/s`;
+      const what =
+        kind === 'tcp'
+          ? 'iperf3 1 and 4 streams, then wrk cps and rps64'
+          : `UDP 64 B then 1400 B at ${settings.udpRatePps.toLocaleString('en-US')} datagrams/s`;
       if (summary) {
         profiles.push({
           title: kind === 'tcp' ? 'TCP' : 'UDP',
@@ -296,7 +331,10 @@ async function main(): Promise<void> {
     ['iperf3', version('iperf3', ['--version'])],
     ['wrk', version('wrk', ['-v'])],
     ['OpenSLB', `${gitFacts()}; ${buildNote}; \`node dist/cli/main.js serve\``],
-    ['OpenSLB rows', `\`openslb-kernel\` = dataplane.engine kernel (plain TCP/UDP listeners in nftables + conntrack), \`openslb-userspace\` = dataplane.engine userspace (the Node relay); both at the default worker count${workersFlag ? ` (a primary plus ${os.cpus().length} workers)` : ''}`],
+    [
+      'OpenSLB rows',
+      `\`openslb-kernel\` = dataplane.engine kernel (plain TCP/UDP listeners in nftables + conntrack), \`openslb-userspace\` = dataplane.engine userspace (the Node relay); both at the default worker count${workersFlag ? ` (a primary plus ${os.cpus().length} workers)` : ''}`,
+    ],
     ['load average (1 min) at start / end', `${load0[0].toFixed(2)} / ${load1[0].toFixed(2)}`],
     ['run time', `${Math.round((Date.now() - started) / 1000)} s`],
   ];
@@ -320,7 +358,11 @@ async function main(): Promise<void> {
     control,
     profiles,
     notes,
-    reproduce: ['npm ci   # once', 'npm run bench                 # full run (~10 min on 2 cores)', 'BENCH_QUICK=1 npm run bench   # smoke run of the harness (~2 min)'],
+    reproduce: [
+      'npm ci   # once',
+      'npm run bench                 # full run (~10 min on 2 cores)',
+      'BENCH_QUICK=1 npm run bench   # smoke run of the harness (~2 min)',
+    ],
   });
   mkdirSync(dirname(settings.outFile), { recursive: true });
   writeFileSync(settings.outFile, md + (geneveMd ? `\n${geneveMd}` : ''));

@@ -56,11 +56,44 @@ interface Ports {
 
 function portsFrom(base: number): Ports {
   const p = base + 400;
-  return { http: p, httpPp: p + 1, iperf: p + 2, stripper: p + 3, haPp: p + 4, haPpIperf: p + 5, haTls: p + 6, naive: p + 7, slbPpHttp: p + 11, slbPpIperf: p + 12, slbTls: p + 13, slbIperf: p + 14 };
+  return {
+    http: p,
+    httpPp: p + 1,
+    iperf: p + 2,
+    stripper: p + 3,
+    haPp: p + 4,
+    haPpIperf: p + 5,
+    haTls: p + 6,
+    naive: p + 7,
+    slbPpHttp: p + 11,
+    slbPpIperf: p + 12,
+    slbTls: p + 13,
+    slbIperf: p + 14,
+  };
 }
 
 function makeCertificate(dir: string): { cert: string; key: string; pemFile: string } {
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'key.pem', '-out', 'cert.pem', '-days', '2', '-subj', '/CN=bench.example.com', '-addext', 'subjectAltName=DNS:bench.example.com'], { cwd: dir, stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      'key.pem',
+      '-out',
+      'cert.pem',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=bench.example.com',
+      '-addext',
+      'subjectAltName=DNS:bench.example.com',
+    ],
+    { cwd: dir, stdio: 'ignore' },
+  );
   const cert = readFileSync(join(dir, 'cert.pem'), 'utf8');
   const key = readFileSync(join(dir, 'key.pem'), 'utf8');
   const pemFile = join(dir, 'haproxy.pem');
@@ -93,7 +126,12 @@ stream {
 }
 `;
   writeFileSync(join(dir, 'nginx', 'nginx.conf'), conf);
-  const nginx = startProcess('us-nginx', 'nginx', ['-p', `${join(dir, 'nginx')}/`, '-e', join(dir, 'nginx', 'startup.log'), '-c', join(dir, 'nginx', 'nginx.conf')], join(dir, 'nginx.log'));
+  const nginx = startProcess(
+    'us-nginx',
+    'nginx',
+    ['-p', `${join(dir, 'nginx')}/`, '-e', join(dir, 'nginx', 'startup.log'), '-c', join(dir, 'nginx', 'nginx.conf')],
+    join(dir, 'nginx.log'),
+  );
   const iperf = startProcess('us-iperf3', 'iperf3', ['-s', '-B', LOOPBACK, '-p', String(ports.iperf)], join(dir, 'iperf3.log'));
   return [nginx, iperf];
 }
@@ -139,7 +177,15 @@ const CPS = ['-t2', '-c32', '-H', 'Connection: close'];
 const BULK = ['-t2', '-c4'];
 
 /** An OpenSLB with the user-space listeners of this section. */
-async function startOpenSlb(dir: string, name: string, apiPort: number, vipNet: number, ports: Ports, tlsCert: { cert: string; key: string }, relayJs: boolean) {
+async function startOpenSlb(
+  dir: string,
+  name: string,
+  apiPort: number,
+  vipNet: number,
+  ports: Ports,
+  tlsCert: { cert: string; key: string },
+  relayJs: boolean,
+) {
   const before = process.env.OPENSLB_USERSPACE_RELAY;
   if (relayJs) process.env.OPENSLB_USERSPACE_RELAY = 'js';
   let slb: OpenSlbInstance;
@@ -200,7 +246,6 @@ interface Row {
   target: string;
 }
 
-
 /** Runs the section; returns its Markdown. */
 export async function runUserspaceBench(opts: UserspaceBenchOptions): Promise<string> {
   const dir = join(opts.runDir, 'userspace');
@@ -212,18 +257,66 @@ export async function runUserspaceBench(opts: UserspaceBenchOptions): Promise<st
   chmodSync(www, 0o755);
   const managed: Managed[] = [...startBackends(dir, ports, www), startHaproxy(dir, ports, tlsCert.pemFile)];
   const iperfTarget = String(ports.iperf);
-  managed.push(startProcess('us-naive-proxy', process.execPath, ['bench/lib/naive-tcp-proxy.mjs', String(ports.naive), iperfTarget], join(dir, 'naive.log')));
-  for (const port of [ports.http, ports.httpPp, ports.iperf, ports.stripper, ports.haPp, ports.haTls, ports.naive]) await waitForPort(LOOPBACK, port);
+  managed.push(
+    startProcess(
+      'us-naive-proxy',
+      process.execPath,
+      ['bench/lib/naive-tcp-proxy.mjs', String(ports.naive), iperfTarget],
+      join(dir, 'naive.log'),
+    ),
+  );
+  for (const port of [ports.http, ports.httpPp, ports.iperf, ports.stripper, ports.haPp, ports.haTls, ports.naive])
+    await waitForPort(LOOPBACK, port);
   const spliced = await startOpenSlb(dir, 'openslb-us-splice', opts.portBase + 76, 85, ports, tlsCert, false);
   const jsRelay = await startOpenSlb(dir, 'openslb-us-js', opts.portBase + 77, 87, ports, tlsCert, true);
   managed.push(spliced.slb.process, jsRelay.slb.process);
 
   const rows: Row[] = [
-    { test: 'PROXY v2: new connections/s', unit: 'conn/s', splice: [], js: [], reference: [], referenceName: 'HAProxy send-proxy-v2', target: '≥ 0.8×' },
-    { test: 'PROXY v2: one stream', unit: 'Gbit/s', splice: [], js: [], reference: [], referenceName: 'HAProxy send-proxy-v2', target: '≥ 1.0×' },
-    { test: 'TCPSSL: TLS handshakes/s', unit: 'handshakes/s', splice: [], js: [], reference: [], referenceName: 'HAProxy ssl crt', target: '≥ 0.8×' },
-    { test: 'TCPSSL: bulk https (1 MiB responses)', unit: 'Gbit/s', splice: [], js: [], reference: [], referenceName: 'HAProxy ssl crt', target: '≥ 0.8×' },
-    { test: 'plain TCP relay: one stream', unit: 'Gbit/s', splice: [], js: [], reference: [], referenceName: 'Node pipe() proxy', target: '≥ 1.5×' },
+    {
+      test: 'PROXY v2: new connections/s',
+      unit: 'conn/s',
+      splice: [],
+      js: [],
+      reference: [],
+      referenceName: 'HAProxy send-proxy-v2',
+      target: '≥ 0.8×',
+    },
+    {
+      test: 'PROXY v2: one stream',
+      unit: 'Gbit/s',
+      splice: [],
+      js: [],
+      reference: [],
+      referenceName: 'HAProxy send-proxy-v2',
+      target: '≥ 1.0×',
+    },
+    {
+      test: 'TCPSSL: TLS handshakes/s',
+      unit: 'handshakes/s',
+      splice: [],
+      js: [],
+      reference: [],
+      referenceName: 'HAProxy ssl crt',
+      target: '≥ 0.8×',
+    },
+    {
+      test: 'TCPSSL: bulk https (1 MiB responses)',
+      unit: 'Gbit/s',
+      splice: [],
+      js: [],
+      reference: [],
+      referenceName: 'HAProxy ssl crt',
+      target: '≥ 0.8×',
+    },
+    {
+      test: 'plain TCP relay: one stream',
+      unit: 'Gbit/s',
+      splice: [],
+      js: [],
+      reference: [],
+      referenceName: 'Node pipe() proxy',
+      target: '≥ 1.5×',
+    },
   ];
   const t = opts.seconds;
   const errors: string[] = [];
@@ -235,11 +328,13 @@ export async function runUserspaceBench(opts: UserspaceBenchOptions): Promise<st
       return NaN;
     }
   };
-  const cps = (host: string, port: number, tls = false) => async () => {
-    const r = await wrkRate(`${tls ? 'https' : 'http'}://${host}:${port}/`, t, CPS);
-    if (r.errors > r.rate * t * 0.01) throw new Error(`${r.errors} wrk errors`);
-    return r.rate;
-  };
+  const cps =
+    (host: string, port: number, tls = false) =>
+    async () => {
+      const r = await wrkRate(`${tls ? 'https' : 'http'}://${host}:${port}/`, t, CPS);
+      if (r.errors > r.rate * t * 0.01) throw new Error(`${r.errors} wrk errors`);
+      return r.rate;
+    };
   const bulk = (host: string, port: number) => async () => {
     const r = await wrkRate(`https://${host}:${port}/big`, t, BULK);
     if (r.errors > 0) throw new Error(`${r.errors} wrk errors (non-2xx or socket errors)`);
@@ -248,7 +343,10 @@ export async function runUserspaceBench(opts: UserspaceBenchOptions): Promise<st
   const stream = (host: string, port: number) => async () => (await iperfTcp(host, port, t, 1)).gbps;
   for (let rep = 0; rep < opts.reps; rep++) {
     opts.log(`userspace section: round ${rep + 1}/${opts.reps}`);
-    const sides: Array<['splice' | 'js', { vip: string }]> = [['splice', spliced], ['js', jsRelay]];
+    const sides: Array<['splice' | 'js', { vip: string }]> = [
+      ['splice', spliced],
+      ['js', jsRelay],
+    ];
     for (const [key, slb] of sides) {
       rows[0][key].push(await measure(`${key} PROXY cps`, cps(slb.vip, ports.slbPpHttp)));
       rows[1][key].push(await measure(`${key} PROXY stream`, stream(slb.vip, ports.slbPpIperf)));
@@ -271,7 +369,15 @@ export async function runUserspaceBench(opts: UserspaceBenchOptions): Promise<st
     const s = median(r.splice);
     const j = median(r.js);
     const ref = median(r.reference);
-    return [r.test, `${fmt(s)} ${r.unit}`, `${fmt(j)} ${r.unit}`, `${r.referenceName}: ${fmt(ref)} ${r.unit}`, ratio(s, ref), ratio(j, ref), r.target];
+    return [
+      r.test,
+      `${fmt(s)} ${r.unit}`,
+      `${fmt(j)} ${r.unit}`,
+      `${r.referenceName}: ${fmt(ref)} ${r.unit}`,
+      ratio(s, ref),
+      ratio(j, ref),
+      r.target,
+    ];
   });
   const lines = [
     '## User-space engine: PROXY protocol, TLS and the plain relay',

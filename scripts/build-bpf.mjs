@@ -13,7 +13,9 @@ const source = join(root, 'bpf', 'gwlb.bpf.c');
 const object = join(root, 'build', 'bpf', 'gwlb.bpf.o');
 
 function warn(why) {
-  console.warn(`openslb: the GWLB BPF fast path was not built (${why}); GWLB listeners forward in user space. Install clang and libbpf-dev, then reinstall to enable it.`);
+  console.warn(
+    `openslb: the GWLB BPF fast path was not built (${why}); GWLB listeners forward in user space. Install clang and libbpf-dev, then reinstall to enable it.`,
+  );
 }
 
 if (!existsSync(source)) process.exit(0);
@@ -23,7 +25,9 @@ if (!existsSync('/usr/include/bpf/bpf_helpers.h')) {
   process.exit(0);
 }
 // Debian keeps asm/types.h under the multiarch directory, which clang -target bpf does not search.
-const multiarch = spawnSync('gcc', ['-print-multiarch'], { encoding: 'utf8' }).stdout?.trim() || `${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu`;
+const multiarch =
+  spawnSync('gcc', ['-print-multiarch'], { encoding: 'utf8' }).stdout?.trim() ||
+  `${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu`;
 mkdirSync(dirname(object), { recursive: true });
 const result = spawnSync(
   'clang',

@@ -31,8 +31,18 @@ const dir = mkdtempSync(join(tmpdir(), `openslb-chaos-${process.pid}-`));
 const dataDir = join(dir, 'data');
 writeFileSync(join(dir, 'openslb.yaml'), 'quotas:\n  nlbServerGroups: 100000\n');
 const serveArgs = [
-  '--config', join(dir, 'openslb.yaml'), '--data-dir', dataDir, '--workers', '2',
-  '--api-listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0', '--log-level', 'warn',
+  '--config',
+  join(dir, 'openslb.yaml'),
+  '--data-dir',
+  dataDir,
+  '--workers',
+  '2',
+  '--api-listen',
+  '127.0.0.1:0',
+  '--admin-listen',
+  '127.0.0.1:0',
+  '--log-level',
+  'warn',
 ];
 
 const deadline = setTimeout(() => {
@@ -167,7 +177,13 @@ async function allServerGroupIds(api: Pick<TestServer, 'host' | 'port'>): Promis
   const ids = new Set<string>();
   let token: string | undefined;
   do {
-    const page = await callApi(api, NLB, 'ListServerGroups', { MaxResults: 100, ...(token ? { NextToken: token } : {}) }, { placement: 'query' });
+    const page = await callApi(
+      api,
+      NLB,
+      'ListServerGroups',
+      { MaxResults: 100, ...(token ? { NextToken: token } : {}) },
+      { placement: 'query' },
+    );
     for (const g of page.ServerGroups as Array<{ ServerGroupId: string }>) ids.add(g.ServerGroupId);
     token = page.NextToken || undefined;
   } while (token);
@@ -182,7 +198,12 @@ try {
   current = await serve();
   const lb = await createActiveLoadBalancer(current.api as TestServer);
   const sg = await createServerGroup(current.api as TestServer, {}, [{ ip: backend.host, port: backend.port }]);
-  await createRunningListener(current.api as TestServer, { LoadBalancerId: lb.id, ListenerProtocol: 'TCP', ListenerPort: LISTENER_PORT, ServerGroupId: sg });
+  await createRunningListener(current.api as TestServer, {
+    LoadBalancerId: lb.id,
+    ListenerProtocol: 'TCP',
+    ListenerPort: LISTENER_PORT,
+    ServerGroupId: sg,
+  });
   const vip = lb.vips[0];
   await waitFor('every worker forwarding', async () => (await workers(current!.admin)).every((w) => w.ready) && newConnectionWorks(vip));
 
@@ -230,7 +251,9 @@ try {
   const primaryPid = current.proc.child.pid!;
   current.proc.child.kill('SIGKILL');
   const killedAt = Date.now();
-  await new Promise<void>((r) => (current!.proc.child.exitCode !== null || current!.proc.child.signalCode !== null ? r() : current!.proc.child.once('exit', () => r())));
+  await new Promise<void>((r) =>
+    current!.proc.child.exitCode !== null || current!.proc.child.signalCode !== null ? r() : current!.proc.child.once('exit', () => r()),
+  );
   current = await serve();
   const apiBack = Date.now() - killedAt;
   await waitFor('listener forwarding after the restart', () => newConnectionWorks(vip));
@@ -253,7 +276,9 @@ try {
   report.push(`chaos run failed: ${err instanceof Error ? err.message : String(err)}`);
   if (current) {
     const child = current.proc.child;
-    report.push(`serve process: exit ${child.exitCode ?? child.signalCode ?? 'running'}; its last output:\n${current.proc.stderr().slice(-1500)}`);
+    report.push(
+      `serve process: exit ${child.exitCode ?? child.signalCode ?? 'running'}; its last output:\n${current.proc.stderr().slice(-1500)}`,
+    );
   }
 } finally {
   if (current) await stopProcess(current.proc.child);

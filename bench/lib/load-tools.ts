@@ -35,7 +35,22 @@ export interface UdpResult {
 export async function iperfUdp(host: string, port: number, seconds: number, size: number, pps: number): Promise<UdpResult> {
   checkLoopback(host);
   const bitrate = pps === 0 ? '0' : String(pps * size * 8);
-  const args = ['-c', host, '-p', String(port), '-u', '-b', bitrate, '-l', String(size), '-t', String(seconds), '--connect-timeout', '3000', '-J'];
+  const args = [
+    '-c',
+    host,
+    '-p',
+    String(port),
+    '-u',
+    '-b',
+    bitrate,
+    '-l',
+    String(size),
+    '-t',
+    String(seconds),
+    '--connect-timeout',
+    '3000',
+    '-J',
+  ];
   const { stdout } = await runBounded('iperf3', args, (seconds + 15) * 1000);
   const end = parseIperf(stdout).end;
   // Received bytes / size also counts drops at the tail, which iperf3's lost_packets misses.

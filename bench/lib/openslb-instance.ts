@@ -131,7 +131,12 @@ export class OpenSlbInstance {
   }
 
   /** CreateListener; returns at once with the IDs (the job runs on). */
-  async createListener(lbId: string, protocol: 'TCP' | 'UDP', port: number, serverGroupId: string): Promise<{ listenerId: string; jobId: string }> {
+  async createListener(
+    lbId: string,
+    protocol: 'TCP' | 'UDP',
+    port: number,
+    serverGroupId: string,
+  ): Promise<{ listenerId: string; jobId: string }> {
     const r = await this.call('CreateListener', {
       LoadBalancerId: lbId,
       ListenerProtocol: protocol,

@@ -34,7 +34,13 @@ export function benchPorts(base: number): BenchPorts {
 }
 
 function nginxEvents(): string {
-  return ['worker_processes 2;', 'worker_rlimit_nofile 20000;', 'daemon off;', 'error_log error.log warn;', 'events { worker_connections 8192; use epoll; }'].join('\n');
+  return [
+    'worker_processes 2;',
+    'worker_rlimit_nofile 20000;',
+    'daemon off;',
+    'error_log error.log warn;',
+    'events { worker_connections 8192; use epoll; }',
+  ].join('\n');
 }
 
 export function startHttpBackend(runDir: string, ports: BenchPorts): Managed {
@@ -53,7 +59,12 @@ http {
 }
 `;
   writeFileSync(join(dir, 'nginx.conf'), conf);
-  return startProcess('nginx-backend', 'nginx', ['-p', `${dir}/`, '-e', join(dir, 'startup.log'), '-c', join(dir, 'nginx.conf')], join(runDir, 'nginx-backend.log'));
+  return startProcess(
+    'nginx-backend',
+    'nginx',
+    ['-p', `${dir}/`, '-e', join(dir, 'startup.log'), '-c', join(dir, 'nginx.conf')],
+    join(runDir, 'nginx-backend.log'),
+  );
 }
 
 export function startIperfServer(runDir: string, ports: BenchPorts): Managed {
@@ -96,5 +107,10 @@ stream {
 }
 `;
   writeFileSync(join(dir, 'nginx.conf'), conf);
-  return startProcess('nginx-stream', 'nginx', ['-p', `${dir}/`, '-e', join(dir, 'startup.log'), '-c', join(dir, 'nginx.conf')], join(runDir, 'nginx-stream.log'));
+  return startProcess(
+    'nginx-stream',
+    'nginx',
+    ['-p', `${dir}/`, '-e', join(dir, 'startup.log'), '-c', join(dir, 'nginx.conf')],
+    join(runDir, 'nginx-stream.log'),
+  );
 }

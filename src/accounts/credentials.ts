@@ -86,9 +86,7 @@ export async function ensureRootKey(store: Store, opts: EnsureRootKeyOptions = {
   if (existing) {
     const credentialsFile = file && (await fileNamesKey(file, existing)) ? file : undefined;
     log.info(
-      credentialsFile
-        ? `root AccessKey ${existing}; its secret is in ${credentialsFile}`
-        : `root AccessKey ${existing} (from the store)`,
+      credentialsFile ? `root AccessKey ${existing}; its secret is in ${credentialsFile}` : `root AccessKey ${existing} (from the store)`,
     );
     return { accessKeyId: existing, accountId, source: 'existing', ...(credentialsFile ? { credentialsFile } : {}) };
   }
@@ -150,12 +148,7 @@ function envCredentials(env: NodeJS.ProcessEnv, log: RootKeyLog): NewAccessKey |
   return undefined;
 }
 
-async function adoptEnvKey(
-  store: Store,
-  key: NewAccessKey,
-  log: RootKeyLog,
-  clock: Clock,
-): Promise<Omit<RootKeyInfo, 'accountId'>> {
+async function adoptEnvKey(store: Store, key: NewAccessKey, log: RootKeyLog, clock: Clock): Promise<Omit<RootKeyInfo, 'accountId'>> {
   const outcome = await store.transact(async (tx) => {
     const row = await tx
       .selectFrom('access_keys')
@@ -183,7 +176,8 @@ async function adoptEnvKey(
   const id = key.accessKeyId;
   if (outcome === 'added') log.info(`root AccessKey ${id} from ${ENV_ACCESS_KEY_ID} added to the store`);
   else if (outcome === 'secret-replaced') log.warn(`root AccessKey ${id}: secret replaced by ${ENV_ACCESS_KEY_SECRET}`);
-  else if (outcome === 'inactive') log.warn(`root AccessKey ${id} from ${ENV_ACCESS_KEY_ID} is disabled; enable it with \`openslb ram key enable ${id}\``);
+  else if (outcome === 'inactive')
+    log.warn(`root AccessKey ${id} from ${ENV_ACCESS_KEY_ID} is disabled; enable it with \`openslb ram key enable ${id}\``);
   else log.info(`root AccessKey ${id} from ${ENV_ACCESS_KEY_ID}`);
   return { accessKeyId: id, source: 'env' };
 }

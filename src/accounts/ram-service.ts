@@ -143,11 +143,7 @@ export class RamService {
           `The user "${name}" still has AccessKeys (e.g. ${key.access_key_id}); delete them first.`,
         );
       }
-      const attached = await tx
-        .selectFrom('ram_attachments')
-        .select('policy_name')
-        .where('user_name', '=', name)
-        .executeTakeFirst();
+      const attached = await tx.selectFrom('ram_attachments').select('policy_name').where('user_name', '=', name).executeTakeFirst();
       if (attached) {
         throw new RamError(
           'DeleteConflict.User.Policy',
@@ -238,10 +234,7 @@ export class RamService {
       if (await findPolicy(tx, name)) {
         throw new RamError('EntityAlreadyExists.Policy', `The policy "${name}" already exists.`);
       }
-      await tx
-        .insertInto('ram_policies')
-        .values({ name, document: documentJson, description, created_at: createdAt })
-        .execute();
+      await tx.insertInto('ram_policies').values({ name, document: documentJson, description, created_at: createdAt }).execute();
     });
     return { policyName: name, description, createDate: isoSeconds(createdAt), attachmentCount: 0 };
   }
@@ -250,11 +243,7 @@ export class RamService {
   async deletePolicy(name: string): Promise<void> {
     await this.write(async (tx) => {
       await requirePolicy(tx, name);
-      const attached = await tx
-        .selectFrom('ram_attachments')
-        .select('user_name')
-        .where('policy_name', '=', name)
-        .executeTakeFirst();
+      const attached = await tx.selectFrom('ram_attachments').select('user_name').where('policy_name', '=', name).executeTakeFirst();
       if (attached) {
         throw new RamError(
           'DeleteConflict.Policy.User',
@@ -305,10 +294,7 @@ export class RamService {
       await requirePolicy(tx, policyName);
       await requireUser(tx, userName);
       if (await findAttachment(tx, policyName, userName)) {
-        throw new RamError(
-          'EntityAlreadyExists.User.Policy',
-          `The policy "${policyName}" is already attached to the user "${userName}".`,
-        );
+        throw new RamError('EntityAlreadyExists.User.Policy', `The policy "${policyName}" is already attached to the user "${userName}".`);
       }
       await tx.insertInto('ram_attachments').values({ user_name: userName, policy_name: policyName }).execute();
     });
@@ -319,16 +305,9 @@ export class RamService {
       await requirePolicy(tx, policyName);
       await requireUser(tx, userName);
       if (!(await findAttachment(tx, policyName, userName))) {
-        throw new RamError(
-          'EntityNotExist.User.Policy',
-          `The policy "${policyName}" is not attached to the user "${userName}".`,
-        );
+        throw new RamError('EntityNotExist.User.Policy', `The policy "${policyName}" is not attached to the user "${userName}".`);
       }
-      await tx
-        .deleteFrom('ram_attachments')
-        .where('user_name', '=', userName)
-        .where('policy_name', '=', policyName)
-        .execute();
+      await tx.deleteFrom('ram_attachments').where('user_name', '=', userName).where('policy_name', '=', policyName).execute();
     });
   }
 
@@ -410,10 +389,7 @@ function checkUserName(name: string): void {
 
 function checkPolicyName(name: string): void {
   if (!POLICY_NAME.test(name)) {
-    throw new RamError(
-      'InvalidParameter.PolicyName',
-      'The policy name must be 1 to 128 characters: letters, digits and hyphens (-).',
-    );
+    throw new RamError('InvalidParameter.PolicyName', 'The policy name must be 1 to 128 characters: letters, digits and hyphens (-).');
   }
 }
 

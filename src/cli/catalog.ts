@@ -132,7 +132,8 @@ function exampleValue(param: FlatParam): string {
   const { spec } = param;
   if (spec.kind === 'string' && spec.enum) return spec.enum[0];
   if (spec.kind === 'string' && 'default' in spec && spec.default !== undefined) return String(spec.default);
-  if (spec.kind === 'integer') return String(spec.min !== undefined && spec.min > 0 ? spec.min : spec.max !== undefined && spec.max < 80 ? spec.max : 80);
+  if (spec.kind === 'integer')
+    return String(spec.min !== undefined && spec.min > 0 ? spec.min : spec.max !== undefined && spec.max < 80 ? spec.max : 80);
   if (spec.kind === 'boolean') return 'true';
   if (spec.kind === 'json') return `'{}'`;
   return `<${param.pattern.split('.').pop()}>`;
@@ -160,9 +161,7 @@ export function actionHelp(product: Product, action: ActionDef): string {
     if ('default' in spec && spec.default !== undefined) notes.push(`default ${String(spec.default)}`);
     lines.push(`  --${param.pattern.padEnd(width)}  ${notes.join('; ')}`);
   }
-  const example = params
-    .filter((p) => p.required)
-    .map((p) => `--${p.pattern.replace(/\.N\b/g, '.1')} ${shellWord(exampleValue(p))}`);
+  const example = params.filter((p) => p.required).map((p) => `--${p.pattern.replace(/\.N\b/g, '.1')} ${shellWord(exampleValue(p))}`);
   lines.push('', 'Example:', `  openslb ${product.name} ${action.name}${example.length ? ` ${example.join(' ')}` : ''}`);
   return `${lines.join('\n')}\n`;
 }

@@ -82,14 +82,19 @@ export function registerFaultCommands(
     }
   };
 
-  const faults = program.command('faults').description('inject API errors, latency, job failures, unhealthy backends and dropped connections on purpose');
+  const faults = program
+    .command('faults')
+    .description('inject API errors, latency, job failures, unhealthy backends and dropped connections on purpose');
   faults
     .command('add')
     .description('add a fault rule (one effect: --error, --latency, --fail-job, --hold-job, --unhealthy or --drop-connections; or --json)')
     .option('--product <name>', 'nlb, gwlb or cas (default: any)')
     .option('--action <pattern>', 'action name, * as wildcard: CreateLoadBalancer, Create*, *Listener* (default: any)')
     .option('--access-key-id <id>', 'only calls signed with this AccessKey')
-    .option('--resource-id <id>', 'only calls with a parameter of this value (LoadBalancerId, ListenerId, …); the server group for --unhealthy')
+    .option(
+      '--resource-id <id>',
+      'only calls with a parameter of this value (LoadBalancerId, ListenerId, …); the server group for --unhealthy',
+    )
     .option('--region-id <id>', 'only calls in this region')
     .option('--probability <p>', 'fire on this share of matching calls, 0 < p ≤ 1 (default 1)')
     .option('--count <n>', 'fire this many times, then stop (the next N matching calls)')
@@ -104,7 +109,10 @@ export function registerFaultCommands(
     .option('--fail-code <code>', 'with --fail-job: the job error code (default OperationFailed.FaultInjected)')
     .option('--hold-job <duration>', "the change's job stays Processing this long (its resource stays Configuring/Provisioning)")
     .option('--unhealthy [server]', "the server group's backends (or the one at ip[:port]) fail their health checks")
-    .option('--drop-connections <share>', "this share (0 < s ≤ 1) of new TCP/TCPSSL connections to the listener (--resource-id lsn-…) is closed on accept")
+    .option(
+      '--drop-connections <share>',
+      'this share (0 < s ≤ 1) of new TCP/TCPSSL connections to the listener (--resource-id lsn-…) is closed on accept',
+    )
     .option('--json <rule>', 'the whole rule as JSON, as the admin API takes it')
     .action((flags: AddFlags, cmd: Command) =>
       run(cmd.parent!, async ({ store }) => {
@@ -115,7 +123,9 @@ export function registerFaultCommands(
   faults
     .command('list')
     .description('list fault rules, with how often each fired')
-    .action((_flags: unknown, cmd: Command) => run(cmd.parent!, async ({ store }) => ({ rules: (await listFaultRules(store.db)).map(faultRuleJson) })));
+    .action((_flags: unknown, cmd: Command) =>
+      run(cmd.parent!, async ({ store }) => ({ rules: (await listFaultRules(store.db)).map(faultRuleJson) })),
+    );
   faults
     .command('remove <id>')
     .description('remove a fault rule')
@@ -187,7 +197,9 @@ function ruleFromFlags(f: AddFlags): Record<string, unknown> {
   if (f.unhealthy !== undefined) effects.push({ type: 'unhealthy', ...(typeof f.unhealthy === 'string' ? { server: f.unhealthy } : {}) });
   if (f.dropConnections !== undefined) effects.push({ type: 'drop-connections', share: Number(f.dropConnections) });
   if (effects.length !== 1) {
-    throw new FaultRuleError('give exactly one effect: --error, --latency, --fail-job, --hold-job, --unhealthy or --drop-connections (one rule per effect)');
+    throw new FaultRuleError(
+      'give exactly one effect: --error, --latency, --fail-job, --hold-job, --unhealthy or --drop-connections (one rule per effect)',
+    );
   }
   const rule: Record<string, unknown> = { effect: effects[0] };
   const copy = (key: string, value: string | undefined) => {

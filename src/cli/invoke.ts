@@ -83,13 +83,9 @@ function checkAction(product: Product, action: string, params: Record<string, st
   }
   const unknown = unknownParams(def, Object.keys(params));
   if (unknown.length > 0 && !force) {
-    const lines = unknown.map(
-      (u) => `${action} has no parameter --${u.name}.${didYouMean(u.suggestions.map((s) => `--${s}`))}`,
-    );
+    const lines = unknown.map((u) => `${action} has no parameter --${u.name}.${didYouMean(u.suggestions.map((s) => `--${s}`))}`);
     // A misspelt filter is silently ignored by the server: a List* would answer everything.
-    throw new UsageError(
-      `${lines.join('\n')}\n(openslb ${product.name} ${action} --help lists its parameters; --force sends it anyway)`,
-    );
+    throw new UsageError(`${lines.join('\n')}\n(openslb ${product.name} ${action} --help lists its parameters; --force sends it anyway)`);
   }
   return def;
 }

@@ -35,13 +35,19 @@ storeOptions(program.command('serve'))
   .option('--api-listen <host:port>', 'address of the OpenAPI endpoint (default 127.0.0.1:8080)')
   .option('--admin-listen <host:port>', 'address of /metrics and /healthz; "" to disable (default 127.0.0.1:8081)')
   .option('--role <role>', 'all | api | dataplane (api and dataplane need --store postgres://…)')
-  .option('--workers <n>', 'data-plane worker processes sharing the listening sockets (default: one per core; 0 or 1: the data plane runs in this process)')
+  .option(
+    '--workers <n>',
+    'data-plane worker processes sharing the listening sockets (default: one per core; 0 or 1: the data plane runs in this process)',
+  )
   .option('--log-level <level>', 'pino log level: fatal, error, warn, info, debug, trace (default info)')
   .option('--log-format <format>', 'json (default, for log collectors) or pretty (time, level, message, key=value)')
   .option('--job-delay <ms>', 'extra time every async job stays Processing, to mimic the cloud (default 0)')
   .option('--node-id <id>', "this machine's data-plane node identity (default: kept in <data-dir>/node-id)")
   .option('--node-address <address>', 'the address /nodes shows for this machine (default: its first non-loopback IPv4)')
-  .option('--connection-log', 'log one line per ended connection of a user-space listener (client, backend, bytes each way, duration, reason)')
+  .option(
+    '--connection-log',
+    'log one line per ended connection of a user-space listener (client, backend, bytes each way, duration, reason)',
+  )
   .action(async (flags: ConfigFlags) => {
     const config = loadConfig(flags);
     // Worker processes only make sense where there is a data plane to run.
@@ -70,7 +76,9 @@ for (const product of [nlbProduct, gwlbProduct, casProduct]) {
   const example = { nlb: 'CreateListener', gwlb: 'CreateLoadBalancer', cas: 'UploadUserCertificate' }[product.name];
   const cmd = program
     .command(product.name)
-    .description(`call ${product.name === 'nlb' ? 'an' : 'a'} ${product.name.toUpperCase()} ${product.version} action: openslb ${product.name} <Action> --Param value …`)
+    .description(
+      `call ${product.name === 'nlb' ? 'an' : 'a'} ${product.name.toUpperCase()} ${product.version} action: openslb ${product.name} <Action> --Param value …`,
+    )
     .argument('[action]', `API action, e.g. ${example}; "help <Action>" or "<Action> --help" describes one`)
     .argument('[params...]', 'parameters as --Name value (flattened: --Tag.1.Key env)')
     .option('--endpoint <url>', 'API endpoint (default $OPENSLB_ENDPOINT or http://127.0.0.1:8080)')

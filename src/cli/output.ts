@@ -74,13 +74,15 @@ function cell(value: unknown): string {
 
 export function renderTable(body: Json, spec: OutputSpec): string {
   const rows = rowsOf(body, spec);
-  const cols =
-    spec.cols ??
-    [...new Set(rows.flatMap((r) => Object.keys(r).filter((k) => r[k] === null || typeof r[k] !== 'object')))];
+  const cols = spec.cols ?? [...new Set(rows.flatMap((r) => Object.keys(r).filter((k) => r[k] === null || typeof r[k] !== 'object')))];
   if (cols.length === 0) return rows.length === 0 ? '(no rows)\n' : '';
   const table = [cols, ...rows.map((r) => cols.map((c) => cell(at(r, c))))];
   const widths = cols.map((_, i) => Math.max(...table.map((line) => line[i].length)));
-  const format = (line: string[]) => line.map((v, i) => v.padEnd(widths[i])).join('  ').trimEnd();
+  const format = (line: string[]) =>
+    line
+      .map((v, i) => v.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
   const out = [format(cols), widths.map((w) => '-'.repeat(w)).join('  '), ...table.slice(1).map(format)];
   if (rows.length === 0) out.push('(no rows)');
   return `${out.join('\n')}\n`;

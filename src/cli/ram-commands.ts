@@ -8,11 +8,7 @@ import { RamError, RamService, ROOT_OWNER, type AccessKeyInfo, type PolicySummar
  * server needed, so this also works before any key exists). Results are JSON on stdout in
  * RAM's PascalCase; failures are `{"Code","Message"}` on stderr with exit code 1.
  */
-export function registerRamCommands(
-  program: Command,
-  openStoreFromOptions: () => Promise<Store>,
-  io: CommandIo = processIo,
-): void {
+export function registerRamCommands(program: Command, openStoreFromOptions: () => Promise<Store>, io: CommandIo = processIo): void {
   // Actions return the promise, so the caller must use program.parseAsync().
   const run = (fn: (ram: RamService) => Promise<unknown>) => runWithStore(openStoreFromOptions, io, fn);
 
@@ -52,22 +48,16 @@ export function registerRamCommands(
   key
     .command('disable <id>')
     .description('make an AccessKey Inactive (requests signed with it are refused)')
-    .action((id: string) =>
-      run(async (r) => (await r.setAccessKeyStatus(id, 'Inactive'), { AccessKeyId: id, Status: 'Inactive' })),
-    );
+    .action((id: string) => run(async (r) => (await r.setAccessKeyStatus(id, 'Inactive'), { AccessKeyId: id, Status: 'Inactive' })));
   key
     .command('enable <id>')
     .description('make an AccessKey Active again')
-    .action((id: string) =>
-      run(async (r) => (await r.setAccessKeyStatus(id, 'Active'), { AccessKeyId: id, Status: 'Active' })),
-    );
+    .action((id: string) => run(async (r) => (await r.setAccessKeyStatus(id, 'Active'), { AccessKeyId: id, Status: 'Active' })));
   key
     .command('list')
     .description('list AccessKeys (never their secrets)')
     .option('--owner <owner>', `only the keys of this user (or "${ROOT_OWNER}")`)
-    .action((opts: { owner?: string }) =>
-      run(async (r) => ({ AccessKeys: (await r.listAccessKeys(opts.owner)).map(keyJson) })),
-    );
+    .action((opts: { owner?: string }) => run(async (r) => ({ AccessKeys: (await r.listAccessKeys(opts.owner)).map(keyJson) })));
 
   const policy = ram.command('policy').description('RAM policies');
   policy
@@ -134,11 +124,7 @@ const processIo: CommandIo = {
   },
 };
 
-async function runWithStore(
-  openStore: () => Promise<Store>,
-  io: CommandIo,
-  fn: (ram: RamService) => Promise<unknown>,
-): Promise<void> {
+async function runWithStore(openStore: () => Promise<Store>, io: CommandIo, fn: (ram: RamService) => Promise<unknown>): Promise<void> {
   let store: Store | undefined;
   try {
     store = await openStore();

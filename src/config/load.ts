@@ -3,7 +3,19 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { parseCidr } from '../util/ipv4.js';
 import { NODE_ID_PATTERN } from '../domain/node-identity.js';
-import { type Config, type DataPlaneEngine, DATAPLANE_ENGINES, type GwlbEngine, GWLB_ENGINES, type Quotas, type RegionConfig, type Role, type UserspaceRelay, USERSPACE_RELAYS, defaultConfig } from './config.js';
+import {
+  type Config,
+  type DataPlaneEngine,
+  DATAPLANE_ENGINES,
+  type GwlbEngine,
+  GWLB_ENGINES,
+  type Quotas,
+  type RegionConfig,
+  type Role,
+  type UserspaceRelay,
+  USERSPACE_RELAYS,
+  defaultConfig,
+} from './config.js';
 
 export class ConfigError extends Error {}
 
@@ -62,7 +74,22 @@ function readYaml(path: string): Record<string, unknown> {
   return doc as Record<string, unknown>;
 }
 
-const TOP_KEYS = ['apiListen', 'adminListen', 'dataDir', 'store', 'role', 'workers', 'logLevel', 'logFormat', 'regions', 'quotas', 'jobs', 'dataplane', 'api', 'node'];
+const TOP_KEYS = [
+  'apiListen',
+  'adminListen',
+  'dataDir',
+  'store',
+  'role',
+  'workers',
+  'logLevel',
+  'logFormat',
+  'regions',
+  'quotas',
+  'jobs',
+  'dataplane',
+  'api',
+  'node',
+];
 
 function applyFile(config: Config, doc: Record<string, unknown>): void {
   for (const key of Object.keys(doc)) {
@@ -91,7 +118,8 @@ function applyFile(config: Config, doc: Record<string, unknown>): void {
   if (doc.dataplane !== undefined) {
     const dp = doc.dataplane as Record<string, unknown>;
     for (const [key, raw] of Object.entries(dp)) {
-      if (!(key in config.dataplane)) throw new ConfigError(`unknown dataplane setting "${key}" (known: ${Object.keys(config.dataplane).join(', ')})`);
+      if (!(key in config.dataplane))
+        throw new ConfigError(`unknown dataplane setting "${key}" (known: ${Object.keys(config.dataplane).join(', ')})`);
       if (key === 'engine') {
         config.dataplane.engine = String(raw) as DataPlaneEngine;
         continue;
@@ -146,7 +174,8 @@ function applyFile(config: Config, doc: Record<string, unknown>): void {
 function validate(config: Config): void {
   checkHostPort('apiListen', config.apiListen);
   if (config.adminListen !== '') checkHostPort('adminListen', config.adminListen);
-  if (config.logFormat !== undefined && !['json', 'pretty'].includes(config.logFormat)) throw new ConfigError('logFormat must be json or pretty');
+  if (config.logFormat !== undefined && !['json', 'pretty'].includes(config.logFormat))
+    throw new ConfigError('logFormat must be json or pretty');
   if (!['all', 'api', 'dataplane'].includes(config.role)) throw new ConfigError(`role must be all, api or dataplane`);
   if (!DATAPLANE_ENGINES.includes(config.dataplane.engine)) throw new ConfigError(`dataplane.engine must be auto, kernel or userspace`);
   if (!GWLB_ENGINES.includes(config.dataplane.gwlbEngine)) throw new ConfigError(`dataplane.gwlbEngine must be auto, bpf or userspace`);
@@ -193,7 +222,8 @@ function validate(config: Config): void {
         unique(ids, vsw.id, 'vSwitch');
         if (!zones.has(vsw.zoneId)) throw new ConfigError(`vSwitch ${vsw.id}: zone ${vsw.zoneId} is not a zone of ${region.id}`);
         if (!parseCidr(vsw.vipPool)) throw new ConfigError(`vSwitch ${vsw.id}: vipPool "${vsw.vipPool}" is not an IPv4 CIDR`);
-        if (vsw.cidr !== undefined && !parseCidr(String(vsw.cidr))) throw new ConfigError(`vSwitch ${vsw.id}: cidr "${vsw.cidr}" is not an IPv4 CIDR`);
+        if (vsw.cidr !== undefined && !parseCidr(String(vsw.cidr)))
+          throw new ConfigError(`vSwitch ${vsw.id}: cidr "${vsw.cidr}" is not an IPv4 CIDR`);
       }
     }
   }

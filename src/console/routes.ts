@@ -115,7 +115,14 @@ export function mountConsole(app: FastifyInstance, deps: ConsoleDeps): SessionSt
       return fail(reply, 400, 'Console.MissingCredentials', 'Enter an AccessKey ID and its secret.');
     }
     // The key proves itself the way any caller does: by a signed call the gateway verifies.
-    const probe = await signedCall(deps.gateway, deps.clock, { accessKeyId, accessKeySecret }, versionOf(byName, 'nlb'), 'DescribeRegions', {});
+    const probe = await signedCall(
+      deps.gateway,
+      deps.clock,
+      { accessKeyId, accessKeySecret },
+      versionOf(byName, 'nlb'),
+      'DescribeRegions',
+      {},
+    );
     const code = String(probe.body.Code ?? '');
     if (probe.status !== 200 && (code.startsWith('InvalidAccessKeyId') || code === 'SignatureDoesNotMatch')) {
       deps.log?.info({ accessKeyId, code }, 'console sign-in refused');
@@ -156,7 +163,9 @@ export function mountConsole(app: FastifyInstance, deps: ConsoleDeps): SessionSt
     }
     const result = await signedCall(deps.gateway, deps.clock, session, product.version, action, params);
     if (result.status === 200 && typeof result.body.JobId === 'string') {
-      const resourceId = Object.entries(result.body).find(([k, v]) => k !== 'JobId' && k.endsWith('Id') && k !== 'RequestId' && typeof v === 'string')?.[1];
+      const resourceId = Object.entries(result.body).find(
+        ([k, v]) => k !== 'JobId' && k.endsWith('Id') && k !== 'RequestId' && typeof v === 'string',
+      )?.[1];
       jobs.add(session.accessKeyId, {
         id: result.body.JobId,
         product: product.name,

@@ -107,7 +107,11 @@ export class DesiredStateCopy {
     const local = await this.#open();
     await local.transact(async (tx) => {
       await tx.deleteFrom('resources').execute();
-      for (let i = 0; i < rows.length; i += 200) await tx.insertInto('resources').values(rows.slice(i, i + 200)).execute();
+      for (let i = 0; i < rows.length; i += 200)
+        await tx
+          .insertInto('resources')
+          .values(rows.slice(i, i + 200))
+          .execute();
       await tx.updateTable('revision').set({ revision: pending.revision }).execute();
     });
     this.#savedRevision = pending.revision;

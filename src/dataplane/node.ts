@@ -75,10 +75,16 @@ export class DataPlaneNode {
         const revision = await local.currentRevision();
         this.noteFailures(await this.opts.reconciler.apply(revision));
         this.applied = revision;
-        this.opts.log?.warn({ revision, copy: copy.path }, `store unreachable at start: forwarding from the local copy of revision ${revision}; reconnecting in the background`);
+        this.opts.log?.warn(
+          { revision, copy: copy.path },
+          `store unreachable at start: forwarding from the local copy of revision ${revision}; reconnecting in the background`,
+        );
       } else {
         // Never applied anything here: nothing to forward yet, but come up and keep trying.
-        this.opts.log?.warn({ copy: copy.path }, 'store unreachable at start and no local copy of the desired state: forwarding nothing until the store answers');
+        this.opts.log?.warn(
+          { copy: copy.path },
+          'store unreachable at start and no local copy of the desired state: forwarding nothing until the store answers',
+        );
       }
       this.startLoops(this.reconnectThenFollow());
       return;
@@ -234,7 +240,11 @@ export class DataPlaneNode {
   private readonly written = new Map<string, string>();
 
   /** Writes what changed; returns what to remember once the transaction has committed. */
-  private async writeObservations(tx: Transaction<Schema>, observations: Observation[], revision: number): Promise<Array<[string, string]>> {
+  private async writeObservations(
+    tx: Transaction<Schema>,
+    observations: Observation[],
+    revision: number,
+  ): Promise<Array<[string, string]>> {
     const now = this.opts.clock.now();
     const wrote: Array<[string, string]> = [];
     for (const o of observations) {
@@ -273,11 +283,7 @@ export class DataPlaneNode {
     // Observations and the applied revision land together, so a job never sees one without the other.
     const wrote = await store.transact(async (tx) => {
       const changed = await this.writeObservations(tx, observations, revision);
-      await tx
-        .updateTable('nodes')
-        .set({ applied_revision: revision, heartbeat_at: now })
-        .where('node_id', '=', nodeId)
-        .execute();
+      await tx.updateTable('nodes').set({ applied_revision: revision, heartbeat_at: now }).where('node_id', '=', nodeId).execute();
       return changed;
     });
     this.remember(wrote);
@@ -292,8 +298,6 @@ export class DataPlaneNode {
     await this.loopDone?.catch(() => undefined);
     await this.opts.reconciler.close();
     await this.opts.copy?.close().catch(() => undefined);
-    await this.opts.store
-      .transact((tx) => tx.deleteFrom('nodes').where('node_id', '=', this.opts.nodeId).execute())
-      .catch(() => undefined);
+    await this.opts.store.transact((tx) => tx.deleteFrom('nodes').where('node_id', '=', this.opts.nodeId).execute()).catch(() => undefined);
   }
 }

@@ -61,7 +61,14 @@ export class FaultRuleError extends Error {
 }
 
 const PRODUCTS = new Set(['nlb', 'gwlb', 'cas']);
-const EFFECTS: ReadonlySet<string> = new Set<FaultEffectType>(['error', 'latency', 'fail-job', 'hold-job', 'unhealthy', 'drop-connections']);
+const EFFECTS: ReadonlySet<string> = new Set<FaultEffectType>([
+  'error',
+  'latency',
+  'fail-job',
+  'hold-job',
+  'unhealthy',
+  'drop-connections',
+]);
 /** Latency and holds beyond a day are surely a typo (ms given as seconds, or the reverse). */
 const MAX_MS = 24 * 3600 * 1000;
 
@@ -110,7 +117,8 @@ export function parseFaultRuleSpec(input: unknown, now: number): FaultRuleSpec {
     spec.until = t;
   }
   if (o.for !== undefined) spec.until = now + parseDuration(o.for, 'for');
-  if (spec.until !== undefined && spec.until <= now) throw new FaultRuleError('the rule would end before it starts (until is not in the future)');
+  if (spec.until !== undefined && spec.until <= now)
+    throw new FaultRuleError('the rule would end before it starts (until is not in the future)');
 
   if (effect.type === 'unhealthy') {
     // A backend's health is not a per-call event: the rule holds while it exists.
@@ -124,7 +132,9 @@ export function parseFaultRuleSpec(input: unknown, now: number): FaultRuleSpec {
   if (effect.type === 'drop-connections') {
     if (!match.resourceId?.startsWith('lsn-')) throw new FaultRuleError('a drop-connections rule needs resourceId: the listener (lsn-…)');
     if (spec.count !== undefined || spec.probability !== undefined) {
-      throw new FaultRuleError('a drop-connections rule holds until removed or until its time: no count or probability (the share is per connection)');
+      throw new FaultRuleError(
+        'a drop-connections rule holds until removed or until its time: no count or probability (the share is per connection)',
+      );
     }
   }
   if (effect.type === 'error' && effect.when === 'after' && match.product === undefined && match.action === undefined) {

@@ -33,7 +33,11 @@ export function nodeIdentity(source: NodeIdentitySource): string {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
   if (existing) return checked(existing, file);
-  const fresh = `${hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 50) || 'node'}-${randomBytes(4).toString('hex')}`;
+  const fresh = `${
+    hostname()
+      .replace(/[^A-Za-z0-9._-]/g, '-')
+      .slice(0, 50) || 'node'
+  }-${randomBytes(4).toString('hex')}`;
   mkdirSync(source.dataDir, { recursive: true, mode: 0o700 });
   // 'wx': two processes starting at once on one data dir agree on whoever wrote first.
   try {

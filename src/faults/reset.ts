@@ -23,7 +23,10 @@ export interface ResetResult {
 export async function resetStore(store: Store, opts: ResetOptions = {}): Promise<ResetResult> {
   const { result, revision } = await store.mutate(async (tx) => {
     const deleted: Record<string, number> = {};
-    const wipe = async (table: 'tags' | 'resources' | 'jobs' | 'idempotency' | 'observations' | 'fault_rules' | 'ram_attachments' | 'ram_policies' | 'ram_users') => {
+    const wipe = async (
+      table:
+        'tags' | 'resources' | 'jobs' | 'idempotency' | 'observations' | 'fault_rules' | 'ram_attachments' | 'ram_policies' | 'ram_users',
+    ) => {
       deleted[table] = Number((await tx.deleteFrom(table).executeTakeFirst()).numDeletedRows);
     };
     for (const table of ['tags', 'resources', 'jobs', 'idempotency', 'observations', 'fault_rules'] as const) await wipe(table);

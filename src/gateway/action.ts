@@ -71,12 +71,7 @@ export interface Product {
   actions: ReadonlyMap<string, ActionDef<any>>;
 }
 
-export function makeProduct(
-  name: ProductName,
-  version: string,
-  displayName: string,
-  actions: ReadonlyArray<ActionDef<any>>,
-): Product {
+export function makeProduct(name: ProductName, version: string, displayName: string, actions: ReadonlyArray<ActionDef<any>>): Product {
   const map = new Map<string, ActionDef<any>>();
   for (const action of actions) {
     if (map.has(action.name)) throw new Error(`${name}: action ${action.name} declared twice`);

@@ -30,8 +30,7 @@ export const errors = {
       id ? `The specified resource ${kind} [${id}] is not found.` : `The specified resource of ${kind} is not found.`,
       404,
     ),
-  incorrectStatus: (kind: string, id: string) =>
-    new ApiError(`IncorrectStatus.${kind}`, `The status of ${kind} [${id}] is incorrect.`),
+  incorrectStatus: (kind: string, id: string) => new ApiError(`IncorrectStatus.${kind}`, `The status of ${kind} [${id}] is incorrect.`),
   quotaExceeded: (name: string, usage: number, limit: number) =>
     new ApiError(`QuotaExceeded.${name}`, `The quota of ${name} is exceeded, usage ${usage}/${limit}.`),
   /** One code for every quota the cloud names only in the message. */
@@ -50,7 +49,6 @@ export const errors = {
       AccessDeniedDetail: { AuthAction: action, AuthResource: resource, NoPermissionType: 'ImplicitDeny' },
     }),
   // The cloud's wording for a temporary failure; clients and Terraform retry on 503.
-  serviceUnavailable: () =>
-    new ApiError('ServiceUnavailable', 'The request has failed due to a temporary failure of the server.', 503),
+  serviceUnavailable: () => new ApiError('ServiceUnavailable', 'The request has failed due to a temporary failure of the server.', 503),
   internal: () => new ApiError('InternalError', 'The request processing has failed due to some unknown error.', 500),
 };

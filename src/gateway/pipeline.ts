@@ -100,7 +100,14 @@ export class ApiGateway {
       const region = resolveRegion(this.deps.config, product.hostPrefix, regionParam, host);
       regionId = region.id;
       faults = await this.deps.faults?.plan(
-        { product: product.name, action: action.name, accessKeyId: verified.accessKeyId, regionId, params: verified.params, write: action.mode === 'write' },
+        {
+          product: product.name,
+          action: action.name,
+          accessKeyId: verified.accessKeyId,
+          regionId,
+          params: verified.params,
+          write: action.mode === 'write',
+        },
         requestId,
       );
       faults?.throwBefore();
@@ -140,11 +147,7 @@ export class ApiGateway {
       paramLimits: this.deps.config.api,
     });
     if (verified.securityToken !== undefined && verified.securityToken !== '') {
-      throw new ApiError(
-        'InvalidSecurityToken.Malformed',
-        'OpenSLB does not issue STS tokens; sign requests with an AccessKey pair.',
-        400,
-      );
+      throw new ApiError('InvalidSecurityToken.Malformed', 'OpenSLB does not issue STS tokens; sign requests with an AccessKey pair.', 400);
     }
     return verified;
   }
@@ -213,19 +216,11 @@ export class ApiGateway {
     }
   }
 
-  private authorize(
-    product: Product,
-    action: ActionDef,
-    input: unknown,
-    regionId: string,
-    policies: ParsedPolicy[],
-  ): void {
+  private authorize(product: Product, action: ActionDef, input: unknown, regionId: string, policies: ParsedPolicy[]): void {
     const account = this.deps.accountId;
     const declared = action.authResources?.(input as never) ?? [];
     const resources =
-      declared.length === 0
-        ? [ALL_RESOURCES]
-        : declared.map(([type, id]) => arn(product.name, regionId, account, type, id));
+      declared.length === 0 ? [ALL_RESOURCES] : declared.map(([type, id]) => arn(product.name, regionId, account, type, id));
     const ramAction = `${product.name}:${action.name}`;
     const decision = evaluate(policies, { action: ramAction, resources });
     if (!decision.allowed) {

@@ -7,12 +7,7 @@
 import type { Config, RegionConfig } from '../config/config.js';
 import { ApiError } from './errors.js';
 
-export function resolveRegion(
-  config: Config,
-  hostPrefix: string,
-  regionId: string | undefined,
-  host: string | undefined,
-): RegionConfig {
+export function resolveRegion(config: Config, hostPrefix: string, regionId: string | undefined, host: string | undefined): RegionConfig {
   const hostRegionId = regionInHost(hostPrefix, host);
   const hostRegion = hostRegionId === undefined ? undefined : findRegion(config, hostRegionId);
   if (regionId !== undefined && regionId !== '') {

@@ -103,12 +103,7 @@ export function buildApiServer(gateway: ApiGateway, limits: ApiLimits = DEFAULT_
     const status = error.statusCode ?? 500;
     // A streamed (chunked) body that outgrew the limit: the rest is still on its way.
     if (status === 413) return refuseBody(request, reply, refusal(bodyTooLarge(limits)));
-    const apiError =
-      status === 413
-        ? bodyTooLarge(limits)
-        : status >= 400 && status < 500
-          ? malformedRequest()
-          : error;
+    const apiError = status === 413 ? bodyTooLarge(limits) : status >= 400 && status < 500 ? malformedRequest() : error;
     return send(reply, gateway.errorReply(apiError, newRequestId(), undefined, gateway.defaultRegionId));
   });
 
@@ -118,17 +113,9 @@ export function buildApiServer(gateway: ApiGateway, limits: ApiLimits = DEFAULT_
 function clientErrorToApiError(err: NodeJS.ErrnoException, limits: ApiLimits): ApiError {
   switch (err.code) {
     case 'HPE_HEADER_OVERFLOW':
-      return new ApiError(
-        'RequestHeaderFieldsTooLarge',
-        `The request line and headers exceed ${limits.maxHeaderBytes} bytes.`,
-        431,
-      );
+      return new ApiError('RequestHeaderFieldsTooLarge', `The request line and headers exceed ${limits.maxHeaderBytes} bytes.`, 431);
     case 'ERR_HTTP_REQUEST_TIMEOUT':
-      return new ApiError(
-        'RequestTimeout',
-        `The request did not arrive completely within ${limits.requestTimeoutMs} ms.`,
-        408,
-      );
+      return new ApiError('RequestTimeout', `The request did not arrive completely within ${limits.requestTimeoutMs} ms.`, 408);
     case 'HPE_INVALID_METHOD': {
       // A method-like word is a method we do not serve; other bytes (TLS to a plain port …) are not HTTP.
       const start = (err as NodeJS.ErrnoException & { rawPacket?: Buffer }).rawPacket?.subarray(0, 32).toString('latin1') ?? '';

@@ -61,11 +61,7 @@ export async function applyEffects(tx: Transaction<Schema>, effects: JobEffect[]
     const row = await tx.selectFrom('resources').select(['body']).where('id', '=', effect.id).executeTakeFirst();
     if (!row) continue; // the resource was deleted meanwhile; nothing left to update
     if (effect.op === 'setStatus') {
-      await tx
-        .updateTable('resources')
-        .set({ status: effect.status, updated_at: now, revision })
-        .where('id', '=', effect.id)
-        .execute();
+      await tx.updateTable('resources').set({ status: effect.status, updated_at: now, revision }).where('id', '=', effect.id).execute();
     } else {
       const body = { ...JSON.parse(row.body), ...effect.patch };
       await tx

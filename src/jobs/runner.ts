@@ -42,12 +42,7 @@ export class JobRunner {
   private async pass(): Promise<number> {
     const { store, clock, nodeTimeoutMs } = this.opts;
     const db = store.db;
-    const pending = await db
-      .selectFrom('jobs')
-      .selectAll()
-      .where('status', '=', 'Processing')
-      .orderBy('revision')
-      .execute();
+    const pending = await db.selectFrom('jobs').selectAll().where('status', '=', 'Processing').orderBy('revision').execute();
     if (pending.length === 0) return 0;
 
     const now = clock.now();

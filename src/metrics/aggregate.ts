@@ -14,9 +14,7 @@ const PER_PROCESS = /^openslb_(process|nodejs)_/;
 
 function labelled(metrics: MetricJson[], worker: string): MetricJson[] {
   return metrics.map((m) =>
-    PER_PROCESS.test(m.name)
-      ? { ...m, aggregator: 'sum', values: m.values.map((v) => ({ ...v, labels: { ...v.labels, worker } })) }
-      : m,
+    PER_PROCESS.test(m.name) ? { ...m, aggregator: 'sum', values: m.values.map((v) => ({ ...v, labels: { ...v.labels, worker } })) } : m,
   );
 }
 

@@ -5,7 +5,15 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { NlbReconciler } from '../dataplane/nlb/reconciler.js';
 
-type ListenerField = 'activeConnections' | 'newConnections' | 'droppedCps' | 'droppedNoBackend' | 'bytesIn' | 'bytesOut' | 'udpSessions' | 'droppedUdpSessionCap';
+type ListenerField =
+  | 'activeConnections'
+  | 'newConnections'
+  | 'droppedCps'
+  | 'droppedNoBackend'
+  | 'bytesIn'
+  | 'bytesOut'
+  | 'udpSessions'
+  | 'droppedUdpSessionCap';
 
 /** Monotonic per-listener numbers: Prometheus counters (rate() needs the type). */
 const LISTENER_COUNTERS: Array<[string, ListenerField, string]> = [
@@ -14,7 +22,11 @@ const LISTENER_COUNTERS: Array<[string, ListenerField, string]> = [
   ['openslb_listener_dropped_no_backend_total', 'droppedNoBackend', 'Connections or datagrams dropped for want of a reachable backend.'],
   ['openslb_listener_bytes_in_total', 'bytesIn', 'Bytes received from clients.'],
   ['openslb_listener_bytes_out_total', 'bytesOut', 'Bytes sent back to clients.'],
-  ['openslb_listener_dropped_udp_session_cap_total', 'droppedUdpSessionCap', 'Datagrams from new UDP clients dropped at the listener session cap.'],
+  [
+    'openslb_listener_dropped_udp_session_cap_total',
+    'droppedUdpSessionCap',
+    'Datagrams from new UDP clients dropped at the listener session cap.',
+  ],
 ];
 
 /**

@@ -16,7 +16,7 @@ export function describeGwlbOptions(h: GeneveHeader): string {
   if (h.hasAttachmentId) parts.push(`attachment 0x${hex32(h.attachmentIdHigh)}${hex32(h.attachmentIdLow)}`);
   if (h.flowCookie >= 0) {
     // Bit 31 is the direction; the rest is the flow's id on the node that sent it.
-    parts.push(`flow ${h.flowCookie & 0x7fffffff} ${(h.flowCookie >>> 31) === 1 ? 'reverse' : 'forward'}`);
+    parts.push(`flow ${h.flowCookie & 0x7fffffff} ${h.flowCookie >>> 31 === 1 ? 'reverse' : 'forward'}`);
   }
   return parts.length > 0 ? parts.join(', ') : 'no GWLB options';
 }

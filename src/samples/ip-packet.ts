@@ -6,7 +6,16 @@
  */
 import { isIPv4 } from 'node:net';
 import { ETHERTYPE_IPV4 } from '../dataplane/gwlb/geneve.js';
-import { INNER_ERROR_NAMES, INNER_OK, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, InnerPacket, addressText, parseInner } from '../dataplane/gwlb/inner.js';
+import {
+  INNER_ERROR_NAMES,
+  INNER_OK,
+  IPPROTO_ICMP,
+  IPPROTO_TCP,
+  IPPROTO_UDP,
+  InnerPacket,
+  addressText,
+  parseInner,
+} from '../dataplane/gwlb/inner.js';
 
 export interface Ipv4PacketSpec {
   src: string;

@@ -126,7 +126,10 @@ class WorkerPool {
     const outcome = await Promise.race([Promise.all(ready), timedOut]);
     clearTimeout(timer);
     if (outcome === 'timeout') {
-      this.log.warn({ ready: this.slots.filter((s) => s.ready).length, workers: this.slots.length }, 'not every data-plane worker is ready yet; serving anyway');
+      this.log.warn(
+        { ready: this.slots.filter((s) => s.ready).length, workers: this.slots.length },
+        'not every data-plane worker is ready yet; serving anyway',
+      );
     }
   }
 

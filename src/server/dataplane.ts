@@ -217,7 +217,8 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlaneN
           ? undefined
           : {
               required: config.dataplane.gwlbEngine === 'bpf',
-              start: () => BpfGwlbEngine.start({ runner: localRunner(), clock, log, objectPath: process.env.OPENSLB_GWLB_BPF_OBJECT || undefined }),
+              start: () =>
+                BpfGwlbEngine.start({ runner: localRunner(), clock, log, objectPath: process.env.OPENSLB_GWLB_BPF_OBJECT || undefined }),
             },
     });
     parts.push(gwlb);

@@ -27,7 +27,12 @@ export interface NodeView {
 
 const HEALTH_PREFIX = 'health:';
 
-export async function listNodes(store: Store, now: number, nodeTimeoutMs: number, opts: { withHealth?: boolean } = {}): Promise<NodeView[]> {
+export async function listNodes(
+  store: Store,
+  now: number,
+  nodeTimeoutMs: number,
+  opts: { withHealth?: boolean } = {},
+): Promise<NodeView[]> {
   const rows = await store.db.selectFrom('nodes').selectAll().orderBy('node_id').execute();
   const health = new Map<string, NonNullable<NodeView['health']>>();
   if (opts.withHealth) {
@@ -106,7 +111,10 @@ export class NodeWatch {
       if (forgetMs > 0 && n.heartbeatAgeMs > forgetMs) {
         const silentBefore = this.opts.clock.now() - forgetMs;
         if (await forgetNode(this.opts.store, n.nodeId, silentBefore)) {
-          log?.info({ nodeId: n.nodeId, address: n.address, heartbeatAgeMs: n.heartbeatAgeMs, nodeForgetMs: forgetMs }, 'data-plane node forgotten: silent for longer than jobs.nodeForgetMs');
+          log?.info(
+            { nodeId: n.nodeId, address: n.address, heartbeatAgeMs: n.heartbeatAgeMs, nodeForgetMs: forgetMs },
+            'data-plane node forgotten: silent for longer than jobs.nodeForgetMs',
+          );
           continue;
         }
       }
@@ -116,7 +124,10 @@ export class NodeWatch {
       if (before === n.live) continue;
       const fields = { nodeId: n.nodeId, address: n.address, appliedRevision: n.appliedRevision, heartbeatAgeMs: n.heartbeatAgeMs };
       if (!n.live) {
-        log?.warn({ ...fields, nodeTimeoutMs: this.opts.nodeTimeoutMs }, 'data-plane node stopped heartbeating; jobs no longer wait for it');
+        log?.warn(
+          { ...fields, nodeTimeoutMs: this.opts.nodeTimeoutMs },
+          'data-plane node stopped heartbeating; jobs no longer wait for it',
+        );
       } else if (before === false) {
         log?.info(fields, 'data-plane node is heartbeating again');
       } else {

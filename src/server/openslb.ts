@@ -90,7 +90,13 @@ export async function startOpenSlb(config: Config, opts: StartOptions = {}): Pro
   // A data-plane node never migrates: it may hold a role that cannot (see the README's fleet section).
   // It may also start while the store is down, forwarding from its local copy (dataplane.ts).
   const dataPlaneOnly = config.role === 'dataplane';
-  const store = await openStore({ url: config.storeUrl, dataDir: config.dataDir, log, migrate: !dataPlaneOnly, startWhileUnreachable: dataPlaneOnly });
+  const store = await openStore({
+    url: config.storeUrl,
+    dataDir: config.dataDir,
+    log,
+    migrate: !dataPlaneOnly,
+    startWhileUnreachable: dataPlaneOnly,
+  });
   const identity = opts.nodeId ?? nodeIdentity({ id: config.node.id, dataDir: config.dataDir });
   const stops: Array<() => Promise<unknown>> = [() => store.close()];
   const stop = async () => {

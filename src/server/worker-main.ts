@@ -32,7 +32,10 @@ async function main(): Promise<void> {
   const spec = JSON.parse(process.env[WORKER_SPEC_ENV] ?? 'null') as WorkerSpec | null;
   if (!spec) throw new Error(`${WORKER_SPEC_ENV} is missing`);
   const { config } = spec;
-  const log = pino({ level: config.logLevel }, config.logFormat === 'pretty' ? prettyStream() : undefined).child({ worker: spec.slot, nodeId: spec.nodeId });
+  const log = pino({ level: config.logLevel }, config.logFormat === 'pretty' ? prettyStream() : undefined).child({
+    worker: spec.slot,
+    nodeId: spec.nodeId,
+  });
 
   // Ctrl-C reaches the whole process group; the primary decides how the cluster stops.
   process.on('SIGINT', () => undefined);

@@ -36,7 +36,12 @@ export async function addFaultRule(store: Store, spec: FaultRuleSpec, now: numbe
 export async function listFaultRules(db: Kysely<Schema>): Promise<FaultRule[]> {
   const rows = await db.selectFrom('fault_rules').selectAll().orderBy('created_at').orderBy('id').execute();
   return rows.map((row) => {
-    const rule: FaultRule = { id: row.id, createdAt: Number(row.created_at), fired: Number(row.fired), ...(JSON.parse(row.spec) as FaultRuleSpec) };
+    const rule: FaultRule = {
+      id: row.id,
+      createdAt: Number(row.created_at),
+      fired: Number(row.fired),
+      ...(JSON.parse(row.spec) as FaultRuleSpec),
+    };
     if (row.remaining !== null) rule.remaining = Number(row.remaining);
     return rule;
   });

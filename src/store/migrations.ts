@@ -77,11 +77,7 @@ export const migrations: readonly Migration[] = [
         .addColumn('updated_at', 'bigint', (c) => c.notNull())
         .addColumn('revision', 'bigint', (c) => c.notNull())
         .execute();
-      await s
-        .createIndex('resources_product_kind_region')
-        .on('resources')
-        .columns(['product', 'kind', 'region_id'])
-        .execute();
+      await s.createIndex('resources_product_kind_region').on('resources').columns(['product', 'kind', 'region_id']).execute();
       await s.createIndex('resources_parent').on('resources').column('parent_id').execute();
       // The data plane asks "what changed after revision N".
       await s.createIndex('resources_revision').on('resources').column('revision').execute();
@@ -157,11 +153,7 @@ export const migrations: readonly Migration[] = [
     // src/dataplane/resource-cache.ts); this index answers it without reading any document.
     name: '0002_resources_product_kind_revision',
     async up(tx) {
-      await tx.schema
-        .createIndex('resources_product_kind_revision')
-        .on('resources')
-        .columns(['product', 'kind', 'revision'])
-        .execute();
+      await tx.schema.createIndex('resources_product_kind_revision').on('resources').columns(['product', 'kind', 'revision']).execute();
     },
   },
   {
@@ -206,11 +198,7 @@ export async function runMigrations(
       .addColumn('key', 'text', (c) => c.primaryKey())
       .addColumn('value', 'text', (c) => c.notNull())
       .execute();
-    const rows = await tx
-      .selectFrom('meta')
-      .select('key')
-      .where('key', 'like', `${MIGRATION_KEY_PREFIX}%`)
-      .execute();
+    const rows = await tx.selectFrom('meta').select('key').where('key', 'like', `${MIGRATION_KEY_PREFIX}%`).execute();
     const applied = new Set(rows.map((r) => r.key.slice(MIGRATION_KEY_PREFIX.length)));
     const ran: string[] = [];
     for (const m of list) {
@@ -228,12 +216,7 @@ export async function runMigrations(
 
 /** Names of applied migrations, in order; for diagnostics and tests. */
 export async function appliedMigrations(db: Kysely<Schema>): Promise<string[]> {
-  const rows = await db
-    .selectFrom('meta')
-    .select('key')
-    .where('key', 'like', `${MIGRATION_KEY_PREFIX}%`)
-    .orderBy('key')
-    .execute();
+  const rows = await db.selectFrom('meta').select('key').where('key', 'like', `${MIGRATION_KEY_PREFIX}%`).orderBy('key').execute();
   return rows.map((r) => r.key.slice(MIGRATION_KEY_PREFIX.length));
 }
 

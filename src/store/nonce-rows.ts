@@ -25,7 +25,14 @@ const UPSERT =
   'on conflict (nonce_key) do update set timestamp_ms = excluded.timestamp_ms where nonces.timestamp_ms < ?';
 
 export function sqliteNonceRows(database: BetterSqlite3.Database, db: Kysely<Schema>): NonceRows {
-  let statements: { relaxed: BetterSqlite3.Statement; durable: BetterSqlite3.Statement; upsert: BetterSqlite3.Statement; prune: BetterSqlite3.Statement } | undefined;
+  let statements:
+    | {
+        relaxed: BetterSqlite3.Statement;
+        durable: BetterSqlite3.Statement;
+        upsert: BetterSqlite3.Statement;
+        prune: BetterSqlite3.Statement;
+      }
+    | undefined;
   // Prepared on first use: the table exists only once the migrations ran.
   const prepared = () =>
     (statements ??= {

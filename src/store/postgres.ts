@@ -72,7 +72,10 @@ export async function openPostgresStore(url: string, opts: PostgresStoreOptions 
       url,
       onRevision: (revision) => feed.publish(revision),
       onConnected: () => {
-        readRevision(db).then((r) => feed.publish(r), () => {});
+        readRevision(db).then(
+          (r) => feed.publish(r),
+          () => {},
+        );
       },
     });
     if (unreachable) listener.startInBackground();

@@ -20,11 +20,7 @@ export async function bumpRevision(tx: Transaction<Schema>): Promise<number> {
 }
 
 export async function readRevision(db: Kysely<Schema>): Promise<number> {
-  const row = await db
-    .selectFrom('revision')
-    .select('revision')
-    .where('id', '=', REVISION_ROW_ID)
-    .executeTakeFirst();
+  const row = await db.selectFrom('revision').select('revision').where('id', '=', REVISION_ROW_ID).executeTakeFirst();
   if (!row) throw new Error('store: the revision row is missing (migrations did not run?)');
   return Number(row.revision);
 }

@@ -4,7 +4,6 @@
  * back to numbers), booleans are 0/1 integers.
  */
 
-
 export interface MetaTable {
   key: string;
   value: string;
@@ -148,4 +147,3 @@ export interface Schema {
   observations: ObservationTable;
   nonces: NonceTable;
 }
-

@@ -36,7 +36,12 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
     if (!/^postgres(ql)?:\/\//i.test(opts.url)) {
       throw new Error(`store: unsupported URL ${redact(opts.url)} (expected postgres://…)`);
     }
-    return openPostgresStore(opts.url, { pollIntervalMs: opts.pollIntervalMs, migrate: opts.migrate, log: opts.log, startWhileUnreachable: opts.startWhileUnreachable });
+    return openPostgresStore(opts.url, {
+      pollIntervalMs: opts.pollIntervalMs,
+      migrate: opts.migrate,
+      log: opts.log,
+      startWhileUnreachable: opts.startWhileUnreachable,
+    });
   }
   const path = opts.sqlitePath ?? (opts.dataDir ? join(opts.dataDir, SQLITE_FILE_NAME) : undefined);
   if (!path) throw new Error('store: give a PostgreSQL url, a dataDir or a sqlitePath');

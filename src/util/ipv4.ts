@@ -36,7 +36,7 @@ function maskOf(prefix: number): number {
 }
 
 export function cidrContains(cidr: Cidr, ip: number): boolean {
-  return ((ip & maskOf(cidr.prefix)) >>> 0) === cidr.base;
+  return (ip & maskOf(cidr.prefix)) >>> 0 === cidr.base;
 }
 
 export function cidrSize(cidr: Cidr): number {
@@ -44,6 +44,4 @@ export function cidrSize(cidr: Cidr): number {
 }
 
 /** RFC 1918 private ranges: where Ip-type backends may live besides a configured VPC CIDR. */
-export const PRIVATE_RANGES: readonly Cidr[] = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'].map(
-  (c) => parseCidr(c)!,
-);
+export const PRIVATE_RANGES: readonly Cidr[] = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'].map((c) => parseCidr(c)!);

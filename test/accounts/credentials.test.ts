@@ -65,10 +65,14 @@ test('a generated key goes to a 0600 file whose values round-trip; a restart reu
   assert.ok(!logged.includes(creds.accessKeySecret));
 
   // The file is shell-sourceable.
-  const out = execFileSync('sh', ['-c', 'set -a; . "$1"; set +a; printf "%s %s" "$ALIBABA_CLOUD_ACCESS_KEY_ID" "$ALIBABA_CLOUD_ACCESS_KEY_SECRET"', 'sh', file], {
-    encoding: 'utf8',
-    env: {},
-  });
+  const out = execFileSync(
+    'sh',
+    ['-c', 'set -a; . "$1"; set +a; printf "%s %s" "$ALIBABA_CLOUD_ACCESS_KEY_ID" "$ALIBABA_CLOUD_ACCESS_KEY_SECRET"', 'sh', file],
+    {
+      encoding: 'utf8',
+      env: {},
+    },
+  );
   assert.equal(out, `${creds.accessKeyId} ${creds.accessKeySecret}`);
 
   const before = readFileSync(file, 'utf8');
@@ -109,7 +113,11 @@ test('env naming a RAM user key is refused', async () => {
   await ram.createUser('alice');
   const key = await ram.createAccessKey('alice');
   await assert.rejects(
-    ensureRootKey(store, { dataDir: dir, env: { ALIBABA_CLOUD_ACCESS_KEY_ID: key.accessKeyId, ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'x' }, log }),
+    ensureRootKey(store, {
+      dataDir: dir,
+      env: { ALIBABA_CLOUD_ACCESS_KEY_ID: key.accessKeyId, ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'x' },
+      log,
+    }),
     /RAM user "alice", not a root key/,
   );
 });

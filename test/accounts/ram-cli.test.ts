@@ -36,7 +36,10 @@ test('ram commands manage users, keys and policies and print JSON', async () => 
   assert.match(key.AccessKeySecret, /^[A-Za-z0-9]{30}$/);
 
   const listed = await ram('key', 'list', '--owner', 'alice');
-  assert.deepEqual(JSON.parse(listed.stdout).AccessKeys.map((k: { AccessKeyId: string }) => k.AccessKeyId), [key.AccessKeyId]);
+  assert.deepEqual(
+    JSON.parse(listed.stdout).AccessKeys.map((k: { AccessKeyId: string }) => k.AccessKeyId),
+    [key.AccessKeyId],
+  );
   assert.ok(!listed.stdout.includes(key.AccessKeySecret));
 
   assert.equal(JSON.parse((await ram('key', 'disable', key.AccessKeyId)).stdout).Status, 'Inactive');

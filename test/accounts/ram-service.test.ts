@@ -47,7 +47,10 @@ test('user, key, policy, attachment: resolveCaller returns the parsed policies',
   assert.equal(await ram.lookupSecret(key.accessKeyId), key.secret);
 
   const created = await ram.createPolicy('nlb-read-only', READ_ONLY, 'read only');
-  assert.deepEqual({ ...created, createDate: '' }, { policyName: 'nlb-read-only', description: 'read only', createDate: '', attachmentCount: 0 });
+  assert.deepEqual(
+    { ...created, createDate: '' },
+    { policyName: 'nlb-read-only', description: 'read only', createDate: '', attachmentCount: 0 },
+  );
   await ram.attachPolicy('nlb-read-only', 'alice');
 
   const caller = await ram.resolveCaller(key.accessKeyId);
@@ -67,9 +70,15 @@ test('user, key, policy, attachment: resolveCaller returns the parsed policies',
     (await ram.listPolicies()).map((p) => [p.policyName, p.attachmentCount]),
     [['nlb-read-only', 1]],
   );
-  assert.deepEqual((await ram.listUsers()).map((u) => u.userName), ['alice']);
+  assert.deepEqual(
+    (await ram.listUsers()).map((u) => u.userName),
+    ['alice'],
+  );
   const keys = await ram.listAccessKeys('alice');
-  assert.deepEqual(keys.map((k) => [k.accessKeyId, k.owner, k.status]), [[key.accessKeyId, 'alice', 'Active']]);
+  assert.deepEqual(
+    keys.map((k) => [k.accessKeyId, k.owner, k.status]),
+    [[key.accessKeyId, 'alice', 'Active']],
+  );
   assert.ok(!('secret' in keys[0]));
 });
 
@@ -136,7 +145,10 @@ test('not-found, duplicate and invalid-input codes', async () => {
   await rejectsWith(ram.createPolicy('p'.repeat(129), READ_ONLY), 'InvalidParameter.PolicyName');
   await rejectsWith(ram.createPolicy('p', READ_ONLY, 'd'.repeat(1025)), 'InvalidParameter.Description');
   await rejectsWith(
-    ram.createPolicy('conditional', JSON.stringify({ Version: '1', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*', Condition: {} }] })),
+    ram.createPolicy(
+      'conditional',
+      JSON.stringify({ Version: '1', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*', Condition: {} }] }),
+    ),
     'InvalidParameter.PolicyDocument',
   );
   await rejectsWith(ram.createPolicy('broken', '{'), 'InvalidParameter.PolicyDocument');

@@ -71,9 +71,7 @@ export function forbiddenImports(edges: readonly ImportEdge[]): string[] {
     ['domain', 'products'],
     ['domain', 'dataplane'],
   ];
-  return edges
-    .filter((e) => rules.some(([a, b]) => inside(e.from, a) && inside(e.to, b)))
-    .map((e) => `${e.from} -> ${e.to}`);
+  return edges.filter((e) => rules.some(([a, b]) => inside(e.from, a) && inside(e.to, b))).map((e) => `${e.from} -> ${e.to}`);
 }
 
 /** Loops in the folder graph (a folder's files importing another folder's), each as `a -> b -> a`. */

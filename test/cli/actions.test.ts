@@ -10,10 +10,22 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../support/process.js';
-import { NLB, TEST_ACCESS_KEY_ID, TEST_ACCESS_KEY_SECRET, callApi, startTestServer, waitForJob, type TestServer } from '../support/server.js';
+import {
+  NLB,
+  TEST_ACCESS_KEY_ID,
+  TEST_ACCESS_KEY_SECRET,
+  callApi,
+  startTestServer,
+  waitForJob,
+  type TestServer,
+} from '../support/server.js';
 import { createActiveLoadBalancer, createServerGroup } from '../support/nlb-setup.js';
 
-const creds = { ALIBABA_CLOUD_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET: TEST_ACCESS_KEY_SECRET, OPENSLB_ENDPOINT: '' };
+const creds = {
+  ALIBABA_CLOUD_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID,
+  ALIBABA_CLOUD_ACCESS_KEY_SECRET: TEST_ACCESS_KEY_SECRET,
+  OPENSLB_ENDPOINT: '',
+};
 let server: TestServer;
 let cli: (args: string[]) => ReturnType<typeof runCli>;
 
@@ -26,7 +38,10 @@ after(() => server?.stop());
 test('--list names every action of the product', async () => {
   const r = await cli(['nlb', '--list']);
   assert.equal(r.code, 0, r.stderr);
-  const names = r.stdout.trim().split('\n').map((l) => l.split(/\s+/)[0]);
+  const names = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => l.split(/\s+/)[0]);
   for (const name of ['CreateListener', 'ListLoadBalancers', 'GetJobStatus', 'ListAsynJobs']) assert.ok(names.includes(name), name);
   assert.match(r.stdout, /^CreateListener\s+change$/m);
   const gwlb = await cli(['gwlb', '--list']);
@@ -34,13 +49,19 @@ test('--list names every action of the product', async () => {
 });
 
 test('<Action> --help and help <Action> describe its parameters: type, rule, required, and an example', async () => {
-  for (const args of [['nlb', 'CreateListener', '--help'], ['nlb', 'help', 'CreateListener']]) {
+  for (const args of [
+    ['nlb', 'CreateListener', '--help'],
+    ['nlb', 'help', 'CreateListener'],
+  ]) {
     const r = await cli(args);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /--ListenerPort\s+required; an integer from 0 to 65535/);
     assert.match(r.stdout, /--ListenerProtocol\s+required; one of TCP, UDP, TCPSSL/);
     assert.match(r.stdout, /--Tag\.N\.Key\s+a string of at most 64 characters/);
-    assert.match(r.stdout, /Example:\n {2}openslb nlb CreateListener --LoadBalancerId '<LoadBalancerId>' --ListenerProtocol TCP --ListenerPort \d+/);
+    assert.match(
+      r.stdout,
+      /Example:\n {2}openslb nlb CreateListener --LoadBalancerId '<LoadBalancerId>' --ListenerProtocol TCP --ListenerPort \d+/,
+    );
   }
   const generic = await cli(['nlb', '--help']);
   assert.equal(generic.code, 0);
@@ -70,12 +91,34 @@ test('a misspelt parameter is refused instead of being ignored (a List* would li
 });
 
 test('a bad value comes back with the rule it broke', async () => {
-  const r = await cli(['nlb', 'CreateListener', '--LoadBalancerId', 'nlb-x', '--ListenerProtocol', 'TCP', '--ListenerPort', '70000', '--ServerGroupId', 'sgp-x']);
+  const r = await cli([
+    'nlb',
+    'CreateListener',
+    '--LoadBalancerId',
+    'nlb-x',
+    '--ListenerProtocol',
+    'TCP',
+    '--ListenerPort',
+    '70000',
+    '--ServerGroupId',
+    'sgp-x',
+  ]);
   assert.equal(r.code, 1);
   const body = JSON.parse(r.stderr);
   assert.equal(body.Code, 'IllegalParam.ListenerPort');
   assert.equal(body.Message, 'The param of ListenerPort is illegal. It must be an integer from 0 to 65535.');
-  const proto = await cli(['nlb', 'CreateListener', '--LoadBalancerId', 'nlb-x', '--ListenerProtocol', 'HTTP', '--ListenerPort', '80', '--ServerGroupId', 'sgp-x']);
+  const proto = await cli([
+    'nlb',
+    'CreateListener',
+    '--LoadBalancerId',
+    'nlb-x',
+    '--ListenerProtocol',
+    'HTTP',
+    '--ListenerPort',
+    '80',
+    '--ServerGroupId',
+    'sgp-x',
+  ]);
   assert.match(JSON.parse(proto.stderr).Message, /It must be one of TCP, UDP, TCPSSL\.$/);
 });
 
@@ -133,7 +176,19 @@ test('--wait prints plain progress lines off a terminal and says why a job faile
   t.after(() => new Promise((r) => squatter.close(r)));
   const port = (squatter.address() as net.AddressInfo).port;
 
-  const r = await cli(['nlb', 'CreateListener', '--LoadBalancerId', lb.id, '--ListenerProtocol', 'TCP', '--ListenerPort', String(port), '--ServerGroupId', sg, '--wait']);
+  const r = await cli([
+    'nlb',
+    'CreateListener',
+    '--LoadBalancerId',
+    lb.id,
+    '--ListenerProtocol',
+    'TCP',
+    '--ListenerPort',
+    String(port),
+    '--ServerGroupId',
+    sg,
+    '--wait',
+  ]);
   assert.equal(r.code, 1);
   const { JobId } = JSON.parse(r.stdout);
   assert.ok(!r.stderr.includes('\r'), 'no carriage returns in a log');

@@ -11,7 +11,15 @@ import { gwlbProduct } from '../../src/products/gwlb/index.js';
 
 test('every declared parameter has a flat wire name, as the SDKs send it', () => {
   const names = flatParams(nlbProduct.actions.get('CreateServerGroup')!).map((x) => x.pattern);
-  for (const name of ['ServerGroupName', 'HealthCheckConfig.HealthCheckType', 'HealthCheckConfig.HealthCheckHttpCode.N', 'Tag.N.Key', 'RegionId', 'ClientToken', 'DryRun']) {
+  for (const name of [
+    'ServerGroupName',
+    'HealthCheckConfig.HealthCheckType',
+    'HealthCheckConfig.HealthCheckHttpCode.N',
+    'Tag.N.Key',
+    'RegionId',
+    'ClientToken',
+    'DryRun',
+  ]) {
     assert.ok(names.includes(name), name);
   }
   const servers = flatParams(nlbProduct.actions.get('AddServersToServerGroup')!);
@@ -20,7 +28,7 @@ test('every declared parameter has a flat wire name, as the SDKs send it', () =>
   assert.equal(patternOf('Servers.12.Port'), 'Servers.N.Port');
 });
 
-test('unknown names get the nearest declared ones, with the caller\'s list index', () => {
+test("unknown names get the nearest declared ones, with the caller's list index", () => {
   const list = gwlbProduct.actions.get('ListServerGroups')!;
   assert.deepEqual(unknownParams(list, ['ServerGroupIds.2', 'MaxResults']), []);
   assert.deepEqual(unknownParams(list, ['ServerGroupIDs.2']), [{ name: 'ServerGroupIDs.2', suggestions: ['ServerGroupIds.2'] }]);
@@ -40,7 +48,11 @@ test('rules in words', () => {
 
 test('the pager follows NextToken to the end and stops a server that never ends at MAX_PAGES', async () => {
   const list = nlbProduct.actions.get('ListLoadBalancers')!;
-  const pages = [{ LoadBalancers: [{ id: 1 }], NextToken: 'a' }, { LoadBalancers: [{ id: 2 }], NextToken: 'b' }, { LoadBalancers: [{ id: 3 }], NextToken: '' }];
+  const pages = [
+    { LoadBalancers: [{ id: 1 }], NextToken: 'a' },
+    { LoadBalancers: [{ id: 2 }], NextToken: 'b' },
+    { LoadBalancers: [{ id: 3 }], NextToken: '' },
+  ];
   const seen: Array<Record<string, string>> = [];
   const merged = await allPages(list, { VpcIds: 'x' }, async (params) => {
     seen.push({ ...params });
@@ -48,7 +60,14 @@ test('the pager follows NextToken to the end and stops a server that never ends 
   });
   assert.deepEqual(merged.LoadBalancers, [{ id: 1 }, { id: 2 }, { id: 3 }]);
   assert.equal(merged.NextToken, '');
-  assert.deepEqual(seen.map((s) => [s.MaxResults, s.NextToken, s.VpcIds]), [['100', undefined, 'x'], ['100', 'a', 'x'], ['100', 'b', 'x']]);
+  assert.deepEqual(
+    seen.map((s) => [s.MaxResults, s.NextToken, s.VpcIds]),
+    [
+      ['100', undefined, 'x'],
+      ['100', 'a', 'x'],
+      ['100', 'b', 'x'],
+    ],
+  );
 
   let calls = 0;
   const endless = await allPages(list, {}, async () => ({ LoadBalancers: [], NextToken: `t${++calls}` }));

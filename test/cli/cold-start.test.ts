@@ -33,7 +33,19 @@ let backend: TcpBackend;
 
 function serve(args: string[], dataDir: string): Promise<ServeProcess> {
   return startServe(
-    ['--config', join(dir, 'openslb.yaml'), '--store', pgServer.url, '--data-dir', dataDir, '--api-listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0', ...args],
+    [
+      '--config',
+      join(dir, 'openslb.yaml'),
+      '--store',
+      pgServer.url,
+      '--data-dir',
+      dataDir,
+      '--api-listen',
+      '127.0.0.1:0',
+      '--admin-listen',
+      '127.0.0.1:0',
+      ...args,
+    ],
     credentials,
   ).then((s) => {
     processes.push(s);
@@ -85,7 +97,12 @@ test('a data-plane node started while PostgreSQL is down forwards from its local
   let node = await serve(['--role', 'dataplane', '--workers', '1', '--node-id', NODE_ID], nodeDir);
   const lb = await createActiveLoadBalancer(api);
   const group = await createServerGroup(api, { Scheduler: 'Wrr' }, [{ ip: backend.host, port: backend.port }]);
-  const { JobId } = await callApi(api, NLB, 'CreateListener', { LoadBalancerId: lb.id, ListenerProtocol: 'TCP', ListenerPort: PORT_A, ServerGroupId: group });
+  const { JobId } = await callApi(api, NLB, 'CreateListener', {
+    LoadBalancerId: lb.id,
+    ListenerProtocol: 'TCP',
+    ListenerPort: PORT_A,
+    ServerGroupId: group,
+  });
   const revision = await jobRevision(JobId);
   await eventually('the listener is forwarding', async () => {
     try {
@@ -123,7 +140,12 @@ test('a data-plane node started while PostgreSQL is down forwards from its local
   // Back: the node registers on its own and applies what changed meanwhile.
   const listenerB = await eventually('the API accepts changes again', async () => {
     try {
-      return await createRunningListener(api, { LoadBalancerId: lb.id, ListenerProtocol: 'TCP', ListenerPort: PORT_B, ServerGroupId: group });
+      return await createRunningListener(api, {
+        LoadBalancerId: lb.id,
+        ListenerProtocol: 'TCP',
+        ListenerPort: PORT_B,
+        ServerGroupId: group,
+      });
     } catch {
       return undefined;
     }

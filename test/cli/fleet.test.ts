@@ -143,8 +143,16 @@ before(async () => {
   const [peerA, peerB] = [startPeer(nsA), startPeer(nsB)];
   await Promise.all([peerA.ready, peerB.ready]);
 
-  const serveA = await serveIn(nsA, ['--role', 'dataplane', '--workers', '1', '--admin-listen', '', '--node-id', `${tag}-a`, '--node-address', '192.0.2.10'], pgServer.socketUrl!);
-  const serveB = await serveIn(nsB, ['--role', 'all', '--workers', '2', '--admin-listen', '', '--node-id', `${tag}-b`, '--node-address', '192.0.2.11'], pgServer.socketUrl!);
+  const serveA = await serveIn(
+    nsA,
+    ['--role', 'dataplane', '--workers', '1', '--admin-listen', '', '--node-id', `${tag}-a`, '--node-address', '192.0.2.10'],
+    pgServer.socketUrl!,
+  );
+  const serveB = await serveIn(
+    nsB,
+    ['--role', 'all', '--workers', '2', '--admin-listen', '', '--node-id', `${tag}-b`, '--node-address', '192.0.2.11'],
+    pgServer.socketUrl!,
+  );
   machineA = { serve: serveA, peer: peerA, nodeId: `${tag}-a` };
   machineB = { serve: serveB, peer: peerB, nodeIds: [1, 2].map((w) => `${tag}-b-w${w}`) };
   await eventually('all three data-plane nodes registered', async () => {
@@ -154,11 +162,19 @@ before(async () => {
 
   // Each machine's own address, as configured (a namespace has nothing but a loopback).
   const addresses = Object.fromEntries((await listNodes(admin)).map((n) => [n.nodeId, n.address]));
-  assert.deepEqual(addresses, { [machineA.nodeId]: '192.0.2.10', [machineB.nodeIds[0]]: '192.0.2.11', [machineB.nodeIds[1]]: '192.0.2.11' });
+  assert.deepEqual(addresses, {
+    [machineA.nodeId]: '192.0.2.10',
+    [machineB.nodeIds[0]]: '192.0.2.11',
+    [machineB.nodeIds[1]]: '192.0.2.11',
+  });
 
   const lb = await createActiveLoadBalancer(api);
   vip = lb.vips[0];
-  serverGroupId = await createServerGroup(api, { Scheduler: 'Tch' }, BACKENDS.map((b) => ({ ip: b.host, port: b.port })));
+  serverGroupId = await createServerGroup(
+    api,
+    { Scheduler: 'Tch' },
+    BACKENDS.map((b) => ({ ip: b.host, port: b.port })),
+  );
 });
 
 after(async () => {
@@ -177,7 +193,12 @@ after(async () => {
 });
 
 test('every node of the fleet applies a listener, and each sends the same flow to the same backend', async () => {
-  await createRunningListener(api, { LoadBalancerId: (await firstLb()).id, ListenerProtocol: 'TCP', ListenerPort: 17_911, ServerGroupId: serverGroupId });
+  await createRunningListener(api, {
+    LoadBalancerId: (await firstLb()).id,
+    ListenerProtocol: 'TCP',
+    ListenerPort: 17_911,
+    ServerGroupId: serverGroupId,
+  });
   const chosen = new Set<string>();
   for (let i = 0; i < 12; i++) {
     const srcPort = nextSrcPort++;
@@ -193,7 +214,12 @@ test('every node of the fleet applies a listener, and each sends the same flow t
 test('a job waits for every live node; a node that stops heartbeating is left out and reported', async () => {
   const lbId = (await firstLb()).id;
   machineA.serve.child.kill('SIGSTOP');
-  const { JobId } = await callApi(api, NLB, 'CreateListener', { LoadBalancerId: lbId, ListenerProtocol: 'TCP', ListenerPort: 17_912, ServerGroupId: serverGroupId });
+  const { JobId } = await callApi(api, NLB, 'CreateListener', {
+    LoadBalancerId: lbId,
+    ListenerProtocol: 'TCP',
+    ListenerPort: 17_912,
+    ServerGroupId: serverGroupId,
+  });
   const revision = await jobRevision(JobId);
   await eventually('machine B applied the new listener', async () => {
     const rows = await Promise.all(machineB.nodeIds.map(nodeRow));
@@ -232,7 +258,12 @@ test('a job waits for every live node; a node that stops heartbeating is left ou
   });
   assert.match(await machineA.peer.send(vip, 17_912, nextSrcPort++, 'back'), /^[abc]:back$/);
   await eventually('the API process logged the node coming back', async () =>
-    apiServe.stdout().split('\n').some((l) => l.includes('heartbeating again') && l.includes(machineA.nodeId)) ? true : undefined,
+    apiServe
+      .stdout()
+      .split('\n')
+      .some((l) => l.includes('heartbeating again') && l.includes(machineA.nodeId))
+      ? true
+      : undefined,
   );
 });
 
@@ -246,8 +277,8 @@ test('health: a backend one machine cannot reach stays in service; Unhealthy onc
   const sees = async (nodeId: string) =>
     (await fleetNodes()).find((n) => n.nodeId === nodeId)?.health?.unhealthy.some((u) => u.target === target) ?? false;
   const nonNormal = async () =>
-    (await callApi(api, NLB, 'GetListenerHealthStatus', { ListenerId: listenerId }, { placement: 'query' })).ListenerHealthStatus[0].ServerGroupInfos[0]
-      .NonNormalServers as Array<{ ServerIp: string; Status: string; Reason?: { ReasonCode: string } }>;
+    (await callApi(api, NLB, 'GetListenerHealthStatus', { ListenerId: listenerId }, { placement: 'query' })).ListenerHealthStatus[0]
+      .ServerGroupInfos[0].NonNormalServers as Array<{ ServerIp: string; Status: string; Reason?: { ReasonCode: string } }>;
 
   await machineA.peer.closeBackend('c');
   await eventually('machine A sees backend c unhealthy', async () => ((await sees(machineA.nodeId)) ? true : undefined));
@@ -273,10 +304,17 @@ test('health: a backend one machine cannot reach stays in service; Unhealthy onc
 test('every process of the fleet survives its PostgreSQL sessions being terminated, and work goes on', async () => {
   for (let i = 0; i < 6; i++) {
     await new Promise((r) => setTimeout(r, 500));
-    await db!.query('select pg_terminate_backend(pid) from pg_stat_activity where pid <> pg_backend_pid() and datname = current_database()');
+    await db!.query(
+      'select pg_terminate_backend(pid) from pg_stat_activity where pid <> pg_backend_pid() and datname = current_database()',
+    );
   }
   for (const s of [apiServe, machineA.serve, machineB.serve]) assert.equal(s.child.exitCode, null, 'still running');
-  const { JobId } = await callApi(api, NLB, 'CreateListener', { LoadBalancerId: (await firstLb()).id, ListenerProtocol: 'TCP', ListenerPort: 17_914, ServerGroupId: serverGroupId });
+  const { JobId } = await callApi(api, NLB, 'CreateListener', {
+    LoadBalancerId: (await firstLb()).id,
+    ListenerProtocol: 'TCP',
+    ListenerPort: 17_914,
+    ServerGroupId: serverGroupId,
+  });
   assert.equal(await waitJobDone(JobId), 'Succeeded', 'every node applied it');
   assert.match(await machineA.peer.send(vip, 17_914, nextSrcPort++, 'a'), /^[abc]:a$/);
   assert.match(await machineB.peer.send(vip, 17_914, nextSrcPort++, 'b'), /^[abc]:b$/);

@@ -32,7 +32,11 @@ before(async () => {
 });
 after(() => server?.stop());
 
-const env = { ALIBABA_CLOUD_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET: TEST_ACCESS_KEY_SECRET, OPENSLB_ENDPOINT: '' };
+const env = {
+  ALIBABA_CLOUD_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID,
+  ALIBABA_CLOUD_ACCESS_KEY_SECRET: TEST_ACCESS_KEY_SECRET,
+  OPENSLB_ENDPOINT: '',
+};
 
 function cli(...args: string[]) {
   return runCli(['gwlb', ...args, '--endpoint', server.url], env);
@@ -43,10 +47,14 @@ function cli(...args: string[]) {
  * past the change so it can settle. The CLI's own --wait-timeout bounds the run.
  */
 function cliWaiting(transitional: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'gwlb', ...args, '--wait', '--wait-timeout', '60', '--endpoint', server.url], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', MAIN, 'gwlb', ...args, '--wait', '--wait-timeout', '60', '--endpoint', server.url],
+    {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stdout = '';
   let stderr = '';
   let advanced = false;
@@ -65,11 +73,22 @@ test('create a GWLB, a server group and a listener with --wait; list; delete', a
   const lb = await cliWaiting(
     'Provisioning',
     'CreateLoadBalancer',
-    '--VpcId', 'vpc-local',
-    '--ZoneMappings.1.ZoneId', 'cn-hangzhou-a', '--ZoneMappings.1.VSwitchId', 'vsw-local-a',
-    '--ZoneMappings.2.ZoneId', 'cn-hangzhou-b', '--ZoneMappings.2.VSwitchId', 'vsw-local-b',
-    '--LoadBalancerName', 'cli-gateway',
-    '--Tag.1.Key', 'made-by', '--Tag.1.Value', 'cli',
+    '--VpcId',
+    'vpc-local',
+    '--ZoneMappings.1.ZoneId',
+    'cn-hangzhou-a',
+    '--ZoneMappings.1.VSwitchId',
+    'vsw-local-a',
+    '--ZoneMappings.2.ZoneId',
+    'cn-hangzhou-b',
+    '--ZoneMappings.2.VSwitchId',
+    'vsw-local-b',
+    '--LoadBalancerName',
+    'cli-gateway',
+    '--Tag.1.Key',
+    'made-by',
+    '--Tag.1.Value',
+    'cli',
   );
   assert.equal(lb.code, 0, lb.stderr);
   const created = JSON.parse(lb.stdout);
@@ -80,17 +99,48 @@ test('create a GWLB, a server group and a listener with --wait; list; delete', a
   // --wait returned only once the instance was Active.
   assert.equal(await lbStatus(server, created.LoadBalancerId), 'Active');
 
-  const sg = await cliWaiting('Creating', 'CreateServerGroup', '--VpcId', 'vpc-local', '--ServerGroupType', 'Ip', '--Scheduler', '3TCH', '--ServerGroupName', 'cli-appliances');
+  const sg = await cliWaiting(
+    'Creating',
+    'CreateServerGroup',
+    '--VpcId',
+    'vpc-local',
+    '--ServerGroupType',
+    'Ip',
+    '--Scheduler',
+    '3TCH',
+    '--ServerGroupName',
+    'cli-appliances',
+  );
   assert.equal(sg.code, 0, sg.stderr);
   const { ServerGroupId } = JSON.parse(sg.stdout);
   assert.match(sg.stderr, /Available/);
 
-  const add = await cliWaiting('Configuring', 'AddServersToServerGroup', '--ServerGroupId', ServerGroupId, '--Servers.1.ServerId', '127.0.45.200', '--Servers.1.ServerType', 'Ip', '--Servers.1.Port', '6081');
+  const add = await cliWaiting(
+    'Configuring',
+    'AddServersToServerGroup',
+    '--ServerGroupId',
+    ServerGroupId,
+    '--Servers.1.ServerId',
+    '127.0.45.200',
+    '--Servers.1.ServerType',
+    'Ip',
+    '--Servers.1.Port',
+    '6081',
+  );
   assert.equal(add.code, 0, add.stderr);
   const group = (await gwlb(server, 'ListServerGroups', { ServerGroupIds: [ServerGroupId] })).ServerGroups[0];
   assert.deepEqual([group.ServerGroupStatus, group.ServerCount, group.Scheduler], ['Available', 1, '3TCH']);
 
-  const lsn = await cliWaiting('Provisioning', 'CreateListener', '--LoadBalancerId', created.LoadBalancerId, '--ServerGroupId', ServerGroupId, '--ListenerDescription', 'cli-listener');
+  const lsn = await cliWaiting(
+    'Provisioning',
+    'CreateListener',
+    '--LoadBalancerId',
+    created.LoadBalancerId,
+    '--ServerGroupId',
+    ServerGroupId,
+    '--ListenerDescription',
+    'cli-listener',
+  );
   assert.equal(lsn.code, 0, lsn.stderr);
   const { ListenerId } = JSON.parse(lsn.stdout);
   assert.match(ListenerId, /^lsn-/);
@@ -112,7 +162,10 @@ test('create a GWLB, a server group and a listener with --wait; list; delete', a
     },
   ]);
   const lbs = JSON.parse((await cli('ListLoadBalancers', '--Tag.1.Key', 'made-by', '--Tag.1.Value', 'cli')).stdout);
-  assert.deepEqual(lbs.LoadBalancers.map((l: { LoadBalancerName: string }) => l.LoadBalancerName), ['cli-gateway']);
+  assert.deepEqual(
+    lbs.LoadBalancers.map((l: { LoadBalancerName: string }) => l.LoadBalancerName),
+    ['cli-gateway'],
+  );
 
   // The group is in use: the API error comes back as the JSON error body, exit code 1.
   const inUse = await cli('DeleteServerGroup', '--ServerGroupId', ServerGroupId);

@@ -19,7 +19,11 @@ import { instanceFor } from '../../src/dataplane/kernel/engine.js';
 import { INSTANCE_MARK_SHIFT } from '../../src/dataplane/kernel/program.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), `openslb-kernel-restart-${process.pid}-`));
-const env = { ALIBABA_CLOUD_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET: TEST_ACCESS_KEY_SECRET, OPENSLB_ENGINE: 'kernel' };
+const env = {
+  ALIBABA_CLOUD_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID,
+  ALIBABA_CLOUD_ACCESS_KEY_SECRET: TEST_ACCESS_KEY_SECRET,
+  OPENSLB_ENGINE: 'kernel',
+};
 const args = ['--data-dir', dataDir, '--api-listen', '127.0.0.1:0', '--admin-listen', ''];
 const running: ServeProcess[] = [];
 const backends: TcpBackend[] = [];
@@ -79,7 +83,10 @@ function flowsOf(nodeId: string): number {
   const mask = (0xfff << INSTANCE_MARK_SHIFT) >>> 0;
   const value = (instanceFor(nodeId) << INSTANCE_MARK_SHIFT) >>> 0;
   try {
-    return execFileSync('conntrack', ['-L', '--mark', `${value}/${mask}`], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().split('\n').filter((l) => l.startsWith('tcp')).length;
+    return execFileSync('conntrack', ['-L', '--mark', `${value}/${mask}`], { stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .split('\n')
+      .filter((l) => l.startsWith('tcp')).length;
   } catch {
     return 0; // exit 1: nothing matched
   }
@@ -119,7 +126,11 @@ test('kill -9 drops no kernel-forwarded connection; the next process takes over;
   const first = await startServe(args, env);
   running.push(first);
   const lb = await createActiveLoadBalancer(api(first));
-  const sg = await createServerGroup(api(first), { Scheduler: 'Tch', HealthCheckConfig: { HealthCheckEnabled: false } }, backends.map((b) => ({ ip: b.host, port: b.port })));
+  const sg = await createServerGroup(
+    api(first),
+    { Scheduler: 'Tch', HealthCheckConfig: { HealthCheckEnabled: false } },
+    backends.map((b) => ({ ip: b.host, port: b.port })),
+  );
   await createRunningListener(api(first), { LoadBalancerId: lb.id, ListenerProtocol: 'TCP', ListenerPort: 7801, ServerGroupId: sg });
   const nodeId = readFileSync(join(dataDir, 'node-id'), 'utf8').trim();
   const firstTables = tablesOf(nodeId);
@@ -156,7 +167,10 @@ test('kill -9 drops no kernel-forwarded connection; the next process takes over;
   await allStillTalk('orphaned again');
   const third = await startServe([...args, '--node-id', otherNodeId], env);
   running.push(third);
-  await until('the new node installed its table and removed the dead one', () => tablesOf(otherNodeId).length === 1 && !openslbTables().some((t) => t.name === deadTable.name));
+  await until(
+    'the new node installed its table and removed the dead one',
+    () => tablesOf(otherNodeId).length === 1 && !openslbTables().some((t) => t.name === deadTable.name),
+  );
   await allStillTalk('after takeover');
 
   const thirdTables = tablesOf(otherNodeId);

@@ -65,12 +65,18 @@ let listenerId: string;
 test('CreateLoadBalancer --wait returns once the NLB is Active, with a VIP per zone', async () => {
   const r = await nlb(
     'CreateLoadBalancer',
-    '--AddressType', 'Intranet',
-    '--VpcId', 'vpc-local',
-    '--ZoneMappings.1.ZoneId', 'cn-hangzhou-a',
-    '--ZoneMappings.1.VSwitchId', 'vsw-local-a',
-    '--ZoneMappings.2.ZoneId', 'cn-hangzhou-b',
-    '--ZoneMappings.2.VSwitchId', 'vsw-local-b',
+    '--AddressType',
+    'Intranet',
+    '--VpcId',
+    'vpc-local',
+    '--ZoneMappings.1.ZoneId',
+    'cn-hangzhou-a',
+    '--ZoneMappings.1.VSwitchId',
+    'vsw-local-a',
+    '--ZoneMappings.2.ZoneId',
+    'cn-hangzhou-b',
+    '--ZoneMappings.2.VSwitchId',
+    'vsw-local-b',
     '--wait',
   );
   assert.equal(r.code, 0, r.stderr);
@@ -84,7 +90,18 @@ test('CreateLoadBalancer --wait returns once the NLB is Active, with a VIP per z
 });
 
 test('a server group with two servers: both Available once AddServersToServerGroup --wait returns', async () => {
-  const created = await ok('CreateServerGroup', '--ServerGroupName', 'web', '--VpcId', 'vpc-local', '--ServerGroupType', 'Ip', '--Protocol', 'TCP', '--wait');
+  const created = await ok(
+    'CreateServerGroup',
+    '--ServerGroupName',
+    'web',
+    '--VpcId',
+    'vpc-local',
+    '--ServerGroupType',
+    'Ip',
+    '--Protocol',
+    'TCP',
+    '--wait',
+  );
   groupId = created.ServerGroupId;
   const servers: string[] = [];
   backends.forEach((b, i) => {
@@ -106,11 +123,16 @@ test('a server group with two servers: both Available once AddServersToServerGro
 test('CreateListener --wait: Running when it returns, and connections reach both servers', async () => {
   const created = await ok(
     'CreateListener',
-    '--LoadBalancerId', lbId,
-    '--ListenerProtocol', 'TCP',
-    '--ListenerPort', String(PORT),
-    '--ServerGroupId', groupId,
-    '--ListenerDescription', 'walkthrough',
+    '--LoadBalancerId',
+    lbId,
+    '--ListenerProtocol',
+    'TCP',
+    '--ListenerPort',
+    String(PORT),
+    '--ServerGroupId',
+    groupId,
+    '--ListenerDescription',
+    'walkthrough',
     '--wait',
   );
   listenerId = created.ListenerId;
@@ -142,7 +164,17 @@ test('StopListener --wait refuses connections; StartListener --wait forwards aga
 });
 
 test('a refused CLI call prints the Alibaba error and changes nothing', async () => {
-  const r = await nlb('CreateListener', '--LoadBalancerId', lbId, '--ListenerProtocol', 'TCP', '--ListenerPort', String(PORT), '--ServerGroupId', groupId);
+  const r = await nlb(
+    'CreateListener',
+    '--LoadBalancerId',
+    lbId,
+    '--ListenerProtocol',
+    'TCP',
+    '--ListenerPort',
+    String(PORT),
+    '--ServerGroupId',
+    groupId,
+  );
   assert.equal(r.code, 1);
   assert.equal(r.body.Code, 'Conflict.Port');
   assert.ok(r.body.RequestId);

@@ -49,14 +49,25 @@ test('a node killed and started again on the same data dir takes over its own ro
   const first = await serve(dir, ['--workers', '0']);
   const identity = readFileSync(join(dir, 'node-id'), 'utf8').trim();
   assert.match(identity, /^[A-Za-z0-9][A-Za-z0-9._-]*-[0-9a-f]{8}$/, 'host name and a random suffix');
-  assert.deepEqual((await listNodes(adminUrl(first))).map((n) => n.nodeId), [identity]);
+  assert.deepEqual(
+    (await listNodes(adminUrl(first))).map((n) => n.nodeId),
+    [identity],
+  );
 
   await stopProcess(first.child, 'SIGKILL');
-  assert.deepEqual(nodeRows(dir).map((r) => r.node_id), [identity], 'a killed node leaves its row behind');
+  assert.deepEqual(
+    nodeRows(dir).map((r) => r.node_id),
+    [identity],
+    'a killed node leaves its row behind',
+  );
 
   const second = await serve(dir, ['--workers', '0']);
   const nodes = await listNodes(adminUrl(second));
-  assert.deepEqual(nodes.map((n) => n.nodeId), [identity], 'the same identity, and no stale row beside it');
+  assert.deepEqual(
+    nodes.map((n) => n.nodeId),
+    [identity],
+    'the same identity, and no stale row beside it',
+  );
   assert.equal(nodes[0].live, true);
   await stopProcess(second.child);
   assert.deepEqual(nodeRows(dir), [], 'a node stopped cleanly deregisters');
@@ -71,9 +82,16 @@ test('--node-id names the node; worker rows are removed when the primary is kill
     const w = await listWorkers(admin);
     return w.length === 2 && w.every((x) => x.ready) ? w : undefined;
   });
-  assert.deepEqual(workers.map((w) => w.nodeId), [`${id}-w1`, `${id}-w2`]);
+  assert.deepEqual(
+    workers.map((w) => w.nodeId),
+    [`${id}-w1`, `${id}-w2`],
+  );
   await eventually('both worker nodes registered', async () =>
-    nodeRows(dir).map((r) => r.node_id).join() === `${id}-w1,${id}-w2` ? true : undefined,
+    nodeRows(dir)
+      .map((r) => r.node_id)
+      .join() === `${id}-w1,${id}-w2`
+      ? true
+      : undefined,
   );
 
   await stopProcess(s.child, 'SIGKILL');
@@ -88,7 +106,10 @@ test('openslb nodes list shows registered nodes; nodes forget removes one', asyn
   const listed = await runCli(['nodes', 'list', '--data-dir', dir]);
   assert.equal(listed.code, 0, listed.stderr);
   const nodes = (JSON.parse(listed.stdout) as { Nodes: Array<{ nodeId: string; live: boolean }> }).Nodes;
-  assert.deepEqual(nodes.map((n) => [n.nodeId, n.live]), [[`listed-${process.pid}`, true]]);
+  assert.deepEqual(
+    nodes.map((n) => [n.nodeId, n.live]),
+    [[`listed-${process.pid}`, true]],
+  );
 
   // A retired machine: stopped without deregistering, then forgotten by the operator.
   await stopProcess(s.child, 'SIGKILL');

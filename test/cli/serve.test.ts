@@ -14,10 +14,7 @@ const noCredentials = { ALIBABA_CLOUD_ACCESS_KEY_ID: '', ALIBABA_CLOUD_ACCESS_KE
 let serve: ServeProcess;
 
 before(async () => {
-  serve = await startServe(
-    ['--data-dir', dataDir, '--api-listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0'],
-    noCredentials,
-  );
+  serve = await startServe(['--data-dir', dataDir, '--api-listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0'], noCredentials);
 });
 after(async () => {
   if (serve) await stopProcess(serve.child);
@@ -45,10 +42,16 @@ test('first start writes a private credentials file and never logs the secret', 
 });
 
 test('openslb nlb <Action> calls the API with the generated credentials and prints JSON', async () => {
-  const r = await runCli(['nlb', 'DescribeZones', '--AcceptLanguage', 'en-US', '--endpoint', serve.apiUrl, '--data-dir', dataDir], noCredentials);
+  const r = await runCli(
+    ['nlb', 'DescribeZones', '--AcceptLanguage', 'en-US', '--endpoint', serve.apiUrl, '--data-dir', dataDir],
+    noCredentials,
+  );
   assert.equal(r.code, 0, r.stderr);
   const body = JSON.parse(r.stdout);
-  assert.deepEqual(body.Zones.map((z: { ZoneId: string }) => z.ZoneId), ['cn-hangzhou-a', 'cn-hangzhou-b']);
+  assert.deepEqual(
+    body.Zones.map((z: { ZoneId: string }) => z.ZoneId),
+    ['cn-hangzhou-a', 'cn-hangzhou-b'],
+  );
 });
 
 test('the same credentials from the environment work, and API errors come back as the JSON error body', async () => {

@@ -17,7 +17,11 @@ import { adminUrl, eventually, listWorkers } from '../support/serve-admin.js';
 const dataDir = mkdtempSync(join(tmpdir(), 'openslb-sharedprobe-'));
 // User space: there both workers serve the TCP listener and check its backend (the kernel
 // engine leaves plain TCP to worker 1 alone, which would make one probe trivial).
-const credentials = { ALIBABA_CLOUD_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET: TEST_ACCESS_KEY_SECRET, OPENSLB_ENGINE: 'userspace' };
+const credentials = {
+  ALIBABA_CLOUD_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID,
+  ALIBABA_CLOUD_ACCESS_KEY_SECRET: TEST_ACCESS_KEY_SECRET,
+  OPENSLB_ENGINE: 'userspace',
+};
 const PORT = 20_000 + ((process.pid + 41) % 20_000);
 const INTERVAL_S = 2;
 let serve: ServeProcess | undefined;
@@ -29,7 +33,18 @@ before(async () => {
   regions[0].vpcs[0].vSwitches[1].vipPool = '127.0.76.0/24';
   writeFileSync(join(dataDir, 'openslb.yaml'), JSON.stringify({ regions }));
   serve = await startServe(
-    ['--config', join(dataDir, 'openslb.yaml'), '--data-dir', dataDir, '--api-listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0', '--workers', '2'],
+    [
+      '--config',
+      join(dataDir, 'openslb.yaml'),
+      '--data-dir',
+      dataDir,
+      '--api-listen',
+      '127.0.0.1:0',
+      '--admin-listen',
+      '127.0.0.1:0',
+      '--workers',
+      '2',
+    ],
     credentials,
   );
   backend = await startTcpBackend('127.0.0.1', 'probed');
@@ -49,7 +64,17 @@ test('two workers, one probe per interval to the backend', async () => {
   const lb = await createActiveLoadBalancer(api);
   const group = await createServerGroup(
     api,
-    { Scheduler: 'Wrr', HealthCheckConfig: { HealthCheckEnabled: true, HealthCheckType: 'TCP', HealthCheckInterval: INTERVAL_S, HealthyThreshold: 2, UnhealthyThreshold: 2, HealthCheckConnectTimeout: 1 } },
+    {
+      Scheduler: 'Wrr',
+      HealthCheckConfig: {
+        HealthCheckEnabled: true,
+        HealthCheckType: 'TCP',
+        HealthCheckInterval: INTERVAL_S,
+        HealthyThreshold: 2,
+        UnhealthyThreshold: 2,
+        HealthCheckConnectTimeout: 1,
+      },
+    },
     [{ ip: backend!.host, port: backend!.port }],
   );
   await createRunningListener(api, { LoadBalancerId: lb.id, ListenerProtocol: 'TCP', ListenerPort: PORT, ServerGroupId: group });
@@ -73,5 +98,8 @@ test('two workers, one probe per interval to the backend', async () => {
   if (process.env.OPENSLB_TEST_VERBOSE) console.log({ probes, intervals });
   assert.ok(probes >= 1, 'the backend is probed');
   // At most one per interval started in the window, plus one at its edge.
-  assert.ok(probes <= Math.floor(intervals) + 2, `${probes} probes in ${intervals.toFixed(1)} intervals: one per interval, not one per worker`);
+  assert.ok(
+    probes <= Math.floor(intervals) + 2,
+    `${probes} probes in ${intervals.toFixed(1)} intervals: one per interval, not one per worker`,
+  );
 });

@@ -32,7 +32,20 @@ before(async () => {
   const configFile = join(dataDir, 'openslb.yaml');
   writeFileSync(configFile, JSON.stringify({ regions }));
   serve = await startServe(
-    ['--config', configFile, '--data-dir', dataDir, '--api-listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0', '--workers', '2', '--log-level', 'info'],
+    [
+      '--config',
+      configFile,
+      '--data-dir',
+      dataDir,
+      '--api-listen',
+      '127.0.0.1:0',
+      '--admin-listen',
+      '127.0.0.1:0',
+      '--workers',
+      '2',
+      '--log-level',
+      'info',
+    ],
     credentials,
   );
   admin = adminUrl(serve);
@@ -74,15 +87,35 @@ function restartedWorker(slot: number, oldPid: number): Promise<WorkerInfo> {
 test('each worker is its own data-plane node, and a TCP listener made through the API forwards', async () => {
   const workers = await listWorkers(admin);
   assert.equal(workers.length, 2);
-  assert.ok(workers.every((w) => w.ready && w.pid && w.pid !== serve.child.pid), 'two ready worker processes besides the primary');
+  assert.ok(
+    workers.every((w) => w.ready && w.pid && w.pid !== serve.child.pid),
+    'two ready worker processes besides the primary',
+  );
   assert.notEqual(workers[0].pid, workers[1].pid);
-  assert.deepEqual(workers.map((w) => w.datagrams), [true, false], 'worker 1 alone owns the datagram sockets');
+  assert.deepEqual(
+    workers.map((w) => w.datagrams),
+    [true, false],
+    'worker 1 alone owns the datagram sockets',
+  );
 
   const nodes = await listNodes(admin);
-  for (const w of workers) assert.ok(nodes.some((n) => n.nodeId === w.nodeId && n.live), `node ${w.nodeId} registered and live`);
+  for (const w of workers)
+    assert.ok(
+      nodes.some((n) => n.nodeId === w.nodeId && n.live),
+      `node ${w.nodeId} registered and live`,
+    );
 
-  const sg = await createServerGroup(api, { Scheduler: 'Wrr' }, backends.map((b) => ({ ip: b.host, port: b.port })));
-  const listenerId = await createRunningListener(api, { LoadBalancerId: lb.id, ListenerProtocol: 'TCP', ListenerPort: 17_801, ServerGroupId: sg });
+  const sg = await createServerGroup(
+    api,
+    { Scheduler: 'Wrr' },
+    backends.map((b) => ({ ip: b.host, port: b.port })),
+  );
+  const listenerId = await createRunningListener(api, {
+    LoadBalancerId: lb.id,
+    ListenerProtocol: 'TCP',
+    ListenerPort: 17_801,
+    ServerGroupId: sg,
+  });
   assertServedByBackends(await roundTrips(17_801, 12));
 
   // /metrics on the primary adds up what every worker counted.
@@ -102,7 +135,11 @@ test('a killed TCP worker is restarted; listeners keep forwarding and jobs keep 
   assert.match(serve.stdout(), /data-plane worker exited; its connections are lost; restarting it/);
 
   assertServedByBackends(await roundTrips(17_801, 6));
-  const sg = await createServerGroup(api, { Scheduler: 'Sch' }, backends.map((b) => ({ ip: b.host, port: b.port })));
+  const sg = await createServerGroup(
+    api,
+    { Scheduler: 'Sch' },
+    backends.map((b) => ({ ip: b.host, port: b.port })),
+  );
   await createRunningListener(api, { LoadBalancerId: lb.id, ListenerProtocol: 'TCP', ListenerPort: 17_802, ServerGroupId: sg });
   assertServedByBackends(await roundTrips(17_802, 6));
   const nodes = await listNodes(admin);

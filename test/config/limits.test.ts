@@ -26,14 +26,17 @@ test('defaults are the documented limits', () => {
 });
 
 test('the file sets them; unknown names and impossible values are errors', () => {
-  withFile('api:\n  requestTimeoutMs: 5000\n  headersTimeoutMs: 2000\n  maxParams: 100\ndataplane:\n  maxUdpSessionsPerListener: 50000\n', (path) => {
-    const c = loadConfig({ config: path }, {});
-    assert.equal(c.api.requestTimeoutMs, 5000);
-    assert.equal(c.api.headersTimeoutMs, 2000);
-    assert.equal(c.api.maxParams, 100);
-    assert.equal(c.api.maxBodyBytes, DEFAULT_API_LIMITS.maxBodyBytes);
-    assert.equal(c.dataplane.maxUdpSessionsPerListener, 50_000);
-  });
+  withFile(
+    'api:\n  requestTimeoutMs: 5000\n  headersTimeoutMs: 2000\n  maxParams: 100\ndataplane:\n  maxUdpSessionsPerListener: 50000\n',
+    (path) => {
+      const c = loadConfig({ config: path }, {});
+      assert.equal(c.api.requestTimeoutMs, 5000);
+      assert.equal(c.api.headersTimeoutMs, 2000);
+      assert.equal(c.api.maxParams, 100);
+      assert.equal(c.api.maxBodyBytes, DEFAULT_API_LIMITS.maxBodyBytes);
+      assert.equal(c.dataplane.maxUdpSessionsPerListener, 50_000);
+    },
+  );
   withFile('api:\n  maxBody: 10\n', (path) => assert.throws(() => loadConfig({ config: path }, {}), ConfigError));
   withFile('api:\n  maxParams: 0\n', (path) => assert.throws(() => loadConfig({ config: path }, {}), ConfigError));
   withFile('api:\n  requestTimeoutMs: 1000\n  headersTimeoutMs: 2000\n', (path) =>

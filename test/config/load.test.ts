@@ -18,7 +18,10 @@ test('a newcomer gets the documented defaults', () => {
   assert.equal(c.dataDir, './.openslb');
   assert.equal(c.storeUrl, undefined);
   assert.equal(c.regions[0].id, 'cn-hangzhou');
-  assert.deepEqual(c.regions[0].zones.map((z) => z.id), ['cn-hangzhou-a', 'cn-hangzhou-b']);
+  assert.deepEqual(
+    c.regions[0].zones.map((z) => z.id),
+    ['cn-hangzhou-a', 'cn-hangzhou-b'],
+  );
   const vpc = c.regions[0].vpcs[0];
   assert.equal(vpc.id, 'vpc-local');
   assert.equal(vpc.cidr, '127.0.0.0/8');
@@ -70,15 +73,24 @@ test('mistakes in the config are refused with a message that names them', () => 
     ],
   ];
   for (const [text, message] of cases) {
-    assert.throws(() => loadConfig({ config: file(text) }, {}), (e: unknown) => e instanceof ConfigError && message.test(e.message));
+    assert.throws(
+      () => loadConfig({ config: file(text) }, {}),
+      (e: unknown) => e instanceof ConfigError && message.test(e.message),
+    );
   }
 });
 
 test('dataplane.gwlbEngine picks the GENEVE path: auto by default, from the file or OPENSLB_GWLB_ENGINE, and nothing else', () => {
   assert.equal(loadConfig({}, {}).dataplane.gwlbEngine, 'auto');
   assert.equal(loadConfig({ config: file('dataplane:\n  gwlbEngine: userspace\n') }, {}).dataplane.gwlbEngine, 'userspace');
-  assert.equal(loadConfig({ config: file('dataplane:\n  gwlbEngine: userspace\n') }, { OPENSLB_GWLB_ENGINE: 'bpf' }).dataplane.gwlbEngine, 'bpf');
-  assert.throws(() => loadConfig({ config: file('dataplane:\n  gwlbEngine: xdp\n') }, {}), (e: Error) => e instanceof ConfigError && /gwlbEngine must be auto, bpf or userspace/.test(e.message));
+  assert.equal(
+    loadConfig({ config: file('dataplane:\n  gwlbEngine: userspace\n') }, { OPENSLB_GWLB_ENGINE: 'bpf' }).dataplane.gwlbEngine,
+    'bpf',
+  );
+  assert.throws(
+    () => loadConfig({ config: file('dataplane:\n  gwlbEngine: xdp\n') }, {}),
+    (e: Error) => e instanceof ConfigError && /gwlbEngine must be auto, bpf or userspace/.test(e.message),
+  );
 });
 
 test('the user-space relay and the connection log: off and auto by default, set by the file or --connection-log, bad values refused', () => {

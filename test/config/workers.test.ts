@@ -25,6 +25,9 @@ test('workers comes from the config file too, and the flag wins over it', () => 
 
 test('a worker count that is not a whole number in range is refused with a message', () => {
   for (const bad of ['-1', '2.5', 'many', '5000']) {
-    assert.throws(() => loadConfig({ workers: bad }, {}), (err: unknown) => err instanceof ConfigError && /workers must be an integer/.test((err as Error).message));
+    assert.throws(
+      () => loadConfig({ workers: bad }, {}),
+      (err: unknown) => err instanceof ConfigError && /workers must be an integer/.test((err as Error).message),
+    );
   }
 });

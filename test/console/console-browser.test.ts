@@ -20,7 +20,14 @@ import { startApplianceProcess, type ApplianceProcess } from '../support/gwlb-ap
 import { NLB, TEST_ACCESS_KEY_ID, TEST_ACCESS_KEY_SECRET, callApi, startTestServer, type TestServer } from '../support/server.js';
 import { startEndpoint, type EndpointSim } from '../dataplane/gwlb/harness.js';
 import { makeFlows, sendFlows } from '../dataplane/gwlb/traffic.js';
-import { appliances, addServers, createListener, createLoadBalancer, createServerGroup as createGwlbGroup, gwlb } from '../products/gwlb/support.js';
+import {
+  appliances,
+  addServers,
+  createListener,
+  createLoadBalancer,
+  createServerGroup as createGwlbGroup,
+  gwlb,
+} from '../products/gwlb/support.js';
 
 const BACKEND_IP = '127.0.163.10';
 const APPLIANCE_IP = '127.0.163.20';
@@ -112,14 +119,25 @@ test('GET / leads to the sign-in page; a wrong secret is refused, the right key 
   assert.equal(cookie.httpOnly, true);
   assert.equal(cookie.sameSite, 'Strict');
   assert.ok(cookie.expires > Date.now() / 1000, 'it expires (not a forever cookie)');
-  const visible = await page.evaluate(() => ({ cookie: document.cookie, local: JSON.stringify(localStorage), session: JSON.stringify(sessionStorage), html: document.documentElement.outerHTML }));
+  const visible = await page.evaluate(() => ({
+    cookie: document.cookie,
+    local: JSON.stringify(localStorage),
+    session: JSON.stringify(sessionStorage),
+    html: document.documentElement.outerHTML,
+  }));
   assert.equal(visible.cookie.includes('openslb_console'), false, 'scripts cannot read the cookie');
-  for (const where of [visible.local, visible.session, visible.html]) assert.equal(where.includes(TEST_ACCESS_KEY_SECRET), false, 'the secret is nowhere in the page');
+  for (const where of [visible.local, visible.session, visible.html])
+    assert.equal(where.includes(TEST_ACCESS_KEY_SECRET), false, 'the secret is nowhere in the page');
 });
 
 test('an NLB instance created from the form becomes Active and shows its VIP per zone', async () => {
   await submit('create-nlb', { LoadBalancerName: 'console-web' });
-  await until('#/nlb/instances', async () => (await page.getByTestId('nlb-instances').locator('tr', { hasText: 'console-web' }).locator('[data-status=Active]').count()) === 1, 'NLB Active');
+  await until(
+    '#/nlb/instances',
+    async () =>
+      (await page.getByTestId('nlb-instances').locator('tr', { hasText: 'console-web' }).locator('[data-status=Active]').count()) === 1,
+    'NLB Active',
+  );
   await page.getByTestId('nlb-instances').locator('tr', { hasText: 'console-web' }).getByRole('link').click();
   await page.getByTestId('zones').waitFor();
   state.lbId = decodeURIComponent(page.url().split('/').pop()!);
@@ -134,16 +152,33 @@ test('a server group with a real backend, from the forms', async () => {
   await page.goto(`${admin}/console/#/nlb/server-groups`);
   await submit(
     'create-server-group',
-    { ServerGroupName: 'console-web-group', 'HealthCheckConfig.HealthCheckInterval': '1', 'HealthCheckConfig.UnhealthyThreshold': '2', 'HealthCheckConfig.HealthyThreshold': '2' },
+    {
+      ServerGroupName: 'console-web-group',
+      'HealthCheckConfig.HealthCheckInterval': '1',
+      'HealthCheckConfig.UnhealthyThreshold': '2',
+      'HealthCheckConfig.HealthyThreshold': '2',
+    },
     { PreserveClientIpEnabled: 'false' },
   );
-  await until('#/nlb/server-groups', async () => (await page.getByTestId('server-groups').locator('tr', { hasText: 'console-web-group' }).count()) === 1, 'group listed');
+  await until(
+    '#/nlb/server-groups',
+    async () => (await page.getByTestId('server-groups').locator('tr', { hasText: 'console-web-group' }).count()) === 1,
+    'group listed',
+  );
   await page.getByTestId('server-groups').locator('tr', { hasText: 'console-web-group' }).getByRole('link').first().click();
   await page.getByTestId('add-backend').waitFor();
   state.groupId = decodeURIComponent(page.url().split('/').pop()!);
 
   await submit('add-backend', { ServerIp: BACKEND_IP, Port: String(backend.port), Weight: '100' });
-  await until(`#/nlb/server-groups/${state.groupId}`, async () => (await page.getByTestId('backends').locator('tr', { hasText: `${BACKEND_IP}:${backend!.port}` }).count()) === 1, 'backend listed');
+  await until(
+    `#/nlb/server-groups/${state.groupId}`,
+    async () =>
+      (await page
+        .getByTestId('backends')
+        .locator('tr', { hasText: `${BACKEND_IP}:${backend!.port}` })
+        .count()) === 1,
+    'backend listed',
+  );
 });
 
 test('a TCP listener from the form: the API’s validation message shows on the form, then the listener runs', async () => {
@@ -153,8 +188,21 @@ test('a TCP listener from the form: the API’s validation message shows on the 
   assert.match(error, /^IllegalParam\.ListenerPort: /, error);
   await browser.screenshot('02-listener-form-validation');
 
-  await submit('create-listener', { ListenerPort: String(LISTEN_PORT), ListenerDescription: 'console-web' }, { ServerGroupId: state.groupId });
-  await until(`#/nlb/instances/${state.lbId}`, async () => (await page.getByTestId('listeners').locator('tr', { hasText: String(LISTEN_PORT) }).locator('[data-status=Running]').count()) === 1, 'listener Running');
+  await submit(
+    'create-listener',
+    { ListenerPort: String(LISTEN_PORT), ListenerDescription: 'console-web' },
+    { ServerGroupId: state.groupId },
+  );
+  await until(
+    `#/nlb/instances/${state.lbId}`,
+    async () =>
+      (await page
+        .getByTestId('listeners')
+        .locator('tr', { hasText: String(LISTEN_PORT) })
+        .locator('[data-status=Running]')
+        .count()) === 1,
+    'listener Running',
+  );
   const row = page.getByTestId('listeners').locator('tr', { hasText: String(LISTEN_PORT) });
   state.listenerId = (await row.getByRole('link').first().innerText()).trim();
   assert.equal(await tcpRoundTrip(state.vip, LISTEN_PORT, 'hello'), 'web-1:hello', 'the listener the form made forwards real traffic');
@@ -205,7 +253,10 @@ test('a job that fails shows as Failed, with the reason wherever the API gives o
   assert.match(message, /^CreateListener failed \(job [^)]+\): /, message);
 
   await page.goto(`${admin}/console/#/nlb/jobs`);
-  const row = page.getByTestId('jobs').locator('tr', { has: page.locator('[data-status=Failed]') }).first();
+  const row = page
+    .getByTestId('jobs')
+    .locator('tr', { has: page.locator('[data-status=Failed]') })
+    .first();
   await row.waitFor();
   const jobId = (await row.locator('td').first().innerText()).trim();
   const api = (await callApi(server, NLB, 'ListAsynJobs', { JobIds: [jobId] })).Jobs[0];
@@ -224,7 +275,13 @@ test('a job that fails shows as Failed, with the reason wherever the API gives o
 test('a read-only RAM user sees every page but cannot change anything', async () => {
   const ram = new RamService(server.running.store, { now: () => Date.now() });
   await ram.createUser('console-viewer');
-  await ram.createPolicy('console-viewer-read', JSON.stringify({ Version: '1', Statement: [{ Effect: 'Allow', Action: ['nlb:Get*', 'nlb:List*', 'nlb:Describe*', 'gwlb:Get*', 'gwlb:List*'], Resource: '*' }] }));
+  await ram.createPolicy(
+    'console-viewer-read',
+    JSON.stringify({
+      Version: '1',
+      Statement: [{ Effect: 'Allow', Action: ['nlb:Get*', 'nlb:List*', 'nlb:Describe*', 'gwlb:Get*', 'gwlb:List*'], Resource: '*' }],
+    }),
+  );
   await ram.attachPolicy('console-viewer-read', 'console-viewer');
   const key = await ram.createAccessKey('console-viewer');
 
@@ -240,7 +297,10 @@ test('a read-only RAM user sees every page but cannot change anything', async ()
     assert.equal(await p.getByTestId('create-nlb').count(), 0);
 
     await p.goto(`${admin}/console/#/nlb/instances/${state.lbId}`);
-    await p.getByTestId('listeners').locator('tr', { hasText: String(LISTEN_PORT) }).waitFor();
+    await p
+      .getByTestId('listeners')
+      .locator('tr', { hasText: String(LISTEN_PORT) })
+      .waitFor();
     assert.equal(await p.getByTestId('create-listener').count(), 0);
     assert.equal(await p.getByRole('button', { name: /^(Stop|Start|Delete)/ }).count(), 0, 'no buttons that change anything');
     await p.goto(`${admin}/console/#/nlb/server-groups/${state.groupId}`);
@@ -272,14 +332,37 @@ test('the GWLB pages show a running appliance, healthy, behind a Running listene
   const group = await createGwlbGroup(server, {
     ServerGroupName: 'console-appliances',
     Protocol: 'GENEVE',
-    HealthCheckConfig: { HealthCheckEnabled: true, HealthCheckProtocol: 'TCP', HealthCheckConnectPort: APPLIANCE_HEALTH_PORT, HealthCheckInterval: 1, HealthyThreshold: 2, UnhealthyThreshold: 2, HealthCheckConnectTimeout: 1 },
+    HealthCheckConfig: {
+      HealthCheckEnabled: true,
+      HealthCheckProtocol: 'TCP',
+      HealthCheckConnectPort: APPLIANCE_HEALTH_PORT,
+      HealthCheckInterval: 1,
+      HealthyThreshold: 2,
+      UnhealthyThreshold: 2,
+      HealthCheckConnectTimeout: 1,
+    },
   });
   await addServers(server, group, appliances(APPLIANCE_IP));
   await createListener(server, { LoadBalancerId: lb, ServerGroupId: group });
-  const vips = ((await gwlb(server, 'GetLoadBalancerAttribute', { LoadBalancerId: lb })).ZoneMappings as any[]).map((z) => z.LoadBalancerAddresses[0].PrivateIpv4Address as string);
+  const vips = ((await gwlb(server, 'GetLoadBalancerAttribute', { LoadBalancerId: lb })).ZoneMappings as any[]).map(
+    (z) => z.LoadBalancerAddresses[0].PrivateIpv4Address as string,
+  );
 
-  await until('#/gwlb/instances', async () => (await page.getByTestId('gwlb-instances').locator('tr', { hasText: 'console-inspection' }).locator('[data-status=Active]').count()) === 1, 'GWLB Active');
-  await until(`#/gwlb/instances/${lb}`, async () => (await page.getByTestId('appliance-health').locator('[data-status=Healthy]').count()) === 1, 'appliance Healthy');
+  await until(
+    '#/gwlb/instances',
+    async () =>
+      (await page
+        .getByTestId('gwlb-instances')
+        .locator('tr', { hasText: 'console-inspection' })
+        .locator('[data-status=Active]')
+        .count()) === 1,
+    'GWLB Active',
+  );
+  await until(
+    `#/gwlb/instances/${lb}`,
+    async () => (await page.getByTestId('appliance-health').locator('[data-status=Healthy]').count()) === 1,
+    'appliance Healthy',
+  );
   assert.equal(await page.getByTestId('gwlb-listener').locator('[data-status=Running]').count(), 1);
   // GENEVE traffic from an endpoint, through the appliance and back: bounded, 20 rounds of 5 flows.
   endpoint = await startEndpoint(GWLB_ENDPOINT_IP);
@@ -292,7 +375,10 @@ test('the GWLB pages show a running appliance, healthy, behind a Running listene
     latest = (await packets.getAttribute('data-latest')) ?? '';
     if (latest.split(',').some((v) => Number(v) > 0)) break;
   }
-  assert.ok(latest.split(',').some((v) => Number(v) > 0), `packets per second by direction on the chart (latest: ${latest})`);
+  assert.ok(
+    latest.split(',').some((v) => Number(v) > 0),
+    `packets per second by direction on the chart (latest: ${latest})`,
+  );
   const flows = (await page.locator('[data-chart="Flows"]').getAttribute('data-latest')) ?? '';
   assert.ok(Number(flows.split(',')[0]) > 0, `active flows on the chart (latest: ${flows})`);
   await browser.screenshot('07-gwlb-instance');

@@ -18,14 +18,25 @@ after(async () => server?.stop());
 
 const H = { 'content-type': 'application/json', 'x-openslb-console': '1' };
 
-async function signIn(accessKeyId: string, accessKeySecret: string): Promise<{ status: number; cookie?: string; setCookie: string; body: any }> {
-  const res = await fetch(`${admin}/console/api/signin`, { method: 'POST', headers: H, body: JSON.stringify({ accessKeyId, accessKeySecret }) });
+async function signIn(
+  accessKeyId: string,
+  accessKeySecret: string,
+): Promise<{ status: number; cookie?: string; setCookie: string; body: any }> {
+  const res = await fetch(`${admin}/console/api/signin`, {
+    method: 'POST',
+    headers: H,
+    body: JSON.stringify({ accessKeyId, accessKeySecret }),
+  });
   const setCookie = res.headers.get('set-cookie') ?? '';
   return { status: res.status, cookie: /^(openslb_console=[^;]+)/.exec(setCookie)?.[1], setCookie, body: await res.json() };
 }
 
 async function consoleCall(cookie: string, product: string, action: string, params: Record<string, string> = {}) {
-  const res = await fetch(`${admin}/console/api/call`, { method: 'POST', headers: { ...H, cookie }, body: JSON.stringify({ product, action, params }) });
+  const res = await fetch(`${admin}/console/api/call`, {
+    method: 'POST',
+    headers: { ...H, cookie },
+    body: JSON.stringify({ product, action, params }),
+  });
   return { status: res.status, body: (await res.json()) as any };
 }
 
@@ -91,7 +102,10 @@ test('without a session, or without the console header, nothing is called', asyn
 test('a console action is an API call with the signed-in key: validation, RAM and the API counters are the gateway’s', async () => {
   const ram = new RamService(server.running.store, { now: () => Date.now() });
   await ram.createUser('console-reader');
-  await ram.createPolicy('console-nlb-read', JSON.stringify({ Version: '1', Statement: [{ Effect: 'Allow', Action: ['nlb:Get*', 'nlb:List*', 'nlb:Describe*'], Resource: '*' }] }));
+  await ram.createPolicy(
+    'console-nlb-read',
+    JSON.stringify({ Version: '1', Statement: [{ Effect: 'Allow', Action: ['nlb:Get*', 'nlb:List*', 'nlb:Describe*'], Resource: '*' }] }),
+  );
   await ram.attachPolicy('console-nlb-read', 'console-reader');
   const key = await ram.createAccessKey('console-reader');
 
@@ -100,12 +114,21 @@ test('a console action is an API call with the signed-in key: validation, RAM an
   assert.equal(reader.body.isRoot, false);
   assert.deepEqual({ nlb: reader.body.writable.nlb, gwlb: reader.body.writable.gwlb }, { nlb: false, gwlb: false });
   assert.equal((await consoleCall(reader.cookie!, 'nlb', 'ListLoadBalancers')).status, 200);
-  const denied = await consoleCall(reader.cookie!, 'nlb', 'CreateServerGroup', { ServerGroupName: 'nope', VpcId: 'vpc-local', ServerGroupType: 'Ip' });
+  const denied = await consoleCall(reader.cookie!, 'nlb', 'CreateServerGroup', {
+    ServerGroupName: 'nope',
+    VpcId: 'vpc-local',
+    ServerGroupType: 'Ip',
+  });
   assert.equal(denied.status, 403);
   assert.equal(denied.body.Code, 'Forbidden.NoPermission');
 
   const root = await signIn(TEST_ACCESS_KEY_ID, TEST_ACCESS_KEY_SECRET);
-  const bad = await consoleCall(root.cookie!, 'nlb', 'CreateListener', { LoadBalancerId: 'nlb-x', ListenerProtocol: 'TCP', ListenerPort: '70000', ServerGroupId: 'sgp-x' });
+  const bad = await consoleCall(root.cookie!, 'nlb', 'CreateListener', {
+    LoadBalancerId: 'nlb-x',
+    ListenerProtocol: 'TCP',
+    ListenerPort: '70000',
+    ServerGroupId: 'sgp-x',
+  });
   assert.equal(bad.status, 400);
   assert.match(bad.body.Code, /^IllegalParam/);
   assert.ok(bad.body.RequestId && bad.body.HostId, 'the Alibaba error body, as the API gives it');

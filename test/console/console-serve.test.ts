@@ -30,13 +30,21 @@ test('the start-up line names the console, and a change made there is in the API
   assert.ok(m, serve.stderr());
   const admin = m[1];
   const headers = { 'content-type': 'application/json', 'x-openslb-console': '1' };
-  const signin = await fetch(`${admin}/console/api/signin`, { method: 'POST', headers, body: JSON.stringify({ accessKeyId: KEY_ID, accessKeySecret: SECRET }) });
+  const signin = await fetch(`${admin}/console/api/signin`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ accessKeyId: KEY_ID, accessKeySecret: SECRET }),
+  });
   assert.equal(signin.status, 200);
   const cookie = /^(openslb_console=[^;]+)/.exec(signin.headers.get('set-cookie') ?? '')![1];
   const made = await fetch(`${admin}/console/api/call`, {
     method: 'POST',
     headers: { ...headers, cookie },
-    body: JSON.stringify({ product: 'nlb', action: 'CreateServerGroup', params: { ServerGroupName: 'from-console', VpcId: 'vpc-local', ServerGroupType: 'Ip' } }),
+    body: JSON.stringify({
+      product: 'nlb',
+      action: 'CreateServerGroup',
+      params: { ServerGroupName: 'from-console', VpcId: 'vpc-local', ServerGroupType: 'Ip' },
+    }),
   });
   assert.equal(made.status, 200);
   const { RequestId } = (await made.json()) as { RequestId: string };

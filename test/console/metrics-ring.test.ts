@@ -13,7 +13,12 @@ const text = (active: number, total: number, idle = 0) =>
   ].join('\n');
 
 test('a sample line is split into metric, labels (escapes undone) and value', () => {
-  assert.deepEqual(parseSample('m{a="x",b="q\\"uote"} 4.5'), { key: 'm{a="x",b="q\\"uote"}', metric: 'm', labels: { a: 'x', b: 'q"uote' }, value: 4.5 });
+  assert.deepEqual(parseSample('m{a="x",b="q\\"uote"} 4.5'), {
+    key: 'm{a="x",b="q\\"uote"}',
+    metric: 'm',
+    labels: { a: 'x', b: 'q"uote' },
+    value: 4.5,
+  });
   assert.deepEqual(parseSample('plain 3'), { key: 'plain', metric: 'plain', labels: {}, value: 3 });
   assert.equal(parseSample('broken{a="x"} NaNish'), undefined);
 });
@@ -59,8 +64,20 @@ test('health series are kept from their first sample, zero included, and are mis
 
 test('the newest sample answers label lookups, e.g. which engine forwards each listener', () => {
   const ring = new MetricsRing({ capacity: 4 });
-  ring.record(1000, ['openslb_listener_engine{listener="lsn-a@80",engine="kernel"} 1', 'openslb_listener_engine{listener="lsn-b@81",engine="userspace"} 1'].join('\n'));
-  ring.record(2000, ['openslb_listener_engine{listener="lsn-a@80",engine="kernel"} 1', 'openslb_listener_engine{listener="lsn-b@81",engine="kernel"} 1'].join('\n'));
+  ring.record(
+    1000,
+    [
+      'openslb_listener_engine{listener="lsn-a@80",engine="kernel"} 1',
+      'openslb_listener_engine{listener="lsn-b@81",engine="userspace"} 1',
+    ].join('\n'),
+  );
+  ring.record(
+    2000,
+    [
+      'openslb_listener_engine{listener="lsn-a@80",engine="kernel"} 1',
+      'openslb_listener_engine{listener="lsn-b@81",engine="kernel"} 1',
+    ].join('\n'),
+  );
   assert.deepEqual(ring.latestLabels('openslb_listener_engine', 'listener', 'engine'), { 'lsn-a@80': 'kernel', 'lsn-b@81': 'kernel' });
   assert.deepEqual(new MetricsRing().latestLabels('openslb_listener_engine', 'listener', 'engine'), {});
 });

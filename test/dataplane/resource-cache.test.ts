@@ -19,7 +19,9 @@ test('refresh sees new, changed and deleted rows of its product and kinds only',
     const cache = new ResourceCache('nlb', ['listener', 'loadbalancer']);
     const names = async () => {
       const byKind = await cache.refresh(store.db);
-      return Object.fromEntries([...byKind].map(([k, rows]) => [k, rows.map((r) => `${r.id}:${r.status}:${(r.body as { name: string }).name}`)]));
+      return Object.fromEntries(
+        [...byKind].map(([k, rows]) => [k, rows.map((r) => `${r.id}:${r.status}:${(r.body as { name: string }).name}`)]),
+      );
     };
 
     assert.deepEqual(await names(), { listener: [], loadbalancer: [] });
@@ -39,7 +41,11 @@ test('refresh sees new, changed and deleted rows of its product and kinds only',
     // A delete and an insert in one revision keep the count: the cache must still notice both.
     await store.mutate(async (tx, revision) => {
       await deleteResource(tx, 'lsn-2');
-      await insertResource(tx, { id: 'lsn-3', product: 'nlb', kind: 'listener', regionId: 'r', status: 'Active', body: { name: 'lsn-3' } }, { now: revision, revision });
+      await insertResource(
+        tx,
+        { id: 'lsn-3', product: 'nlb', kind: 'listener', regionId: 'r', status: 'Active', body: { name: 'lsn-3' } },
+        { now: revision, revision },
+      );
     });
     assert.deepEqual((await names()).listener, ['lsn-1:Stopped:renamed', 'lsn-3:Active:lsn-3']);
 

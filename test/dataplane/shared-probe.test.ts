@@ -15,10 +15,13 @@ const target = (host: string, interval = 2): HealthTarget => ({
 test('asks for the same probe within half an interval share one real probe; later ones probe again', async () => {
   let now = 1_000_000;
   const probed: string[] = [];
-  const prober = new SharedProber(async (t) => {
-    probed.push(t.host);
-    return { ok: t.host !== '10.0.0.2', reason: t.host === '10.0.0.2' ? 'refused' : undefined };
-  }, () => now);
+  const prober = new SharedProber(
+    async (t) => {
+      probed.push(t.host);
+      return { ok: t.host !== '10.0.0.2', reason: t.host === '10.0.0.2' ? 'refused' : undefined };
+    },
+    () => now,
+  );
   // Two workers, same target, same moment: one probe.
   const [a, b] = await Promise.all([prober.run(target('10.0.0.1')), prober.run(target('10.0.0.1'))]);
   assert.deepEqual([a.ok, b.ok], [true, true]);

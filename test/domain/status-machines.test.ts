@@ -30,8 +30,14 @@ test('an outcome settles in its status, back in the previous one, or deletes the
 
 test('NLB listeners: start, stop, reconfigure and delete settle as the API documents', () => {
   const t = NLB_LISTENER.transitions;
-  assert.deepEqual([t.start.via, settle(t.start.onSuccess, 'Stopped'), settle(t.start.onFailure, 'Stopped')], ['Starting', 'Running', 'Stopped']);
-  assert.deepEqual([t.stop.via, settle(t.stop.onSuccess, 'Running'), settle(t.stop.onFailure, 'Running')], ['Stopping', 'Stopped', 'Running']);
+  assert.deepEqual(
+    [t.start.via, settle(t.start.onSuccess, 'Stopped'), settle(t.start.onFailure, 'Stopped')],
+    ['Starting', 'Running', 'Stopped'],
+  );
+  assert.deepEqual(
+    [t.stop.via, settle(t.stop.onSuccess, 'Running'), settle(t.stop.onFailure, 'Running')],
+    ['Stopping', 'Stopped', 'Running'],
+  );
   // Reconfiguring a stopped listener does not start it.
   assert.equal(settle(t.configure.onSuccess, 'Stopped'), 'Stopped');
   assert.equal(settle(t.configure.onSuccess, 'Running'), 'Running');

@@ -50,7 +50,13 @@ test('a Terraform-style create that meets SystemBusy twice succeeds on the third
   let created: Record<string, any> | undefined;
   for (let attempt = 1; attempt <= 5 && !created; attempt++) {
     try {
-      created = await call('CreateLoadBalancer', { AddressType: 'Intranet', VpcId: 'vpc-local', ZoneMappings: ZONES, LoadBalancerName: 'tf-retry', ClientToken: 'tf-create-1' });
+      created = await call('CreateLoadBalancer', {
+        AddressType: 'Intranet',
+        VpcId: 'vpc-local',
+        ZoneMappings: ZONES,
+        LoadBalancerName: 'tf-retry',
+        ClientToken: 'tf-create-1',
+      });
     } catch (err) {
       const e = err as { code: string; statusCode: number; data: any };
       if (e.code !== 'SystemBusy') throw err;
@@ -91,23 +97,56 @@ test('an error after the commit: the change is made, and a retry with the same C
 
 test('a job forced to fail is Failed in GetJobStatus, ListAsynJobs and openslb --wait', async () => {
   const sg = await createServerGroup(server, { HealthCheckConfig: { HealthCheckEnabled: false } }, []);
-  const rule = await addRule({ product: 'nlb', action: 'CreateListener', count: 2, effect: { type: 'fail-job', reason: 'the disk is on fire' } });
+  const rule = await addRule({
+    product: 'nlb',
+    action: 'CreateListener',
+    count: 2,
+    effect: { type: 'fail-job', reason: 'the disk is on fire' },
+  });
 
-  const { JobId, ListenerId } = await call('CreateListener', { LoadBalancerId: lb.id, ListenerProtocol: 'TCP', ListenerPort: 7401, ServerGroupId: sg });
+  const { JobId, ListenerId } = await call('CreateListener', {
+    LoadBalancerId: lb.id,
+    ListenerProtocol: 'TCP',
+    ListenerPort: 7401,
+    ServerGroupId: sg,
+  });
   assert.equal(await waitForJob(server, JobId), 'Failed');
   const jobs = await read('ListAsynJobs', { JobIds: [JobId] });
   // A failed job says why in ListAsynJobs too (ErrorCode / ErrorMessage, as ALB's job entries do).
   assert.deepEqual(jobs.Jobs, [
-    { Id: JobId, Status: 'Failed', ErrorCode: 'OperationFailed.FaultInjected', ErrorMessage: `the disk is on fire (fault rule ${rule.id})` },
+    {
+      Id: JobId,
+      Status: 'Failed',
+      ErrorCode: 'OperationFailed.FaultInjected',
+      ErrorMessage: `the disk is on fire (fault rule ${rule.id})`,
+    },
   ]);
   // The create did not happen, as when the cloud fails it: the listener ends Stopped.
   assert.equal((await read('GetListenerAttribute', { ListenerId })).ListenerStatus, 'Stopped');
-  const row = await server.running.store.db.selectFrom('jobs').select(['error_code', 'error_message']).where('id', '=', JobId).executeTakeFirstOrThrow();
+  const row = await server.running.store.db
+    .selectFrom('jobs')
+    .select(['error_code', 'error_message'])
+    .where('id', '=', JobId)
+    .executeTakeFirstOrThrow();
   assert.equal(row.error_code, 'OperationFailed.FaultInjected');
   assert.equal(row.error_message, `the disk is on fire (fault rule ${rule.id})`);
 
   const cli = await runCli(
-    ['nlb', 'CreateListener', '--LoadBalancerId', lb.id, '--ListenerProtocol', 'TCP', '--ListenerPort', '7402', '--ServerGroupId', sg, '--wait', '--endpoint', server.url],
+    [
+      'nlb',
+      'CreateListener',
+      '--LoadBalancerId',
+      lb.id,
+      '--ListenerProtocol',
+      'TCP',
+      '--ListenerPort',
+      '7402',
+      '--ServerGroupId',
+      sg,
+      '--wait',
+      '--endpoint',
+      server.url,
+    ],
     { ALIBABA_CLOUD_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET: TEST_ACCESS_KEY_SECRET },
   );
   assert.equal(cli.code, 1, cli.stderr);
@@ -179,6 +218,12 @@ test('GWLB changes carry no JobId, yet a held job keeps the resource Creating an
 
   const failing = await addRule({ product: 'gwlb', action: 'CreateServerGroup', count: 1, effect: { type: 'fail-job' } });
   const doomed = await gwlb(server, 'CreateServerGroup', { VpcId: 'vpc-local', ServerGroupName: 'gw-doomed' });
-  await until(async () => (await ruleById(failing.id)).fired === 1 && (await server.running.store.db.selectFrom('jobs').select('status').where('resource_id', '=', doomed.ServerGroupId).executeTakeFirst())?.status, 'Failed');
+  await until(
+    async () =>
+      (await ruleById(failing.id)).fired === 1 &&
+      (await server.running.store.db.selectFrom('jobs').select('status').where('resource_id', '=', doomed.ServerGroupId).executeTakeFirst())
+        ?.status,
+    'Failed',
+  );
   assert.equal(await groupStatus(server, doomed.ServerGroupId), undefined, 'the failed create left no group behind');
 });

@@ -38,10 +38,15 @@ function refused(host: string, port: number): Promise<boolean> {
 
 async function forwardingListener(port: number): Promise<{ vip: string; jobId: string }> {
   const lb = await createActiveLoadBalancer(server);
-  const sg = await createServerGroup(server, { HealthCheckConfig: { HealthCheckEnabled: false } }, [{ ip: backend.host, port: backend.port }]);
+  const sg = await createServerGroup(server, { HealthCheckConfig: { HealthCheckEnabled: false } }, [
+    { ip: backend.host, port: backend.port },
+  ]);
   await createRunningListener(server, { LoadBalancerId: lb.id, ListenerProtocol: 'TCP', ListenerPort: port, ServerGroupId: sg });
   assert.equal(await tcpRoundTrip(lb.vips[0], port, 'hi'), 'kept:hi');
-  const { JobId } = await callApi(server, NLB, 'UpdateServerGroupAttribute', { ServerGroupId: sg, ServerGroupName: 'renamed-before-reset' });
+  const { JobId } = await callApi(server, NLB, 'UpdateServerGroupAttribute', {
+    ServerGroupId: sg,
+    ServerGroupName: 'renamed-before-reset',
+  });
   return { vip: lb.vips[0], jobId: JobId };
 }
 

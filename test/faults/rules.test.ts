@@ -35,7 +35,14 @@ test('wildcards match action names', () => {
 
 test('a rule matches on product, action, AccessKey, region and resource ID', () => {
   const rule = parseFaultRuleSpec(
-    { product: 'nlb', action: 'Create*', accessKeyId: 'LTAIa', regionId: 'cn-hangzhou', resourceId: 'nlb-1', effect: { type: 'error', code: 'SystemBusy' } },
+    {
+      product: 'nlb',
+      action: 'Create*',
+      accessKeyId: 'LTAIa',
+      regionId: 'cn-hangzhou',
+      resourceId: 'nlb-1',
+      effect: { type: 'error', code: 'SystemBusy' },
+    },
     NOW,
   );
   assert.ok(matchesCall(rule, call()));
@@ -70,17 +77,33 @@ test('bad rules are refused with the reason', () => {
     [{ effect: { type: 'error', code: 'SystemBusy', when: 'after' } }, /product or action/],
     [[], /JSON object/],
   ];
-  for (const [input, reason] of bad) assert.throws(() => parseFaultRuleSpec(input, NOW), (e: unknown) => e instanceof FaultRuleError && reason.test(e.message), JSON.stringify(input));
+  for (const [input, reason] of bad)
+    assert.throws(
+      () => parseFaultRuleSpec(input, NOW),
+      (e: unknown) => e instanceof FaultRuleError && reason.test(e.message),
+      JSON.stringify(input),
+    );
   assert.equal(parseFaultRuleSpec({ for: '30s', effect: { type: 'latency', ms: 1 } }, NOW).until, NOW + 30_000);
 });
 
 test('injected errors answer with the documented status and message; the rule may override them', () => {
-  assert.deepEqual(injectedError({ code: 'SystemBusy' }, 'nlb-1'), { code: 'SystemBusy', httpStatus: 400, message: 'System is busy, please try again later.' });
+  assert.deepEqual(injectedError({ code: 'SystemBusy' }, 'nlb-1'), {
+    code: 'SystemBusy',
+    httpStatus: 400,
+    message: 'System is busy, please try again later.',
+  });
   assert.equal(injectedError({ code: 'Conflict.Lock' }, 'lsn-9').message, 'The Lock [lsn-9] is conflict.');
   assert.equal(injectedError({ code: 'OperationFailed.OrderTimeout' }, undefined).message, 'The operation failed because of OrderTimeout.');
-  assert.equal(injectedError({ code: 'IncorrectBusinessStatus.LoadBalancer' }, 'nlb-1').message, 'The business status of LoadBalancer [nlb-1] is incorrect.');
+  assert.equal(
+    injectedError({ code: 'IncorrectBusinessStatus.LoadBalancer' }, 'nlb-1').message,
+    'The business status of LoadBalancer [nlb-1] is incorrect.',
+  );
   assert.equal(injectedError({ code: 'ServiceUnavailable' }, undefined).httpStatus, 503);
-  assert.deepEqual(injectedError({ code: 'SystemBusy', httpStatus: 503, message: 'busy' }, undefined), { code: 'SystemBusy', httpStatus: 503, message: 'busy' });
+  assert.deepEqual(injectedError({ code: 'SystemBusy', httpStatus: 503, message: 'busy' }, undefined), {
+    code: 'SystemBusy',
+    httpStatus: 503,
+    message: 'busy',
+  });
   assert.equal(callResourceId({ RegionId: 'cn-hangzhou', ListenerId: 'lsn-1' }), 'lsn-1');
   assert.equal(callResourceId({ 'ResourceId.1': 'nlb-7' }), 'nlb-7');
 });
@@ -95,7 +118,11 @@ test('probability draws from the injected random source; a count caps the firing
   const clock = new ManualClock(NOW);
   const draws = [0.1, 0.9, 0.49, 0.5, 0.2, 0.0];
   const injector = new FaultInjector({ store, clock, random: () => draws.shift()! });
-  await addFaultRule(store, parseFaultRuleSpec({ action: 'CreateListener', probability: 0.5, count: 3, effect: { type: 'error', code: 'SystemBusy' } }, NOW), NOW);
+  await addFaultRule(
+    store,
+    parseFaultRuleSpec({ action: 'CreateListener', probability: 0.5, count: 3, effect: { type: 'error', code: 'SystemBusy' } }, NOW),
+    NOW,
+  );
 
   const fired = [];
   for (let i = 0; i < 6; i++) fired.push((await injector.plan(call(), `r${i}`))?.before?.code ?? 'none');
@@ -116,7 +143,11 @@ test('an expired rule no longer fires; an error before the call does not use up 
   const clock = new ManualClock(NOW);
   const injector = new FaultInjector({ store, clock });
   await addFaultRule(store, parseFaultRuleSpec({ action: 'CreateListener', count: 1, effect: { type: 'fail-job' } }, NOW), NOW);
-  await addFaultRule(store, parseFaultRuleSpec({ action: 'CreateListener', for: '1m', effect: { type: 'error', code: 'Throttling.User' } }, NOW), NOW);
+  await addFaultRule(
+    store,
+    parseFaultRuleSpec({ action: 'CreateListener', for: '1m', effect: { type: 'error', code: 'Throttling.User' } }, NOW),
+    NOW,
+  );
 
   const first = await injector.plan(call(), 'r1');
   assert.equal(first?.before?.code, 'Throttling.User');
@@ -141,7 +172,21 @@ test('openslb faults builds rules from flags and refuses two effects in one rule
     await program.parseAsync(args, { from: 'user' });
     return out;
   };
-  const added = await run('faults', 'add', '--product', 'nlb', '--action', 'Create*', '--error', 'SystemBusy', '--after-commit', '--count', '2', '--for', '10m');
+  const added = await run(
+    'faults',
+    'add',
+    '--product',
+    'nlb',
+    '--action',
+    'Create*',
+    '--error',
+    'SystemBusy',
+    '--after-commit',
+    '--count',
+    '2',
+    '--for',
+    '10m',
+  );
   assert.equal(added.code, 0, added.stderr);
   const rule = JSON.parse(added.stdout).rule;
   assert.deepEqual(
@@ -156,7 +201,10 @@ test('openslb faults builds rules from flags and refuses two effects in one rule
   assert.deepEqual(JSON.parse(unhealthy.stdout).rule.effect, { type: 'unhealthy', server: '127.0.3.9:80' });
   const drop = await run('faults', 'add', '--resource-id', 'lsn-abc@80', '--drop-connections', '0.5', '--for', '1m');
   assert.deepEqual(JSON.parse(drop.stdout).rule.effect, { type: 'drop-connections', share: 0.5 });
-  assert.equal(JSON.parse((await run('faults', 'add', '--resource-id', 'nlb-abc', '--drop-connections', '0.5')).stderr).Code, 'InvalidFaultRule');
+  assert.equal(
+    JSON.parse((await run('faults', 'add', '--resource-id', 'nlb-abc', '--drop-connections', '0.5')).stderr).Code,
+    'InvalidFaultRule',
+  );
   assert.equal(JSON.parse((await run('faults', 'list')).stdout).rules.length, 3);
   assert.equal((await run('faults', 'remove', rule.id)).code, 0);
   assert.equal(JSON.parse((await run('faults', 'remove', rule.id)).stderr).Code, 'FaultRuleNotFound');

@@ -47,7 +47,12 @@ test('a counted rule fires its N times across both API processes; add and remove
   const a = await startApiNode();
   const b = await startApiNode();
 
-  const added = await admin(a.adminUrl, 'POST', '/faults', { product: 'nlb', action: 'ListLoadBalancers', count: 3, effect: { type: 'error', code: 'SystemBusy' } });
+  const added = await admin(a.adminUrl, 'POST', '/faults', {
+    product: 'nlb',
+    action: 'ListLoadBalancers',
+    count: 3,
+    effect: { type: 'error', code: 'SystemBusy' },
+  });
   assert.equal(added.status, 201);
   // B has answered no call yet, so it reads the rules afresh on its first one.
   const seen = [];
@@ -59,7 +64,8 @@ test('a counted rule fires its N times across both API processes; add and remove
   assert.equal(onB[0].remaining, 0);
 
   // Added on B, applied by A (within its one-second cache), removed on A, gone on B.
-  const rule = (await admin(b.adminUrl, 'POST', '/faults', { action: 'DescribeZones', effect: { type: 'error', code: 'Conflict.Lock' } })).body.rule;
+  const rule = (await admin(b.adminUrl, 'POST', '/faults', { action: 'DescribeZones', effect: { type: 'error', code: 'Conflict.Lock' } }))
+    .body.rule;
   assert.equal(await outcome(b, 'DescribeZones'), 'Conflict.Lock');
   await until('A applies the rule added on B', async () => (await outcome(a, 'DescribeZones')) === 'Conflict.Lock', 200);
   assert.equal((await admin(a.adminUrl, 'DELETE', `/faults/${rule.id}`)).status, 200);

@@ -199,7 +199,22 @@ function flattenValue(spec: AnySpec, v: unknown, name: string, out: Record<strin
 }
 
 const junkNames = fc.oneof(
-  fc.constantFrom('__proto__', 'constructor', 'Tag.0.Key', 'Tag.1', 'Tag..Key', '.', 'A.', 'Tag.1.Key.Extra', 'RegionId', 'DryRun', 'ClientToken', 'Action', 'Version', 'Signature'),
+  fc.constantFrom(
+    '__proto__',
+    'constructor',
+    'Tag.0.Key',
+    'Tag.1',
+    'Tag..Key',
+    '.',
+    'A.',
+    'Tag.1.Key.Extra',
+    'RegionId',
+    'DryRun',
+    'ClientToken',
+    'Action',
+    'Version',
+    'Signature',
+  ),
   fc.string({ minLength: 1, maxLength: 20 }),
 );
 
@@ -233,18 +248,27 @@ const declaredCall = fc
   .constantFrom(...PRODUCTS.flatMap((product) => [...product.actions.values()].map((action) => ({ product, action }))))
   .chain(({ product, action }) =>
     fc.record({
-      version: fc.oneof({ weight: 9, arbitrary: fc.constant(product.version) }, { weight: 1, arbitrary: fc.constantFrom('1999-01-01', '', 'latest') }),
+      version: fc.oneof(
+        { weight: 9, arbitrary: fc.constant(product.version) },
+        { weight: 1, arbitrary: fc.constantFrom('1999-01-01', '', 'latest') },
+      ),
       action: fc.oneof({ weight: 9, arbitrary: fc.constant(action.name) }, { weight: 1, arbitrary: fc.string({ maxLength: 30 }) }),
       params: actionParams(action),
       signing: fc.oneof(
         { weight: 12, arbitrary: fc.constant<Signing>('rpc') },
         { weight: 1, arbitrary: fc.constantFrom<Signing>('rpc-wrong-secret', 'rpc-unknown-key', 'unsigned', 'acs3-garbage') },
       ),
-      method: fc.oneof({ weight: 12, arbitrary: fc.constantFrom('POST', 'GET') }, { weight: 1, arbitrary: fc.constantFrom('PUT', 'DELETE', 'PATCH', 'OPTIONS') }),
+      method: fc.oneof(
+        { weight: 12, arbitrary: fc.constantFrom('POST', 'GET') },
+        { weight: 1, arbitrary: fc.constantFrom('PUT', 'DELETE', 'PATCH', 'OPTIONS') },
+      ),
       placement: fc.constantFrom('body', 'query'),
       contentType: fc.oneof(
         { weight: 8, arbitrary: fc.constant('application/x-www-form-urlencoded') },
-        { weight: 1, arbitrary: fc.constantFrom('application/json', 'text/plain', '', 'application/x-www-form-urlencoded; charset=latin1') },
+        {
+          weight: 1,
+          arbitrary: fc.constantFrom('application/json', 'text/plain', '', 'application/x-www-form-urlencoded; charset=latin1'),
+        },
       ),
     }),
   );

@@ -64,8 +64,14 @@ test('lines gathered when the process dies of an uncaught exception are still wr
     const r = spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8', cwd: process.cwd() });
     assert.notEqual(r.status, 0);
     assert.match(r.stderr, /boom/);
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { i: number; msg: string });
-    assert.deepEqual(lines.map((l) => l.i), [0, 1, 2]);
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { i: number; msg: string });
+    assert.deepEqual(
+      lines.map((l) => l.i),
+      [0, 1, 2],
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -135,7 +135,9 @@ describe('refused requests', () => {
       const viaRecorder = { ...server, port: recorder.port };
       await callApi(viaRecorder, NLB, 'DescribeZones', { AcceptLanguage: 'en-US' });
       await callApi(viaRecorder, NLB, 'DescribeZones', { AcceptLanguage: 'en-US' }, { signatureAlgorithm: 'v2' });
-      await popClient().request('DescribeZones', { AcceptLanguage: 'en-US' }, { method: 'POST' }).catch(() => undefined);
+      await popClient()
+        .request('DescribeZones', { AcceptLanguage: 'en-US' }, { method: 'POST' })
+        .catch(() => undefined);
       const [v3, v2] = recorder.recorded;
 
       const first = await replay(at, v3);
@@ -204,12 +206,7 @@ describe('routing and framework errors stay Alibaba-shaped', () => {
       ['/v1/anything', { method: 'GET' }, 404, 'InvalidAction.NotFound'],
       ['/', { method: 'DELETE' }, 405, 'UnsupportedHTTPMethod'],
       ['/?Action=DescribeRegions&Version=2022-04-30', { method: 'GET' }, 400, 'MissingParameter'],
-      [
-        '/',
-        { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'Action=%zz' },
-        400,
-        'IllegalParam',
-      ],
+      ['/', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'Action=%zz' }, 400, 'IllegalParam'],
     ];
     for (const [path, init, status, code] of cases) {
       const res = await fetch(base + path, init);

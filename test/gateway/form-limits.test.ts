@@ -16,16 +16,28 @@ const code = (fn: () => unknown) => {
 
 test('the parameter count includes what came before (the query) and skips empty segments', () => {
   assert.equal(parseForm('a=1&&b=2&c=3&', limits).length, 3);
-  assert.equal(code(() => parseForm('a=1&b=2&c=3&d=4', limits)), 'InvalidParameter.TooMany');
-  assert.equal(code(() => parseForm('c=3&d=4', limits, 2)), 'InvalidParameter.TooMany');
+  assert.equal(
+    code(() => parseForm('a=1&b=2&c=3&d=4', limits)),
+    'InvalidParameter.TooMany',
+  );
+  assert.equal(
+    code(() => parseForm('c=3&d=4', limits, 2)),
+    'InvalidParameter.TooMany',
+  );
   assert.equal(parseForm('c=3', limits, 2).length, 1);
 });
 
 test('name length counts decoded characters; a name too long even fully escaped is refused undecoded', () => {
   assert.deepEqual(parseForm('%E2%82%AC%E2%82%AC%E2%82%AC%E2%82%AC=x', limits), [['€€€€', 'x']]);
-  assert.equal(code(() => parseForm('abcde=1', limits)), 'InvalidParameter.NameTooLong');
+  assert.equal(
+    code(() => parseForm('abcde=1', limits)),
+    'InvalidParameter.NameTooLong',
+  );
   // Not decodable, but refused for its length first: no decoding work is spent on it.
-  assert.equal(code(() => parseForm(`${'%zz'.repeat(20)}=1`, limits)), 'InvalidParameter.NameTooLong');
+  assert.equal(
+    code(() => parseForm(`${'%zz'.repeat(20)}=1`, limits)),
+    'InvalidParameter.NameTooLong',
+  );
   // Without limits nothing changes.
   assert.equal(parseForm('abcdefgh=1&b=2&c=3&d=4').length, 4);
 });

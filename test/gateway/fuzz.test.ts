@@ -23,5 +23,8 @@ test(`${CASES} random and mutated requests: no 5xx, Alibaba envelopes, refused w
   // The generators reach past the signature check: some calls succeed and many are refused
   // by parameter validation, not only by authentication.
   assert.ok(tally.success > 0, formatTally(tally));
-  assert.ok([...tally.byCode.keys()].some((c) => c.startsWith('IllegalParam') || c.startsWith('MissingParam')), formatTally(tally));
+  assert.ok(
+    [...tally.byCode.keys()].some((c) => c.startsWith('IllegalParam') || c.startsWith('MissingParam')),
+    formatTally(tally),
+  );
 });

@@ -53,17 +53,12 @@ describe('stalled requests', () => {
   });
 
   test('headers that never end, and a connection that sends nothing, are closed', async () => {
-    const [partial, silent] = await Promise.all([
-      raw('GET / HTTP/1.1\r\nHost: x\r\n', { giveUpMs }),
-      raw('', { giveUpMs }),
-    ]);
+    const [partial, silent] = await Promise.all([raw('GET / HTTP/1.1\r\nHost: x\r\n', { giveUpMs }), raw('', { giveUpMs })]);
     assert.ok(partial.closedByServer && silent.closedByServer);
   });
 
   test('while stalled connections are held, signed calls are answered', async () => {
-    const stalled = Array.from({ length: 50 }, () =>
-      raw('POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nab', { giveUpMs }),
-    );
+    const stalled = Array.from({ length: 50 }, () => raw('POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nab', { giveUpMs }));
     const body = await callApi(server, NLB, 'DescribeRegions', {});
     assert.equal(body.Regions[0].RegionId, 'cn-hangzhou');
     const results = await Promise.all(stalled);
@@ -75,7 +70,12 @@ describe('framework-level errors are Alibaba error envelopes', () => {
   const cases: Array<[string, string, number, string]> = [
     ['headers over the limit', `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431, 'RequestHeaderFieldsTooLarge'],
     ['an unreadable Content-Length', 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n', 400, 'MalformedRequest'],
-    ['two different Content-Lengths', 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab', 400, 'MalformedRequest'],
+    [
+      'two different Content-Lengths',
+      'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab',
+      400,
+      'MalformedRequest',
+    ],
     ['an unknown method', 'FOO / HTTP/1.1\r\nHost: x\r\n\r\n', 405, 'UnsupportedHTTPMethod'],
     ['TRACE', 'TRACE / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', 405, 'UnsupportedHTTPMethod'],
     ['PUT', 'PUT / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 0\r\n\r\n', 405, 'UnsupportedHTTPMethod'],
@@ -145,7 +145,9 @@ describe('big or many parameters are refused before any signature work', () => {
   // shows the refusal comes first.
   test('a parameter name longer than the limit', async () => {
     const name = 'A.'.repeat(20_000);
-    const r = await raw(`POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${name.length + 2}\r\nConnection: close\r\n\r\n${name}=1`);
+    const r = await raw(
+      `POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${name.length + 2}\r\nConnection: close\r\n\r\n${name}=1`,
+    );
     assert.equal(r.status, 400);
     assert.equal(r.body.Code, 'InvalidParameter.NameTooLong');
   });
@@ -153,7 +155,9 @@ describe('big or many parameters are refused before any signature work', () => {
   test('more parameters than the limit, counting query and body together', async () => {
     const query = Array.from({ length: 1500 }, (_, i) => `q${i}=1`).join('&');
     const body = Array.from({ length: 1500 }, (_, i) => `b${i}=1`).join('&');
-    const r = await raw(`POST /?${query} HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+    const r = await raw(
+      `POST /?${query} HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+    );
     assert.equal(r.status, 400, r.text.slice(0, 300));
     assert.equal(r.body.Code, 'InvalidParameter.TooMany');
   });
@@ -183,7 +187,10 @@ describe('metric labels', () => {
       await callError(callApi(server, i % 2 ? GWLB : '1999-01-01', `Bogus${i}`, {}));
     }
     const after = await apiSeries();
-    assert.deepEqual(after.map((l) => l.replace(/ .*$/, '')), before.map((l) => l.replace(/ .*$/, '')));
+    assert.deepEqual(
+      after.map((l) => l.replace(/ .*$/, '')),
+      before.map((l) => l.replace(/ .*$/, '')),
+    );
     assert.ok(after.some((l) => l.includes('action="unknown"') && l.includes('code="InvalidAction.NotFound"')));
     assert.ok(after.some((l) => l.includes('product="none"') && l.includes('action="unknown"')));
     assert.ok(!after.some((l) => /NoSuchAction|Bogus/.test(l)));
@@ -235,10 +242,14 @@ describe('connection count', () => {
     t.after(() => small.stop());
     const net = await import('node:net');
     const held = await Promise.all(
-      Array.from({ length: 3 }, () => new Promise<import('node:net').Socket>((resolve) => {
-        const s = net.connect(small.port, '127.0.0.1', () => resolve(s));
-        s.on('error', () => undefined);
-      })),
+      Array.from(
+        { length: 3 },
+        () =>
+          new Promise<import('node:net').Socket>((resolve) => {
+            const s = net.connect(small.port, '127.0.0.1', () => resolve(s));
+            s.on('error', () => undefined);
+          }),
+      ),
     );
     // The kernel queues connections in arrival order and the server accepts them in that order,
     // so the fourth is counted after the three held ones.

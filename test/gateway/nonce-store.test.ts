@@ -54,10 +54,7 @@ for (const engine of ['sqlite', 'postgres'] as const) {
   describe(`StoreNonceRegistry on ${engine}`, () => {
     let store: Store;
     before(async () => {
-      store =
-        engine === 'sqlite'
-          ? await openStore({ dataDir: tempDir() })
-          : await openStore({ url: pgServer.url });
+      store = engine === 'sqlite' ? await openStore({ dataDir: tempDir() }) : await openStore({ url: pgServer.url });
     });
     after(async () => {
       await store?.close();

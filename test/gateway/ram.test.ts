@@ -25,9 +25,7 @@ async function userWithPolicy(name: string, statements: object[]) {
 }
 
 test('a read-only user reads but is refused a write with Forbidden.NoPermission', async () => {
-  const reader = await userWithPolicy('reader', [
-    { Effect: 'Allow', Action: ['nlb:Get*', 'nlb:List*', 'nlb:Describe*'], Resource: '*' },
-  ]);
+  const reader = await userWithPolicy('reader', [{ Effect: 'Allow', Action: ['nlb:Get*', 'nlb:List*', 'nlb:Describe*'], Resource: '*' }]);
   const regions = await callApi(server, NLB, 'DescribeRegions', {}, reader);
   assert.equal(regions.Regions[0].RegionId, 'cn-hangzhou');
 
@@ -59,7 +57,11 @@ test('resource-level Allow covers only the named resource', async () => {
   const mine = await callApi(server, PROBE, 'CreateWidget', { Name: 'mine' });
   const theirs = await callApi(server, PROBE, 'CreateWidget', { Name: 'theirs' });
   const user = await userWithPolicy('scoped', [
-    { Effect: 'Allow', Action: 'nlb:GetWidget', Resource: `acs:nlb:cn-hangzhou:${server.running.rootKey.accountId}:widget/${mine.WidgetId}` },
+    {
+      Effect: 'Allow',
+      Action: 'nlb:GetWidget',
+      Resource: `acs:nlb:cn-hangzhou:${server.running.rootKey.accountId}:widget/${mine.WidgetId}`,
+    },
   ]);
   assert.equal((await callApi(server, PROBE, 'GetWidget', { WidgetId: mine.WidgetId }, user)).Name, 'mine');
   assert.equal((await callError(callApi(server, PROBE, 'GetWidget', { WidgetId: theirs.WidgetId }, user))).code, 'Forbidden.NoPermission');
@@ -89,7 +91,10 @@ test('a key that was in use stops working on the next call once disabled or dele
 test('policy changes apply to the next call of a key already in use', async () => {
   const key = await userWithPolicy('shifting', [{ Effect: 'Allow', Action: 'nlb:Describe*', Resource: '*' }]);
   await callApi(server, NLB, 'DescribeRegions', {}, key);
-  await ram.createPolicy('shifting-deny', JSON.stringify({ Version: '1', Statement: [{ Effect: 'Deny', Action: 'nlb:DescribeRegions', Resource: '*' }] }));
+  await ram.createPolicy(
+    'shifting-deny',
+    JSON.stringify({ Version: '1', Statement: [{ Effect: 'Deny', Action: 'nlb:DescribeRegions', Resource: '*' }] }),
+  );
   await ram.attachPolicy('shifting-deny', 'shifting');
   const denied = await callError(callApi(server, NLB, 'DescribeRegions', {}, key));
   assert.equal(denied.code, 'Forbidden.NoPermission');
@@ -97,7 +102,10 @@ test('policy changes apply to the next call of a key already in use', async () =
   await ram.detachPolicy('shifting-deny', 'shifting');
   await callApi(server, NLB, 'DescribeRegions', {}, key);
   await ram.detachPolicy('shifting-policy', 'shifting');
-  assert.equal((await callError(callApi(server, NLB, 'DescribeRegions', {}, key))).data.AccessDeniedDetail.NoPermissionType, 'ImplicitDeny');
+  assert.equal(
+    (await callError(callApi(server, NLB, 'DescribeRegions', {}, key))).data.AccessDeniedDetail.NoPermissionType,
+    'ImplicitDeny',
+  );
 });
 
 test('a key disabled by `openslb ram` in another process is refused within the cache bound', async () => {

@@ -18,8 +18,7 @@ after(async () => {
   await server?.stop();
 });
 
-const widgets = () =>
-  server.running.store.db.selectFrom('resources').selectAll().where('kind', '=', 'widget').execute();
+const widgets = () => server.running.store.db.selectFrom('resources').selectAll().where('kind', '=', 'widget').execute();
 const call = (action: string, params: Record<string, unknown>) => callApi(server, PROBE, action, params);
 
 describe('DryRun', () => {
@@ -87,7 +86,15 @@ describe('async jobs', () => {
     await server.running.store.transact((tx) =>
       tx
         .insertInto('observations')
-        .values({ node_id: nodeId, object_id: WidgetId, revision: job.revision, state: 'failed', reason: 'port 80 in use', detail: null, updated_at: clock.now() })
+        .values({
+          node_id: nodeId,
+          object_id: WidgetId,
+          revision: job.revision,
+          state: 'failed',
+          reason: 'port 80 in use',
+          detail: null,
+          updated_at: clock.now(),
+        })
         .execute(),
     );
     clock.advance(60_000);

@@ -42,7 +42,14 @@ async function newJob(): Promise<string> {
   const { result } = await store.mutate((tx, revision) =>
     createJob(
       tx,
-      { product: 'nlb', action: 'Probe', regionId: 'cn-hangzhou', resourceType: 'probe', resourceId: 'p-1', outcome: { onSuccess: [], onFailure: [] } },
+      {
+        product: 'nlb',
+        action: 'Probe',
+        regionId: 'cn-hangzhou',
+        resourceType: 'probe',
+        resourceId: 'p-1',
+        outcome: { onSuccess: [], onFailure: [] },
+      },
       { now: clock.now(), extraDelayMs: 0, revision },
     ),
   );

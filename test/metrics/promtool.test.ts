@@ -44,8 +44,18 @@ before(async () => {
   const lb = await createActiveLoadBalancer(api);
   const tcpGroup = await createServerGroup(api, { Protocol: 'TCP' }, [{ ip: tcpBackend.host, port: tcpBackend.port }]);
   const udpGroup = await createServerGroup(api, { Protocol: 'UDP' }, [{ ip: udpBackend.host, port: udpBackend.port }]);
-  tcpListener = await createRunningListener(api, { LoadBalancerId: lb.id, ListenerProtocol: 'TCP', ListenerPort: 17_901, ServerGroupId: tcpGroup });
-  udpListener = await createRunningListener(api, { LoadBalancerId: lb.id, ListenerProtocol: 'UDP', ListenerPort: 17_902, ServerGroupId: udpGroup });
+  tcpListener = await createRunningListener(api, {
+    LoadBalancerId: lb.id,
+    ListenerProtocol: 'TCP',
+    ListenerPort: 17_901,
+    ServerGroupId: tcpGroup,
+  });
+  udpListener = await createRunningListener(api, {
+    LoadBalancerId: lb.id,
+    ListenerProtocol: 'UDP',
+    ListenerPort: 17_902,
+    ServerGroupId: udpGroup,
+  });
   for (let i = 0; i < 4; i++) assert.equal(await tcpRoundTrip(lb.vips[0], 17_901, `x${i}`), `t:x${i}`);
   assert.equal(await udpRoundTrip(lb.vips[0], 17_902, 'y'), 'u:y');
   text = await metricsText(adminUrl(serve));

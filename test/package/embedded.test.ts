@@ -59,7 +59,10 @@ test('explicit credentials and data dir: a listener forwards traffic, and the re
   slb = await startEmbedded({ dataDir, ...key, adminPort: false });
   t.after(() => slb.stop());
   const listed = await callApi(asTestServer(slb), NLB_VERSION, 'ListLoadBalancers', {});
-  assert.deepEqual(listed.LoadBalancers.map((l: { LoadBalancerId: string }) => l.LoadBalancerId), [lb.id]);
+  assert.deepEqual(
+    listed.LoadBalancers.map((l: { LoadBalancerId: string }) => l.LoadBalancerId),
+    [lb.id],
+  );
   assert.equal(await tcpRoundTrip(lb.vips[0], 7811, 'again'), 'emb:again');
 });
 

@@ -59,14 +59,34 @@ before(() => {
   packedFiles = packed[0].files.map((f) => f.path);
   run(
     'npm',
-    ['install', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', join(work, packed[0].filename)],
+    [
+      'install',
+      '-g',
+      '--prefix',
+      prefix,
+      '--prefer-offline',
+      '--no-audit',
+      '--no-fund',
+      '--loglevel=error',
+      join(work, packed[0].filename),
+    ],
     { env: localSqlitePrebuild(), timeoutMs: 15 * 60_000 },
   );
 });
 after(() => rmSync(work, { recursive: true, force: true }));
 
 test('the tarball ships the addon sources, the license and the typed entry point, not the sources maps', () => {
-  for (const file of ['binding.gyp', 'native/tcp_sockopt.c', 'native/splice_relay.c', 'scripts/build-addon.mjs', 'LICENSE', 'README.md', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js']) {
+  for (const file of [
+    'binding.gyp',
+    'native/tcp_sockopt.c',
+    'native/splice_relay.c',
+    'scripts/build-addon.mjs',
+    'LICENSE',
+    'README.md',
+    'dist/index.js',
+    'dist/index.d.ts',
+    'dist/cli/main.js',
+  ]) {
     assert.ok(packedFiles.includes(file), `${file} is in the tarball`);
   }
   assert.ok(!packedFiles.some((f) => f.startsWith('src/') || f.startsWith('test/') || f.endsWith('.map')));
@@ -131,5 +151,8 @@ test('the installed openslb carries the sample GWLB appliance and endpoint of th
     appliance.on('exit', (code) => reject(new Error(`the appliance exited with ${code}`)));
   });
   const sent = run(bin, ['geneve', 'send', '--to', '127.0.61.20', '--payload', 'from the package'], { timeoutMs: 60_000 });
-  assert.match(sent, /^returned by 127\.0\.61\.20 after \d+ send\(s\): vni 42 UDP 10\.0\.0\.1:40000 > 10\.0\.0\.2:53 "from the package", inner packet unchanged/);
+  assert.match(
+    sent,
+    /^returned by 127\.0\.61\.20 after \d+ send\(s\): vni 42 UDP 10\.0\.0\.1:40000 > 10\.0\.0\.2:53 "from the package", inner packet unchanged/,
+  );
 });

@@ -38,7 +38,18 @@ async function runBlocks(t: TestContext, names: string[], pools: [number, number
   writeFileSync(join(dir, 'openslb.yaml'), JSON.stringify({ regions }));
   const credentials = { ALIBABA_CLOUD_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET: TEST_ACCESS_KEY_SECRET };
   const serve = await startServe(
-    ['--config', join(dir, 'openslb.yaml'), '--data-dir', join(dir, 'data'), '--api-listen', '127.0.0.1:0', '--admin-listen', '', '--workers', '0'],
+    [
+      '--config',
+      join(dir, 'openslb.yaml'),
+      '--data-dir',
+      join(dir, 'data'),
+      '--api-listen',
+      '127.0.0.1:0',
+      '--admin-listen',
+      '',
+      '--workers',
+      '0',
+    ],
     credentials,
   );
   t.after(() => stopProcess(serve.child));
@@ -86,7 +97,12 @@ test('README: a packet through a GWLB and the sample appliance', async (t) => {
   // The endpoint got its packet back from the VIP, as sent...
   assert.match(stdout, new RegExp(`returned by 127\\.0\\.83\\.\\d+ after \\d+ send\\(s\\): ${escape(inner)}, inner packet unchanged`));
   // ...and the appliance saw it on the way, from the VIP, with the balancer's GWLB options.
-  assert.match(stdout, new RegExp(`appliance 127\\.0\\.60\\.10: ${escape(inner)} from 127\\.0\\.83\\.\\d+:6081 \\(endpoint 127\\.0\\.0\\.1:\\d+, attachment 0x[0-9a-f]{16}, flow \\d+ forward\\): returned`));
+  assert.match(
+    stdout,
+    new RegExp(
+      `appliance 127\\.0\\.60\\.10: ${escape(inner)} from 127\\.0\\.83\\.\\d+:6081 \\(endpoint 127\\.0\\.0\\.1:\\d+, attachment 0x[0-9a-f]{16}, flow \\d+ forward\\): returned`,
+    ),
+  );
 });
 
 function escape(text: string): string {

@@ -33,7 +33,14 @@ function pseudoHeaderAndSegment(packet: Buffer): Buffer {
 
 test('inner packets are valid IPv4 TCP and UDP, with checksums a receiver accepts', () => {
   for (const protocol of ['udp', 'tcp'] as const) {
-    const packet = buildIpv4Packet({ src: '10.0.0.1', dst: '10.0.0.2', protocol, srcPort: 40000, dstPort: 53, payload: Buffer.from('odd!!') });
+    const packet = buildIpv4Packet({
+      src: '10.0.0.1',
+      dst: '10.0.0.2',
+      protocol,
+      srcPort: 40000,
+      dstPort: 53,
+      payload: Buffer.from('odd!!'),
+    });
     const p = new InnerPacket();
     assert.equal(parseInner(packet, 0, packet.length, ETHERTYPE_IPV4, p), INNER_OK);
     assert.deepEqual([p.protocol, p.srcPort, p.dstPort, p.length], [protocol === 'tcp' ? 6 : 17, 40000, 53, packet.length]);
@@ -41,28 +48,57 @@ test('inner packets are valid IPv4 TCP and UDP, with checksums a receiver accept
     assert.equal(sum16(pseudoHeaderAndSegment(packet)), 0xffff, `${protocol} checksum`);
     assert.equal(describeIpPacket(packet), `${protocol.toUpperCase()} 10.0.0.1:40000 > 10.0.0.2:53 "odd!!"`);
   }
-  assert.throws(() => buildIpv4Packet({ src: 'fd00::1', dst: '10.0.0.2', protocol: 'udp', srcPort: 1, dstPort: 2, payload: Buffer.alloc(0) }), /source must be an IPv4 address/);
+  assert.throws(
+    () => buildIpv4Packet({ src: 'fd00::1', dst: '10.0.0.2', protocol: 'udp', srcPort: 1, dstPort: 2, payload: Buffer.alloc(0) }),
+    /source must be an IPv4 address/,
+  );
   assert.equal(describeIpPacket(Buffer.from([0x45, 0, 0])), 'unreadable inner packet (inner_malformed, 3 bytes)');
 });
 
 test('the appliance logs each packet and returns it unchanged to its sender; garbage is logged and dropped', async (t) => {
   const lines: string[] = [];
-  const appliance = await startSampleAppliance({ address: '127.0.61.10', port: 0, healthPort: 0, optionClass: DEFAULT_GWLB_OPTION_CLASS, log: (l) => lines.push(l) });
+  const appliance = await startSampleAppliance({
+    address: '127.0.61.10',
+    port: 0,
+    healthPort: 0,
+    optionClass: DEFAULT_GWLB_OPTION_CLASS,
+    log: (l) => lines.push(l),
+  });
   t.after(() => appliance.close());
   assert.match(lines[0], /^GENEVE on 127\.0\.61\.10:\d+, health checks on TCP 127\.0\.61\.10:\d+$/);
 
-  const inner = buildIpv4Packet({ src: '10.9.0.1', dst: '10.9.0.2', protocol: 'tcp', srcPort: 1234, dstPort: 443, payload: Buffer.from('GET /') });
-  const back = await sendThroughGwlb({ to: '127.0.61.10', port: appliance.port, inner, vni: 7, optionClass: DEFAULT_GWLB_OPTION_CLASS, timeoutMs: 30_000, resendMs: 1000 });
+  const inner = buildIpv4Packet({
+    src: '10.9.0.1',
+    dst: '10.9.0.2',
+    protocol: 'tcp',
+    srcPort: 1234,
+    dstPort: 443,
+    payload: Buffer.from('GET /'),
+  });
+  const back = await sendThroughGwlb({
+    to: '127.0.61.10',
+    port: appliance.port,
+    inner,
+    vni: 7,
+    optionClass: DEFAULT_GWLB_OPTION_CLASS,
+    timeoutMs: 30_000,
+    resendMs: 1000,
+  });
   assert.ok(back, 'the packet came back');
   assert.equal(back.unchanged, true);
   assert.equal(back.vni, 7);
   assert.equal(back.inner, 'TCP 10.9.0.1:1234 > 10.9.0.2:443 "GET /"');
   assert.equal(back.options, 'no GWLB options');
-  assert.match(lines.find((l) => l.startsWith('vni 7')) ?? '', /^vni 7 TCP 10\.9\.0\.1:1234 > 10\.9\.0\.2:443 "GET \/" from 127\.0\.0\.1:\d+ \(no GWLB options\): returned$/);
+  assert.match(
+    lines.find((l) => l.startsWith('vni 7')) ?? '',
+    /^vni 7 TCP 10\.9\.0\.1:1234 > 10\.9\.0\.2:443 "GET \/" from 127\.0\.0\.1:\d+ \(no GWLB options\): returned$/,
+  );
 
   const raw = dgram.createSocket('udp4');
   t.after(() => raw.close());
-  await new Promise<void>((resolve, reject) => raw.send(Buffer.from([0xc0, 0, 8, 0, 0, 0, 0, 0]), appliance.port, '127.0.61.10', (e) => (e ? reject(e) : resolve())));
+  await new Promise<void>((resolve, reject) =>
+    raw.send(Buffer.from([0xc0, 0, 8, 0, 0, 0, 0, 0]), appliance.port, '127.0.61.10', (e) => (e ? reject(e) : resolve())),
+  );
   for (let i = 0; i < 500 && !lines.some((l) => l.startsWith('dropped')); i++) await new Promise((r) => setTimeout(r, 10));
   assert.match(lines.find((l) => l.startsWith('dropped')) ?? '', /^dropped a datagram from 127\.0\.0\.1:\d+: bad_version$/);
   assert.equal(appliance.returned(), back.attempts);

@@ -59,7 +59,12 @@ test('a Running listener that cannot bind after a restart makes /healthz degrade
 
   const lb = await createActiveLoadBalancer(api);
   const group = await createServerGroup(api, { Scheduler: 'Wrr' }, [{ ip: '127.0.0.1', port: 9 }]);
-  const listenerId = await createRunningListener(api, { LoadBalancerId: lb.id, ListenerProtocol: 'TCP', ListenerPort: LISTENER_PORT, ServerGroupId: group });
+  const listenerId = await createRunningListener(api, {
+    LoadBalancerId: lb.id,
+    ListenerProtocol: 'TCP',
+    ListenerPort: LISTENER_PORT,
+    ServerGroupId: group,
+  });
   assert.equal((await get(`${first.adminUrl}/healthz`)).body.status, 'ok');
   await first.stop();
 

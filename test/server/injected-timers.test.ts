@@ -30,10 +30,23 @@ test('health probes follow the injected timers: two 50 s intervals pass in momen
   const { id: lb } = await createActiveLoadBalancer(server);
   const group = await createServerGroup(
     server,
-    { HealthCheckConfig: { HealthCheckType: 'TCP', HealthCheckInterval: INTERVAL_S, HealthCheckConnectTimeout: 5, HealthyThreshold: 2, UnhealthyThreshold: 2 } },
+    {
+      HealthCheckConfig: {
+        HealthCheckType: 'TCP',
+        HealthCheckInterval: INTERVAL_S,
+        HealthCheckConnectTimeout: 5,
+        HealthyThreshold: 2,
+        UnhealthyThreshold: 2,
+      },
+    },
     [{ ip: backend, port }],
   );
-  const listener = await createRunningListener(server, { LoadBalancerId: lb, ListenerProtocol: 'TCP', ListenerPort: 7491, ServerGroupId: group });
+  const listener = await createRunningListener(server, {
+    LoadBalancerId: lb,
+    ListenerProtocol: 'TCP',
+    ListenerPort: 7491,
+    ServerGroupId: group,
+  });
 
   const started = timers.now();
   let verdict: Record<string, any> | undefined;

@@ -22,8 +22,14 @@ after(async () => {
 
 async function addNode(nodeId: string, heartbeatAt: number): Promise<void> {
   await store.transact(async (tx) => {
-    await tx.insertInto('nodes').values({ node_id: nodeId, address: '10.0.0.1', started_at: heartbeatAt, heartbeat_at: heartbeatAt, applied_revision: 1 }).execute();
-    await tx.insertInto('observations').values({ node_id: nodeId, object_id: 'lsn-x', revision: 1, state: 'bound', reason: null, detail: null, updated_at: heartbeatAt }).execute();
+    await tx
+      .insertInto('nodes')
+      .values({ node_id: nodeId, address: '10.0.0.1', started_at: heartbeatAt, heartbeat_at: heartbeatAt, applied_revision: 1 })
+      .execute();
+    await tx
+      .insertInto('observations')
+      .values({ node_id: nodeId, object_id: 'lsn-x', revision: 1, state: 'bound', reason: null, detail: null, updated_at: heartbeatAt })
+      .execute();
   });
 }
 
@@ -39,13 +45,27 @@ test('a node silent for longer than nodeForgetMs is removed with its observation
   clock.advance(30_000);
   await store.transact((tx) => tx.updateTable('nodes').set({ heartbeat_at: clock.now() }).where('node_id', '=', 'chatty').execute());
   await watch.check();
-  assert.deepEqual((await watch.nodes()).map((n) => [n.nodeId, n.live]), [['chatty', true], ['quiet', false]], 'stale, not yet forgotten');
+  assert.deepEqual(
+    (await watch.nodes()).map((n) => [n.nodeId, n.live]),
+    [
+      ['chatty', true],
+      ['quiet', false],
+    ],
+    'stale, not yet forgotten',
+  );
 
   clock.advance(31_000);
   await watch.check();
-  assert.deepEqual((await watch.nodes()).map((n) => n.nodeId), ['chatty'], 'the quiet node is gone; the other, silent 31 s, stays');
+  assert.deepEqual(
+    (await watch.nodes()).map((n) => n.nodeId),
+    ['chatty'],
+    'the quiet node is gone; the other, silent 31 s, stays',
+  );
   const left = await store.db.selectFrom('observations').select('node_id').execute();
-  assert.deepEqual(left.map((r) => r.node_id), ['chatty']);
+  assert.deepEqual(
+    left.map((r) => r.node_id),
+    ['chatty'],
+  );
   assert.equal(lines.filter((l) => l.includes('forgotten')).length, 1);
 
   await watch.check();

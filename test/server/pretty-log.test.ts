@@ -11,7 +11,16 @@ import { startServe, stopProcess } from '../support/process.js';
 test('a JSON entry becomes time, level, message and key=value fields', () => {
   const time = new Date(2026, 11, 2, 9, 5, 7, 42).getTime();
   const line = prettyLine(
-    JSON.stringify({ level: 30, time, pid: 1, hostname: 'h', msg: 'backend down', server: '127.0.0.1:80', reason: 'connection refused', err: { message: 'boom', stack: 'x' } }),
+    JSON.stringify({
+      level: 30,
+      time,
+      pid: 1,
+      hostname: 'h',
+      msg: 'backend down',
+      server: '127.0.0.1:80',
+      reason: 'connection refused',
+      err: { message: 'boom', stack: 'x' },
+    }),
   );
   assert.equal(line, '09:05:07.042 INFO  backend down server=127.0.0.1:80 reason="connection refused" err="boom"\n');
   assert.equal(prettyLine('not json'), 'not json');

@@ -127,7 +127,15 @@ test('sessions terminated under load: every call succeeds or says ServiceUnavail
   stop = true;
   await Promise.all(loops);
   assert.ok(terminated >= 10, `sessions were terminated (${terminated})`);
-  if (process.env.OPENSLB_TEST_VERBOSE) console.log({ terminated, ok: outcomes.ok, unavailable: outcomes.unavailable, writes: writes.ok.length, uncertain: writes.uncertain, writesUnavailable: writes.unavailable });
+  if (process.env.OPENSLB_TEST_VERBOSE)
+    console.log({
+      terminated,
+      ok: outcomes.ok,
+      unavailable: outcomes.unavailable,
+      writes: writes.ok.length,
+      uncertain: writes.uncertain,
+      writesUnavailable: writes.unavailable,
+    });
   assert.deepEqual(outcomes.other, [], 'no reply other than success or 503 ServiceUnavailable');
   assert.deepEqual(writes.other, [], 'writes fail only as StoreUnavailableError');
   const stored = await admin!.query("select key from meta where key like 'outage-write:%'");
@@ -154,7 +162,9 @@ test('PostgreSQL stopped and started: forwarding goes on, the API answers 503, o
     assert.equal(e.statusCode, 503);
     assert.equal(e.code, 'ServiceUnavailable');
     assert.ok(e.data.RequestId, 'an Alibaba error envelope');
-    const w = await callError(callApi(api, NLB, 'CreateServerGroup', { ServerGroupName: 'during-outage', VpcId: 'vpc-local', ServerGroupType: 'Ip' }));
+    const w = await callError(
+      callApi(api, NLB, 'CreateServerGroup', { ServerGroupName: 'during-outage', VpcId: 'vpc-local', ServerGroupType: 'Ip' }),
+    );
     assert.equal(w.code, 'ServiceUnavailable');
 
     // The admin listener tells a router the node forwards, and an operator the store is gone.
@@ -191,7 +201,11 @@ test('PostgreSQL stopped and started: forwarding goes on, the API answers 503, o
   assert.equal((await fetch(`${running.adminUrl}/readyz`)).status, 200);
 
   // Writes and jobs work again, and so does forwarding.
-  const { JobId } = await callApi(api, NLB, 'CreateServerGroup', { ServerGroupName: 'after-outage', VpcId: 'vpc-local', ServerGroupType: 'Ip' });
+  const { JobId } = await callApi(api, NLB, 'CreateServerGroup', {
+    ServerGroupName: 'after-outage',
+    VpcId: 'vpc-local',
+    ServerGroupType: 'Ip',
+  });
   assert.ok(JobId);
   assert.match(await tcpRoundTrip(vip, LISTENER_PORT, 'after'), /^outage:after$/);
 });

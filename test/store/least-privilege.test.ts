@@ -78,7 +78,10 @@ test('the data-plane role is refused AccessKeys and schema changes', async () =>
 });
 
 test('a data-plane node on that role registers, applies a listener and reports on it', async () => {
-  const dataplane = await startOpenSlb(config('dataplane', dataplaneUrl, 'dp'), { log: pino({ level: 'silent' }), nodeId: `leastpriv-${process.pid}` });
+  const dataplane = await startOpenSlb(config('dataplane', dataplaneUrl, 'dp'), {
+    log: pino({ level: 'silent' }),
+    nodeId: `leastpriv-${process.pid}`,
+  });
   running.push(dataplane);
   assert.equal(dataplane.rootKey, undefined, 'a data-plane node never reads the root key');
   const apiNode = running[0];

@@ -12,8 +12,18 @@ import type { ResourceTable, Schema } from '../../src/store/schema.js';
 import { startTestPostgres } from '../support/postgres.js';
 
 const ALL_TABLES: (keyof Schema)[] = [
-  'meta', 'revision', 'access_keys', 'ram_users', 'ram_policies', 'ram_attachments',
-  'resources', 'tags', 'jobs', 'idempotency', 'nodes', 'observations',
+  'meta',
+  'revision',
+  'access_keys',
+  'ram_users',
+  'ram_policies',
+  'ram_attachments',
+  'resources',
+  'tags',
+  'jobs',
+  'idempotency',
+  'nodes',
+  'observations',
 ];
 
 // Generous bounds: a test that should finish at once fails by timeout instead of asserting
@@ -25,8 +35,16 @@ let seq = 0;
 function resource(revision: number, id = `nlb-test${++seq}`): Insertable<ResourceTable> {
   const now = Date.now();
   return {
-    id, product: 'nlb', kind: 'loadbalancer', region_id: 'cn-hangzhou', parent_id: null,
-    status: 'Active', body: JSON.stringify({ LoadBalancerId: id }), created_at: now, updated_at: now, revision,
+    id,
+    product: 'nlb',
+    kind: 'loadbalancer',
+    region_id: 'cn-hangzhou',
+    parent_id: null,
+    status: 'Active',
+    body: JSON.stringify({ LoadBalancerId: id }),
+    created_at: now,
+    updated_at: now,
+    revision,
   };
 }
 
@@ -148,13 +166,19 @@ function storeSuite(kind: StoreKind, makeBackend: () => Promise<Backend>): void 
       const outs = await Promise.all(
         Array.from({ length: 20 }, (_, i) =>
           store.mutate(async (tx, revision) => {
-            await tx.insertInto('resources').values(resource(revision, `${prefix}${String(i).padStart(2, '0')}`)).execute();
+            await tx
+              .insertInto('resources')
+              .values(resource(revision, `${prefix}${String(i).padStart(2, '0')}`))
+              .execute();
             return i;
           }),
         ),
       );
       const revisions = outs.map((o) => o.revision).sort((a, b) => a - b);
-      assert.deepEqual(revisions, Array.from({ length: 20 }, (_, i) => before + 1 + i));
+      assert.deepEqual(
+        revisions,
+        Array.from({ length: 20 }, (_, i) => before + 1 + i),
+      );
       assert.equal(await store.currentRevision(), before + 20);
       const rows = await store.db.selectFrom('resources').select(['id', 'revision']).where('id', 'like', `${prefix}%`).execute();
       assert.equal(rows.length, 20);
@@ -250,19 +274,28 @@ function storeSuite(kind: StoreKind, makeBackend: () => Promise<Backend>): void 
         const outs = await Promise.all(
           Array.from({ length: 20 }, (_, i) =>
             (i % 2 ? a : b).mutate(async (tx, revision) => {
-              await tx.insertInto('resources').values(resource(revision, `${prefix}${i}`)).execute();
+              await tx
+                .insertInto('resources')
+                .values(resource(revision, `${prefix}${i}`))
+                .execute();
             }),
           ),
         );
         const revisions = outs.map((o) => o.revision).sort((x, y) => x - y);
-        assert.deepEqual(revisions, Array.from({ length: 20 }, (_, i) => before + 1 + i));
+        assert.deepEqual(
+          revisions,
+          Array.from({ length: 20 }, (_, i) => before + 1 + i),
+        );
         assert.equal((await resourceIds(a, prefix)).length, 20);
       });
 
       test('two stores opening a fresh database at once migrate it once', async () => {
         const b = await freshBackend();
         const [x, y] = await Promise.all([track(b), track(b)]);
-        assert.deepEqual(await appliedMigrations(x.db), migrations.map((m) => m.name));
+        assert.deepEqual(
+          await appliedMigrations(x.db),
+          migrations.map((m) => m.name),
+        );
         assert.deepEqual(await y.db.selectFrom('revision').selectAll().execute(), [{ id: 1, revision: 0 }]);
       });
     }

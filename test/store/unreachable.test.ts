@@ -15,7 +15,10 @@ async function deadPort(): Promise<number> {
 
 test('a worker opening an unreachable store hears that it is unreachable, not that it is unmigrated', async () => {
   const url = `postgres://postgres@127.0.0.1:${await deadPort()}/postgres`;
-  await assert.rejects(openStore({ url, migrate: false }), (err: Error) => isStoreUnavailable(err) && !/not migrated/.test(err.message) && /ECONNREFUSED/.test(err.message));
+  await assert.rejects(
+    openStore({ url, migrate: false }),
+    (err: Error) => isStoreUnavailable(err) && !/not migrated/.test(err.message) && /ECONNREFUSED/.test(err.message),
+  );
 });
 
 test('a data-plane store may open while unreachable: queries fail as unavailable, and it closes cleanly', async () => {
@@ -26,7 +29,10 @@ test('a data-plane store may open while unreachable: queries fail as unavailable
   try {
     assert.equal(store.health().reachable, false);
     await assert.rejects(store.currentRevision(), (err: unknown) => isStoreUnavailable(err));
-    await assert.rejects(store.transact((tx) => tx.selectFrom('nodes').selectAll().execute()), (err: unknown) => isStoreUnavailable(err));
+    await assert.rejects(
+      store.transact((tx) => tx.selectFrom('nodes').selectAll().execute()),
+      (err: unknown) => isStoreUnavailable(err),
+    );
     assert.equal(lines.filter((l) => l.startsWith('store unreachable since')).length, 1, 'said once, however many queries failed');
   } finally {
     await store.close();

@@ -44,7 +44,10 @@ export async function startTcpBackend(host: string, name: string, port = 0): Pro
   return backend;
 }
 
-export async function startUdpBackend(host: string, name: string): Promise<{ host: string; port: number; received: number; close(): Promise<void> }> {
+export async function startUdpBackend(
+  host: string,
+  name: string,
+): Promise<{ host: string; port: number; received: number; close(): Promise<void> }> {
   const socket = dgram.createSocket('udp4');
   const state = { host, port: 0, received: 0, close: () => new Promise<void>((r) => socket.close(() => r())) };
   socket.on('message', (msg, rinfo) => {

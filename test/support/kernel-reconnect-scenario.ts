@@ -18,8 +18,28 @@ const SHORT_CONNECTIONS = Number(process.argv[2] ?? 300);
 
 function snapshot(backend: TcpBackend): KernelSnapshot {
   return {
-    groups: [{ id: 'g', scheduler: 'Rr', backends: [{ key: `${backend.host}:${backend.port}`, host: backend.host, port: backend.port, weight: 100 }] }],
-    listeners: [{ id: 'l', protocol: 'tcp', vips: [VIP], portFrom: PORT, portTo: PORT, keepPort: false, groupId: 'g', fullNat: false, idleTimeoutS: 900, cps: 0, mss: 0 }],
+    groups: [
+      {
+        id: 'g',
+        scheduler: 'Rr',
+        backends: [{ key: `${backend.host}:${backend.port}`, host: backend.host, port: backend.port, weight: 100 }],
+      },
+    ],
+    listeners: [
+      {
+        id: 'l',
+        protocol: 'tcp',
+        vips: [VIP],
+        portFrom: PORT,
+        portTo: PORT,
+        keepPort: false,
+        groupId: 'g',
+        fullNat: false,
+        idleTimeoutS: 900,
+        cps: 0,
+        mss: 0,
+      },
+    ],
   };
 }
 

@@ -42,7 +42,9 @@ createInterface({ input: process.stdin }).on('line', (text) => {
   if ('close' in request) {
     const backend = running.get(request.close);
     running.delete(request.close);
-    void (backend?.close() ?? Promise.resolve()).then(() => process.stdout.write(`${JSON.stringify({ id: request.id, reply: 'closed' })}\n`));
+    void (backend?.close() ?? Promise.resolve()).then(() =>
+      process.stdout.write(`${JSON.stringify({ id: request.id, reply: 'closed' })}\n`),
+    );
     return;
   }
   const probe = request;

@@ -99,7 +99,16 @@ async function startServer(): Promise<TestPostgres> {
       chownSync(dir, uid, gid);
     }
     const [ic, ia] = asServerUser(join(bin, 'initdb'), [
-      '-D', dataDir, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync',
+      '-D',
+      dataDir,
+      '-U',
+      'postgres',
+      '-A',
+      'trust',
+      '-E',
+      'UTF8',
+      '--locale=C',
+      '--no-sync',
     ]);
     await run(ic, ia);
 

@@ -46,4 +46,3 @@ export const probe = makeProduct('nlb', PROBE, 'Nlb', [
     },
   }),
 ]);
-

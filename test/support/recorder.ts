@@ -44,9 +44,7 @@ export function replay(
   change: { url?: string; body?: Buffer; method?: string; headers?: Array<[string, string]> } = {},
 ): Promise<{ status: number; body: any }> {
   const body = change.body ?? req.body;
-  const headers = (change.headers ?? req.headers)
-    .filter(([name]) => !/^(content-length|transfer-encoding|connection)$/i.test(name))
-    .flat();
+  const headers = (change.headers ?? req.headers).filter(([name]) => !/^(content-length|transfer-encoding|connection)$/i.test(name)).flat();
   headers.push('content-length', String(body.length));
   return new Promise((resolve, reject) => {
     const r = http.request(

@@ -16,7 +16,10 @@ export interface SlowServer extends TestServer {
 }
 
 export async function startSlowServer(
-  opts: { clock?: ManualClock; delayMs?: number; configure?: (c: Config) => void } & Pick<Parameters<typeof startTestServer>[0] & object, 'extraProducts'> = {},
+  opts: { clock?: ManualClock; delayMs?: number; configure?: (c: Config) => void } & Pick<
+    Parameters<typeof startTestServer>[0] & object,
+    'extraProducts'
+  > = {},
 ): Promise<SlowServer> {
   const clock = opts.clock ?? new ManualClock(Date.now());
   const delayMs = opts.delayMs ?? JOB_DELAY_MS;

@@ -107,7 +107,8 @@ export class TerraformProvider {
         'content-type': 'application/x-www-form-urlencoded',
         'x-acs-action': action,
         'x-acs-version': version,
-        'user-agent': 'AlibabaCloud (linux; amd64) Go/1.22 Core/0.01 TeaDSL/1 Terraform/1.9.0 (+https://www.terraform.io) terraform-provider-alicloud/1.240.0',
+        'user-agent':
+          'AlibabaCloud (linux; amd64) Go/1.22 Core/0.01 TeaDSL/1 Terraform/1.9.0 (+https://www.terraform.io) terraform-provider-alicloud/1.240.0',
       },
       body: formEncode(body),
     });

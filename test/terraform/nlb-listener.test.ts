@@ -33,7 +33,11 @@ before(async () => {
     ],
   });
   lbId = lb.LoadbalancerId;
-  await tf.waitFor(() => tf.nlb('GetLoadBalancerAttribute', {}, { LoadBalancerId: lbId }), (o) => o.LoadBalancerStatus, ['Active']);
+  await tf.waitFor(
+    () => tf.nlb('GetLoadBalancerAttribute', {}, { LoadBalancerId: lbId }),
+    (o) => o.LoadBalancerStatus,
+    ['Active'],
+  );
   pki = makeTestPki();
 });
 after(() => server?.stop());
@@ -81,7 +85,7 @@ function healthCheckConfig(block: Record<string, unknown> | undefined): Record<s
   const out: Record<string, unknown> = {};
   for (const [attr, field] of Object.entries(HC_FIELDS)) {
     const zeroInt = attr.includes('threshold') || attr.includes('interval') || attr.includes('timeout') ? 0 : undefined;
-    const value = block[attr] ?? (attr === 'health_check_connect_port' ? 0 : attr === 'health_check_enabled' ? false : zeroInt ?? '');
+    const value = block[attr] ?? (attr === 'health_check_connect_port' ? 0 : attr === 'health_check_enabled' ? false : (zeroInt ?? ''));
     // Thresholds, interval and timeout go out only when > 0; the rest as d.Get gives them.
     if (zeroInt === 0 && Number(value) <= 0) continue;
     out[field] = value;
@@ -103,7 +107,11 @@ async function createGroup(c: GroupConfig): Promise<string> {
   if (c.tags) request.Tag = Object.entries(c.tags).map(([Key, Value]) => ({ Key, Value }));
   const reply = await tf.nlb('CreateServerGroup', request);
   const id = reply.ServerGroupId as string;
-  await tf.waitFor(() => tf.readOrGone(() => describeGroup(id)), (o) => o.ServerGroupStatus, ['Available']);
+  await tf.waitFor(
+    () => tf.readOrGone(() => describeGroup(id)),
+    (o) => o.ServerGroupStatus,
+    ['Available'],
+  );
   return id;
 }
 
@@ -164,11 +172,39 @@ describe('alicloud_nlb_server_group', () => {
         tags: { Created: 'TF' },
       },
     ],
-    ['Ip, spelled Sch', { server_group_name: 'tf-ip', server_group_type: 'Ip', protocol: 'TCP', scheduler: 'Sch', vpc_id: 'vpc-local', health_check: { health_check_enabled: false } }],
-    ['UDP, spelled Qch', { server_group_name: 'tf-udp', server_group_type: 'Ip', protocol: 'UDP', scheduler: 'Qch', vpc_id: 'vpc-local', preserve_client_ip_enabled: false }],
+    [
+      'Ip, spelled Sch',
+      {
+        server_group_name: 'tf-ip',
+        server_group_type: 'Ip',
+        protocol: 'TCP',
+        scheduler: 'Sch',
+        vpc_id: 'vpc-local',
+        health_check: { health_check_enabled: false },
+      },
+    ],
+    [
+      'UDP, spelled Qch',
+      {
+        server_group_name: 'tf-udp',
+        server_group_type: 'Ip',
+        protocol: 'UDP',
+        scheduler: 'Qch',
+        vpc_id: 'vpc-local',
+        preserve_client_ip_enabled: false,
+      },
+    ],
     [
       'any-port (no health check port of its own)',
-      { server_group_name: 'tf-anyport', server_group_type: 'Ip', protocol: 'TCP', scheduler: 'Tch', any_port_enabled: true, vpc_id: 'vpc-local', health_check: { health_check_enabled: false } },
+      {
+        server_group_name: 'tf-anyport',
+        server_group_type: 'Ip',
+        protocol: 'TCP',
+        scheduler: 'Tch',
+        any_port_enabled: true,
+        vpc_id: 'vpc-local',
+        health_check: { health_check_enabled: false },
+      },
     ],
   ];
   for (const [name, config] of cases) {
@@ -192,10 +228,17 @@ describe('alicloud_nlb_server_group', () => {
         ConnectionDrainTimeout: 120,
         HealthCheckConfig: {},
       });
-      await tf.waitFor(() => describeGroup(id), (o) => o.ServerGroupStatus, ['Available']);
+      await tf.waitFor(
+        () => describeGroup(id),
+        (o) => o.ServerGroupStatus,
+        ['Available'],
+      );
       assert.ok(update.JobId);
       state = await readGroup(id);
-      assert.deepEqual(planDiff({ ...expected, server_group_name: `${config.server_group_name}-2`, connection_drain_timeout: 120 }, state), []);
+      assert.deepEqual(
+        planDiff({ ...expected, server_group_name: `${config.server_group_name}-2`, connection_drain_timeout: 120 }, state),
+        [],
+      );
       assert.deepEqual(await readGroup(id), state, 'import by ID reads the same state');
       await deleteGroup(id);
     });
@@ -210,10 +253,27 @@ describe('alicloud_nlb_server_group_server_attachment', () => {
     const id = `${groupId}:127.0.5.10:Ip:8080`;
     const read = async () => {
       const [sg, serverId, serverType, port] = id.split(':');
-      const reply = await tf.rpcPost(NLB_VERSION, 'ListServerGroupServers', { RegionId: 'cn-hangzhou' }, { ServerGroupId: sg, 'ServerIds.1': serverId });
-      const item = (reply.Servers as any[]).find((s) => String(s.Port) === port && s.ServerGroupId === sg && s.ServerId === serverId && s.ServerType === serverType);
+      const reply = await tf.rpcPost(
+        NLB_VERSION,
+        'ListServerGroupServers',
+        { RegionId: 'cn-hangzhou' },
+        { ServerGroupId: sg, 'ServerIds.1': serverId },
+      );
+      const item = (reply.Servers as any[]).find(
+        (s) => String(s.Port) === port && s.ServerGroupId === sg && s.ServerId === serverId && s.ServerType === serverType,
+      );
       return item
-        ? { server_group_id: item.ServerGroupId, server_id: item.ServerId, server_type: item.ServerType, server_ip: item.ServerIp, port: item.Port, weight: item.Weight, description: item.Description, zone_id: item.ZoneId, status: item.Status }
+        ? {
+            server_group_id: item.ServerGroupId,
+            server_id: item.ServerId,
+            server_type: item.ServerType,
+            server_ip: item.ServerIp,
+            port: item.Port,
+            weight: item.Weight,
+            description: item.Description,
+            zone_id: item.ZoneId,
+            status: item.Status,
+          }
         : undefined;
     };
     await job(
@@ -223,7 +283,14 @@ describe('alicloud_nlb_server_group_server_attachment', () => {
         Servers: [{ ServerId: '127.0.5.10', ServerType: 'Ip', ServerIp: '', Port: 8080, Weight: 100, Description: 'tf-server' }],
       }),
     );
-    const config = { server_group_id: groupId, server_id: '127.0.5.10', server_type: 'Ip', port: 8080, weight: 100, description: 'tf-server' };
+    const config = {
+      server_group_id: groupId,
+      server_id: '127.0.5.10',
+      server_type: 'Ip',
+      port: 8080,
+      weight: 100,
+      description: 'tf-server',
+    };
     let state = await read();
     assert.deepEqual(planDiff(config, state), []);
     assert.equal(state!.zone_id, 'cn-hangzhou-a', 'the vSwitch whose CIDR holds the address');
@@ -309,7 +376,11 @@ async function createListener(config: Record<string, unknown>): Promise<string> 
   const reply = await tf.nlb('CreateListener', request);
   await tf.waitJob(NLB_VERSION, reply);
   const id = reply.ListenerId as string;
-  await tf.waitFor(() => describeListener(id), (o) => o.ListenerStatus, ['Running']);
+  await tf.waitFor(
+    () => describeListener(id),
+    (o) => o.ListenerStatus,
+    ['Running'],
+  );
   return id;
 }
 
@@ -323,9 +394,22 @@ describe('alicloud_nlb_listener', () => {
   let udpGroup: string;
   let anyPortGroup: string;
   before(async () => {
-    tcpGroup = await createGroup({ server_group_name: 'tf-lsn-tcp', server_group_type: 'Ip', protocol: 'TCP', vpc_id: 'vpc-local', preserve_client_ip_enabled: false });
+    tcpGroup = await createGroup({
+      server_group_name: 'tf-lsn-tcp',
+      server_group_type: 'Ip',
+      protocol: 'TCP',
+      vpc_id: 'vpc-local',
+      preserve_client_ip_enabled: false,
+    });
     udpGroup = await createGroup({ server_group_name: 'tf-lsn-udp', server_group_type: 'Ip', protocol: 'UDP', vpc_id: 'vpc-local' });
-    anyPortGroup = await createGroup({ server_group_name: 'tf-lsn-any', server_group_type: 'Ip', protocol: 'TCP', any_port_enabled: true, vpc_id: 'vpc-local', health_check: { health_check_enabled: false } });
+    anyPortGroup = await createGroup({
+      server_group_name: 'tf-lsn-any',
+      server_group_type: 'Ip',
+      protocol: 'TCP',
+      any_port_enabled: true,
+      vpc_id: 'vpc-local',
+      health_check: { health_check_enabled: false },
+    });
   });
 
   const lifecycle = async (config: Record<string, unknown>, update: Record<string, unknown>) => {
@@ -335,7 +419,11 @@ describe('alicloud_nlb_listener', () => {
     const request: Record<string, unknown> = { ClientToken: token(), ListenerId: id };
     for (const [k, v] of Object.entries(update)) request[k.replace(/(^|_)(\w)/g, (_m, _u, c: string) => c.toUpperCase())] = v;
     await tf.waitJob(NLB_VERSION, await tf.nlb('UpdateListenerAttribute', request));
-    await tf.waitFor(() => describeListener(id), (o) => o.ListenerStatus, ['Running']);
+    await tf.waitFor(
+      () => describeListener(id),
+      (o) => o.ListenerStatus,
+      ['Running'],
+    );
     state = await readListener(id);
     assert.deepEqual(planDiff({ ...config, ...update }, state), []);
     assert.deepEqual(await readListener(id), state, 'import by ID');
@@ -354,10 +442,20 @@ describe('alicloud_nlb_listener', () => {
       { listener_description: 'tf-tcp-2', idle_timeout: 60 },
     ));
   test('UDP', () =>
-    lifecycle({ listener_protocol: 'UDP', listener_port: 18102, server_group_id: udpGroup, listener_description: 'tf-udp' }, { listener_description: 'tf-udp-2' }));
+    lifecycle(
+      { listener_protocol: 'UDP', listener_port: 18102, server_group_id: udpGroup, listener_description: 'tf-udp' },
+      { listener_description: 'tf-udp-2' },
+    ));
   test('port range', () =>
     lifecycle(
-      { listener_protocol: 'TCP', listener_port: 0, start_port: 18110, end_port: 18112, server_group_id: anyPortGroup, listener_description: 'tf-range' },
+      {
+        listener_protocol: 'TCP',
+        listener_port: 0,
+        start_port: 18110,
+        end_port: 18112,
+        server_group_id: anyPortGroup,
+        listener_description: 'tf-range',
+      },
       { listener_description: 'tf-range-2' },
     ));
   test('TCPSSL with a CA certificate stored while CaEnabled=false, then enabled', async () => {
@@ -396,7 +494,12 @@ describe('alicloud_nlb_security_policy', () => {
           }
         : undefined;
     };
-    const config = { security_policy_name: 'tf-policy', ciphers: ['ECDHE-RSA-AES128-GCM-SHA256', 'ECDHE-ECDSA-AES128-GCM-SHA256'], tls_versions: ['TLSv1.2'], tags: { Created: 'TF' } };
+    const config = {
+      security_policy_name: 'tf-policy',
+      ciphers: ['ECDHE-RSA-AES128-GCM-SHA256', 'ECDHE-ECDSA-AES128-GCM-SHA256'],
+      tls_versions: ['TLSv1.2'],
+      tags: { Created: 'TF' },
+    };
     const created = await tf.nlb('CreateSecurityPolicy', {
       ClientToken: token(),
       SecurityPolicyName: config.security_policy_name,
@@ -405,18 +508,39 @@ describe('alicloud_nlb_security_policy', () => {
       Tag: [{ Key: 'Created', Value: 'TF' }],
     });
     const id = created.SecurityPolicyId as string;
-    await tf.waitFor(async () => (await tf.nlb('ListSecurityPolicy', { 'SecurityPolicyIds.1': id })).SecurityPolicies[0] ?? 'gone', (o) => o.SecurityPolicyStatus, ['Available']);
+    await tf.waitFor(
+      async () => (await tf.nlb('ListSecurityPolicy', { 'SecurityPolicyIds.1': id })).SecurityPolicies[0] ?? 'gone',
+      (o) => o.SecurityPolicyStatus,
+      ['Available'],
+    );
     assert.deepEqual(planDiff(config, await read(id)), []);
     const ciphers2 = [...config.ciphers, 'TLS_AES_128_GCM_SHA256'];
     await tf.waitJob(
       NLB_VERSION,
-      await tf.nlb('UpdateSecurityPolicyAttribute', { ClientToken: token(), SecurityPolicyId: id, SecurityPolicyName: 'tf-policy-2', TlsVersions: ['TLSv1.2', 'TLSv1.3'], Ciphers: ciphers2 }),
+      await tf.nlb('UpdateSecurityPolicyAttribute', {
+        ClientToken: token(),
+        SecurityPolicyId: id,
+        SecurityPolicyName: 'tf-policy-2',
+        TlsVersions: ['TLSv1.2', 'TLSv1.3'],
+        Ciphers: ciphers2,
+      }),
     );
-    await tf.waitFor(async () => (await tf.nlb('ListSecurityPolicy', { 'SecurityPolicyIds.1': id })).SecurityPolicies[0], (o) => o.SecurityPolicyStatus, ['Available']);
-    assert.deepEqual(planDiff({ ...config, security_policy_name: 'tf-policy-2', tls_versions: ['TLSv1.2', 'TLSv1.3'], ciphers: ciphers2 }, await read(id)), []);
+    await tf.waitFor(
+      async () => (await tf.nlb('ListSecurityPolicy', { 'SecurityPolicyIds.1': id })).SecurityPolicies[0],
+      (o) => o.SecurityPolicyStatus,
+      ['Available'],
+    );
+    assert.deepEqual(
+      planDiff({ ...config, security_policy_name: 'tf-policy-2', tls_versions: ['TLSv1.2', 'TLSv1.3'], ciphers: ciphers2 }, await read(id)),
+      [],
+    );
     // DeleteSecurityPolicy answers no JobId: the provider re-reads until the policy is gone.
     await tf.nlb('DeleteSecurityPolicy', { ClientToken: token(), SecurityPolicyId: id });
-    await tf.waitFor(async () => (await tf.nlb('ListSecurityPolicy', { 'SecurityPolicyIds.1': id })).SecurityPolicies[0] ?? 'gone', (o) => o.SecurityPolicyStatus, ['']);
+    await tf.waitFor(
+      async () => (await tf.nlb('ListSecurityPolicy', { 'SecurityPolicyIds.1': id })).SecurityPolicies[0] ?? 'gone',
+      (o) => o.SecurityPolicyStatus,
+      [''],
+    );
     assert.equal(await read(id), undefined);
   });
 });
@@ -425,20 +549,41 @@ describe('alicloud_nlb_security_policy', () => {
 
 describe('alicloud_nlb_listener_additional_certificate_attachment', () => {
   test('associate, read, import, disassociate, not found', async () => {
-    const group = await createGroup({ server_group_name: 'tf-addcert', server_group_type: 'Ip', vpc_id: 'vpc-local', preserve_client_ip_enabled: false });
+    const group = await createGroup({
+      server_group_name: 'tf-addcert',
+      server_group_type: 'Ip',
+      vpc_id: 'vpc-local',
+      preserve_client_ip_enabled: false,
+    });
     const main = await uploadCert(pki.serverCert, pki.serverKey, 'tf-main');
     const extra = await uploadCert(pki.ecCert, pki.ecKey, 'tf-extra');
-    const listenerId = await createListener({ listener_protocol: 'TCPSSL', listener_port: 18444, server_group_id: group, certificate_ids: [main] });
+    const listenerId = await createListener({
+      listener_protocol: 'TCPSSL',
+      listener_port: 18444,
+      server_group_id: group,
+      certificate_ids: [main],
+    });
     const read = async () => {
       const reply = await tf.nlb('ListListenerCertificates', { ListenerId: listenerId });
       const item = (reply.Certificates as any[]).find((c) => c.CertificateId === extra);
       return item ? { certificate_id: item.CertificateId, listener_id: listenerId, status: item.Status } : undefined;
     };
-    await tf.waitJob(NLB_VERSION, await tf.nlb('AssociateAdditionalCertificatesWithListener', { ClientToken: token(), ListenerId: listenerId, 'AdditionalCertificateIds.1': extra }));
+    await tf.waitJob(
+      NLB_VERSION,
+      await tf.nlb('AssociateAdditionalCertificatesWithListener', {
+        ClientToken: token(),
+        ListenerId: listenerId,
+        'AdditionalCertificateIds.1': extra,
+      }),
+    );
     assert.deepEqual(planDiff({ certificate_id: extra, listener_id: listenerId }, await read()), []);
     await tf.waitJob(
       NLB_VERSION,
-      await tf.nlb('DisassociateAdditionalCertificatesWithListener', { ClientToken: token(), ListenerId: listenerId, 'AdditionalCertificateIds.1': extra }),
+      await tf.nlb('DisassociateAdditionalCertificatesWithListener', {
+        ClientToken: token(),
+        ListenerId: listenerId,
+        'AdditionalCertificateIds.1': extra,
+      }),
     );
     assert.equal(await read(), undefined);
   });
@@ -449,11 +594,17 @@ describe('alicloud_nlb_listener_additional_certificate_attachment', () => {
 describe('NLB data sources', () => {
   test('nlb_load_balancers, nlb_server_groups, nlb_listeners, nlb_security_policies, nlb_zones find by ID and name', async () => {
     const lbs = await tf.nlb('ListLoadBalancers', { 'LoadBalancerIds.1': lbId, MaxResults: 100 });
-    assert.deepEqual(lbs.LoadBalancers.map((l: any) => l.LoadBalancerId), [lbId]);
+    assert.deepEqual(
+      lbs.LoadBalancers.map((l: any) => l.LoadBalancerId),
+      [lbId],
+    );
     assert.equal(lbs.LoadBalancers[0].LoadBalancerType, 'Network');
     const group = await createGroup({ server_group_name: 'tf-datasource', vpc_id: 'vpc-local' });
     const groups = await tf.nlb('ListServerGroups', { 'ServerGroupNames.1': 'tf-datasource', MaxResults: 100 });
-    assert.deepEqual(groups.ServerGroups.map((g: any) => g.ServerGroupId), [group]);
+    assert.deepEqual(
+      groups.ServerGroups.map((g: any) => g.ServerGroupId),
+      [group],
+    );
     const listeners = await tf.nlb('ListListeners', { 'LoadBalancerIds.1': lbId, MaxResults: 100 });
     assert.ok(Array.isArray(listeners.Listeners));
     const policies = await tf.nlb('ListSystemSecurityPolicy', {});

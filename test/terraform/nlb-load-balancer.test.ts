@@ -39,7 +39,11 @@ async function describeLb(id: string) {
 
 /** The provider's NlbLoadBalancerStateRefreshFunc on `LoadBalancerStatus`. */
 function waitLb(id: string, targets: string[]) {
-  return tf.waitFor(() => tf.readOrGone(() => describeLb(id)), (o) => o.LoadBalancerStatus, targets);
+  return tf.waitFor(
+    () => tf.readOrGone(() => describeLb(id)),
+    (o) => o.LoadBalancerStatus,
+    targets,
+  );
 }
 
 async function readLb(id: string): Promise<Record<string, any> | undefined> {
@@ -126,14 +130,28 @@ describe('alicloud_nlb_load_balancer', () => {
     assert.deepEqual(planDiff({ ...config }, state), []);
     assert.equal(state!.bandwidth_package_id, '');
     const tagged = await tf.nlb('ListTagResources', { 'ResourceId.1': id, ResourceType: 'loadbalancer' });
-    assert.ok(tagged.TagResources.every((t: any) => Number.isSafeInteger(t.AliUid) && String(t.AliUid).length === 16), 'AliUid: the 16-digit account ID');
+    assert.ok(
+      tagged.TagResources.every((t: any) => Number.isSafeInteger(t.AliUid) && String(t.AliUid).length === 16),
+      'AliUid: the 16-digit account ID',
+    );
     assert.ok(state!.zone_mappings.every((z: any) => z.private_ipv4_address && z.eni_id && z.status === 'Active'));
 
     // In place: name, cross-zone, tags.
-    await tf.nlb('UpdateLoadBalancerAttribute', { ClientToken: token(), LoadBalancerId: id, LoadBalancerName: 'tf-nlb-renamed', CrossZoneEnabled: false });
+    await tf.nlb('UpdateLoadBalancerAttribute', {
+      ClientToken: token(),
+      LoadBalancerId: id,
+      LoadBalancerName: 'tf-nlb-renamed',
+      CrossZoneEnabled: false,
+    });
     await waitLb(id, ['Active']);
     await tf.nlb('UntagResources', { ClientToken: token(), 'ResourceId.1': id, ResourceType: 'loadbalancer', 'TagKey.1': 'For' });
-    await tf.nlb('TagResources', { ClientToken: token(), 'ResourceId.1': id, ResourceType: 'loadbalancer', 'Tag.1.Key': 'Owner', 'Tag.1.Value': 'ops' });
+    await tf.nlb('TagResources', {
+      ClientToken: token(),
+      'ResourceId.1': id,
+      ResourceType: 'loadbalancer',
+      'Tag.1.Key': 'Owner',
+      'Tag.1.Value': 'ops',
+    });
     const updated = { ...config, load_balancer_name: 'tf-nlb-renamed', cross_zone_enabled: false, tags: { Created: 'TF', Owner: 'ops' } };
     state = await readLb(id);
     assert.deepEqual(planDiff(updated, state), []);
@@ -161,7 +179,13 @@ describe('alicloud_nlb_load_balancer', () => {
     // A real client on the public address reaches the backend.
     const backend = await startTcpBackend('127.0.3.61', 'tf-backend');
     try {
-      const group = await tf.nlb('CreateServerGroup', { ClientToken: token(), ServerGroupName: 'tf-public', VpcId: 'vpc-local', ServerGroupType: 'Ip', Protocol: 'TCP' });
+      const group = await tf.nlb('CreateServerGroup', {
+        ClientToken: token(),
+        ServerGroupName: 'tf-public',
+        VpcId: 'vpc-local',
+        ServerGroupType: 'Ip',
+        Protocol: 'TCP',
+      });
       await tf.waitJob(NLB_VERSION, group);
       const add = await tf.nlb('AddServersToServerGroup', {
         ClientToken: token(),
@@ -187,7 +211,11 @@ describe('alicloud_nlb_load_balancer', () => {
     }
 
     // Intranet again: the EIPs (and their addresses) are released.
-    const toIntranet = await tf.nlb('UpdateLoadBalancerAddressTypeConfig', { ClientToken: token(), LoadBalancerId: id, AddressType: 'Intranet' });
+    const toIntranet = await tf.nlb('UpdateLoadBalancerAddressTypeConfig', {
+      ClientToken: token(),
+      LoadBalancerId: id,
+      AddressType: 'Intranet',
+    });
     await tf.waitJob(NLB_VERSION, toIntranet);
     const intranet = (await readLb(id))!;
     assert.deepEqual(planDiff({ address_type: 'Intranet' }, intranet), []);
@@ -199,7 +227,10 @@ describe('alicloud_nlb_load_balancer', () => {
     const id = await createLb({
       address_type: 'Internet',
       vpc_id: 'vpc-local',
-      zone_mappings: [{ ...TWO_ZONES[0], allocation_id: 'eip-tfnamed1' }, { ...TWO_ZONES[1], allocation_id: 'eip-tfnamed2' }],
+      zone_mappings: [
+        { ...TWO_ZONES[0], allocation_id: 'eip-tfnamed1' },
+        { ...TWO_ZONES[1], allocation_id: 'eip-tfnamed2' },
+      ],
     });
     const state = (await readLb(id))!;
     assert.deepEqual(state.zone_mappings.map((z: any) => z.allocation_id).sort(), ['eip-tfnamed1', 'eip-tfnamed2']);
@@ -233,17 +264,29 @@ describe('attachments on an NLB', () => {
       const o = await describeLb(lbId);
       return o.BandwidthPackageId === '' ? ('gone' as const) : o; // the provider's not-found rule
     };
-    const attach = await tf.nlb('AttachCommonBandwidthPackageToLoadBalancer', { ClientToken: token(), LoadBalancerId: lbId, BandwidthPackageId: 'cbwp-tfpackage' });
+    const attach = await tf.nlb('AttachCommonBandwidthPackageToLoadBalancer', {
+      ClientToken: token(),
+      LoadBalancerId: lbId,
+      BandwidthPackageId: 'cbwp-tfpackage',
+    });
     await tf.waitJob(NLB_VERSION, attach);
     const state = await read();
     assert.notEqual(state, 'gone');
     assert.equal((state as any).BandwidthPackageId, 'cbwp-tfpackage');
     assert.equal(id.split(':')[1], (state as any).BandwidthPackageId, 'import by <lb>:<package> finds it');
 
-    const detach = await tf.nlb('DetachCommonBandwidthPackageFromLoadBalancer', { ClientToken: token(), LoadBalancerId: lbId, BandwidthPackageId: 'cbwp-tfpackage' });
+    const detach = await tf.nlb('DetachCommonBandwidthPackageFromLoadBalancer', {
+      ClientToken: token(),
+      LoadBalancerId: lbId,
+      BandwidthPackageId: 'cbwp-tfpackage',
+    });
     await tf.waitJob(NLB_VERSION, detach);
     // The provider's delete waits until BandwidthPackageId is "" (an absent field would never match).
-    await tf.waitFor(async () => describeLb(lbId), (o) => o.BandwidthPackageId, ['']);
+    await tf.waitFor(
+      async () => describeLb(lbId),
+      (o) => o.BandwidthPackageId,
+      [''],
+    );
     assert.equal(await read(), 'gone');
   });
 
@@ -252,10 +295,18 @@ describe('attachments on an NLB', () => {
       const o = await describeLb(lbId);
       return (o.SecurityGroupIds as string[]).includes('sg-tfgroup') ? o : ('gone' as const);
     };
-    const join = await tf.nlb('LoadBalancerJoinSecurityGroup', { ClientToken: token(), LoadBalancerId: lbId, 'SecurityGroupIds.1': 'sg-tfgroup' });
+    const join = await tf.nlb('LoadBalancerJoinSecurityGroup', {
+      ClientToken: token(),
+      LoadBalancerId: lbId,
+      'SecurityGroupIds.1': 'sg-tfgroup',
+    });
     await tf.waitJob(NLB_VERSION, join);
     assert.notEqual(await read(), 'gone');
-    const leave = await tf.nlb('LoadBalancerLeaveSecurityGroup', { ClientToken: token(), LoadBalancerId: lbId, 'SecurityGroupIds.1': 'sg-tfgroup' });
+    const leave = await tf.nlb('LoadBalancerLeaveSecurityGroup', {
+      ClientToken: token(),
+      LoadBalancerId: lbId,
+      'SecurityGroupIds.1': 'sg-tfgroup',
+    });
     await tf.waitJob(NLB_VERSION, leave);
     assert.equal(await read(), 'gone');
   });

@@ -58,7 +58,11 @@ test('the example configuration applies, plans clean, carries traffic and destro
     return v;
   };
   const attrs = (b: HclBlock) =>
-    Object.fromEntries(Object.entries(b.body).filter(([, v]) => !Array.isArray(v)).map(([k, v]) => [k, resolve(v as HclValue)])) as Record<string, any>;
+    Object.fromEntries(
+      Object.entries(b.body)
+        .filter(([, v]) => !Array.isArray(v))
+        .map(([k, v]) => [k, resolve(v as HclValue)]),
+    ) as Record<string, any>;
 
   // apply, in order (each resource's references are to ones above it)
   const applied: Array<{ block: HclBlock; id: string }> = [];
@@ -75,11 +79,21 @@ test('the example configuration applies, plans clean, carries traffic and destro
         AddressType: a.address_type,
         AddressIpVersion: a.address_ip_version,
         VpcId: a.vpc_id,
-        ZoneMappings: (block.body.zone_mappings as HclBody[]).map((z) => ({ VSwitchId: z.vswitch_id, ZoneId: z.zone_id, AllocationId: '', PrivateIPv4Address: '', Ipv6Address: '' })),
+        ZoneMappings: (block.body.zone_mappings as HclBody[]).map((z) => ({
+          VSwitchId: z.vswitch_id,
+          ZoneId: z.zone_id,
+          AllocationId: '',
+          PrivateIPv4Address: '',
+          Ipv6Address: '',
+        })),
         Tag: Object.entries((a.tags ?? {}) as Record<string, string>).map(([Key, Value]) => ({ Key, Value })),
       });
       id = reply.LoadbalancerId;
-      await tf.waitFor(() => tf.nlb('GetLoadBalancerAttribute', {}, { LoadBalancerId: id }), (o) => o.LoadBalancerStatus, ['Active']);
+      await tf.waitFor(
+        () => tf.nlb('GetLoadBalancerAttribute', {}, { LoadBalancerId: id }),
+        (o) => o.LoadBalancerStatus,
+        ['Active'],
+      );
     } else if (type === 'alicloud_nlb_server_group') {
       const hc = (block.body.health_check as HclBody[] | undefined)?.[0] ?? {};
       const reply = await tf.nlb('CreateServerGroup', {
@@ -89,7 +103,14 @@ test('the example configuration applies, plans clean, carries traffic and destro
         Protocol: a.protocol,
         Scheduler: a.scheduler,
         VpcId: a.vpc_id,
-        HealthCheckConfig: { HealthCheckEnabled: hc.health_check_enabled ?? false, HealthCheckType: hc.health_check_type ?? '', HealthCheckConnectPort: 0, HealthCheckDomain: '', HealthCheckUrl: '', HttpCheckMethod: '' },
+        HealthCheckConfig: {
+          HealthCheckEnabled: hc.health_check_enabled ?? false,
+          HealthCheckType: hc.health_check_type ?? '',
+          HealthCheckConnectPort: 0,
+          HealthCheckDomain: '',
+          HealthCheckUrl: '',
+          HttpCheckMethod: '',
+        },
       });
       id = reply.ServerGroupId;
       await tf.waitJob(NLB_VERSION, reply);
@@ -125,16 +146,34 @@ test('the example configuration applies, plans clean, carries traffic and destro
     let state: Record<string, unknown>;
     if (type === 'alicloud_nlb_load_balancer') {
       const o = await tf.nlb('GetLoadBalancerAttribute', {}, { LoadBalancerId: id });
-      state = { load_balancer_name: o.LoadBalancerName, load_balancer_type: o.LoadBalancerType, address_type: o.AddressType, address_ip_version: o.AddressIpVersion, vpc_id: o.VpcId, tags: Object.fromEntries(o.Tags.map((t: any) => [t.TagKey, t.TagValue])) };
+      state = {
+        load_balancer_name: o.LoadBalancerName,
+        load_balancer_type: o.LoadBalancerType,
+        address_type: o.AddressType,
+        address_ip_version: o.AddressIpVersion,
+        vpc_id: o.VpcId,
+        tags: Object.fromEntries(o.Tags.map((t: any) => [t.TagKey, t.TagValue])),
+      };
     } else if (type === 'alicloud_nlb_server_group') {
       const o = (await tf.nlb('ListServerGroups', { 'ServerGroupIds.1': id })).ServerGroups[0];
-      state = { server_group_name: o.ServerGroupName, server_group_type: o.ServerGroupType, protocol: o.Protocol, scheduler: o.Scheduler, vpc_id: o.VpcId };
+      state = {
+        server_group_name: o.ServerGroupName,
+        server_group_type: o.ServerGroupType,
+        protocol: o.Protocol,
+        scheduler: o.Scheduler,
+        vpc_id: o.VpcId,
+      };
     } else if (type === 'alicloud_nlb_server_group_server_attachment') {
       const o = (await tf.nlb('ListServerGroupServers', { ServerGroupId: a.server_group_id, 'ServerIds.1': a.server_id })).Servers[0];
       state = { server_group_id: o.ServerGroupId, server_type: o.ServerType, server_id: o.ServerId, port: o.Port, weight: o.Weight };
     } else {
       const o = await tf.nlb('GetListenerAttribute', {}, { ListenerId: id });
-      state = { load_balancer_id: o.LoadBalancerId, listener_protocol: o.ListenerProtocol, listener_port: o.ListenerPort, server_group_id: o.ServerGroupId };
+      state = {
+        load_balancer_id: o.LoadBalancerId,
+        listener_protocol: o.ListenerProtocol,
+        listener_port: o.ListenerPort,
+        server_group_id: o.ServerGroupId,
+      };
     }
     assert.deepEqual(planDiff(a, state), [], `${block.labels.join('.')} plans a change`);
   }
@@ -148,12 +187,23 @@ test('the example configuration applies, plans clean, carries traffic and destro
   for (const { block, id } of applied.reverse()) {
     const [type] = block.labels;
     const a = attrs(block);
-    if (type === 'alicloud_nlb_listener') await tf.waitJob(NLB_VERSION, await tf.nlb('DeleteListener', { ClientToken: token(), ListenerId: id }));
+    if (type === 'alicloud_nlb_listener')
+      await tf.waitJob(NLB_VERSION, await tf.nlb('DeleteListener', { ClientToken: token(), ListenerId: id }));
     else if (type === 'alicloud_nlb_server_group_server_attachment')
-      await tf.waitJob(NLB_VERSION, await tf.nlb('RemoveServersFromServerGroup', { ClientToken: token(), ServerGroupId: a.server_group_id, Servers: [{ ServerId: a.server_id, ServerType: a.server_type, Port: a.port }] }));
-    else if (type === 'alicloud_nlb_server_group') await tf.waitJob(NLB_VERSION, await tf.nlb('DeleteServerGroup', { ClientToken: token(), ServerGroupId: id }));
+      await tf.waitJob(
+        NLB_VERSION,
+        await tf.nlb('RemoveServersFromServerGroup', {
+          ClientToken: token(),
+          ServerGroupId: a.server_group_id,
+          Servers: [{ ServerId: a.server_id, ServerType: a.server_type, Port: a.port }],
+        }),
+      );
+    else if (type === 'alicloud_nlb_server_group')
+      await tf.waitJob(NLB_VERSION, await tf.nlb('DeleteServerGroup', { ClientToken: token(), ServerGroupId: id }));
     else await tf.waitJob(NLB_VERSION, await tf.nlb('DeleteLoadBalancer', { ClientToken: token(), LoadBalancerId: id }));
   }
-  const gone = await tf.readOrGone(() => tf.nlb('GetLoadBalancerAttribute', {}, { LoadBalancerId: ids.get('alicloud_nlb_load_balancer.web')! }));
+  const gone = await tf.readOrGone(() =>
+    tf.nlb('GetLoadBalancerAttribute', {}, { LoadBalancerId: ids.get('alicloud_nlb_load_balancer.web')! }),
+  );
   assert.equal(gone, 'gone');
 });

@@ -44,7 +44,12 @@ async function request<T>(method: 'GET' | 'POST', path: string, body?: unknown):
   const data = (await res.json().catch(() => ({}))) as Record<string, unknown>;
   if (!res.ok) {
     if (res.status === 401 && data.Code === 'Console.SessionExpired') onSignedOut();
-    throw new ApiFailure(res.status, String(data.Code ?? 'Error'), String(data.Message ?? res.statusText), data.RequestId as string | undefined);
+    throw new ApiFailure(
+      res.status,
+      String(data.Code ?? 'Error'),
+      String(data.Message ?? res.statusText),
+      data.RequestId as string | undefined,
+    );
   }
   return data as T;
 }
@@ -61,7 +66,11 @@ export function setRegion(id: string): void {
 
 /** One API action, signed on the server with this session's key; rejects with the API's own error. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export function call(product: 'nlb' | 'gwlb' | 'cas', action: string, params: Record<string, string | number | boolean> = {}): Promise<any> {
+export function call(
+  product: 'nlb' | 'gwlb' | 'cas',
+  action: string,
+  params: Record<string, string | number | boolean> = {},
+): Promise<any> {
   return request('POST', '/console/api/call', { product, action, params: { RegionId: region, ...params } });
 }
 

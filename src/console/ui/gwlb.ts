@@ -36,14 +36,23 @@ const APPLIANCE_CHARTS: ChartSpec[] = [
     title: 'Packets per appliance',
     unit: '/s',
     lines: (series) =>
-      [...new Set(series.filter((s) => s.metric === 'openslb_gwlb_appliance_packets_total').map((s) => `${s.labels.appliance}|${s.labels.direction}`))].sort().map((k) => {
-        const [appliance, direction] = k.split('|');
-        return {
-          label: `${appliance} ${direction}`,
-          rate: true,
-          match: (s: RingSeries) => s.metric === 'openslb_gwlb_appliance_packets_total' && s.labels.appliance === appliance && s.labels.direction === direction,
-        };
-      }),
+      [
+        ...new Set(
+          series
+            .filter((s) => s.metric === 'openslb_gwlb_appliance_packets_total')
+            .map((s) => `${s.labels.appliance}|${s.labels.direction}`),
+        ),
+      ]
+        .sort()
+        .map((k) => {
+          const [appliance, direction] = k.split('|');
+          return {
+            label: `${appliance} ${direction}`,
+            rate: true,
+            match: (s: RingSeries) =>
+              s.metric === 'openslb_gwlb_appliance_packets_total' && s.labels.appliance === appliance && s.labels.direction === direction,
+          };
+        }),
   },
   { title: 'Flows per appliance', lines: byLabel('openslb_gwlb_appliance_active_flows', 'appliance') },
   { title: 'Health per appliance (1 = healthy)', lines: byLabel('openslb_gwlb_appliance_healthy', 'appliance') },
@@ -65,16 +74,23 @@ function instancesPage(): HTMLElement {
         byIdOrName: { idPrefix: 'gwlb-', ids: 'LoadBalancerIds', names: 'LoadBalancerNames' },
       }),
       render: (rows) =>
-        table(rows, [
-          { title: 'ID', cell: (lb) => link(lbHref(lb.LoadBalancerId), lb.LoadBalancerId) },
-          { title: 'Name', cell: (lb) => lb.LoadBalancerName || '—' },
-          { title: 'Status', cell: (lb) => badge(lb.LoadBalancerStatus) },
-          { title: 'VPC', cell: (lb) => lb.VpcId },
-          {
-            title: 'Addresses',
-            cell: (lb) => (lb.ZoneMappings ?? []).map((z: any) => `${z.ZoneId}: ${(z.LoadBalancerAddresses ?? []).map((a: any) => a.PrivateIpv4Address).join(', ')}`).join('; '),
-          },
-        ], 'No GWLB instances in this region.'),
+        table(
+          rows,
+          [
+            { title: 'ID', cell: (lb) => link(lbHref(lb.LoadBalancerId), lb.LoadBalancerId) },
+            { title: 'Name', cell: (lb) => lb.LoadBalancerName || '—' },
+            { title: 'Status', cell: (lb) => badge(lb.LoadBalancerStatus) },
+            { title: 'VPC', cell: (lb) => lb.VpcId },
+            {
+              title: 'Addresses',
+              cell: (lb) =>
+                (lb.ZoneMappings ?? [])
+                  .map((z: any) => `${z.ZoneId}: ${(z.LoadBalancerAddresses ?? []).map((a: any) => a.PrivateIpv4Address).join(', ')}`)
+                  .join('; '),
+            },
+          ],
+          'No GWLB instances in this region.',
+        ),
     }),
   );
 }
@@ -94,7 +110,12 @@ async function instancePage(ctx: PageContext, id: string): Promise<HTMLElement> 
       ['Traffic mode', lb.TrafficMode],
       ['VPC', lb.VpcId],
       ['Created', lb.CreateTime],
-      ['Addresses', (lb.ZoneMappings ?? []).map((z: any) => `${z.ZoneId}: ${(z.LoadBalancerAddresses ?? []).map((a: any) => a.PrivateIpv4Address).join(', ')}`).join('; ')],
+      [
+        'Addresses',
+        (lb.ZoneMappings ?? [])
+          .map((z: any) => `${z.ZoneId}: ${(z.LoadBalancerAddresses ?? []).map((a: any) => a.PrivateIpv4Address).join(', ')}`)
+          .join('; '),
+      ],
     ]),
     section(
       'Listener',
@@ -113,25 +134,37 @@ async function instancePage(ctx: PageContext, id: string): Promise<HTMLElement> 
           )
         : h('p', { class: 'muted' }, 'No listener yet.'),
     ),
-    section('Appliance health', listener ? refreshing(() => applianceHealth(listener.ListenerId), Math.max(ctx.session.sampleMs, 1000), ctx.signal) : applianceHealthTable([])),
+    section(
+      'Appliance health',
+      listener
+        ? refreshing(() => applianceHealth(listener.ListenerId), Math.max(ctx.session.sampleMs, 1000), ctx.signal)
+        : applianceHealthTable([]),
+    ),
   );
 }
 
 async function applianceHealth(listenerId: string): Promise<HTMLElement> {
   const r = await call('gwlb', 'GetListenerHealthStatus', { ListenerId: listenerId, MaxResults: '100' });
   return applianceHealthTable(
-    (r.ListenerHealthStatus ?? []).flatMap((x: any) => (x.ServerGroupInfos ?? []).flatMap((g: any) => (g.Servers ?? []).map((s: any) => ({ ...s, ServerGroupId: g.ServerGroupId })))),
+    (r.ListenerHealthStatus ?? []).flatMap((x: any) =>
+      (x.ServerGroupInfos ?? []).flatMap((g: any) => (g.Servers ?? []).map((s: any) => ({ ...s, ServerGroupId: g.ServerGroupId }))),
+    ),
   );
 }
 
 function applianceHealthTable(rows: any[]): HTMLElement {
-  return table(rows, [
-    { title: 'Appliance', cell: (s) => s.ServerId },
-    { title: 'Address', cell: (s) => `${s.ServerIp}:${s.Port}` },
-    { title: 'Health', cell: (s) => badge(s.Status) },
-    { title: 'Reason', cell: (s) => s.Reason?.ReasonCode ?? '—' },
-    { title: 'Server group', cell: (s) => link(sgHref(s.ServerGroupId), s.ServerGroupId) },
-  ], 'No appliances behind the listener.', 'appliance-health');
+  return table(
+    rows,
+    [
+      { title: 'Appliance', cell: (s) => s.ServerId },
+      { title: 'Address', cell: (s) => `${s.ServerIp}:${s.Port}` },
+      { title: 'Health', cell: (s) => badge(s.Status) },
+      { title: 'Reason', cell: (s) => s.Reason?.ReasonCode ?? '—' },
+      { title: 'Server group', cell: (s) => link(sgHref(s.ServerGroupId), s.ServerGroupId) },
+    ],
+    'No appliances behind the listener.',
+    'appliance-health',
+  );
 }
 
 function serverGroupsPage(): HTMLElement {
@@ -150,15 +183,22 @@ function serverGroupsPage(): HTMLElement {
         byIdOrName: { idPrefix: 'sgp-', ids: 'ServerGroupIds', names: 'ServerGroupNames' },
       }),
       render: (rows) =>
-        table(rows, [
-          { title: 'ID', cell: (g) => link(sgHref(g.ServerGroupId), g.ServerGroupId) },
-          { title: 'Name', cell: (g) => g.ServerGroupName },
-          { title: 'Status', cell: (g) => badge(g.ServerGroupStatus) },
-          { title: 'Scheduler', cell: (g) => g.Scheduler },
-          { title: 'Failover', cell: (g) => g.ServerFailoverMode },
-          { title: 'Appliances', cell: (g) => String(g.ServerCount ?? 0) },
-          { title: 'Instances', cell: (g) => h('span', {}, ...(g.RelatedLoadBalancerIds ?? []).flatMap((id: string) => [link(lbHref(id), id), ' '])) },
-        ], 'No GWLB server groups in this region.'),
+        table(
+          rows,
+          [
+            { title: 'ID', cell: (g) => link(sgHref(g.ServerGroupId), g.ServerGroupId) },
+            { title: 'Name', cell: (g) => g.ServerGroupName },
+            { title: 'Status', cell: (g) => badge(g.ServerGroupStatus) },
+            { title: 'Scheduler', cell: (g) => g.Scheduler },
+            { title: 'Failover', cell: (g) => g.ServerFailoverMode },
+            { title: 'Appliances', cell: (g) => String(g.ServerCount ?? 0) },
+            {
+              title: 'Instances',
+              cell: (g) => h('span', {}, ...(g.RelatedLoadBalancerIds ?? []).flatMap((id: string) => [link(lbHref(id), id), ' '])),
+            },
+          ],
+          'No GWLB server groups in this region.',
+        ),
     }),
   );
 }
@@ -173,7 +213,8 @@ async function serverGroupPage(ctx: PageContext, id: string): Promise<HTMLElemen
     for (const l of (await call('gwlb', 'ListListeners', { 'LoadBalancerIds.1': lbId })).Listeners ?? []) {
       if (l.ServerGroupId !== id) continue;
       const r = await call('gwlb', 'GetListenerHealthStatus', { ListenerId: l.ListenerId, MaxResults: '100' }).catch(() => undefined);
-      for (const x of r?.ListenerHealthStatus ?? []) for (const info of x.ServerGroupInfos ?? []) for (const s of info.Servers ?? []) health.set(`${s.ServerId}|${s.ServerIp}`, s);
+      for (const x of r?.ListenerHealthStatus ?? [])
+        for (const info of x.ServerGroupInfos ?? []) for (const s of info.Servers ?? []) health.set(`${s.ServerId}|${s.ServerIp}`, s);
     }
   }
   const hc = g.HealthCheckConfig ?? {};
@@ -187,19 +228,31 @@ async function serverGroupPage(ctx: PageContext, id: string): Promise<HTMLElemen
       ['Protocol', g.Protocol],
       ['Scheduler', g.Scheduler],
       ['Failover', g.ServerFailoverMode],
-      ['Health check', hc.HealthCheckEnabled ? `${hc.HealthCheckProtocol} :${hc.HealthCheckConnectPort}, every ${hc.HealthCheckInterval}s` : 'off'],
+      [
+        'Health check',
+        hc.HealthCheckEnabled ? `${hc.HealthCheckProtocol} :${hc.HealthCheckConnectPort}, every ${hc.HealthCheckInterval}s` : 'off',
+      ],
       ['Draining', g.ConnectionDrainConfig?.ConnectionDrainEnabled ? `on, ${g.ConnectionDrainConfig.ConnectionDrainTimeout}s` : 'off'],
     ]),
     section(
       'Appliances',
-      table(servers, [
-        { title: 'Appliance', cell: (s: any) => s.ServerId },
-        { title: 'Type', cell: (s: any) => s.ServerType },
-        { title: 'Address', cell: (s: any) => `${s.ServerIp}:${s.Port}` },
-        { title: 'State', cell: (s: any) => badge(s.Status) },
-        { title: 'Health', cell: (s: any) => badge(health.get(`${s.ServerId}|${s.ServerIp}`)?.Status ?? (g.RelatedLoadBalancerIds?.length ? 'Initial' : '—')) },
-        { title: 'Reason', cell: (s: any) => health.get(`${s.ServerId}|${s.ServerIp}`)?.Reason?.ReasonCode ?? '—' },
-      ], 'No appliances.', 'appliances'),
+      table(
+        servers,
+        [
+          { title: 'Appliance', cell: (s: any) => s.ServerId },
+          { title: 'Type', cell: (s: any) => s.ServerType },
+          { title: 'Address', cell: (s: any) => `${s.ServerIp}:${s.Port}` },
+          { title: 'State', cell: (s: any) => badge(s.Status) },
+          {
+            title: 'Health',
+            cell: (s: any) =>
+              badge(health.get(`${s.ServerId}|${s.ServerIp}`)?.Status ?? (g.RelatedLoadBalancerIds?.length ? 'Initial' : '—')),
+          },
+          { title: 'Reason', cell: (s: any) => health.get(`${s.ServerId}|${s.ServerIp}`)?.Reason?.ReasonCode ?? '—' },
+        ],
+        'No appliances.',
+        'appliances',
+      ),
     ),
     section('Live', liveCharts('server_group', id, APPLIANCE_CHARTS, ctx.session.sampleMs, ctx.signal)),
   );

@@ -16,7 +16,11 @@ export interface PageContext {
   writable: (product: string) => boolean;
 }
 
-export type Route = { pattern: RegExp; title: string; render: (ctx: PageContext, ...params: string[]) => HTMLElement | Promise<HTMLElement> };
+export type Route = {
+  pattern: RegExp;
+  title: string;
+  render: (ctx: PageContext, ...params: string[]) => HTMLElement | Promise<HTMLElement>;
+};
 
 const routes: Route[] = [...nlbRoutes, ...gwlbRoutes];
 const app = document.getElementById('app') as HTMLElement;
@@ -35,8 +39,17 @@ function showSignIn(notice?: string): void {
     'form',
     { class: 'signin', autocomplete: 'off' },
     h('h1', {}, 'OpenSLB console'),
-    h('p', { class: 'muted' }, 'Sign in with an AccessKey pair. Everything you do here is an API call made with this key: RAM policies apply and each change is in the API log.'),
-    h('label', { class: 'field' }, h('span', {}, 'AccessKey ID'), h('input', { name: 'accessKeyId', required: true, autocomplete: 'username' })),
+    h(
+      'p',
+      { class: 'muted' },
+      'Sign in with an AccessKey pair. Everything you do here is an API call made with this key: RAM policies apply and each change is in the API log.',
+    ),
+    h(
+      'label',
+      { class: 'field' },
+      h('span', {}, 'AccessKey ID'),
+      h('input', { name: 'accessKeyId', required: true, autocomplete: 'username' }),
+    ),
     h(
       'label',
       { class: 'field' },

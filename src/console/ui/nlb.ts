@@ -37,7 +37,9 @@ let engineOf: Record<string, string> = {};
 /** The data-plane engine of a listener (kernel / userspace), when the server reports one. */
 function engine(l: any): HTMLElement {
   const value = l.Engine ?? engineOf[l.ListenerId];
-  return value ? h('span', { class: 'engine' }, String(value)) : h('span', { class: 'muted', title: 'This server does not report the engine.' }, '—');
+  return value
+    ? h('span', { class: 'engine' }, String(value))
+    : h('span', { class: 'muted', title: 'This server does not report the engine.' }, '—');
 }
 
 // ---------------------------------------------------------------- instances
@@ -60,20 +62,27 @@ function instancesPage(ctx: PageContext): HTMLElement {
       more: (f, params) => f.status && (params.LoadBalancerStatus = f.status),
     }),
     render: (rows) =>
-      table(rows, [
-        { title: 'ID', cell: (lb) => link(lbHref(lb.LoadBalancerId), lb.LoadBalancerId) },
-        { title: 'Name', cell: (lb) => lb.LoadBalancerName || '—' },
-        { title: 'Status', cell: (lb) => badge(lb.LoadBalancerStatus) },
-        { title: 'Type', cell: (lb) => lb.AddressType },
-        {
-          title: 'VIPs',
-          cell: (lb) =>
-            (lb.ZoneMappings ?? [])
-              .map((z: any) => `${z.ZoneId}: ${(z.LoadBalancerAddresses ?? []).map((a: any) => [a.PrivateIPv4Address, a.PublicIPv4Address].filter(Boolean).join(' / ')).join(', ')}`)
-              .join('; '),
-        },
-        { title: 'Tags', cell: (lb) => tags(lb.Tags) },
-      ], 'No NLB instances in this region.'),
+      table(
+        rows,
+        [
+          { title: 'ID', cell: (lb) => link(lbHref(lb.LoadBalancerId), lb.LoadBalancerId) },
+          { title: 'Name', cell: (lb) => lb.LoadBalancerName || '—' },
+          { title: 'Status', cell: (lb) => badge(lb.LoadBalancerStatus) },
+          { title: 'Type', cell: (lb) => lb.AddressType },
+          {
+            title: 'VIPs',
+            cell: (lb) =>
+              (lb.ZoneMappings ?? [])
+                .map(
+                  (z: any) =>
+                    `${z.ZoneId}: ${(z.LoadBalancerAddresses ?? []).map((a: any) => [a.PrivateIPv4Address, a.PublicIPv4Address].filter(Boolean).join(' / ')).join(', ')}`,
+                )
+                .join('; '),
+          },
+          { title: 'Tags', cell: (lb) => tags(lb.Tags) },
+        ],
+        'No NLB instances in this region.',
+      ),
   });
   const vpcs = region.vpcs;
   const create = ctx.writable('nlb')
@@ -85,14 +94,25 @@ function instancesPage(ctx: PageContext): HTMLElement {
         fields: [
           field('Name', input('LoadBalancerName', { placeholder: 'optional' })),
           field('Address type', select('AddressType', ['Intranet', 'Internet'])),
-          field('VPC', select('VpcId', vpcs.map((v) => v.id))),
+          field(
+            'VPC',
+            select(
+              'VpcId',
+              vpcs.map((v) => v.id),
+            ),
+          ),
           h(
             'fieldset',
             {},
             h('legend', {}, 'Zones (vSwitch)'),
             ...vpcs.flatMap((v) =>
               v.vSwitches.map((s) =>
-                h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'zone', value: `${s.zoneId}|${s.id}`, checked: true }), ` ${s.zoneId} · ${s.id}`),
+                h(
+                  'label',
+                  { class: 'check' },
+                  h('input', { type: 'checkbox', name: 'zone', value: `${s.zoneId}|${s.id}`, checked: true }),
+                  ` ${s.zoneId} · ${s.id}`,
+                ),
               ),
             ),
           ),
@@ -117,14 +137,33 @@ function instancesPage(ctx: PageContext): HTMLElement {
 
 async function instancePage(ctx: PageContext, id: string): Promise<HTMLElement> {
   const lb = await call('nlb', 'GetLoadBalancerAttribute', { LoadBalancerId: id });
-  const zones = table(lb.ZoneMappings ?? [], [
-    { title: 'Zone', cell: (z: any) => z.ZoneId },
-    { title: 'vSwitch', cell: (z: any) => z.VSwitchId },
-    { title: 'Status', cell: (z: any) => badge(z.Status) },
-    { title: 'Private IPv4 (VIP)', cell: (z: any) => (z.LoadBalancerAddresses ?? []).map((a: any) => a.PrivateIPv4Address).join(', ') },
-    { title: 'Public IPv4', cell: (z: any) => (z.LoadBalancerAddresses ?? []).map((a: any) => a.PublicIPv4Address).filter(Boolean).join(', ') || '—' },
-    { title: 'Health', cell: (z: any) => (z.LoadBalancerAddresses ?? []).map((a: any) => a.PrivateIPv4HcStatus).filter(Boolean).join(', ') || '—' },
-  ], 'No zones.', 'zones');
+  const zones = table(
+    lb.ZoneMappings ?? [],
+    [
+      { title: 'Zone', cell: (z: any) => z.ZoneId },
+      { title: 'vSwitch', cell: (z: any) => z.VSwitchId },
+      { title: 'Status', cell: (z: any) => badge(z.Status) },
+      { title: 'Private IPv4 (VIP)', cell: (z: any) => (z.LoadBalancerAddresses ?? []).map((a: any) => a.PrivateIPv4Address).join(', ') },
+      {
+        title: 'Public IPv4',
+        cell: (z: any) =>
+          (z.LoadBalancerAddresses ?? [])
+            .map((a: any) => a.PublicIPv4Address)
+            .filter(Boolean)
+            .join(', ') || '—',
+      },
+      {
+        title: 'Health',
+        cell: (z: any) =>
+          (z.LoadBalancerAddresses ?? [])
+            .map((a: any) => a.PrivateIPv4HcStatus)
+            .filter(Boolean)
+            .join(', ') || '—',
+      },
+    ],
+    'No zones.',
+    'zones',
+  );
   const listeners = listenersList(ctx, { 'LoadBalancerIds.1': id });
   let createListener: HTMLElement = readOnlyNote('nlb');
   if (ctx.writable('nlb')) {
@@ -142,7 +181,13 @@ async function instancePage(ctx: PageContext, id: string): Promise<HTMLElement> 
         field('End port', input('EndPort', { inputmode: 'numeric', placeholder: 'range only' })),
         field(
           'Server group',
-          select('ServerGroupId', [['', '— choose —'], ...(groups.ServerGroups ?? []).map((g: any): [string, string] => [g.ServerGroupId, `${g.ServerGroupName} (${g.Protocol}, ${g.ServerGroupId})`])]),
+          select('ServerGroupId', [
+            ['', '— choose —'],
+            ...(groups.ServerGroups ?? []).map((g: any): [string, string] => [
+              g.ServerGroupId,
+              `${g.ServerGroupName} (${g.Protocol}, ${g.ServerGroupId})`,
+            ]),
+          ]),
         ),
         field('Description', input('ListenerDescription', { placeholder: 'optional' })),
         field('Idle timeout (s)', input('IdleTimeout', { inputmode: 'numeric', placeholder: 'default' })),
@@ -152,7 +197,14 @@ async function instancePage(ctx: PageContext, id: string): Promise<HTMLElement> 
     });
   }
   const del = ctx.writable('nlb')
-    ? actionButton('Delete instance', 'nlb', 'DeleteLoadBalancer', { LoadBalancerId: id }, () => (location.hash = '#/nlb/instances'), `Delete ${id}?`)
+    ? actionButton(
+        'Delete instance',
+        'nlb',
+        'DeleteLoadBalancer',
+        { LoadBalancerId: id },
+        () => (location.hash = '#/nlb/instances'),
+        `Delete ${id}?`,
+      )
     : null;
   return h(
     'div',
@@ -193,37 +245,51 @@ function listenersList(ctx: PageContext, base: Record<string, string>): HTMLElem
   return pagedList<any>({
     testId: 'listeners',
     refresh: { everyMs: LIST_REFRESH_MS, signal: ctx.signal },
-    filters: [select('protocol', [['', 'any protocol'], 'TCP', 'UDP', 'TCPSSL']), ...(base['LoadBalancerIds.1'] ? [] : [input('lb', { placeholder: 'nlb-… (instance)', 'aria-label': 'Instance' })])],
+    filters: [
+      select('protocol', [['', 'any protocol'], 'TCP', 'UDP', 'TCPSSL']),
+      ...(base['LoadBalancerIds.1'] ? [] : [input('lb', { placeholder: 'nlb-… (instance)', 'aria-label': 'Instance' })]),
+    ],
     load: async (token, filter) => {
       const [page, known] = await Promise.all([listeners(token, filter), engines().catch(() => engineOf)]);
       engineOf = known;
       return page;
     },
     render: (rows) =>
-      table(rows, [
-        { title: 'ID', cell: (l) => link(listenerHref(l.ListenerId), l.ListenerId) },
-        { title: 'Protocol', cell: (l) => l.ListenerProtocol },
-        { title: 'Port', cell: (l) => ports(l) },
-        { title: 'Status', cell: (l) => badge(l.ListenerStatus) },
-        { title: 'Engine', cell: (l) => engine(l) },
-        { title: 'Server group', cell: (l) => (l.ServerGroupId ? link(sgHref(l.ServerGroupId), l.ServerGroupId) : '—') },
-        { title: 'Instance', cell: (l) => link(lbHref(l.LoadBalancerId), l.LoadBalancerId) },
-        { title: 'Description', cell: (l) => l.ListenerDescription || '—' },
-        {
-          title: '',
-          cell: (l) =>
-            ctx.writable('nlb')
-              ? h(
-                  'span',
-                  { class: 'row-actions' },
-                  l.ListenerStatus === 'Stopped'
-                    ? actionButton('Start', 'nlb', 'StartListener', { ListenerId: l.ListenerId }, ctx.refresh)
-                    : actionButton('Stop', 'nlb', 'StopListener', { ListenerId: l.ListenerId }, ctx.refresh),
-                  actionButton('Delete', 'nlb', 'DeleteListener', { ListenerId: l.ListenerId }, ctx.refresh, `Delete listener ${l.ListenerId}?`),
-                )
-              : null,
-        },
-      ], 'No listeners.'),
+      table(
+        rows,
+        [
+          { title: 'ID', cell: (l) => link(listenerHref(l.ListenerId), l.ListenerId) },
+          { title: 'Protocol', cell: (l) => l.ListenerProtocol },
+          { title: 'Port', cell: (l) => ports(l) },
+          { title: 'Status', cell: (l) => badge(l.ListenerStatus) },
+          { title: 'Engine', cell: (l) => engine(l) },
+          { title: 'Server group', cell: (l) => (l.ServerGroupId ? link(sgHref(l.ServerGroupId), l.ServerGroupId) : '—') },
+          { title: 'Instance', cell: (l) => link(lbHref(l.LoadBalancerId), l.LoadBalancerId) },
+          { title: 'Description', cell: (l) => l.ListenerDescription || '—' },
+          {
+            title: '',
+            cell: (l) =>
+              ctx.writable('nlb')
+                ? h(
+                    'span',
+                    { class: 'row-actions' },
+                    l.ListenerStatus === 'Stopped'
+                      ? actionButton('Start', 'nlb', 'StartListener', { ListenerId: l.ListenerId }, ctx.refresh)
+                      : actionButton('Stop', 'nlb', 'StopListener', { ListenerId: l.ListenerId }, ctx.refresh),
+                    actionButton(
+                      'Delete',
+                      'nlb',
+                      'DeleteListener',
+                      { ListenerId: l.ListenerId },
+                      ctx.refresh,
+                      `Delete listener ${l.ListenerId}?`,
+                    ),
+                  )
+                : null,
+          },
+        ],
+        'No listeners.',
+      ),
   });
 }
 
@@ -263,12 +329,17 @@ async function nonNormalTable(listenerId: string): Promise<HTMLElement> {
   const nonNormal = (health.ListenerHealthStatus ?? []).flatMap((x: any) =>
     (x.ServerGroupInfos ?? []).flatMap((g: any) => (g.NonNormalServers ?? []).map((s: any) => ({ ...s, ServerGroupId: g.ServerGroupId }))),
   );
-  return table(nonNormal, [
-    { title: 'Server', cell: (s: any) => s.ServerId },
-    { title: 'Address', cell: (s: any) => `${s.ServerIp}:${s.Port}` },
-    { title: 'Health', cell: (s: any) => badge(s.Status) },
-    { title: 'Reason', cell: (s: any) => s.Reason?.ReasonCode ?? '—' },
-  ], 'Every backend is healthy (or no health check runs).', 'non-normal');
+  return table(
+    nonNormal,
+    [
+      { title: 'Server', cell: (s: any) => s.ServerId },
+      { title: 'Address', cell: (s: any) => `${s.ServerIp}:${s.Port}` },
+      { title: 'Health', cell: (s: any) => badge(s.Status) },
+      { title: 'Reason', cell: (s: any) => s.Reason?.ReasonCode ?? '—' },
+    ],
+    'Every backend is healthy (or no health check runs).',
+    'non-normal',
+  );
 }
 
 async function listenerPage(ctx: PageContext, id: string): Promise<HTMLElement> {
@@ -286,7 +357,14 @@ async function listenerPage(ctx: PageContext, id: string): Promise<HTMLElement> 
       submit: 'Save',
       fields: [
         field('Description', input('ListenerDescription', { value: l.ListenerDescription ?? '' })),
-        field('Server group', select('ServerGroupId', (groups.ServerGroups ?? []).map((g: any): [string, string] => [g.ServerGroupId, `${g.ServerGroupName} (${g.ServerGroupId})`]), l.ServerGroupId)),
+        field(
+          'Server group',
+          select(
+            'ServerGroupId',
+            (groups.ServerGroups ?? []).map((g: any): [string, string] => [g.ServerGroupId, `${g.ServerGroupName} (${g.ServerGroupId})`]),
+            l.ServerGroupId,
+          ),
+        ),
         field('Idle timeout (s)', input('IdleTimeout', { value: l.IdleTimeout ?? '' })),
         field('CPS limit', input('Cps', { value: l.Cps ?? '' })),
       ],
@@ -296,7 +374,15 @@ async function listenerPage(ctx: PageContext, id: string): Promise<HTMLElement> 
   return h(
     'div',
     {},
-    h('p', { class: 'crumbs' }, link('#/nlb/instances', 'NLB instances'), ' › ', link(lbHref(l.LoadBalancerId), l.LoadBalancerId), ' › ', id),
+    h(
+      'p',
+      { class: 'crumbs' },
+      link('#/nlb/instances', 'NLB instances'),
+      ' › ',
+      link(lbHref(l.LoadBalancerId), l.LoadBalancerId),
+      ' › ',
+      id,
+    ),
     h('h1', {}, `${l.ListenerProtocol}:${ports(l)} `, badge(l.ListenerStatus)),
     kv([
       ['ID', id],
@@ -317,11 +403,21 @@ async function listenerPage(ctx: PageContext, id: string): Promise<HTMLElement> 
           l.ListenerStatus === 'Stopped'
             ? actionButton('Start', 'nlb', 'StartListener', { ListenerId: id }, ctx.refresh)
             : actionButton('Stop', 'nlb', 'StopListener', { ListenerId: id }, ctx.refresh),
-          actionButton('Delete', 'nlb', 'DeleteListener', { ListenerId: id }, () => (location.hash = lbHref(l.LoadBalancerId)), `Delete listener ${id}?`),
+          actionButton(
+            'Delete',
+            'nlb',
+            'DeleteListener',
+            { ListenerId: id },
+            () => (location.hash = lbHref(l.LoadBalancerId)),
+            `Delete listener ${id}?`,
+          ),
         )
       : null,
     section('Live', liveCharts('listener', id, LISTENER_CHARTS, ctx.session.sampleMs, ctx.signal)),
-    section('Backends not healthy', refreshing(() => nonNormalTable(id), Math.max(ctx.session.sampleMs, 1000), ctx.signal)),
+    section(
+      'Backends not healthy',
+      refreshing(() => nonNormalTable(id), Math.max(ctx.session.sampleMs, 1000), ctx.signal),
+    ),
     update,
   );
 }
@@ -341,17 +437,28 @@ function serverGroupsPage(ctx: PageContext): HTMLElement {
       byIdOrName: { idPrefix: 'sgp-', ids: 'ServerGroupIds', names: 'ServerGroupNames' },
     }),
     render: (rows) =>
-      table(rows, [
-        { title: 'ID', cell: (g) => link(sgHref(g.ServerGroupId), g.ServerGroupId) },
-        { title: 'Name', cell: (g) => g.ServerGroupName },
-        { title: 'Status', cell: (g) => badge(g.ServerGroupStatus) },
-        { title: 'Type', cell: (g) => g.ServerGroupType },
-        { title: 'Protocol', cell: (g) => g.Protocol },
-        { title: 'Scheduler', cell: (g) => g.Scheduler },
-        { title: 'Backends', cell: (g) => String(g.ServerCount ?? 0) },
-        { title: 'Health check', cell: (g) => (g.HealthCheck?.HealthCheckEnabled ? `${g.HealthCheck.HealthCheckType} every ${g.HealthCheck.HealthCheckInterval}s` : 'off') },
-        { title: 'Instances', cell: (g) => h('span', {}, ...(g.RelatedLoadBalancerIds ?? []).flatMap((id: string) => [link(lbHref(id), id), ' '])) },
-      ], 'No server groups in this region.'),
+      table(
+        rows,
+        [
+          { title: 'ID', cell: (g) => link(sgHref(g.ServerGroupId), g.ServerGroupId) },
+          { title: 'Name', cell: (g) => g.ServerGroupName },
+          { title: 'Status', cell: (g) => badge(g.ServerGroupStatus) },
+          { title: 'Type', cell: (g) => g.ServerGroupType },
+          { title: 'Protocol', cell: (g) => g.Protocol },
+          { title: 'Scheduler', cell: (g) => g.Scheduler },
+          { title: 'Backends', cell: (g) => String(g.ServerCount ?? 0) },
+          {
+            title: 'Health check',
+            cell: (g) =>
+              g.HealthCheck?.HealthCheckEnabled ? `${g.HealthCheck.HealthCheckType} every ${g.HealthCheck.HealthCheckInterval}s` : 'off',
+          },
+          {
+            title: 'Instances',
+            cell: (g) => h('span', {}, ...(g.RelatedLoadBalancerIds ?? []).flatMap((id: string) => [link(lbHref(id), id), ' '])),
+          },
+        ],
+        'No server groups in this region.',
+      ),
   });
   const create = ctx.writable('nlb')
     ? actionForm({
@@ -364,14 +471,38 @@ function serverGroupsPage(ctx: PageContext): HTMLElement {
           field('Type', select('ServerGroupType', ['Ip', 'Instance'])),
           field('Protocol', select('Protocol', ['TCP', 'UDP', 'TCP_UDP'])),
           field('Scheduler', select('Scheduler', ['Wrr', 'rr', 'Wlc', 'sch', 'tch', 'qch'])),
-          field('VPC', select('VpcId', region.vpcs.map((v) => v.id))),
-          field('Preserve client IP', select('PreserveClientIpEnabled', [['true', 'on'], ['false', 'off']])),
-          field('Health check', select('HealthCheckConfig.HealthCheckEnabled', [['true', 'on'], ['false', 'off']])),
+          field(
+            'VPC',
+            select(
+              'VpcId',
+              region.vpcs.map((v) => v.id),
+            ),
+          ),
+          field(
+            'Preserve client IP',
+            select('PreserveClientIpEnabled', [
+              ['true', 'on'],
+              ['false', 'off'],
+            ]),
+          ),
+          field(
+            'Health check',
+            select('HealthCheckConfig.HealthCheckEnabled', [
+              ['true', 'on'],
+              ['false', 'off'],
+            ]),
+          ),
           field('Check type', select('HealthCheckConfig.HealthCheckType', ['TCP', 'HTTP', 'UDP'])),
           field('Interval (s)', input('HealthCheckConfig.HealthCheckInterval', { inputmode: 'numeric', placeholder: 'default' })),
           field('Unhealthy after', input('HealthCheckConfig.UnhealthyThreshold', { inputmode: 'numeric', placeholder: 'default' })),
           field('Healthy after', input('HealthCheckConfig.HealthyThreshold', { inputmode: 'numeric', placeholder: 'default' })),
-          field('Connection draining', select('ConnectionDrainEnabled', [['false', 'off'], ['true', 'on']])),
+          field(
+            'Connection draining',
+            select('ConnectionDrainEnabled', [
+              ['false', 'off'],
+              ['true', 'on'],
+            ]),
+          ),
           field('Drain timeout (s)', input('ConnectionDrainTimeout', { inputmode: 'numeric', placeholder: 'default' })),
         ],
         done: ctx.refresh,
@@ -392,13 +523,16 @@ async function backendHealth(group: any): Promise<{ listeners: any[]; byServer: 
   if (lbs.length === 0) return { listeners: [], byServer };
   const params: Record<string, string> = { MaxResults: '100' };
   lbs.slice(0, 20).forEach((id, i) => (params[`LoadBalancerIds.${i + 1}`] = id));
-  const listeners = ((await call('nlb', 'ListListeners', params)).Listeners ?? []).filter((l: any) => l.ServerGroupId === group.ServerGroupId);
+  const listeners = ((await call('nlb', 'ListListeners', params)).Listeners ?? []).filter(
+    (l: any) => l.ServerGroupId === group.ServerGroupId,
+  );
   if (listeners.length === 0) return { listeners, byServer };
   const r = await call('nlb', 'GetListenerHealthStatus', { ListenerId: listeners[0].ListenerId });
   for (const entry of r.ListenerHealthStatus ?? []) {
     for (const info of entry.ServerGroupInfos ?? []) {
       if (info.ServerGroupId !== group.ServerGroupId) continue;
-      for (const s of info.NonNormalServers ?? []) byServer.set(`${s.ServerId}|${s.ServerIp}|${s.Port}`, { status: s.Status, reason: s.Reason?.ReasonCode });
+      for (const s of info.NonNormalServers ?? [])
+        byServer.set(`${s.ServerId}|${s.ServerIp}|${s.Port}`, { status: s.Status, reason: s.Reason?.ReasonCode });
     }
   }
   return { listeners, byServer };
@@ -423,7 +557,13 @@ async function serverGroupPage(ctx: PageContext, id: string): Promise<HTMLElemen
   const hc = g.HealthCheck ?? {};
   const writable = ctx.writable('nlb');
   let first = true;
-  const servers = listAction<any>({ product: 'nlb', action: 'ListServerGroupServers', rows: 'Servers', pageSize: PAGE, fixed: { ServerGroupId: id } });
+  const servers = listAction<any>({
+    product: 'nlb',
+    action: 'ListServerGroupServers',
+    rows: 'Servers',
+    pageSize: PAGE,
+    fixed: { ServerGroupId: id },
+  });
   const backends = pagedList<any>({
     testId: 'backends',
     refresh: { everyMs: Math.max(ctx.session.sampleMs, 1000), signal: ctx.signal },
@@ -434,44 +574,69 @@ async function serverGroupPage(ctx: PageContext, id: string): Promise<HTMLElemen
       return servers(token, filter);
     },
     render: (rows) =>
-      table(rows, [
-        { title: 'Server', cell: (s) => s.ServerId },
-        { title: 'Type', cell: (s) => s.ServerType },
-        { title: 'Address', cell: (s) => `${s.ServerIp}:${s.Port}` },
-        {
-          title: 'Weight',
-          cell: (s) => {
-            if (!writable) return String(s.Weight);
-            const w = h('input', { name: 'Weight', value: s.Weight, size: 4, 'aria-label': `Weight of ${s.ServerIp}:${s.Port}` });
-            const status = h('span', { class: 'op-status' });
-            const save = h('button', { type: 'button', class: 'small' }, 'Set');
-            save.addEventListener('click', () => {
-              const params = { ServerGroupId: id, 'Servers.1.ServerId': s.ServerId, 'Servers.1.ServerType': s.ServerType, 'Servers.1.ServerIp': s.ServerIp, 'Servers.1.Port': String(s.Port), 'Servers.1.Weight': w.value };
-              void perform(status, 'nlb', 'UpdateServerGroupServersAttribute', params, ctx.refresh);
-            });
-            return h('span', { class: 'row-actions' }, w, save, status);
+      table(
+        rows,
+        [
+          { title: 'Server', cell: (s) => s.ServerId },
+          { title: 'Type', cell: (s) => s.ServerType },
+          { title: 'Address', cell: (s) => `${s.ServerIp}:${s.Port}` },
+          {
+            title: 'Weight',
+            cell: (s) => {
+              if (!writable) return String(s.Weight);
+              const w = h('input', { name: 'Weight', value: s.Weight, size: 4, 'aria-label': `Weight of ${s.ServerIp}:${s.Port}` });
+              const status = h('span', { class: 'op-status' });
+              const save = h('button', { type: 'button', class: 'small' }, 'Set');
+              save.addEventListener('click', () => {
+                const params = {
+                  ServerGroupId: id,
+                  'Servers.1.ServerId': s.ServerId,
+                  'Servers.1.ServerType': s.ServerType,
+                  'Servers.1.ServerIp': s.ServerIp,
+                  'Servers.1.Port': String(s.Port),
+                  'Servers.1.Weight': w.value,
+                };
+                void perform(status, 'nlb', 'UpdateServerGroupServersAttribute', params, ctx.refresh);
+              });
+              return h('span', { class: 'row-actions' }, w, save, status);
+            },
           },
-        },
-        { title: 'State', cell: (s) => badge(s.Status === 'Removing' && g.ConnectionDrainEnabled ? 'Draining' : s.Status) },
-        {
-          title: 'Health',
-          cell: (s) => {
-            if (listeners.length === 0) return h('span', { class: 'muted', title: 'No listener uses this group, so nothing checks it.' }, 'not in use');
-            if (!hc.HealthCheckEnabled) return badge('Unavailable');
-            const found = byServer.get(`${s.ServerId}|${s.ServerIp}|${s.Port}`);
-            return badge(found?.status ?? 'Healthy');
+          { title: 'State', cell: (s) => badge(s.Status === 'Removing' && g.ConnectionDrainEnabled ? 'Draining' : s.Status) },
+          {
+            title: 'Health',
+            cell: (s) => {
+              if (listeners.length === 0)
+                return h('span', { class: 'muted', title: 'No listener uses this group, so nothing checks it.' }, 'not in use');
+              if (!hc.HealthCheckEnabled) return badge('Unavailable');
+              const found = byServer.get(`${s.ServerId}|${s.ServerIp}|${s.Port}`);
+              return badge(found?.status ?? 'Healthy');
+            },
           },
-        },
-        { title: 'Reason', cell: (s) => byServer.get(`${s.ServerId}|${s.ServerIp}|${s.Port}`)?.reason ?? '—' },
-        { title: 'Description', cell: (s) => s.Description || '—' },
-        {
-          title: '',
-          cell: (s) =>
-            writable
-              ? actionButton('Remove', 'nlb', 'RemoveServersFromServerGroup', { ServerGroupId: id, 'Servers.1.ServerId': s.ServerId, 'Servers.1.ServerType': s.ServerType, 'Servers.1.ServerIp': s.ServerIp, 'Servers.1.Port': String(s.Port) }, ctx.refresh, `Remove ${s.ServerIp}:${s.Port}?`)
-              : null,
-        },
-      ], 'No backends yet.'),
+          { title: 'Reason', cell: (s) => byServer.get(`${s.ServerId}|${s.ServerIp}|${s.Port}`)?.reason ?? '—' },
+          { title: 'Description', cell: (s) => s.Description || '—' },
+          {
+            title: '',
+            cell: (s) =>
+              writable
+                ? actionButton(
+                    'Remove',
+                    'nlb',
+                    'RemoveServersFromServerGroup',
+                    {
+                      ServerGroupId: id,
+                      'Servers.1.ServerId': s.ServerId,
+                      'Servers.1.ServerType': s.ServerType,
+                      'Servers.1.ServerIp': s.ServerIp,
+                      'Servers.1.Port': String(s.Port),
+                    },
+                    ctx.refresh,
+                    `Remove ${s.ServerIp}:${s.Port}?`,
+                  )
+                : null,
+          },
+        ],
+        'No backends yet.',
+      ),
   });
   const add = writable
     ? actionForm({
@@ -509,9 +674,29 @@ async function serverGroupPage(ctx: PageContext, id: string): Promise<HTMLElemen
         fields: [
           field('Name', input('ServerGroupName', { value: g.ServerGroupName })),
           field('Scheduler', select('Scheduler', ['Wrr', 'rr', 'Wlc', 'sch', 'tch', 'qch'], g.Scheduler)),
-          field('Health check', select('HealthCheckConfig.HealthCheckEnabled', [['true', 'on'], ['false', 'off']], String(!!hc.HealthCheckEnabled))),
+          field(
+            'Health check',
+            select(
+              'HealthCheckConfig.HealthCheckEnabled',
+              [
+                ['true', 'on'],
+                ['false', 'off'],
+              ],
+              String(!!hc.HealthCheckEnabled),
+            ),
+          ),
           field('Interval (s)', input('HealthCheckConfig.HealthCheckInterval', { value: hc.HealthCheckInterval ?? '' })),
-          field('Connection draining', select('ConnectionDrainEnabled', [['false', 'off'], ['true', 'on']], String(!!g.ConnectionDrainEnabled))),
+          field(
+            'Connection draining',
+            select(
+              'ConnectionDrainEnabled',
+              [
+                ['false', 'off'],
+                ['true', 'on'],
+              ],
+              String(!!g.ConnectionDrainEnabled),
+            ),
+          ),
         ],
         done: ctx.refresh,
       })
@@ -526,13 +711,32 @@ async function serverGroupPage(ctx: PageContext, id: string): Promise<HTMLElemen
       ['Type / protocol', `${g.ServerGroupType} / ${g.Protocol}`],
       ['Scheduler', g.Scheduler],
       ['VPC', g.VpcId],
-      ['Health check', hc.HealthCheckEnabled ? `${hc.HealthCheckType}, every ${hc.HealthCheckInterval}s, unhealthy after ${hc.UnhealthyThreshold}, healthy after ${hc.HealthyThreshold}` : 'off'],
+      [
+        'Health check',
+        hc.HealthCheckEnabled
+          ? `${hc.HealthCheckType}, every ${hc.HealthCheckInterval}s, unhealthy after ${hc.UnhealthyThreshold}, healthy after ${hc.HealthyThreshold}`
+          : 'off',
+      ],
       ['Draining', g.ConnectionDrainEnabled ? `on, ${g.ConnectionDrainTimeout}s` : 'off'],
       ['Preserve client IP', String(g.PreserveClientIpEnabled)],
-      ['Used by', listeners.length ? h('span', {}, ...listeners.flatMap((l: any) => [link(listenerHref(l.ListenerId), l.ListenerId), ' '])) : 'no listener'],
+      [
+        'Used by',
+        listeners.length
+          ? h('span', {}, ...listeners.flatMap((l: any) => [link(listenerHref(l.ListenerId), l.ListenerId), ' ']))
+          : 'no listener',
+      ],
       ['Tags', tags(g.Tags)],
     ]),
-    writable ? actionButton('Delete server group', 'nlb', 'DeleteServerGroup', { ServerGroupId: id }, () => (location.hash = '#/nlb/server-groups'), `Delete ${id}?`) : null,
+    writable
+      ? actionButton(
+          'Delete server group',
+          'nlb',
+          'DeleteServerGroup',
+          { ServerGroupId: id },
+          () => (location.hash = '#/nlb/server-groups'),
+          `Delete ${id}?`,
+        )
+      : null,
     section('Backends', backends, add),
     section('Live', liveCharts('server_group', id, backendCharts(), ctx.session.sampleMs, ctx.signal)),
     update,
@@ -542,7 +746,10 @@ async function serverGroupPage(ctx: PageContext, id: string): Promise<HTMLElemen
 // ---------------------------------------------------------------- security policies, jobs
 
 async function securityPoliciesPage(): Promise<HTMLElement> {
-  const [custom, system] = await Promise.all([call('nlb', 'ListSecurityPolicy', { MaxResults: '100' }), call('nlb', 'ListSystemSecurityPolicy', {})]);
+  const [custom, system] = await Promise.all([
+    call('nlb', 'ListSecurityPolicy', { MaxResults: '100' }),
+    call('nlb', 'ListSystemSecurityPolicy', {}),
+  ]);
   const cols = [
     { title: 'ID', cell: (p: any) => p.SecurityPolicyId },
     { title: 'Name', cell: (p: any) => p.SecurityPolicyName || '—' },
@@ -560,13 +767,17 @@ async function securityPoliciesPage(): Promise<HTMLElement> {
     section(
       'Certificates (uploaded)',
       certs
-        ? table(certs.CertificateOrderList ?? [], [
-            { title: 'ID', cell: (c: any) => String(c.CertificateId) },
-            { title: 'Name', cell: (c: any) => c.Name },
-            { title: 'Common name', cell: (c: any) => c.CommonName },
-            { title: 'SANs', cell: (c: any) => c.Sans },
-            { title: 'Expires', cell: (c: any) => c.EndDate },
-          ], 'No certificates uploaded.')
+        ? table(
+            certs.CertificateOrderList ?? [],
+            [
+              { title: 'ID', cell: (c: any) => String(c.CertificateId) },
+              { title: 'Name', cell: (c: any) => c.Name },
+              { title: 'Common name', cell: (c: any) => c.CommonName },
+              { title: 'SANs', cell: (c: any) => c.Sans },
+              { title: 'Expires', cell: (c: any) => c.EndDate },
+            ],
+            'No certificates uploaded.',
+          )
         : h('p', { class: 'muted' }, 'This AccessKey may not list certificates.'),
     ),
   );
@@ -585,15 +796,24 @@ async function jobsPage(): Promise<HTMLElement> {
     'div',
     {},
     h('h1', {}, 'NLB jobs'),
-    h('p', { class: 'muted' }, 'The jobs started from this console with your AccessKey since the server started, newest first. The API has no call that lists every job.'),
-    table(nlbJobs, [
-      { title: 'Job', cell: (j) => j.id },
-      { title: 'Action', cell: (j) => j.action },
-      { title: 'Resource', cell: (j) => j.resourceId ?? '—' },
-      { title: 'Started', cell: (j) => new Date(j.at).toLocaleTimeString() },
-      { title: 'Status', cell: (j) => badge(state.get(j.id)?.Status ?? 'Unknown') },
-      { title: 'Reason', cell: (j) => (state.get(j.id) ? jobReason(state.get(j.id)) || '—' : '—') },
-    ], 'No jobs started from the console yet.', 'jobs'),
+    h(
+      'p',
+      { class: 'muted' },
+      'The jobs started from this console with your AccessKey since the server started, newest first. The API has no call that lists every job.',
+    ),
+    table(
+      nlbJobs,
+      [
+        { title: 'Job', cell: (j) => j.id },
+        { title: 'Action', cell: (j) => j.action },
+        { title: 'Resource', cell: (j) => j.resourceId ?? '—' },
+        { title: 'Started', cell: (j) => new Date(j.at).toLocaleTimeString() },
+        { title: 'Status', cell: (j) => badge(state.get(j.id)?.Status ?? 'Unknown') },
+        { title: 'Reason', cell: (j) => (state.get(j.id) ? jobReason(state.get(j.id)) || '—' : '—') },
+      ],
+      'No jobs started from the console yet.',
+      'jobs',
+    ),
   );
 }
 

@@ -119,7 +119,14 @@ export function actionForm(opts: {
 }
 
 /** A button that runs one action after a confirmation; errors show beside it. */
-export function actionButton(label: string, product: Product, action: string, params: Record<string, string>, done: () => void, confirmText?: string): HTMLElement {
+export function actionButton(
+  label: string,
+  product: Product,
+  action: string,
+  params: Record<string, string>,
+  done: () => void,
+  confirmText?: string,
+): HTMLElement {
   const status = h('span', { class: 'op-status' });
   const button = h('button', { type: 'button', class: 'small' }, label);
   button.addEventListener('click', () => {

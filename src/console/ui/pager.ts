@@ -24,7 +24,12 @@ export function pagedList<T>(opts: {
   const info = h('span', { class: 'muted page-info' });
   const prev = h('button', { type: 'button', class: 'small', disabled: true }, '‹ Previous');
   const next = h('button', { type: 'button', class: 'small', disabled: true }, 'Next ›');
-  const filterForm = h('form', { class: 'filters' }, ...(opts.filters ?? []), opts.filters?.length ? h('button', { type: 'submit', class: 'small' }, 'Filter') : null);
+  const filterForm = h(
+    'form',
+    { class: 'filters' },
+    ...(opts.filters ?? []),
+    opts.filters?.length ? h('button', { type: 'submit', class: 'small' }, 'Filter') : null,
+  );
   const tokens: Array<string | undefined> = [undefined];
   let filter: Record<string, string> = {};
 
@@ -88,7 +93,8 @@ export function listAction<T>(opts: {
     const params: Record<string, string> = { ...(opts.fixed ?? {}), MaxResults: String(opts.pageSize) };
     if (token) params.NextToken = token;
     const q = filter.q;
-    if (q && opts.byIdOrName) params[q.startsWith(opts.byIdOrName.idPrefix) ? `${opts.byIdOrName.ids}.1` : `${opts.byIdOrName.names}.1`] = q;
+    if (q && opts.byIdOrName)
+      params[q.startsWith(opts.byIdOrName.idPrefix) ? `${opts.byIdOrName.ids}.1` : `${opts.byIdOrName.names}.1`] = q;
     opts.more?.(filter, params);
     const reply = await call(opts.product, opts.action, params);
     return { rows: (reply[opts.rows] ?? []) as T[], nextToken: reply.NextToken || undefined, total: reply.TotalCount };

@@ -36,10 +36,7 @@ export function hasTraffic(backend: Backend): boolean {
  * all servers fail their health checks). `healthy(i)` is asked about `backends[i]`.
  * Returns the caller's own objects, in their original order.
  */
-export function eligibleBackends<B extends Backend>(
-  backends: readonly B[],
-  healthy: (index: number) => boolean,
-): B[] {
+export function eligibleBackends<B extends Backend>(backends: readonly B[], healthy: (index: number) => boolean): B[] {
   const out: B[] = [];
   for (let i = 0; i < backends.length; i++) {
     if (hasTraffic(backends[i]) && healthy(i)) out.push(backends[i]);

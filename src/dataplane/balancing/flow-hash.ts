@@ -296,13 +296,7 @@ function finishSymmetric(mode: TupleMode, protocol: number): number {
 }
 
 /** GWLB `5TCH`: protocol, both addresses and ports; symmetric in the two endpoints. */
-export function hashFiveTupleSymmetric(
-  protocol: number,
-  aIp: string,
-  aPort: number,
-  bIp: string,
-  bPort: number,
-): number {
+export function hashFiveTupleSymmetric(protocol: number, aIp: string, aPort: number, bIp: string, bPort: number): number {
   writeAddress(aIp, scratch, 0);
   writeAddress(bIp, scratch, 16);
   writePort(32, aPort);
@@ -325,14 +319,7 @@ export function hashTwoTupleSymmetric(aIp: string, bIp: string): number {
 }
 
 /** One entry point for the three GWLB modes (ports/protocol ignored where the mode drops them). */
-export function hashTupleSymmetric(
-  mode: TupleMode,
-  protocol: number,
-  aIp: string,
-  aPort: number,
-  bIp: string,
-  bPort: number,
-): number {
+export function hashTupleSymmetric(mode: TupleMode, protocol: number, aIp: string, aPort: number, bIp: string, bPort: number): number {
   if (mode === 5) return hashFiveTupleSymmetric(protocol, aIp, aPort, bIp, bPort);
   if (mode === 3) return hashThreeTupleSymmetric(protocol, aIp, bIp);
   return hashTwoTupleSymmetric(aIp, bIp);

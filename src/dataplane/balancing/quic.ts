@@ -69,10 +69,7 @@ export function quicDcidLength(packet: Uint8Array, shortHeaderCidLength: number 
  * The DCID bytes (a view into `packet`, not a copy), or undefined when the datagram does not
  * look like QUIC. Long header: the whole DCID; short header: `shortHeaderCidLength` bytes.
  */
-export function extractQuicCid(
-  packet: Uint8Array,
-  shortHeaderCidLength: number = DEFAULT_QUIC_CID_LENGTH,
-): Uint8Array | undefined {
+export function extractQuicCid(packet: Uint8Array, shortHeaderCidLength: number = DEFAULT_QUIC_CID_LENGTH): Uint8Array | undefined {
   const n = quicDcidLength(packet, shortHeaderCidLength);
   if (n < 0) return undefined;
   const start = packet[0] & 0x80 ? 6 : 1;

@@ -35,13 +35,7 @@
  */
 import type { Backend } from './backend.js';
 import { hasTraffic } from './backend.js';
-import {
-  hashFiveTupleSymmetric,
-  hashFourTuple,
-  hashSourceIp,
-  hashThreeTupleSymmetric,
-  hashTwoTupleSymmetric,
-} from './flow-hash.js';
+import { hashFiveTupleSymmetric, hashFourTuple, hashSourceIp, hashThreeTupleSymmetric, hashTwoTupleSymmetric } from './flow-hash.js';
 import { MaglevTable, compactMaglevTableSize } from './maglev.js';
 import { kernelFourTupleSlot, kernelSourceSlot } from './kernel-hash.js';
 import { DEFAULT_QUIC_CID_LENGTH, hashQuicCid } from './quic.js';
@@ -290,12 +284,17 @@ class ConsistentHashScheduler extends RingScheduler implements HashScheduler {
     this.table = table;
     this.name = name;
     this.mode =
-      name === 'Sch' ? MODE_SCH
-      : name === 'Tch' ? MODE_TCH
-      : name === 'Qch' ? MODE_QCH
-      : name === '5TCH' ? MODE_5
-      : name === '3TCH' ? MODE_3
-      : MODE_2;
+      name === 'Sch'
+        ? MODE_SCH
+        : name === 'Tch'
+          ? MODE_TCH
+          : name === 'Qch'
+            ? MODE_QCH
+            : name === '5TCH'
+              ? MODE_5
+              : name === '3TCH'
+                ? MODE_3
+                : MODE_2;
     this.cidLength = options.quicCidLength ?? DEFAULT_QUIC_CID_LENGTH;
   }
 

@@ -4,7 +4,13 @@
  * Pure over the rows it reads, so the reconciler's diffing is testable without sockets.
  */
 import type { Resource } from '../../domain/resource.js';
-import type { GwlbHealthCheckDoc, GwlbListenerDoc, GwlbLoadBalancerDoc, GwlbServerDoc, GwlbServerGroupDoc } from '../../domain/gwlb-documents.js';
+import type {
+  GwlbHealthCheckDoc,
+  GwlbListenerDoc,
+  GwlbLoadBalancerDoc,
+  GwlbServerDoc,
+  GwlbServerGroupDoc,
+} from '../../domain/gwlb-documents.js';
 import type { HealthCheckDoc } from '../../domain/nlb-documents.js';
 import { GWLB_LISTENER, GWLB_LOAD_BALANCER } from '../../domain/status-machines.js';
 import { DEFAULT_TCP_IDLE_MS } from './flow-table.js';

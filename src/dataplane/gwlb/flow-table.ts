@@ -291,7 +291,7 @@ export class FlowTable<V> {
   /** Every entry (live or expired-but-unswept), least recently used first per list. */
   *entries(): IterableIterator<FlowEntry<V>> {
     for (const list of [OTHER, TCP]) {
-      for (let e = this.tails[list]; e !== null; ) {
+      for (let e = this.tails[list]; e !== null;) {
         const prev: FlowEntry<V> | null = e.prev; // the caller may remove `e`
         yield e;
         e = prev;

@@ -243,13 +243,7 @@ export function writeGwlbOptions(out: Uint8Array, at: number, gwlbClass: number,
  * returns the header length (the payload goes right after it), or -1 when the options would
  * exceed what Opt Len can express.
  */
-export function writeApplianceHeader(
-  out: Uint8Array,
-  src: Uint8Array,
-  h: GeneveHeader,
-  gwlbClass: number,
-  meta: GwlbMetadata,
-): number {
+export function writeApplianceHeader(out: Uint8Array, src: Uint8Array, h: GeneveHeader, gwlbClass: number, meta: GwlbMetadata): number {
   const optionsLength = h.foreignOptionsLength + GWLB_OPTIONS_LENGTH;
   if (optionsLength > GENEVE_MAX_OPTIONS_LENGTH) return -1;
   out[0] = optionsLength >>> 2; // version 0
@@ -308,7 +302,8 @@ export function encodeGeneve(msg: GeneveMessage): Buffer {
     }
     optionsLength += 4 + o.data.length;
   }
-  if (optionsLength > GENEVE_MAX_OPTIONS_LENGTH) throw new RangeError(`GENEVE options take ${optionsLength} bytes; at most ${GENEVE_MAX_OPTIONS_LENGTH}`);
+  if (optionsLength > GENEVE_MAX_OPTIONS_LENGTH)
+    throw new RangeError(`GENEVE options take ${optionsLength} bytes; at most ${GENEVE_MAX_OPTIONS_LENGTH}`);
   const out = Buffer.alloc(GENEVE_BASE_LENGTH + optionsLength + msg.payload.length);
   const critical = msg.critical ?? options.some((o) => (o.type & OPTION_CRITICAL) !== 0);
   out[0] = optionsLength >>> 2;

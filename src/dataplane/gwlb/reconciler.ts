@@ -146,7 +146,10 @@ export class GwlbReconciler implements Reconciler {
     try {
       this.bpf = await choice.start();
       this.bpfPending = false;
-      this.opts.log?.info({ gwlbEngine: 'bpf', pins: this.bpf.pinDirectory }, 'gwlb: GENEVE forwarded by the tc-BPF fast path (clsact ingress on the VIPs\' interfaces)');
+      this.opts.log?.info(
+        { gwlbEngine: 'bpf', pins: this.bpf.pinDirectory },
+        "gwlb: GENEVE forwarded by the tc-BPF fast path (clsact ingress on the VIPs' interfaces)",
+      );
       return undefined;
     } catch (err) {
       const reason = (err as Error).message.split('\n')[0];
@@ -155,7 +158,10 @@ export class GwlbReconciler implements Reconciler {
         return `the BPF fast path cannot be used: ${reason}`;
       }
       this.bpfPending = false;
-      this.opts.log?.info({ gwlbEngine: 'userspace', reason }, `gwlb: GENEVE forwarded in user space (dataplane.gwlbEngine auto, and BPF cannot be used: ${reason})`);
+      this.opts.log?.info(
+        { gwlbEngine: 'userspace', reason },
+        `gwlb: GENEVE forwarded in user space (dataplane.gwlbEngine auto, and BPF cannot be used: ${reason})`,
+      );
       return undefined;
     }
   }
@@ -169,7 +175,14 @@ export class GwlbReconciler implements Reconciler {
         observations.push({ objectId: d.id, state: 'failed', reason: 'the load balancer has no VIP' });
         continue;
       }
-      this.bpfListeners.set(d.id, { id: d.id, vips: d.vips, tcpIdleMs: d.tcpIdleMs, bypass: d.bypass, optionClass, group: this.groups.get(d.group.id)! });
+      this.bpfListeners.set(d.id, {
+        id: d.id,
+        vips: d.vips,
+        tcpIdleMs: d.tcpIdleMs,
+        bypass: d.bypass,
+        optionClass,
+        group: this.groups.get(d.group.id)!,
+      });
     }
     const errors = await engine.sync([...this.bpfListeners.values()]);
     for (const id of this.bpfListeners.keys()) {
@@ -187,7 +200,9 @@ export class GwlbReconciler implements Reconciler {
 
   /** BPF path: writes what changed (health, drains, the clock) into the maps; errors are logged. */
   private syncBpf(): void {
-    this.bpf?.sync([...this.bpfListeners.values()]).catch((err: Error) => this.opts.log?.warn({ err: err.message }, 'gwlb bpf: updating the maps failed'));
+    this.bpf
+      ?.sync([...this.bpfListeners.values()])
+      .catch((err: Error) => this.opts.log?.warn({ err: err.message }, 'gwlb bpf: updating the maps failed'));
   }
 
   private updateGroups(desired: DesiredGwlbListener[]): void {
@@ -237,7 +252,14 @@ export class GwlbReconciler implements Reconciler {
     }
     if (change.to === 'Healthy' || change.to === 'Unhealthy') {
       this.opts.log?.info(
-        { serverGroupId: ref.groupId, appliance: ref.applianceKey, from: change.from, to: change.to, reason: change.reason, code: change.code },
+        {
+          serverGroupId: ref.groupId,
+          appliance: ref.applianceKey,
+          from: change.from,
+          to: change.to,
+          reason: change.reason,
+          code: change.code,
+        },
         change.to === 'Healthy' ? 'appliance up' : 'appliance down',
       );
       this.opts.report?.([

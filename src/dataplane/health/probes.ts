@@ -193,8 +193,8 @@ export function buildHttpRequest(opts: Pick<HttpProbeOptions, 'host' | 'method' 
 export function httpProbe(opts: HttpProbeOptions): Promise<ProbeResult> {
   const { host, port, timeoutMs } = opts;
   if (!validPort(port)) return Promise.resolve(badPort(port));
-  const wanted = (opts.expectedClasses && opts.expectedClasses.length > 0 ? opts.expectedClasses : ['http_2xx']).map(
-    (c) => c.toLowerCase(),
+  const wanted = (opts.expectedClasses && opts.expectedClasses.length > 0 ? opts.expectedClasses : ['http_2xx']).map((c) =>
+    c.toLowerCase(),
   );
   const request = buildHttpRequest(opts);
   return runProbe(timeoutMs, opts.signal, (s) => {

@@ -27,12 +27,7 @@
 
 /** ReasonCode values GetListenerHealthStatus reports for non-normal servers. */
 export type HealthReasonCode =
-  | 'CONNECT_TIMEOUT'
-  | 'CONNECT_FAILED'
-  | 'RECV_RESPONSE_TIMEOUT'
-  | 'CONNECT_INTERRUPT'
-  | 'HTTP_CODE_NOT_MATCH'
-  | 'HTTP_INVALID_HEADER';
+  'CONNECT_TIMEOUT' | 'CONNECT_FAILED' | 'RECV_RESPONSE_TIMEOUT' | 'CONNECT_INTERRUPT' | 'HTTP_CODE_NOT_MATCH' | 'HTTP_INVALID_HEADER';
 
 /** Outcome of one probe. `reason` is for people, `code` for the API. */
 export interface ProbeResult {
@@ -94,12 +89,7 @@ function atLeastOne(n: number): number {
 }
 
 /** Applies one probe result observed at `at`; returns the new state and any transition. */
-export function observeProbe(
-  state: HealthState,
-  result: ProbeResult,
-  thresholds: HealthThresholds,
-  at: number,
-): ObserveResult {
+export function observeProbe(state: HealthState, result: ProbeResult, thresholds: HealthThresholds, at: number): ObserveResult {
   const healthyAfter = atLeastOne(thresholds.healthy);
   const unhealthyAfter = atLeastOne(thresholds.unhealthy);
 

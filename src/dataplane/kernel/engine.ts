@@ -149,7 +149,10 @@ export class KernelEngine {
     change.commit();
     this.live = true;
     if (change.touched.length > 0) {
-      this.opts.log?.debug({ listeners: change.touched.length, ms: Math.round(performance.now() - started) }, 'kernel engine: table updated');
+      this.opts.log?.debug(
+        { listeners: change.touched.length, ms: Math.round(performance.now() - started) },
+        'kernel engine: table updated',
+      );
     }
     this.snapshot = snapshot;
     this.listenerTags.retain(new Set(snapshot.listeners.map((l) => l.id)));
@@ -222,7 +225,10 @@ export class KernelEngine {
     try {
       await this.opts.runner.run('sysctl', ['-q', '-w', 'net.netfilter.nf_conntrack_tcp_loose=0']);
     } catch (err) {
-      this.opts.log?.warn({ err: (err as Error).message }, 'kernel engine: could not set nf_conntrack_tcp_loose=0; expired TCP flows may be re-balanced instead of reset');
+      this.opts.log?.warn(
+        { err: (err as Error).message },
+        'kernel engine: could not set nf_conntrack_tcp_loose=0; expired TCP flows may be re-balanced instead of reset',
+      );
     }
   }
 
@@ -234,7 +240,10 @@ export class KernelEngine {
     const sets = new TrafficByMark();
     for (let i = 0; i < MARK_SETS.length; i++) {
       const set = MARK_SETS[i];
-      sets.add(listings[i], set === TRAFFIC_SETS.tcp ? (key) => tcpHeaderBytes(Number(key[2])) : set === TRAFFIC_SETS.udp ? () => UDP_HEADER_BYTES : () => 0);
+      sets.add(
+        listings[i],
+        set === TRAFFIC_SETS.tcp ? (key) => tcpHeaderBytes(Number(key[2])) : set === TRAFFIC_SETS.udp ? () => UDP_HEADER_BYTES : () => 0,
+      );
     }
     const liveTags = new Set<number>();
     for (const l of this.snapshot.listeners) {

@@ -112,7 +112,11 @@ export class IncrementalProgram {
       before,
       after,
       touched: changed.map((c) => c.id),
-      full: () => assemble(this.instance, [...parts.values()].map((m) => m.part)),
+      full: () =>
+        assemble(
+          this.instance,
+          [...parts.values()].map((m) => m.part),
+        ),
       commit: () => {
         this.parts = parts;
         this.groups = groups;

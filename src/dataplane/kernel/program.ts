@@ -107,10 +107,18 @@ export function baseProgram(instance: number): NftProgram {
   maps.set('mss', { kind: 'map', spec: ['type mark : verdict'], elements: new Map() });
   maps.set('fullnat', { kind: 'set', spec: ['type mark'], elements: new Map() });
   maps.set('resetting', keyedMap('set', `type ${LISTENER_KEY}`));
-  const traffic = (typeOf: string): NftMap => ({ kind: 'set', spec: [`typeof ${typeOf}`, `size ${TRAFFIC_SET_SIZE}`, 'flags dynamic', 'counter'], elements: new Map() });
+  const traffic = (typeOf: string): NftMap => ({
+    kind: 'set',
+    spec: [`typeof ${typeOf}`, `size ${TRAFFIC_SET_SIZE}`, 'flags dynamic', 'counter'],
+    elements: new Map(),
+  });
   maps.set(TRAFFIC_SETS.tcp, traffic('ct mark . ct direction . tcp doff'));
   maps.set(TRAFFIC_SETS.udp, traffic('ct mark . ct direction'));
-  maps.set(EVENTS_SET, { kind: 'set', spec: ['type mark . mark', `size ${TRAFFIC_SET_SIZE}`, 'flags dynamic', 'counter'], elements: new Map() });
+  maps.set(EVENTS_SET, {
+    kind: 'set',
+    spec: ['type mark . mark', `size ${TRAFFIC_SET_SIZE}`, 'flags dynamic', 'counter'],
+    elements: new Map(),
+  });
 
   const lookup = 'ip daddr . meta l4proto . th dport';
   chains.set('pre_nat', { hook: 'type nat hook prerouting priority dstnat; policy accept;', rules: [`${lookup} vmap @listeners`] });
@@ -262,7 +270,12 @@ function schedulerExpression(group: KernelGroup, protocol: 'tcp' | 'udp', modulu
 }
 
 /** The group's scheduler map for one target shape; undefined when the group has no backend to send to. */
-function groupTargetMap(tag: number, group: KernelGroup, keepPort: boolean, protocol: 'tcp' | 'udp'): { name: string; modulus: number; map: NftMap } | undefined {
+function groupTargetMap(
+  tag: number,
+  group: KernelGroup,
+  keepPort: boolean,
+  protocol: 'tcp' | 'udp',
+): { name: string; modulus: number; map: NftMap } | undefined {
   const backends = group.backends.filter((b) => b.weight > 0);
   if (backends.length === 0) return undefined;
   // Ports are typed per protocol (`tcp dport`, not `th dport`): a map nft reads back from the
@@ -289,7 +302,10 @@ function groupTargetMap(tag: number, group: KernelGroup, keepPort: boolean, prot
     // weights 5:1:1 → a a b a c a a, the same interleaving and the same shares.
     kind = 'w';
     const weights = cycleWeights(backends.map((b) => b.weight));
-    const wrr = createScheduler('Wrr', weights.map((weight, i) => ({ key: backends[i].key, weight })));
+    const wrr = createScheduler(
+      'Wrr',
+      weights.map((weight, i) => ({ key: backends[i].key, weight })),
+    );
     modulus = weights.reduce((a, b) => a + b, 0);
     for (let i = 0; i < modulus; i++) elements.set(`${i}`, value(wrr.pick(NO_FLOW)));
   }

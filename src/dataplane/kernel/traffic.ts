@@ -7,7 +7,9 @@ import { EVENTS_SET, INSTANCE_MARK_SHIFT } from './program.js';
 type Key = Array<number | string>;
 
 interface SetListing {
-  nftables: Array<{ set?: { name: string; elem?: Array<{ elem?: { val?: { concat?: Key }; counter?: { packets: number; bytes: number } } }> } }>;
+  nftables: Array<{
+    set?: { name: string; elem?: Array<{ elem?: { val?: { concat?: Key }; counter?: { packets: number; bytes: number } } }> };
+  }>;
 }
 
 export class TrafficByMark {
@@ -30,7 +32,11 @@ export class TrafficByMark {
         total.bytes += counter.bytes - counter.packets * headerBytes(key); // payload, as the ends see it
         this.totals.set(id, total);
         const hex = (n: number) => `0x${(n >>> 0).toString(16).padStart(8, '0')}`;
-        this.elements.push({ set: set.name, mark, key: key.map((k, i) => (i === 0 || (typeof k === 'number' && set.name === EVENTS_SET) ? hex(Number(k)) : String(k))).join(' . ') });
+        this.elements.push({
+          set: set.name,
+          mark,
+          key: key.map((k, i) => (i === 0 || (typeof k === 'number' && set.name === EVENTS_SET) ? hex(Number(k)) : String(k))).join(' . '),
+        });
       }
     }
   }

@@ -13,14 +13,7 @@ import type { Logger } from 'pino';
  * backend was eligible; `connect-failed`: every eligible backend refused or timed out.
  */
 export type CloseReason =
-  | 'closed'
-  | 'client-error'
-  | 'backend-error'
-  | 'idle-timeout'
-  | 'backend-drained'
-  | 'listener-stopped'
-  | 'no-backend'
-  | 'connect-failed';
+  'closed' | 'client-error' | 'backend-error' | 'idle-timeout' | 'backend-drained' | 'listener-stopped' | 'no-backend' | 'connect-failed';
 
 export interface ConnectionLogEntry {
   listenerId: string;

@@ -111,7 +111,11 @@ export class KernelListeners {
       for (const d of keep) observations.push({ objectId: d.id, state: 'bound' });
       return observations;
     }
-    const leaving = removed.map((id) => ({ id, flows: this.opts.engine.flowsOf(id), drainMs: this.programmed.get(id)!.desired.serverGroup.drainMs }));
+    const leaving = removed.map((id) => ({
+      id,
+      flows: this.opts.engine.flowsOf(id),
+      drainMs: this.programmed.get(id)!.desired.serverGroup.drainMs,
+    }));
 
     // Addresses another program already listens on fail as they would in user space.
     const admitted: DesiredListener[] = [];
@@ -149,7 +153,8 @@ export class KernelListeners {
     for (const id of [...this.faultShares.keys()]) if (!goodIds.has(id)) this.faultShares.delete(id);
     for (const d of good) {
       if (!this.programmed.has(d.id) || this.programmed.get(d.id)!.version !== d.version) {
-        if (!this.programmed.has(d.id)) this.opts.log?.info({ listenerId: d.id, engine: 'kernel' }, 'listener forwarded by the kernel engine');
+        if (!this.programmed.has(d.id))
+          this.opts.log?.info({ listenerId: d.id, engine: 'kernel' }, 'listener forwarded by the kernel engine');
         this.programmed.set(d.id, { desired: d, version: d.version, bindKey: bindKey(d) });
       }
       observations.push({ objectId: d.id, state: 'bound' });
@@ -188,13 +193,11 @@ export class KernelListeners {
     while (this.dirty) {
       this.dirty = false;
       if (this.programmed.size === 0) return;
-      await this.opts.engine
-        .apply(this.snapshotOf([...this.programmed.values()].map((p) => p.desired)))
-        .catch((err) => {
-          // Not programmed after all: the next fault check sees the difference and tries again.
-          this.faultShares.clear();
-          this.opts.log?.error({ err: (err as Error).message }, 'kernel engine: re-applying backend health failed');
-        });
+      await this.opts.engine.apply(this.snapshotOf([...this.programmed.values()].map((p) => p.desired))).catch((err) => {
+        // Not programmed after all: the next fault check sees the difference and tries again.
+        this.faultShares.clear();
+        this.opts.log?.error({ err: (err as Error).message }, 'kernel engine: re-applying backend health failed');
+      });
     }
   }
 
@@ -215,9 +218,15 @@ export class KernelListeners {
     }
   }
 
-  private cutLater(flows: { mark: number; protocol: 'tcp' | 'udp' }, backend: { host: string; port: number | undefined } | undefined, ms: number): void {
+  private cutLater(
+    flows: { mark: number; protocol: 'tcp' | 'udp' },
+    backend: { host: string; port: number | undefined } | undefined,
+    ms: number,
+  ): void {
     const cut = () =>
-      void this.opts.engine.cutFlows(flows, backend).catch((err) => this.opts.log?.warn({ err: (err as Error).message }, 'kernel engine: cutting drained flows failed'));
+      void this.opts.engine
+        .cutFlows(flows, backend)
+        .catch((err) => this.opts.log?.warn({ err: (err as Error).message }, 'kernel engine: cutting drained flows failed'));
     if (ms <= 0) {
       cut();
       return;
@@ -237,7 +246,12 @@ export class KernelListeners {
       if (!groups.has(g.id)) {
         const pool = this.opts.pools.get(g.id);
         const effective = this.wlcWeights.get(g.id);
-        const backends = (pool?.eligibleServers() ?? []).map((b) => ({ key: b.key, host: b.host, port: b.port, weight: effective?.get(b.key) ?? b.weight }));
+        const backends = (pool?.eligibleServers() ?? []).map((b) => ({
+          key: b.key,
+          host: b.host,
+          port: b.port,
+          weight: effective?.get(b.key) ?? b.weight,
+        }));
         groups.set(g.id, { id: g.id, scheduler: kernelScheduler(g.scheduler)!, backends });
       }
       const fault = d.protocol === 'UDP' ? undefined : this.opts.faults?.dropShare(d.id);
@@ -422,7 +436,8 @@ async function checkAddressesFree(d: DesiredListener): Promise<void> {
   for (const vip of d.vips) {
     for (const port of d.ports) {
       const err = d.protocol === 'UDP' ? await tryBindUdp(vip, port) : await tryListenTcp(vip, port);
-      if (err && err.code === 'EADDRINUSE') throw new Error(`${d.protocol === 'UDP' ? 'bind' : 'listen'} EADDRINUSE: address already in use ${vip}:${port}`);
+      if (err && err.code === 'EADDRINUSE')
+        throw new Error(`${d.protocol === 'UDP' ? 'bind' : 'listen'} EADDRINUSE: address already in use ${vip}:${port}`);
     }
   }
 }

@@ -29,7 +29,18 @@
 import { isIpv4Mapped, parseIpInto } from '../balancing/flow-hash.js';
 
 export const PROXY_V2_SIGNATURE: Readonly<Uint8Array> = Uint8Array.of(
-  0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a,
+  0x0d,
+  0x0a,
+  0x0d,
+  0x0a,
+  0x00,
+  0x0d,
+  0x0a,
+  0x51,
+  0x55,
+  0x49,
+  0x54,
+  0x0a,
 );
 /** Fixed part: signature, version/command, family, length. */
 export const PROXY_V2_FIXED_LENGTH = 16;
@@ -314,10 +325,13 @@ function readAlibabaTlv(value: Uint8Array, into: AlibabaProxyIds): void {
     id += String.fromCharCode(c);
   }
   const field =
-    subtype === PP2_ALIBABA_VPC_ID ? 'vpcId'
-    : subtype === PP2_ALIBABA_ENDPOINT_ID ? 'endpointId'
-    : subtype === PP2_ALIBABA_ENDPOINT_SERVICE_ID ? 'endpointServiceId'
-    : undefined;
+    subtype === PP2_ALIBABA_VPC_ID
+      ? 'vpcId'
+      : subtype === PP2_ALIBABA_ENDPOINT_ID
+        ? 'endpointId'
+        : subtype === PP2_ALIBABA_ENDPOINT_SERVICE_ID
+          ? 'endpointServiceId'
+          : undefined;
   if (field === undefined) return; // an unknown subtype stays in `tlvs` only
   if (into[field] !== undefined) throw new ProxyProtocolError(`repeated Alibaba TLV 0xE1/0x0${subtype}`);
   into[field] = id;
@@ -331,7 +345,7 @@ export function formatIpv6(b: Uint8Array, at: number): string {
   // The longest run of ≥ 2 zero groups (first one on a tie) becomes "::".
   let bestStart = -1;
   let bestLen = 1;
-  for (let k = 0; k < 8; ) {
+  for (let k = 0; k < 8;) {
     if (h[k] !== 0) {
       k++;
       continue;

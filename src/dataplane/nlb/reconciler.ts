@@ -98,7 +98,9 @@ export class NlbReconciler implements Reconciler {
   private readonly kernel: KernelListeners | undefined;
 
   constructor(private readonly opts: NlbReconcilerOptions) {
-    this.kernel = opts.kernel ? new KernelListeners({ engine: opts.kernel, timers: opts.timers, pools: this.pools, log: opts.log, faults: opts.kernelFaults }) : undefined;
+    this.kernel = opts.kernel
+      ? new KernelListeners({ engine: opts.kernel, timers: opts.timers, pools: this.pools, log: opts.log, faults: opts.kernelFaults })
+      : undefined;
     this.checker = new HealthChecker({
       scheduler: opts.timers,
       probe: opts.probe,
@@ -141,7 +143,11 @@ export class NlbReconciler implements Reconciler {
         await this.applyListener(d);
         this.listeners.get(d.id)!.version = d.version;
         this.failed.delete(d.id);
-        if (running === undefined) this.opts.log?.info({ listenerId: d.id, engine: 'userspace', why: this.kernel ? userspaceReason(d) : undefined }, 'listener forwarded by the user-space engine');
+        if (running === undefined)
+          this.opts.log?.info(
+            { listenerId: d.id, engine: 'userspace', why: this.kernel ? userspaceReason(d) : undefined },
+            'listener forwarded by the user-space engine',
+          );
         observations.push({ objectId: d.id, state: 'bound' });
       } catch (err) {
         const reason = (err as Error).message;
@@ -203,17 +209,26 @@ export class NlbReconciler implements Reconciler {
     if (change.to === 'Healthy' || change.to === 'Unhealthy') {
       // What an operator looks for first when traffic shifts: which backend, which way, why.
       this.opts.log?.info(
-        { serverGroupId: target.groupId, server: target.serverKey, from: change.from, to: change.to, reason: change.reason, code: change.code },
+        {
+          serverGroupId: target.groupId,
+          server: target.serverKey,
+          from: change.from,
+          to: change.to,
+          reason: change.reason,
+          code: change.code,
+        },
         change.to === 'Healthy' ? 'backend up' : 'backend down',
       );
-      void applied.then(() => this.opts.report?.([
-        {
-          objectId: change.key,
-          state: change.to === 'Healthy' ? HEALTHY : UNHEALTHY,
-          reason: change.code ?? change.reason,
-          detail: change.reason ? { message: change.reason } : undefined,
-        },
-      ]));
+      void applied.then(() =>
+        this.opts.report?.([
+          {
+            objectId: change.key,
+            state: change.to === 'Healthy' ? HEALTHY : UNHEALTHY,
+            reason: change.code ?? change.reason,
+            detail: change.reason ? { message: change.reason } : undefined,
+          },
+        ]),
+      );
     }
   }
 
@@ -231,7 +246,9 @@ export class NlbReconciler implements Reconciler {
 
   private async applyListener(d: DesiredListener): Promise<void> {
     if (d.ports.length > this.opts.maxPortRange) {
-      throw new Error(`port range ${d.ports[0]}-${d.ports[d.ports.length - 1]} has ${d.ports.length} ports; this node binds at most ${this.opts.maxPortRange}`);
+      throw new Error(
+        `port range ${d.ports[0]}-${d.ports[d.ports.length - 1]} has ${d.ports.length} ports; this node binds at most ${this.opts.maxPortRange}`,
+      );
     }
     if (d.vips.length === 0) throw new Error('the load balancer has no VIP');
     const pool = this.pools.get(d.serverGroup.id)!;
@@ -332,7 +349,10 @@ export class NlbReconciler implements Reconciler {
 
   /** Which engine forwards each listener this node serves. */
   listenerEngines(): Array<{ listenerId: string; engine: EngineName }> {
-    const out: Array<{ listenerId: string; engine: EngineName }> = [...this.listeners.keys()].map((listenerId) => ({ listenerId, engine: 'userspace' }));
+    const out: Array<{ listenerId: string; engine: EngineName }> = [...this.listeners.keys()].map((listenerId) => ({
+      listenerId,
+      engine: 'userspace',
+    }));
     if (this.kernel) for (const listenerId of this.kernel.ids()) out.push({ listenerId, engine: 'kernel' });
     return out;
   }

@@ -76,8 +76,7 @@ export class ServerPool implements UpstreamPool {
     });
     const backends = this.backends;
     this.eligible = eligibleBackends(backends, (i) => this.healthy(backends[i].key));
-    this.scheduler =
-      this.eligible.length > 0 ? createScheduler(this.group.scheduler, this.eligible, { active: this.active }) : undefined;
+    this.scheduler = this.eligible.length > 0 ? createScheduler(this.group.scheduler, this.eligible, { active: this.active }) : undefined;
   }
 
   pick(flow: FlowInfo): BackendTarget | undefined {

@@ -80,7 +80,9 @@ export class UdpListener {
     const table: SessionTable = new Map();
     this.sessions.set(socket, table);
     return new Promise((resolve, reject) => {
-      socket.once('error', (err: NodeJS.ErrnoException) => reject(new Error(`cannot listen on udp ${vip}:${port}: ${err.code ?? err.message}`)));
+      socket.once('error', (err: NodeJS.ErrnoException) =>
+        reject(new Error(`cannot listen on udp ${vip}:${port}: ${err.code ?? err.message}`)),
+      );
       socket.bind({ address: vip, port, exclusive: true }, () => {
         socket.removeAllListeners('error');
         socket.on('error', () => undefined);
@@ -90,14 +92,7 @@ export class UdpListener {
     });
   }
 
-  private fromClient(
-    socket: dgram.Socket,
-    table: SessionTable,
-    vip: string,
-    port: number,
-    msg: Buffer,
-    rinfo: dgram.RemoteInfo,
-  ): void {
+  private fromClient(socket: dgram.Socket, table: SessionTable, vip: string, port: number, msg: Buffer, rinfo: dgram.RemoteInfo): void {
     const counters = this.counters;
     counters.udpPacketsIn++;
     counters.bytesIn += msg.length;
@@ -126,13 +121,7 @@ export class UdpListener {
     }
   }
 
-  private openSession(
-    socket: dgram.Socket,
-    table: SessionTable,
-    target: BackendTarget,
-    client: dgram.RemoteInfo,
-    port: number,
-  ): Session {
+  private openSession(socket: dgram.Socket, table: SessionTable, target: BackendTarget, client: dgram.RemoteInfo, port: number): Session {
     const upstream = dgram.createSocket(target.host.includes(':') ? 'udp6' : 'udp4');
     const session: Session = { upstream, pool: this.pool, target, lastSeen: this.clock.now(), pending: [] };
     const counters = this.counters;

@@ -134,9 +134,7 @@ function scalarText(raw: Raw, name: string): string {
 function decodeString(spec: StringSpec, raw: Raw, name: string): string {
   let text = scalarText(raw, name);
   if (spec.enum) {
-    const match = spec.caseInsensitive
-      ? spec.enum.find((e) => e.toLowerCase() === text.toLowerCase())
-      : spec.enum.find((e) => e === text);
+    const match = spec.caseInsensitive ? spec.enum.find((e) => e.toLowerCase() === text.toLowerCase()) : spec.enum.find((e) => e === text);
     if (match === undefined) throw errors.illegalParam(name, mustBe(spec));
     if (!spec.keepSpelling) text = match;
   }

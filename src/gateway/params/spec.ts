@@ -47,23 +47,20 @@ export interface BooleanSpec<R extends boolean = boolean> extends SpecBase<boole
   readonly default?: boolean;
 }
 
-export interface ListSpec<I extends AnySpec = AnySpec, R extends boolean = boolean>
-  extends SpecBase<Array<ItemOf<I>>, R> {
+export interface ListSpec<I extends AnySpec = AnySpec, R extends boolean = boolean> extends SpecBase<Array<ItemOf<I>>, R> {
   readonly kind: 'list';
   readonly item: I;
   readonly minItems?: number;
   readonly maxItems?: number;
 }
 
-export interface ObjectSpec<F extends Fields = Fields, R extends boolean = boolean>
-  extends SpecBase<DecodedFields<F>, R> {
+export interface ObjectSpec<F extends Fields = Fields, R extends boolean = boolean> extends SpecBase<DecodedFields<F>, R> {
   readonly kind: 'object';
   readonly fields: F;
 }
 
 /** A parameter sent as one JSON-encoded string (the SDK's "shrink" fields); decoded by `shape`. */
-export interface JsonSpec<F extends Fields = Fields, R extends boolean = boolean>
-  extends SpecBase<DecodedFields<F>, R> {
+export interface JsonSpec<F extends Fields = Fields, R extends boolean = boolean> extends SpecBase<DecodedFields<F>, R> {
   readonly kind: 'json';
   readonly fields: F;
 }
@@ -83,13 +80,8 @@ type ItemOf<S> = S extends SpecBase<infer T, boolean> ? T : never;
 
 type HasDefault<S> = S extends { default: infer D } ? (undefined extends D ? false : true) : false;
 
-export type Decoded<S> = S extends SpecBase<infer T, infer R>
-  ? R extends true
-    ? T
-    : HasDefault<S> extends true
-      ? T
-      : T | undefined
-  : never;
+export type Decoded<S> =
+  S extends SpecBase<infer T, infer R> ? (R extends true ? T : HasDefault<S> extends true ? T : T | undefined) : never;
 
 export type DecodedFields<F extends Fields> = { -readonly [K in keyof F]: Decoded<F[K]> };
 

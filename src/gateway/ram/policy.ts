@@ -102,9 +102,7 @@ function validateStatement(value: unknown, index: number): PolicyStatement {
   if (!isPlainObject(value)) throw new PolicyDocumentError(`${where} must be a JSON object.`);
   for (const key of Object.keys(value)) {
     if (!STATEMENT_KEYS.has(key)) {
-      throw new PolicyDocumentError(
-        `${where} has the unsupported element "${key}"; OpenSLB supports Effect, Action and Resource.`,
-      );
+      throw new PolicyDocumentError(`${where} has the unsupported element "${key}"; OpenSLB supports Effect, Action and Resource.`);
     }
   }
   if ('Condition' in value) {
@@ -211,10 +209,7 @@ function normaliseServicePrefix(arn: string): string {
 }
 
 function statementMatches(statement: PolicyStatement, action: string, resource: string): boolean {
-  return (
-    statement.actions.some((p) => actionMatches(p, action)) &&
-    statement.resources.some((p) => resourceMatches(p, resource))
-  );
+  return statement.actions.some((p) => actionMatches(p, action)) && statement.resources.some((p) => resourceMatches(p, resource));
 }
 
 /**

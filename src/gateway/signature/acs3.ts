@@ -56,11 +56,7 @@ export interface Acs3Request {
 }
 
 export function incompleteSignature(detail: string): ApiError {
-  return new ApiError(
-    'IncompleteSignature',
-    `The request signature does not conform to Aliyun standards. ${detail}`,
-    400,
-  );
+  return new ApiError('IncompleteSignature', `The request signature does not conform to Aliyun standards. ${detail}`, 400);
 }
 
 /**
@@ -223,14 +219,9 @@ export interface Acs3CanonicalInput {
 export function buildAcs3CanonicalRequest(input: Acs3CanonicalInput): string {
   const names = [...input.signedHeaderValues.keys()].sort(compareCodeUnits);
   const canonicalHeaders = names.map((n) => `${n}:${input.signedHeaderValues.get(n)}\n`).join('');
-  return [
-    input.method,
-    input.path,
-    canonicalQueryString(input.queryPairs),
-    canonicalHeaders,
-    names.join(';'),
-    input.hashedPayload,
-  ].join('\n');
+  return [input.method, input.path, canonicalQueryString(input.queryPairs), canonicalHeaders, names.join(';'), input.hashedPayload].join(
+    '\n',
+  );
 }
 
 export function acs3StringToSign(algorithm: Acs3Algorithm, canonicalRequest: string): string {

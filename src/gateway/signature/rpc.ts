@@ -51,11 +51,7 @@ export function readRpcRequest(method: string, params: Record<string, string>): 
   }
   if (params.SignatureVersion !== '1.0') {
     // Same code as an unsupported method: to the client both mean "sign with HMAC-SHA1 1.0".
-    throw new ApiError(
-      'InvalidSignatureMethod',
-      `The SignatureVersion ${params.SignatureVersion} is not supported.`,
-      400,
-    );
+    throw new ApiError('InvalidSignatureMethod', `The SignatureVersion ${params.SignatureVersion} is not supported.`, 400);
   }
   return {
     method,

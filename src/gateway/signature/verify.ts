@@ -103,9 +103,7 @@ async function secretFor(accessKeyId: string, lookupSecret: VerifyOptions['looku
 
 function isBearerToken(req: RawRequest, params: Record<string, string>): boolean {
   return (
-    headerValues(req.headers, 'x-acs-bearer-token').length > 0 ||
-    params.SignatureType === 'BEARERTOKEN' ||
-    params.BearerToken !== undefined
+    headerValues(req.headers, 'x-acs-bearer-token').length > 0 || params.SignatureType === 'BEARERTOKEN' || params.BearerToken !== undefined
   );
 }
 

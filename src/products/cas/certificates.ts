@@ -14,21 +14,21 @@ import { ApiError, errors } from '../../gateway/errors.js';
 import { p } from '../../gateway/params/spec.js';
 import { isoSeconds } from '../../util/clock.js';
 import { newResourceId } from '../../util/ids.js';
-import {
-  type Db,
-  deleteResource,
-  findResource,
-  insertResource,
-  listResources,
-  putTags,
-  type Resource,
-} from '../common/resources.js';
+import { type Db, deleteResource, findResource, insertResource, listResources, putTags, type Resource } from '../common/resources.js';
 import { checkTags } from '../common/tag-params.js';
 import { CAS, CERTIFICATE } from '../../domain/kinds.js';
 import { certificateIdentifier, parseCertificateRef } from '../../domain/certificates.js';
 import type { CertificateDoc, ListenerDoc } from '../../domain/nlb-documents.js';
 import { RESOURCE_GROUP_ID, defaultResourceGroupId } from '../common/resource-groups.js';
-import { type CertificateChain, PemError, certificateFacts, keyAlgorithm, keyMatches, parseCertificateChain, parsePrivateKey } from './pem.js';
+import {
+  type CertificateChain,
+  PemError,
+  certificateFacts,
+  keyAlgorithm,
+  keyMatches,
+  parseCertificateChain,
+  parsePrivateKey,
+} from './pem.js';
 
 export const CAS_PRODUCT = CAS;
 export const CERTIFICATE_KIND = CERTIFICATE;
@@ -232,7 +232,10 @@ const uploadUserCertificate = defineAction({
   },
   handler: async (input, ctx) => {
     if (input.Cert === undefined && (input.SignCert !== undefined || input.EncryptCert !== undefined)) {
-      throw errors.illegalParam(input.SignCert !== undefined ? 'SignCert' : 'EncryptCert', 'SM (ShangMi) certificates are not supported by OpenSLB.');
+      throw errors.illegalParam(
+        input.SignCert !== undefined ? 'SignCert' : 'EncryptCert',
+        'SM (ShangMi) certificates are not supported by OpenSLB.',
+      );
     }
     if (input.Cert === undefined) throw errors.missingParam('Cert');
     if (input.Key === undefined) throw errors.missingParam('Key');
@@ -258,7 +261,11 @@ const uploadUserCertificate = defineAction({
       now,
     });
     const stamp = { now, revision: ctx.revision };
-    await insertResource(ctx.db, { id, product: CAS_PRODUCT, kind: CERTIFICATE_KIND, regionId: ctx.region.id, status: 'Issued', body }, stamp);
+    await insertResource(
+      ctx.db,
+      { id, product: CAS_PRODUCT, kind: CERTIFICATE_KIND, regionId: ctx.region.id, status: 'Issued', body },
+      stamp,
+    );
     await putTags(ctx.db, { id, product: CAS_PRODUCT, resourceType: CERTIFICATE_KIND, regionId: ctx.region.id }, tags);
     return { CertId: Number(id), ResourceId: body.InstanceId };
   },

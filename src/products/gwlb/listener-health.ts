@@ -27,7 +27,11 @@ interface ApplianceHealth {
 }
 
 /** One appliance's health as the API words it. */
-function classify(server: GwlbServerDoc, checksEnabled: boolean, observed: Observed | undefined): Omit<ApplianceHealth, 'ServerId' | 'ServerIp' | 'Port'> {
+function classify(
+  server: GwlbServerDoc,
+  checksEnabled: boolean,
+  observed: Observed | undefined,
+): Omit<ApplianceHealth, 'ServerId' | 'ServerIp' | 'Port'> {
   if (!checksEnabled) return { Status: 'Unavailable' };
   // A draining appliance takes no new flows: it is not in use, whatever its health.
   if (server.Status === 'Draining') return { Status: 'Unused' };
@@ -70,7 +74,12 @@ const getListenerHealthStatus = defineAction({
 
     const filters = (input.Filter ?? []).filter((f) => f.Values?.length);
     const entries = servers
-      .map((s): ApplianceHealth => ({ ServerId: s.ServerId, ServerIp: s.ServerIp, Port: s.Port, ...classify(s, checksEnabled, observed.get(keyOf(s))) }))
+      .map((s): ApplianceHealth => ({
+        ServerId: s.ServerId,
+        ServerIp: s.ServerIp,
+        Port: s.Port,
+        ...classify(s, checksEnabled, observed.get(keyOf(s))),
+      }))
       .filter((e) => filters.every((f) => f.Values!.includes(filterValue(e, f.Name) ?? '')));
     const { page, ...paging } = pageOf(entries, input);
     return {

@@ -47,7 +47,10 @@ async function checkAttachable(ctx: ActionContext, lb: LoadBalancerRow, group: S
   requireSettled(group, 'ServerGroup');
   checkSameVpc(lb.body.VpcId, group.body.VpcId, group.id);
   checkIdleTimeoutFits(timeout, group.body.Scheduler);
-  await rejectVipAppliances(ctx.db, currentServers(group.body, ctx.clock.now()).map((s) => s.ServerIp));
+  await rejectVipAppliances(
+    ctx.db,
+    currentServers(group.body, ctx.clock.now()).map((s) => s.ServerIp),
+  );
 }
 
 function render(listener: ListenerRow, tags: readonly Tag[]) {
@@ -139,7 +142,10 @@ const listListenersAction = defineAction({
         (!input.ListenerIds?.length || input.ListenerIds.includes(l.id)) &&
         (!input.LoadBalancerIds?.length || input.LoadBalancerIds.includes(l.body.LoadBalancerId)),
     );
-    const tags = await tagsOf(ctx.db, rows.map((r) => r.id));
+    const tags = await tagsOf(
+      ctx.db,
+      rows.map((r) => r.id),
+    );
     const matches = rows.filter((l) => hasAllTags(tags.get(l.id), wanted));
     const { page, ...paging } = pageOf(matches, input);
     return { Listeners: page.map((l) => render(l, tags.get(l.id) ?? [])), ...paging };

@@ -147,9 +147,11 @@ const listLoadBalancers = defineAction({
       ids: input.LoadBalancerIds?.length ? input.LoadBalancerIds : undefined,
       statuses: input.LoadBalancerStatus ? [input.LoadBalancerStatus] : undefined,
     });
-    const tags = await tagsOf(ctx.db, rows.map((r) => r.id));
-    const oneOf = (list: string[] | undefined, value: string | undefined) =>
-      !list?.length || (value !== undefined && list.includes(value));
+    const tags = await tagsOf(
+      ctx.db,
+      rows.map((r) => r.id),
+    );
+    const oneOf = (list: string[] | undefined, value: string | undefined) => !list?.length || (value !== undefined && list.includes(value));
     const matches = rows.filter(
       ({ id, body }) =>
         oneOf(input.LoadBalancerNames, body.LoadBalancerName) &&

@@ -174,7 +174,10 @@ const deleteServerGroup = defineAction({
     // An appliance still draining may carry flows a data plane has not let go of yet.
     const draining = currentServers(group.body, ctx.clock.now()).find((s) => s.Status !== 'Available');
     if (draining) {
-      throw new ApiError('IncorrectStatus.BackendServer', `The status of BackendServer [${draining.ServerId}] is incorrect (${draining.Status}).`);
+      throw new ApiError(
+        'IncorrectStatus.BackendServer',
+        `The status of BackendServer [${draining.ServerId}] is incorrect (${draining.Status}).`,
+      );
     }
     // No listener forwards to it, so no data plane holds anything of it: it goes at once.
     await deleteResource(ctx.db, group.id);
@@ -206,7 +209,10 @@ const listServerGroups = defineAction({
       regionId: ctx.region.id,
       ids: input.ServerGroupIds?.length ? input.ServerGroupIds : undefined,
     });
-    const tags = await tagsOf(ctx.db, rows.map((r) => r.id));
+    const tags = await tagsOf(
+      ctx.db,
+      rows.map((r) => r.id),
+    );
     const matches = rows.filter(
       ({ id, body }) =>
         (!input.ServerGroupNames?.length || input.ServerGroupNames.includes(body.ServerGroupName)) &&

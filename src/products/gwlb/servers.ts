@@ -124,7 +124,11 @@ const addServersToServerGroup = defineAction({
     if (servers.length > limit) throw errors.quotaInsufficient('gwlb_quota_servers_num', doc.Servers.length, limit);
 
     const settled = servers.map((s) => (s.Status === 'Adding' ? { ...s, Status: 'Available' } : s));
-    await changeWithJob(ctx, group, { transition: GWLB_SERVER_GROUP.transitions.configure, body: { ...doc, Servers: servers }, onSettled: { Servers: settled } });
+    await changeWithJob(ctx, group, {
+      transition: GWLB_SERVER_GROUP.transitions.configure,
+      body: { ...doc, Servers: servers },
+      onSettled: { Servers: settled },
+    });
     return {};
   },
 });
@@ -148,14 +152,24 @@ const removeServersFromServerGroup = defineAction({
       named.add(key);
       // Without ServerIp the request names every address the server holds in the group.
       const matches = servers.filter(
-        (s) => s.ServerId === wanted.ServerId && s.ServerType === wanted.ServerType && (wanted.ServerIp === undefined || s.ServerIp === wanted.ServerIp),
+        (s) =>
+          s.ServerId === wanted.ServerId &&
+          s.ServerType === wanted.ServerType &&
+          (wanted.ServerIp === undefined || s.ServerIp === wanted.ServerIp),
       );
       if (matches.length === 0) {
-        throw new ApiError('ResourceNotFound.BackendServer', `The specified resource of BackendServer [${wanted.ServerId}] is not found.`, 404);
+        throw new ApiError(
+          'ResourceNotFound.BackendServer',
+          `The specified resource of BackendServer [${wanted.ServerId}] is not found.`,
+          404,
+        );
       }
       for (const match of matches) {
         if (match.Status !== 'Available') {
-          throw new ApiError('IncorrectStatus.BackendServer', `The status of BackendServer [${match.ServerId}] is incorrect (${match.Status}).`);
+          throw new ApiError(
+            'IncorrectStatus.BackendServer',
+            `The status of BackendServer [${match.ServerId}] is incorrect (${match.Status}).`,
+          );
         }
         match.Status = 'Removing';
       }
@@ -166,7 +180,11 @@ const removeServersFromServerGroup = defineAction({
           s.Status === 'Removing' ? { ...s, Status: 'Draining', DrainDeadline: now + drain.ConnectionDrainTimeout * 1000 } : s,
         )
       : servers.filter((s) => s.Status !== 'Removing');
-    await changeWithJob(ctx, group, { transition: GWLB_SERVER_GROUP.transitions.configure, body: { ...group.body, Servers: servers }, onSettled: { Servers: settled } });
+    await changeWithJob(ctx, group, {
+      transition: GWLB_SERVER_GROUP.transitions.configure,
+      body: { ...group.body, Servers: servers },
+      onSettled: { Servers: settled },
+    });
     return {};
   },
 });
@@ -195,8 +213,19 @@ const listServerGroupServers = defineAction({
     const now = ctx.clock.now();
     const rows = groups.flatMap((g) =>
       currentServers(g.body, now)
-        .filter((s) => (!input.ServerIds?.length || input.ServerIds.includes(s.ServerId)) && (!input.ServerIps?.length || input.ServerIps.includes(s.ServerIp)))
-        .map((s) => ({ ServerGroupId: g.id, ServerId: s.ServerId, ServerIp: s.ServerIp, ServerType: s.ServerType, Port: s.Port, Status: s.Status })),
+        .filter(
+          (s) =>
+            (!input.ServerIds?.length || input.ServerIds.includes(s.ServerId)) &&
+            (!input.ServerIps?.length || input.ServerIps.includes(s.ServerIp)),
+        )
+        .map((s) => ({
+          ServerGroupId: g.id,
+          ServerId: s.ServerId,
+          ServerIp: s.ServerIp,
+          ServerType: s.ServerType,
+          Port: s.Port,
+          Status: s.Status,
+        })),
     );
     const { page, ...paging } = pageOf(rows, input);
     return { Servers: page, ...paging };

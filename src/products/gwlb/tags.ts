@@ -9,13 +9,7 @@ import { p } from '../../gateway/params/spec.js';
 import { checkTags, GWLB_TAG_LIMITS, tagListParam } from '../common/tag-params.js';
 import { paginate } from '../common/resources.js';
 import { defaultResourceGroupId, RESOURCE_GROUP_ID } from '../common/resource-groups.js';
-import {
-  moveResourceGroup,
-  tagBindings,
-  tagResources,
-  untagResources,
-  type TaggableFamilies,
-} from '../nlb/tags.js';
+import { moveResourceGroup, tagBindings, tagResources, untagResources, type TaggableFamilies } from '../nlb/tags.js';
 import { LB_KIND, LISTENER_KIND, PRODUCT, SERVER_GROUP_KIND } from './lookups.js';
 
 const GWLB_TAGGABLE: TaggableFamilies = {
@@ -97,7 +91,12 @@ const listTagResourcesAction = defineAction({
   handler: async (input, ctx) => {
     const wanted = checkTags(input.Tag, GWLB_TAG_LIMITS).map((t, i) => ({ Key: t.Key, Value: input.Tag?.[i]?.Value }));
     const bindings = await tagBindings(ctx, GWLB_TAGGABLE, input.ResourceType, input.ResourceId, wanted);
-    const rows = bindings.map((b) => ({ ResourceId: b.ResourceId, ResourceType: input.ResourceType, TagKey: b.TagKey, TagValue: b.TagValue }));
+    const rows = bindings.map((b) => ({
+      ResourceId: b.ResourceId,
+      ResourceType: input.ResourceType,
+      TagKey: b.TagKey,
+      TagValue: b.TagValue,
+    }));
     const { page, nextToken } = paginate(rows, input.MaxResults, input.NextToken);
     // GWLB's reply has no MaxResults or TotalCount.
     return { TagResources: page, NextToken: nextToken };

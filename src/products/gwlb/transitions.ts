@@ -26,7 +26,15 @@ export interface Creation<B> {
 export async function createWithJob<B>(ctx: ActionContext, c: Creation<B>): Promise<void> {
   await insertResource(
     ctx.db,
-    { id: c.id, product: PRODUCT, kind: c.kind, regionId: ctx.region.id, parentId: c.parentId ?? null, status: c.transition.via, body: c.body },
+    {
+      id: c.id,
+      product: PRODUCT,
+      kind: c.kind,
+      regionId: ctx.region.id,
+      parentId: c.parentId ?? null,
+      status: c.transition.via,
+      body: c.body,
+    },
     stampOf(ctx),
   );
   await putTags(ctx.db, { id: c.id, product: PRODUCT, resourceType: c.kind, regionId: ctx.region.id }, c.tags);

@@ -67,7 +67,7 @@ export const hdMonitorActions = [
     },
     handler: async (input, ctx) => {
       const current = await getHdMonitorConfig(ctx.db, ctx.region.id);
-      const changing = !current || (current.LogProject !== input.LogProject || current.MetricStore !== input.MetricStore);
+      const changing = !current || current.LogProject !== input.LogProject || current.MetricStore !== input.MetricStore;
       // Listeners already sending fine-grained metrics must stop before the target moves.
       if (changing) await refuseWhileSending(ctx.db, ctx.region.id, 'EnableHDMonitor.Fail', 404);
       const value = JSON.stringify({ LogProject: input.LogProject, MetricStore: input.MetricStore });
@@ -99,4 +99,3 @@ export const hdMonitorActions = [
     },
   }),
 ];
-

@@ -79,11 +79,7 @@ export interface HealthCheckContext {
 }
 
 /** `base` with the sent fields laid over it, validated as a whole. Throws the reference's codes. */
-export function resolveHealthCheck(
-  base: HealthCheckDoc,
-  input: HealthCheckInput | undefined,
-  context: HealthCheckContext,
-): HealthCheckDoc {
+export function resolveHealthCheck(base: HealthCheckDoc, input: HealthCheckInput | undefined, context: HealthCheckContext): HealthCheckDoc {
   const sent = input ?? ({} as HealthCheckInput);
   checkHttpFields(sent, context.operation);
 

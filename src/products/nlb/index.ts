@@ -16,4 +16,18 @@ import { tagActions } from './tags.js';
 
 export const NLB_VERSION = '2022-04-30';
 
-export const nlbProduct = makeProduct('nlb', NLB_VERSION, 'Nlb', [...regionActions('nlb'), ...jobActions, ...loadBalancerActions, ...loadBalancerZoneActions, ...loadBalancerNetworkActions, ...tagActions, ...hdMonitorActions, ...securityPolicyActions, ...serverGroupActions, ...serverActions, ...listenerActions, ...listenerHealthActions, ...listenerCertificateActions]);
+export const nlbProduct = makeProduct('nlb', NLB_VERSION, 'Nlb', [
+  ...regionActions('nlb'),
+  ...jobActions,
+  ...loadBalancerActions,
+  ...loadBalancerZoneActions,
+  ...loadBalancerNetworkActions,
+  ...tagActions,
+  ...hdMonitorActions,
+  ...securityPolicyActions,
+  ...serverGroupActions,
+  ...serverActions,
+  ...listenerActions,
+  ...listenerHealthActions,
+  ...listenerCertificateActions,
+]);

@@ -111,8 +111,7 @@ const listListenerCertificates = defineAction({
     const wanted = input.CertificateIds?.length ? new Set(input.CertificateIds.map(certificateKey)) : undefined;
     const entries = certificateEntries(listener).filter(
       (c) =>
-        (input.CertType === undefined || c.CertificateType === input.CertType) &&
-        (!wanted || wanted.has(certificateKey(c.CertificateId))),
+        (input.CertType === undefined || c.CertificateType === input.CertType) && (!wanted || wanted.has(certificateKey(c.CertificateId))),
     );
     const { page, nextToken, totalCount } = paginate(entries, input.MaxResults, input.NextToken);
     return {
@@ -163,7 +162,10 @@ const associateAdditionalCertificates = defineAction({
     const jobId = await transitionListener(ctx, listener, {
       transition: NLB_LISTENER.transitions.configure,
       body,
-      also: { onSuccess: [patchCertificates(listener.id, associated)], onFailure: [patchCertificates(listener.id, d.AdditionalCertificates)] },
+      also: {
+        onSuccess: [patchCertificates(listener.id, associated)],
+        onFailure: [patchCertificates(listener.id, d.AdditionalCertificates)],
+      },
     });
     return { JobId: jobId };
   },
@@ -213,14 +215,13 @@ const disassociateAdditionalCertificates = defineAction({
     const jobId = await transitionListener(ctx, listener, {
       transition: NLB_LISTENER.transitions.configure,
       body,
-      also: { onSuccess: [patchCertificates(listener.id, remaining)], onFailure: [patchCertificates(listener.id, d.AdditionalCertificates)] },
+      also: {
+        onSuccess: [patchCertificates(listener.id, remaining)],
+        onFailure: [patchCertificates(listener.id, d.AdditionalCertificates)],
+      },
     });
     return { JobId: jobId };
   },
 });
 
-export const listenerCertificateActions = [
-  listListenerCertificates,
-  associateAdditionalCertificates,
-  disassociateAdditionalCertificates,
-];
+export const listenerCertificateActions = [listListenerCertificates, associateAdditionalCertificates, disassociateAdditionalCertificates];

@@ -26,7 +26,6 @@ import type { ServerDoc, ServerGroupDoc } from '../../domain/nlb-documents.js';
 import { machineOf } from '../../domain/node-identity.js';
 import { healthObservationKey, HEALTHY, UNHEALTHY } from '../../domain/observations.js';
 
-
 export interface Observed {
   state: string;
   reason: string | null;

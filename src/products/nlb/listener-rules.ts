@@ -134,10 +134,7 @@ export interface GroupFacts {
   PreserveClientIpEnabled: boolean;
 }
 
-export function checkServerGroupFit(
-  listener: { protocol: ListenerProtocol; portRange: boolean; vpcId: string },
-  group: GroupFacts,
-): void {
+export function checkServerGroupFit(listener: { protocol: ListenerProtocol; portRange: boolean; vpcId: string }, group: GroupFacts): void {
   if (group.VpcId !== listener.vpcId) {
     throw new ApiError('Mismatch.VpcId', `The VpcId is mismatched for ${group.VpcId} and ${listener.vpcId}.`);
   }

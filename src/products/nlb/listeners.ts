@@ -196,9 +196,7 @@ function renderListener(row: ListenerRow, tags: Tag[], style: TagStyle): Record<
     ServerGroupId: d.ServerGroupId,
     ...(range ? { StartPort: String(d.StartPort) } : {}),
     Tags:
-      style === 'attribute'
-        ? tags.map((t) => ({ TagKey: t.Key, TagValue: t.Value }))
-        : tags.map((t) => ({ Key: t.Key, Value: t.Value })),
+      style === 'attribute' ? tags.map((t) => ({ TagKey: t.Key, TagValue: t.Value })) : tags.map((t) => ({ Key: t.Key, Value: t.Value })),
   };
 }
 
@@ -312,7 +310,10 @@ const createListener = defineAction({
     if (siblings.length >= quota) {
       throw errors.quotaInsufficient('nlb_quota_loadbalancer_listeners_num', siblings.length, quota);
     }
-    checkPortClaim({ ListenerProtocol: protocol, ...ports }, siblings.map((s) => s.body));
+    checkPortClaim(
+      { ListenerProtocol: protocol, ...ports },
+      siblings.map((s) => s.body),
+    );
 
     const id = `${newResourceId('lsn')}@${ports.ListenerPort}`;
     const now = ctx.clock.now();
@@ -334,7 +335,15 @@ const createListener = defineAction({
     };
     await insertResource(
       ctx.db,
-      { id, product: 'nlb', kind: LISTENER_KIND, regionId: ctx.region.id, parentId: lb.id, status: NLB_LISTENER.transitions.create.via, body: doc },
+      {
+        id,
+        product: 'nlb',
+        kind: LISTENER_KIND,
+        regionId: ctx.region.id,
+        parentId: lb.id,
+        status: NLB_LISTENER.transitions.create.via,
+        body: doc,
+      },
       { now, revision: ctx.revision },
     );
     await putTags(ctx.db, { id, product: 'nlb', resourceType: LISTENER_KIND, regionId: ctx.region.id }, tags);
@@ -384,7 +393,10 @@ const updateListenerAttribute = defineAction({
     await requireCaCertificates(ctx, tls.requestedCaCertificates);
     if (input.SecSensorEnabled === true && !current.SecSensorEnabled) await requireHdMonitorConfig(ctx);
     const newDefault = tls.requestedServerCertificates[0];
-    if (newDefault !== undefined && current.AdditionalCertificates.some((c) => certificateKey(c.CertificateId) === certificateKey(newDefault))) {
+    if (
+      newDefault !== undefined &&
+      current.AdditionalCertificates.some((c) => certificateKey(c.CertificateId) === certificateKey(newDefault))
+    ) {
       throw alreadyAssociated(newDefault);
     }
 
@@ -443,7 +455,10 @@ const listListeners = defineAction({
     });
     const lbIds = input.LoadBalancerIds ? new Set(input.LoadBalancerIds) : undefined;
     const secSensor = input.SecSensorEnabled === undefined ? undefined : input.SecSensorEnabled === 'true';
-    const tags = await tagsOf(ctx.db, all.map((l) => l.id));
+    const tags = await tagsOf(
+      ctx.db,
+      all.map((l) => l.id),
+    );
     const wantedTags = input.Tag ?? [];
     const matching = all.filter(
       (l) =>

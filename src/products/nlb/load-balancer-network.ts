@@ -63,7 +63,11 @@ const updateLoadBalancerAddressTypeConfig = defineAction({
     }
     let zones;
     if (input.AddressType === 'Internet') {
-      await checkAllocationIds(ctx.db, requested.map((z) => z.AllocationId), lb.id);
+      await checkAllocationIds(
+        ctx.db,
+        requested.map((z) => z.AllocationId),
+        lb.id,
+      );
       // Each zone gets an EIP: the one named, or one allocated (with an address from the public pool).
       const named = lb.body.ZoneMappings.map((z) => {
         const r = requested.find((q) => q.ZoneId === z.ZoneId);

@@ -64,7 +64,12 @@ const updateLoadBalancerZones = defineAction({
       }
     }
     const internet = lb.body.AddressType === 'Internet';
-    if (internet) await checkAllocationIds(ctx.db, wanted.map((z) => z.AllocationId), lb.id);
+    if (internet)
+      await checkAllocationIds(
+        ctx.db,
+        wanted.map((z) => z.AllocationId),
+        lb.id,
+      );
 
     const added = wanted.filter((z) => !current.has(z.ZoneId));
     const taken = await vipsInUse(ctx.db);
@@ -72,21 +77,26 @@ const updateLoadBalancerZones = defineAction({
     const plannedByZone = new Map(planned.map((z) => [z.ZoneId, z]));
     let zones: ZoneMappingDoc[] = wanted.map((zone) => {
       const kept = current.get(zone.ZoneId);
-      const allocation = internet ? zone.AllocationId ?? kept?.AllocationId : undefined;
-      if (kept) return { ...kept, AllocationId: allocation, EipType: allocation ? zone.EipType ?? kept.EipType ?? 'Common' : undefined };
+      const allocation = internet ? (zone.AllocationId ?? kept?.AllocationId) : undefined;
+      if (kept) return { ...kept, AllocationId: allocation, EipType: allocation ? (zone.EipType ?? kept.EipType ?? 'Common') : undefined };
       return {
         ...plannedByZone.get(zone.ZoneId)!,
         EniId: newResourceId('eni'),
         AllocationId: allocation,
-        EipType: allocation ? zone.EipType ?? 'Common' : undefined,
+        EipType: allocation ? (zone.EipType ?? 'Common') : undefined,
         Status: 'Starting',
       };
     });
     if (internet) zones = withPublicAddresses(ctx.region, zones, taken);
     const settled = zones.map((z) => (z.Status === 'Starting' ? { ...z, Status: 'Active' } : z));
-    const jobId = await reconfigureLoadBalancer(ctx, lb, { ...lb.body, ZoneMappings: zones }, {
-      onSuccess: [{ op: 'patch', id: lb.id, patch: { ZoneMappings: settled } }],
-    });
+    const jobId = await reconfigureLoadBalancer(
+      ctx,
+      lb,
+      { ...lb.body, ZoneMappings: zones },
+      {
+        onSuccess: [{ op: 'patch', id: lb.id, patch: { ZoneMappings: settled } }],
+      },
+    );
     return { JobId: jobId };
   },
 });
@@ -108,10 +118,7 @@ function shiftedZone(ctx: ActionContext, lb: LoadBalancerRow, wanted: { ZoneId: 
     throw errors.illegalParam('ZoneId', `The load balancer is not deployed in zone ${wanted.ZoneId}.`);
   }
   if (zone.VSwitchId !== wanted.VSwitchId) {
-    throw new ApiError(
-      'Mismatch.ZoneIdAndVswitchId',
-      `The ZoneIdAndVswitchId is mismatched for ${wanted.ZoneId} and ${wanted.VSwitchId}.`,
-    );
+    throw new ApiError('Mismatch.ZoneIdAndVswitchId', `The ZoneIdAndVswitchId is mismatched for ${wanted.ZoneId} and ${wanted.VSwitchId}.`);
   }
   return zone;
 }
@@ -163,8 +170,4 @@ const cancelShiftLoadBalancerZones = defineAction({
   },
 });
 
-export const loadBalancerZoneActions = [
-  updateLoadBalancerZones,
-  startShiftLoadBalancerZones,
-  cancelShiftLoadBalancerZones,
-];
+export const loadBalancerZoneActions = [updateLoadBalancerZones, startShiftLoadBalancerZones, cancelShiftLoadBalancerZones];

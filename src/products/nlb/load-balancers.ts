@@ -368,7 +368,11 @@ const createLoadBalancer = defineAction({
       if (zone.Ipv6Address !== undefined && !isIPv6(zone.Ipv6Address)) throw errors.illegalParam('Ipv6Address');
     }
     const internet = input.AddressType === 'Internet';
-    if (internet) await checkAllocationIds(ctx.db, zones.map((z) => z.AllocationId));
+    if (internet)
+      await checkAllocationIds(
+        ctx.db,
+        zones.map((z) => z.AllocationId),
+      );
 
     const count = (await listResources(ctx.db, { product: 'nlb', kind: LB_KIND, regionId: ctx.region.id })).length;
     const limit = ctx.config.quotas.nlbLoadBalancers;
@@ -394,9 +398,7 @@ const createLoadBalancer = defineAction({
         Status: 'Starting',
       };
     });
-    const zoneDocs = internet
-      ? withPublicAddresses(ctx.region, privateZones, taken)
-      : privateZones;
+    const zoneDocs = internet ? withPublicAddresses(ctx.region, privateZones, taken) : privateZones;
     if (dualStack) await rejectTakenIpv6(ctx.db, zoneDocs);
 
     const now = ctx.clock.now();
@@ -425,7 +427,11 @@ const createLoadBalancer = defineAction({
       DNSName: `${id}.${ctx.region.id}.nlb.aliyuncs.com`,
     };
     const creation = NLB_LOAD_BALANCER.transitions.create;
-    await insertResource(ctx.db, { id, product: 'nlb', kind: LB_KIND, regionId: ctx.region.id, status: creation.via, body: doc }, stamp(ctx));
+    await insertResource(
+      ctx.db,
+      { id, product: 'nlb', kind: LB_KIND, regionId: ctx.region.id, status: creation.via, body: doc },
+      stamp(ctx),
+    );
     await putTags(ctx.db, { id, product: 'nlb', resourceType: LB_KIND, regionId: ctx.region.id }, tags);
     // CreateLoadBalancer answers no JobId: clients poll LoadBalancerStatus. The job still
     // decides when the data plane has the NLB's VIPs.
@@ -497,7 +503,10 @@ const listLoadBalancers = defineAction({
       ids: input.LoadBalancerIds,
       statuses: input.LoadBalancerStatus ? [input.LoadBalancerStatus] : undefined,
     });
-    const tags = await tagsOf(ctx.db, rows.map((r) => r.id));
+    const tags = await tagsOf(
+      ctx.db,
+      rows.map((r) => r.id),
+    );
     const oneOf = (list: string[] | undefined, value: string | undefined) =>
       list === undefined || list.length === 0 || (value !== undefined && list.includes(value));
     const matches = rows.filter((lb) => {
@@ -565,11 +574,13 @@ const deleteLoadBalancer = defineAction({
       throw errors.operationDenied('DeletionProtectionEnabled');
     }
     // The NLB's listeners go with it, as in the cloud; server groups and policies stay.
-    const listeners = (await listResources<{ LoadBalancerId?: string }>(ctx.db, {
-      product: 'nlb',
-      kind: LISTENER_KIND,
-      regionId: ctx.region.id,
-    })).filter((l) => l.parentId === lb.id || l.body.LoadBalancerId === lb.id);
+    const listeners = (
+      await listResources<{ LoadBalancerId?: string }>(ctx.db, {
+        product: 'nlb',
+        kind: LISTENER_KIND,
+        regionId: ctx.region.id,
+      })
+    ).filter((l) => l.parentId === lb.id || l.body.LoadBalancerId === lb.id);
     for (const listener of listeners) {
       await updateResource(ctx.db, listener, { status: 'Deleting' }, stamp(ctx));
     }

@@ -58,11 +58,7 @@ export interface ResolvedSecurityPolicy {
  * A system policy by name (`tls_cipher_policy_1_2`) or a custom policy of the region by ID;
  * undefined when neither exists.
  */
-export async function findSecurityPolicy(
-  db: Db,
-  regionId: string,
-  idOrSystemName: string,
-): Promise<ResolvedSecurityPolicy | undefined> {
+export async function findSecurityPolicy(db: Db, regionId: string, idOrSystemName: string): Promise<ResolvedSecurityPolicy | undefined> {
   const system = systemTlsPolicy(idOrSystemName);
   if (system) return { id: system.id, system: true, tlsVersions: [...system.tlsVersions], ciphers: [...system.ciphers] };
   const row = await findResource<SecurityPolicyDoc>(db, 'nlb', SECURITY_POLICY_KIND, idOrSystemName, regionId);
@@ -255,7 +251,10 @@ const listSecurityPolicy = defineAction({
       regionId: ctx.region.id,
       ids,
     });
-    const tags = await tagsOf(ctx.db, rows.map((r) => r.id));
+    const tags = await tagsOf(
+      ctx.db,
+      rows.map((r) => r.id),
+    );
     const names = input.SecurityPolicyNames;
     const matching = rows.filter(
       (r) =>

@@ -55,11 +55,7 @@ export async function requireServerGroup(
 }
 
 /** The NLB listeners (rows of the listener family) that forward to the group. */
-export async function listenersUsingServerGroup(
-  db: Db,
-  regionId: string,
-  groupId: string,
-): Promise<Array<Resource<ListenerDoc>>> {
+export async function listenersUsingServerGroup(db: Db, regionId: string, groupId: string): Promise<Array<Resource<ListenerDoc>>> {
   const listeners = await listResources<ListenerDoc>(db, { product: 'nlb', kind: LISTENER_KIND, regionId });
   return listeners.filter((l) => l.body.ServerGroupId === groupId);
 }
@@ -91,8 +87,7 @@ export function startServerGroupJob(
 /** 2–128 characters, starting with a letter; letters, digits, `.`, `_`, `-`. */
 const SERVER_GROUP_NAME = /^\p{L}[\p{L}\p{N}._-]{1,127}$/u;
 
-const nameParam = <R extends boolean>(required: R) =>
-  p.string({ required, pattern: SERVER_GROUP_NAME, errorName: 'ServerGroupName' });
+const nameParam = <R extends boolean>(required: R) => p.string({ required, pattern: SERVER_GROUP_NAME, errorName: 'ServerGroupName' });
 
 const SCHEDULERS = ['Wrr', 'Wlc', 'rr', 'sch', 'tch', 'qch'] as const;
 // The reference spells the same schedulers in several casings (`wrr` in the metadata default),
@@ -264,7 +259,9 @@ const updateServerGroupAttribute = defineAction({
       }
       const listeners = await listenersUsingServerGroup(ctx.db, ctx.region.id, group.id);
       if (listeners.some((l) => l.body.ListenerProtocol === 'TCPSSL')) {
-        throw preserveClientIpSwitchError('The server group associated with the tcpssl listener does not support enabling PreserveClientIp.');
+        throw preserveClientIpSwitchError(
+          'The server group associated with the tcpssl listener does not support enabling PreserveClientIp.',
+        );
       }
     }
     const healthCheck = resolveHealthCheck(current.HealthCheck, input.HealthCheckConfig, {
@@ -283,7 +280,12 @@ const updateServerGroupAttribute = defineAction({
       HealthCheck: healthCheck,
       ...(input.IpVersionAffinityMode !== undefined ? { IpVersionAffinityMode: input.IpVersionAffinityMode } : {}),
     };
-    await updateResource(ctx.db, group, { status: NLB_SERVER_GROUP.transitions.configure.via, body: next }, { now: ctx.clock.now(), revision: ctx.revision });
+    await updateResource(
+      ctx.db,
+      group,
+      { status: NLB_SERVER_GROUP.transitions.configure.via, body: next },
+      { now: ctx.clock.now(), revision: ctx.revision },
+    );
     const jobId = await startServerGroupJob(ctx, group, { onSuccess: {}, undo: attributesOf(current) });
     return { JobId: jobId, ServerGroupId: group.id };
   },
@@ -343,7 +345,10 @@ const listServerGroups = defineAction({
         (input.VpcId === undefined || g.body.VpcId === input.VpcId) &&
         (input.ResourceGroupId === undefined || g.body.ResourceGroupId === input.ResourceGroupId),
     );
-    const tags = await tagsOf(ctx.db, groups.map((g) => g.id));
+    const tags = await tagsOf(
+      ctx.db,
+      groups.map((g) => g.id),
+    );
     if (wantedTags.length > 0) groups = groups.filter((g) => hasAllTags(tags.get(g.id), wantedTags));
 
     const { page, nextToken, totalCount } = paginate(groups, input.MaxResults, input.NextToken);

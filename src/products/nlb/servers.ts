@@ -16,12 +16,7 @@ import { p, sameWord } from '../../gateway/params/spec.js';
 import { listResources, paginate, updateResource } from '../common/resources.js';
 import { cidrContains, parseCidr, parseIpv4, PRIVATE_RANGES } from '../../util/ipv4.js';
 import type { ServerDoc, ServerGroupDoc } from '../../domain/nlb-documents.js';
-import {
-  requireServerGroup,
-  SERVER_GROUP_KIND,
-  startServerGroupJob,
-  type ServerGroupRow,
-} from './server-groups.js';
+import { requireServerGroup, SERVER_GROUP_KIND, startServerGroupJob, type ServerGroupRow } from './server-groups.js';
 import { zoneOfAddress } from './server-zone.js';
 
 const SERVER_TYPES = ['Ecs', 'Eni', 'Eci', 'Ip'] as const;
@@ -77,10 +72,7 @@ function checkDescription(description: string | undefined): void {
 function checkServerType(serverType: string, group: ServerGroupDoc): void {
   const fits = group.ServerGroupType === 'Ip' ? serverType === 'Ip' : serverType !== 'Ip';
   if (!fits) {
-    throw new ApiError(
-      'Mismatch.ServerType',
-      `The ServerType is mismatched for ${serverType} and ${group.ServerGroupType}.`,
-    );
+    throw new ApiError('Mismatch.ServerType', `The ServerType is mismatched for ${serverType} and ${group.ServerGroupType}.`);
   }
 }
 
@@ -137,9 +129,7 @@ function checkServerAddress(address: string, group: ServerGroupDoc, region: Regi
   }
   if (PRIVATE_RANGES.some((r) => cidrContains(r, ip))) return;
   if (group.ServerGroupType === 'Ip' && vpcsHolding.length > 0) return;
-  throw illegalIp(
-    `${address} is neither in a private range (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16) nor in a configured VPC CIDR.`,
-  );
+  throw illegalIp(`${address} is neither in a private range (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16) nor in a configured VPC CIDR.`);
 }
 
 /** Any-port groups forward to the client's destination port, so their servers have port 0. */
@@ -248,9 +238,7 @@ const addServersToServerGroup = defineAction({
       byAddress.set(key, s);
     }
     for (const s of added) {
-      const existing = doc.Servers.find(
-        (e) => e.Port === s.Port && (e.ServerId === s.ServerId || e.ServerIp === s.ServerIp),
-      );
+      const existing = doc.Servers.find((e) => e.Port === s.Port && (e.ServerId === s.ServerId || e.ServerIp === s.ServerIp));
       if (existing?.ServerId === s.ServerId) {
         throw duplicatedServer(`${s.ServerId}:${s.Port} is already in server group ${group.id}.`);
       }

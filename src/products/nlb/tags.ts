@@ -131,7 +131,10 @@ export async function tagBindings(
   } else {
     rows = await listResources(ctx.db, { product: families.product, kind: type.kind, regionId: ctx.region.id });
   }
-  const tags = await tagsOf(ctx.db, rows.map((r) => r.id));
+  const tags = await tagsOf(
+    ctx.db,
+    rows.map((r) => r.id),
+  );
   return rows
     .filter((r) => (tags.get(r.id)?.length ?? 0) > 0 && hasAllTags(tags.get(r.id), wanted))
     .flatMap((r) => (tags.get(r.id) ?? []).map((t) => ({ ResourceId: r.id, TagKey: t.Key, TagValue: t.Value })));

@@ -77,10 +77,7 @@ export function findZoneVSwitch(region: RegionConfig, vpcId: string, zone: ZoneR
     throw new ApiError('Mismatch.VpcId', `The VpcId is mismatched for ${vpcId} and ${zone.VSwitchId}.`);
   }
   if (vSwitch.zoneId !== zone.ZoneId) {
-    throw new ApiError(
-      'Mismatch.ZoneIdAndVswitchId',
-      `The ZoneIdAndVswitchId is mismatched for ${zone.ZoneId} and ${zone.VSwitchId}.`,
-    );
+    throw new ApiError('Mismatch.ZoneIdAndVswitchId', `The ZoneIdAndVswitchId is mismatched for ${zone.ZoneId} and ${zone.VSwitchId}.`);
   }
   return vSwitch;
 }

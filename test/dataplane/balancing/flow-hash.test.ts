@@ -45,15 +45,31 @@ test('parseIpInto writes 16 network-order bytes, IPv4 as IPv4-mapped', () => {
   assert.deepEqual(addr('::FFFF:a00:1'), { family: 6, bytes: mapped });
   assert.deepEqual(addr('::1').bytes, [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
   assert.deepEqual(addr('::').bytes, new Array(16).fill(0));
-  assert.deepEqual(addr('2001:db8::8:800:200c:417a').bytes, [
-    0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0x08, 0x08, 0x00, 0x20, 0x0c, 0x41, 0x7a,
-  ]);
+  assert.deepEqual(
+    addr('2001:db8::8:800:200c:417a').bytes,
+    [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0x08, 0x08, 0x00, 0x20, 0x0c, 0x41, 0x7a],
+  );
   assert.deepEqual(addr('1:2:3:4:5:6:7:8').bytes, [0, 1, 0, 2, 0, 3, 0, 4, 0, 5, 0, 6, 0, 7, 0, 8]);
   assert.deepEqual(addr('1::').bytes, [0, 1, ...new Array(14).fill(0)]);
   assert.deepEqual(addr('fe80::1%eth0').bytes, [0xfe, 0x80, ...new Array(13).fill(0), 1]);
   assert.deepEqual(addr('64:ff9b::192.0.2.33').bytes, [0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0, 192, 0, 2, 33]);
-  for (const bad of ['', '1.2.3', '1.2.3.4.5', '256.1.1.1', '01.2.3.4', '1..2.3', ':::', '1:2:3:4:5:6:7:8:9',
-    '1::2::3', ':1::', '1:', 'g::1', '12345::', 'example.com', '1:2:3:4:5:6:7:1.2.3.4']) {
+  for (const bad of [
+    '',
+    '1.2.3',
+    '1.2.3.4.5',
+    '256.1.1.1',
+    '01.2.3.4',
+    '1..2.3',
+    ':::',
+    '1:2:3:4:5:6:7:8:9',
+    '1::2::3',
+    ':1::',
+    '1:',
+    'g::1',
+    '12345::',
+    'example.com',
+    '1:2:3:4:5:6:7:1.2.3.4',
+  ]) {
     assert.equal(addr(bad).family, 0, bad);
   }
   const b = new Uint8Array(16);
@@ -79,10 +95,7 @@ const mm = (b: Uint8Array): number => murmur3(b, 0, b.length, 0);
 
 test('the flow hashes are murmur3 (seed 0) over the documented byte strings', () => {
   assert.equal(hashSourceIp('192.0.2.7'), mm(bytesOf('192.0.2.7')));
-  assert.equal(
-    hashFourTuple('192.0.2.7', 40000, '10.1.2.3', 443),
-    mm(bytesOf('192.0.2.7', '10.1.2.3', port(40000), port(443))),
-  );
+  assert.equal(hashFourTuple('192.0.2.7', 40000, '10.1.2.3', 443), mm(bytesOf('192.0.2.7', '10.1.2.3', port(40000), port(443))));
   // 5-tuple: lo endpoint first (10.1.2.3 < 192.0.2.7), protocol padded to 4 bytes.
   assert.equal(
     hashFiveTupleSymmetric(6, '192.0.2.7', 40000, '10.1.2.3', 443),
@@ -199,8 +212,8 @@ test('flow hashes spread evenly', () => {
   const buckets = new Array(16).fill(0);
   const n = 32000;
   for (let i = 0; i < n; i++) buckets[hashFourTuple('10.0.0.1', 1024 + i, '10.0.0.2', 80) % 16]++;
-  for (const b of buckets) assert.ok(Math.abs(b - n / 16) < n / 16 * 0.1, `bucket ${b}`);
+  for (const b of buckets) assert.ok(Math.abs(b - n / 16) < (n / 16) * 0.1, `bucket ${b}`);
   const ipBuckets = new Array(16).fill(0);
   for (let i = 0; i < n; i++) ipBuckets[hashSourceIp(`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`) % 16]++;
-  for (const b of ipBuckets) assert.ok(Math.abs(b - n / 16) < n / 16 * 0.1, `bucket ${b}`);
+  for (const b of ipBuckets) assert.ok(Math.abs(b - n / 16) < (n / 16) * 0.1, `bucket ${b}`);
 });

@@ -48,7 +48,10 @@ test('every slot is owned and equal weights get equal shares (±1 slot)', () => 
   const table = buildMaglevTable(backends);
   assert.equal(table.backendCount, 7);
   const counts = table.slotCounts(backends.length);
-  assert.equal(counts.reduce((a, b) => a + b, 0), table.size);
+  assert.equal(
+    counts.reduce((a, b) => a + b, 0),
+    table.size,
+  );
   assert.ok(Math.max(...counts) - Math.min(...counts) <= 1, `${counts}`);
   assert.ok(table.entries.every((e) => e >= 0 && e < 7));
 });
@@ -62,7 +65,10 @@ test('same input → identical table, whatever order the backends are listed in'
   shuffled.push(shuffled.shift()!);
   const c = buildMaglevTable(shuffled);
   assert.deepEqual(keysBySlot(c, shuffled), keysBySlot(a, backends));
-  assert.deepEqual(Array.from(a.order, (p) => backends[p].key), [...backends.map((x) => x.key)].sort());
+  assert.deepEqual(
+    Array.from(a.order, (p) => backends[p].key),
+    [...backends.map((x) => x.key)].sort(),
+  );
 });
 
 test('weights produce proportional shares; weight 0 owns nothing', () => {
@@ -84,7 +90,10 @@ test('weights produce proportional shares; weight 0 owns nothing', () => {
     assert.ok(Math.abs(got - expected) / expected < 0.02, `${b.key}: ${got} vs ${expected}`);
   }
   // Extreme ratio still honoured.
-  const skewed = buildMaglevTable([{ key: 'heavy', weight: 100 }, { key: 'light', weight: 1 }]);
+  const skewed = buildMaglevTable([
+    { key: 'heavy', weight: 100 },
+    { key: 'light', weight: 1 },
+  ]);
   const lightShare = skewed.slotCounts(2)[1] / skewed.size;
   assert.ok(Math.abs(lightShare - 1 / 101) < 0.001, `${lightShare}`);
 });

@@ -17,8 +17,14 @@ function longHeader(dcid: Uint8Array, opts: { version?: number; flags?: number; 
   const version = opts.version ?? 1;
   const out = [
     opts.flags ?? 0xc3,
-    (version >>> 24) & 255, (version >>> 16) & 255, (version >>> 8) & 255, version & 255,
-    dcid.length, ...dcid, scid.length, ...scid,
+    (version >>> 24) & 255,
+    (version >>> 16) & 255,
+    (version >>> 8) & 255,
+    version & 255,
+    dcid.length,
+    ...dcid,
+    scid.length,
+    ...scid,
     ...new Array(opts.payload ?? 20).fill(0xaa),
   ];
   return Uint8Array.from(out);

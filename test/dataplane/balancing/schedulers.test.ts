@@ -32,7 +32,11 @@ test('names are case-insensitive; unknown names and Wlc without counts are refus
 });
 
 test('Wrr: weights 5,1,1 give the smooth interleaving a a b a c a a', () => {
-  const b: Backend[] = [{ key: 'a', weight: 5 }, { key: 'b', weight: 1 }, { key: 'c', weight: 1 }];
+  const b: Backend[] = [
+    { key: 'a', weight: 5 },
+    { key: 'b', weight: 1 },
+    { key: 'c', weight: 1 },
+  ];
   assert.deepEqual(keysPicked('Wrr', b, 14).join(' '), 'a a b a c a a a a b a c a a');
 });
 
@@ -49,7 +53,12 @@ test('Wrr: shares follow the weights exactly over a cycle; weight 0 never picked
 });
 
 test('Rr: cycles in order, ignores weights, skips weight 0', () => {
-  const b: Backend[] = [{ key: 'a', weight: 100 }, { key: 'z', weight: 0 }, { key: 'b', weight: 1 }, { key: 'c', weight: 50 }];
+  const b: Backend[] = [
+    { key: 'a', weight: 100 },
+    { key: 'z', weight: 0 },
+    { key: 'b', weight: 1 },
+    { key: 'c', weight: 50 },
+  ];
   assert.deepEqual(keysPicked('rr', b, 7), ['a', 'b', 'c', 'a', 'b', 'c', 'a']);
 });
 
@@ -63,7 +72,11 @@ test('every scheduler answers -1 with nothing to pick', () => {
 });
 
 test('Wlc: least active per weight; ties → heavier, then round robin', () => {
-  const b: Backend[] = [{ key: 'a', weight: 2 }, { key: 'b', weight: 1 }, { key: 'c', weight: 1 }];
+  const b: Backend[] = [
+    { key: 'a', weight: 2 },
+    { key: 'b', weight: 1 },
+    { key: 'c', weight: 1 },
+  ];
   const active = new Int32Array(3);
   const s = createScheduler('Wlc', b, { active });
   assert.equal(s.pick(f0), 0, 'all idle: the heavier one');
@@ -78,13 +91,25 @@ test('Wlc: least active per weight; ties → heavier, then round robin', () => {
   assert.deepEqual([eq.pick(f0), eq.pick(f0), eq.pick(f0), eq.pick(f0)], [0, 1, 2, 0]);
   // Simulated load: the caller bumps the count of what was picked.
   const load = new Int32Array(3);
-  const sim = createScheduler('Wlc', [{ key: 'x', weight: 3 }, { key: 'y', weight: 1 }, { key: 'z', weight: 0 }], { active: load });
+  const sim = createScheduler(
+    'Wlc',
+    [
+      { key: 'x', weight: 3 },
+      { key: 'y', weight: 1 },
+      { key: 'z', weight: 0 },
+    ],
+    { active: load },
+  );
   for (let i = 0; i < 400; i++) load[sim.pick(f0)]++;
   assert.deepEqual(Array.from(load), [300, 100, 0]);
 });
 
 test('Wlc: counts are read at backend.index (or through a getter)', () => {
-  const full: Backend[] = [{ key: 'a', weight: 1, index: 0 }, { key: 'b', weight: 1, index: 1 }, { key: 'c', weight: 1, index: 2 }];
+  const full: Backend[] = [
+    { key: 'a', weight: 1, index: 0 },
+    { key: 'b', weight: 1, index: 1 },
+    { key: 'c', weight: 1, index: 2 },
+  ];
   const active = Int32Array.of(0, 9, 5);
   const eligible = eligibleBackends(full, (i) => i !== 0); // b, c
   const s = createScheduler('Wlc', eligible, { active });
@@ -194,7 +219,12 @@ test('GWLB 5TCH / 3TCH / 2TCH: both directions of a flow meet the same appliance
 });
 
 test('pickNext: retries walk every other backend once, then -1; hash rings agree across nodes', () => {
-  const b: Backend[] = [{ key: 'c', weight: 1 }, { key: 'a', weight: 1 }, { key: 'z', weight: 0 }, { key: 'b', weight: 3 }];
+  const b: Backend[] = [
+    { key: 'c', weight: 1 },
+    { key: 'a', weight: 1 },
+    { key: 'z', weight: 0 },
+    { key: 'b', weight: 3 },
+  ];
   for (const name of ['Wrr', 'Rr', 'Sch', 'Tch', 'Qch', '5TCH']) {
     const s = createScheduler(name, b);
     const first = s.pick(f0);
@@ -218,15 +248,36 @@ test('pickNext: retries walk every other backend once, then -1; hash rings agree
 });
 
 test('eligibleBackends: healthy with weight > 0, else every weight > 0 (fail-open)', () => {
-  const b: Backend[] = [{ key: 'a', weight: 10 }, { key: 'b', weight: 0 }, { key: 'c', weight: 5 }, { key: 'd', weight: 1 }];
-  assert.deepEqual(eligibleBackends(b, (i) => i !== 2).map((x) => x.key), ['a', 'd']);
-  assert.deepEqual(eligibleBackends(b, (i) => i === 1).map((x) => x.key), ['a', 'c', 'd'], 'only the weight-0 one is healthy');
-  assert.deepEqual(eligibleBackends(b, () => false).map((x) => x.key), ['a', 'c', 'd']);
-  assert.deepEqual(eligibleBackends([{ key: 'x', weight: 0 }], () => true), []);
+  const b: Backend[] = [
+    { key: 'a', weight: 10 },
+    { key: 'b', weight: 0 },
+    { key: 'c', weight: 5 },
+    { key: 'd', weight: 1 },
+  ];
+  assert.deepEqual(
+    eligibleBackends(b, (i) => i !== 2).map((x) => x.key),
+    ['a', 'd'],
+  );
+  assert.deepEqual(
+    eligibleBackends(b, (i) => i === 1).map((x) => x.key),
+    ['a', 'c', 'd'],
+    'only the weight-0 one is healthy',
+  );
+  assert.deepEqual(
+    eligibleBackends(b, () => false).map((x) => x.key),
+    ['a', 'c', 'd'],
+  );
+  assert.deepEqual(
+    eligibleBackends([{ key: 'x', weight: 0 }], () => true),
+    [],
+  );
   const e = eligibleBackends(b, () => true);
   assert.equal(e[0], b[0], 'the caller’s own objects');
   // Schedulers over the eligible set answer positions in it.
-  const s = createScheduler('Rr', eligibleBackends(b, (i) => i === 3));
+  const s = createScheduler(
+    'Rr',
+    eligibleBackends(b, (i) => i === 3),
+  );
   assert.equal(s.count, 1);
   assert.equal(s.pick(f0), 0);
 });

@@ -11,7 +11,17 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock } from '../../../src/util/clock.js';
 import { startTestServer, type TestServer } from '../../support/server.js';
-import { addServers, appliances, createListener, createLoadBalancer, createServerGroup, gwlb, groupStatus, servers, until } from '../../products/gwlb/support.js';
+import {
+  addServers,
+  appliances,
+  createListener,
+  createLoadBalancer,
+  createServerGroup,
+  gwlb,
+  groupStatus,
+  servers,
+  until,
+} from '../../products/gwlb/support.js';
 import { startAppliance, startEndpoint, type ApplianceSim, type EndpointSim } from './harness.js';
 import { flowName } from './packets.js';
 import { address, afterClockMove, assertPath, octet, usePath } from './engine.js';
@@ -79,7 +89,9 @@ async function oneEach(r: Rig, flows: Flow[]): Promise<Map<string, string>> {
 }
 
 test('draining on: a removed appliance keeps its flows until ConnectionDrainTimeout, takes no new ones, then its flows move', async () => {
-  const r = await rig([address(29, 1), address(29, 2)], { ConnectionDrainConfig: { ConnectionDrainEnabled: true, ConnectionDrainTimeout: 60 } });
+  const r = await rig([address(29, 1), address(29, 2)], {
+    ConnectionDrainConfig: { ConnectionDrainEnabled: true, ConnectionDrainTimeout: 60 },
+  });
   const flows = [...makeFlows('drain', 30, 17, false, 41000), ...makeFlows('drain', 30, 6, false, 42000)];
   await sendFlows(endpoint, r.vips, flows);
   const carrier = assertOneAppliancePerFlow(flows, { [r.first.host]: counts(r.first), [r.second.host]: counts(r.second) });
@@ -93,7 +105,8 @@ test('draining on: a removed appliance keeps its flows until ConnectionDrainTime
   // While draining: pinned flows stay, new flows go to the other appliance.
   for (const [name, host] of await oneEach(r, pinned)) assert.equal(host, r.first.host, `${name} stays on the draining appliance`);
   const fresh = makeFlows('during drain', 20, 17, false, 43000);
-  for (const [name, host] of await oneEach(r, fresh)) assert.equal(host, r.second.host, `${name}: a new flow avoids the draining appliance`);
+  for (const [name, host] of await oneEach(r, fresh))
+    assert.equal(host, r.second.host, `${name}: a new flow avoids the draining appliance`);
 
   // The drain ends: the appliance is gone and its flows (not idle yet) move.
   clock.advance(61_000);
@@ -101,7 +114,10 @@ test('draining on: a removed appliance keeps its flows until ConnectionDrainTime
   assert.deepEqual(await statuses(r.groupId), [`${r.second.host}:Available`]);
   for (const [name, host] of await oneEach(r, pinned)) assert.equal(host, r.second.host, `${name} moved after the drain`);
   const m = await scrape(server.running.adminUrl);
-  assert.ok(sample(m, 'openslb_gwlb_flows_total', { listener: r.listenerId, event: 'rescheduled' }) >= pinned.length, 'the moves are counted');
+  assert.ok(
+    sample(m, 'openslb_gwlb_flows_total', { listener: r.listenerId, event: 'rescheduled' }) >= pinned.length,
+    'the moves are counted',
+  );
 });
 
 test('draining off (default): a removed appliance keeps its flows until they go idle, takes no new ones', async () => {

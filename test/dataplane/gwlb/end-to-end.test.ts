@@ -38,7 +38,14 @@ const HEALTH_PORT = GWLB_PATH === 'bpf' ? 18181 : 18081;
 const KEY_A = `${APPLIANCE_A}:6081`;
 const KEY_B = `${APPLIANCE_B}:6081`;
 /** ReasonCodes GetListenerHealthStatus may give (gwlb-api §3.13). */
-const REASON_CODES = ['CONNECT_TIMEOUT', 'CONNECT_FAILED', 'RECV_RESPONSE_TIMEOUT', 'CONNECT_INTERRUPT', 'HTTP_CODE_NOT_MATCH', 'HTTP_INVALID_HEADER'];
+const REASON_CODES = [
+  'CONNECT_TIMEOUT',
+  'CONNECT_FAILED',
+  'RECV_RESPONSE_TIMEOUT',
+  'CONNECT_INTERRUPT',
+  'HTTP_CODE_NOT_MATCH',
+  'HTTP_INVALID_HEADER',
+];
 /** GWLB options added per packet towards an appliance: (4 + 8) + (4 + 8) + (4 + 4) bytes. */
 const GWLB_OPTIONS_BYTES = 32;
 
@@ -60,7 +67,10 @@ before(async () => {
       usePath(c);
     },
   });
-  [applianceA, applianceB] = await Promise.all([startApplianceProcess(APPLIANCE_A, HEALTH_PORT), startApplianceProcess(APPLIANCE_B, HEALTH_PORT)]);
+  [applianceA, applianceB] = await Promise.all([
+    startApplianceProcess(APPLIANCE_A, HEALTH_PORT),
+    startApplianceProcess(APPLIANCE_B, HEALTH_PORT),
+  ]);
   endpoint = await startEndpoint(ENDPOINT);
 });
 
@@ -140,14 +150,14 @@ test('the GWLB is set up through the API: VIPs from the vSwitch pools, appliance
   await addServers(server, serverGroupId, appliances(APPLIANCE_A, APPLIANCE_B));
   listenerId = await createListener(server, { LoadBalancerId: lb, ServerGroupId: serverGroupId });
 
-  const h = await untilHealth((m) => m.get(APPLIANCE_A)?.Status === 'Healthy' && m.get(APPLIANCE_B)?.Status === 'Healthy', 'both appliances healthy');
-  assert.deepEqual(
-    [...h.values()].map((s) => [s.ServerId, s.Status]).sort(),
-    [
-      [APPLIANCE_A, 'Healthy'],
-      [APPLIANCE_B, 'Healthy'],
-    ],
+  const h = await untilHealth(
+    (m) => m.get(APPLIANCE_A)?.Status === 'Healthy' && m.get(APPLIANCE_B)?.Status === 'Healthy',
+    'both appliances healthy',
   );
+  assert.deepEqual([...h.values()].map((s) => [s.ServerId, s.Status]).sort(), [
+    [APPLIANCE_A, 'Healthy'],
+    [APPLIANCE_B, 'Healthy'],
+  ]);
   assertPath(server);
 });
 
@@ -204,13 +214,25 @@ test('/metrics counts packets and bytes per direction, flows and per-appliance t
   assert.equal(sample(m, 'openslb_gwlb_flows_total', { listener: listenerId, event: 'created' }), firstFlows.length);
   const drops = m.filter((x) => x.name === 'openslb_gwlb_dropped_packets_total' && x.labels.listener === listenerId);
   assert.ok(drops.length > 0, 'drop series are exported');
-  assert.equal(drops.reduce((s, x) => s + x.value, 0), 0, 'nothing dropped so far');
+  assert.equal(
+    drops.reduce((s, x) => s + x.value, 0),
+    0,
+    'nothing dropped so far',
+  );
 
   let flowsOnAppliances = 0;
   for (const key of [KEY_A, KEY_B]) {
     const labels = { server_group: serverGroupId, appliance: key };
-    assert.equal(sample(m, 'openslb_gwlb_appliance_packets_total', { ...labels, direction: 'to_appliance' }), stats[key].packets, `${key}: packets sent`);
-    assert.equal(sample(m, 'openslb_gwlb_appliance_packets_total', { ...labels, direction: 'from_appliance' }), stats[key].packets, `${key}: packets returned`);
+    assert.equal(
+      sample(m, 'openslb_gwlb_appliance_packets_total', { ...labels, direction: 'to_appliance' }),
+      stats[key].packets,
+      `${key}: packets sent`,
+    );
+    assert.equal(
+      sample(m, 'openslb_gwlb_appliance_packets_total', { ...labels, direction: 'from_appliance' }),
+      stats[key].packets,
+      `${key}: packets returned`,
+    );
     assert.ok(sample(m, 'openslb_gwlb_appliance_bytes_total', { ...labels, direction: 'to_appliance' }) > 0);
     assert.equal(sample(m, 'openslb_gwlb_appliance_active_flows', labels), Object.keys(stats[key].flows).length, `${key}: pinned flows`);
     assert.equal(sample(m, 'openslb_gwlb_appliance_healthy', labels), 1);
@@ -229,7 +251,8 @@ test('malformed GENEVE sent to the VIP is dropped and counted by reason', async 
   await endpoint.sendRaw(vips[0], truncated);
   await endpoint.sendRaw(vips[1], ethernet);
 
-  const drop = (m: Metric[], reason: string) => sample(m, 'openslb_gwlb_dropped_packets_total', { listener: listenerId, source: 'endpoint', reason });
+  const drop = (m: Metric[], reason: string) =>
+    sample(m, 'openslb_gwlb_dropped_packets_total', { listener: listenerId, source: 'endpoint', reason });
   let m: Metric[] = [];
   for (let i = 0; i < 200; i++) {
     m = await scrape();
@@ -240,7 +263,8 @@ test('malformed GENEVE sent to the VIP is dropped and counted by reason', async 
   assert.equal(drop(m, 'truncated'), 1);
   assert.equal(drop(m, 'unsupported_protocol'), 1);
   const delta = (direction: string) =>
-    sample(m, 'openslb_gwlb_packets_total', { listener: listenerId, direction }) - sample(before, 'openslb_gwlb_packets_total', { listener: listenerId, direction });
+    sample(m, 'openslb_gwlb_packets_total', { listener: listenerId, direction }) -
+    sample(before, 'openslb_gwlb_packets_total', { listener: listenerId, direction });
   assert.equal(delta('from_endpoint'), 3, 'received and counted');
   assert.equal(delta('to_appliance'), 0, 'not forwarded');
 });
@@ -258,7 +282,10 @@ test('a 1500-byte inner packet, the largest GWLB carries, goes round intact; one
   const tooBig = sized(1501, 25001);
   const before = endpoint.returned.length;
   await endpoint.send(vips[0], tooBig.spec, { vni: tooBig.vni });
-  const drop = () => scrape().then((m) => sample(m, 'openslb_gwlb_dropped_packets_total', { listener: listenerId, source: 'endpoint', reason: 'inner_too_large' }));
+  const drop = () =>
+    scrape().then((m) =>
+      sample(m, 'openslb_gwlb_dropped_packets_total', { listener: listenerId, source: 'endpoint', reason: 'inner_too_large' }),
+    );
   let dropped = 0;
   for (let i = 0; i < 200 && dropped === 0; i++) {
     dropped = await drop();
@@ -280,13 +307,20 @@ test('a killed appliance turns Unhealthy with a reason and new flows all go to t
   assert.equal(dead.Reason.ReasonCode, 'CONNECT_FAILED');
   assert.equal(h.get(APPLIANCE_B)?.Status, 'Healthy');
   // The filter the API documents finds it by status too.
-  const filtered = await gwlb(server, 'GetListenerHealthStatus', { ListenerId: listenerId, Filter: [{ Name: 'Status', Values: ['Unhealthy'] }] });
+  const filtered = await gwlb(server, 'GetListenerHealthStatus', {
+    ListenerId: listenerId,
+    Filter: [{ Name: 'Status', Values: ['Unhealthy'] }],
+  });
   assert.deepEqual(
     filtered.ListenerHealthStatus[0].ServerGroupInfos[0].Servers.map((s: Health) => s.ServerId),
     [APPLIANCE_A],
   );
 
-  const newFlows = [...makeFlows('after', 30, 6, false, 30000), ...makeFlows('after', 30, 17, false, 31000), ...makeFlows('after', 10, 6, true, 32000)];
+  const newFlows = [
+    ...makeFlows('after', 30, 6, false, 30000),
+    ...makeFlows('after', 30, 17, false, 31000),
+    ...makeFlows('after', 10, 6, true, 32000),
+  ];
   const sent = newSent();
   const returnedBefore = endpoint.returned.length;
   await sendFlows(newFlows, sent);
@@ -316,7 +350,10 @@ test('a killed appliance turns Unhealthy with a reason and new flows all go to t
 const pinnedTo = (host: string) => firstFlows.filter((f) => firstCarrier.get(flowName(f.spec)) === host);
 
 test('NoRebalance: flows pinned to the dead appliance stay with it', async () => {
-  const toA = () => scrape().then((m) => sample(m, 'openslb_gwlb_appliance_packets_total', { server_group: serverGroupId, appliance: KEY_A, direction: 'to_appliance' }));
+  const toA = () =>
+    scrape().then((m) =>
+      sample(m, 'openslb_gwlb_appliance_packets_total', { server_group: serverGroupId, appliance: KEY_A, direction: 'to_appliance' }),
+    );
   const before = await toA();
   const stuck = pinnedTo(APPLIANCE_A)[0];
   assert.ok(stuck, 'some first-round flow was on the appliance that died');
@@ -333,7 +370,10 @@ test('NoRebalance: flows pinned to the dead appliance stay with it', async () =>
 
 test('a restarted appliance turns Healthy again, takes new flows, and its pinned flows flow again', async () => {
   applianceA = await startApplianceProcess(APPLIANCE_A, HEALTH_PORT);
-  await untilHealth((m) => m.get(APPLIANCE_A)?.Status === 'Healthy' && m.get(APPLIANCE_B)?.Status === 'Healthy', `${APPLIANCE_A} Healthy again`);
+  await untilHealth(
+    (m) => m.get(APPLIANCE_A)?.Status === 'Healthy' && m.get(APPLIANCE_B)?.Status === 'Healthy',
+    `${APPLIANCE_A} Healthy again`,
+  );
 
   const old = pinnedTo(APPLIANCE_A).slice(0, 5);
   for (const f of old) assert.ok(await roundTrip(f), `${flowName(f.spec)} comes back through its appliance again`);
@@ -380,7 +420,8 @@ test('TrafficMode ByPass (set through the API) returns packets to the endpoint w
     }
     assert.fail(`the load balancer did not settle in ${mode}`);
   };
-  const toAppliances = () => scrape().then((m) => sample(m, 'openslb_gwlb_packets_total', { listener: listenerId, direction: 'to_appliance' }));
+  const toAppliances = () =>
+    scrape().then((m) => sample(m, 'openslb_gwlb_packets_total', { listener: listenerId, direction: 'to_appliance' }));
 
   await settle('ByPass');
   const before = await toAppliances();

@@ -56,7 +56,8 @@ test('auto: without a usable BPF object the GWLB forwards in user space', async 
   }
   assert.equal(status, 'Running');
   assert.equal(gwlbReconcilerOf(server.running.node!)?.engine, 'userspace');
-  const vip = (await gwlb(server, 'GetLoadBalancerAttribute', { LoadBalancerId: lb })).ZoneMappings[0].LoadBalancerAddresses[0].PrivateIpv4Address as string;
+  const vip = (await gwlb(server, 'GetLoadBalancerAttribute', { LoadBalancerId: lb })).ZoneMappings[0].LoadBalancerAddresses[0]
+    .PrivateIpv4Address as string;
   const [flow] = makeFlows('fallback', 1, 17, false, 46000);
   assert.ok(await roundTrip(endpoint, vip, flow), 'a GENEVE packet went round through the user-space forwarder');
 });

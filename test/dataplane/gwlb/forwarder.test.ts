@@ -6,7 +6,13 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock } from '../../../src/util/clock.js';
-import { DEFAULT_GWLB_OPTION_CLASS, GWLB_OPTION_FLOW_COOKIE, attachmentIdOf, encodeGeneve, ETHERTYPE_IPV4 } from '../../../src/dataplane/gwlb/geneve.js';
+import {
+  DEFAULT_GWLB_OPTION_CLASS,
+  GWLB_OPTION_FLOW_COOKIE,
+  attachmentIdOf,
+  encodeGeneve,
+  ETHERTYPE_IPV4,
+} from '../../../src/dataplane/gwlb/geneve.js';
 import { ApplianceGroup, DROP_REASONS, GwlbListener, type GwlbListenerSettings } from '../../../src/dataplane/gwlb/forwarder.js';
 import type { DesiredApplianceGroup, LeavingAppliance } from '../../../src/dataplane/gwlb/desired.js';
 import { healthCheckOf } from '../../../src/dataplane/gwlb/desired.js';
@@ -19,7 +25,15 @@ const A = '127.0.5.1';
 const B = '127.0.5.2';
 const CLASS = DEFAULT_GWLB_OPTION_CLASS;
 
-function desired(opts: { servers?: string[]; leaving?: LeavingAppliance[]; rebalance?: boolean; drainMs?: number; scheduler?: '5TCH' | '3TCH' | '2TCH' } = {}): DesiredApplianceGroup {
+function desired(
+  opts: {
+    servers?: string[];
+    leaving?: LeavingAppliance[];
+    rebalance?: boolean;
+    drainMs?: number;
+    scheduler?: '5TCH' | '3TCH' | '2TCH';
+  } = {},
+): DesiredApplianceGroup {
   const servers = (opts.servers ?? [A, B]).map((host) => ({ key: `${host}:6081`, host, port: 6081 }));
   const d: Omit<DesiredApplianceGroup, 'fingerprint'> = {
     id: 'sgp-test',
@@ -124,7 +138,14 @@ test('both directions of every flow meet one appliance; packets come back intact
     const [attHi, attLo] = attachmentIdOf('lsn-forwarder-test');
     for (const got of seen) {
       assert.equal(got.vni, 0x000abc);
-      assert.deepEqual(got.options.map((o) => [o.optionClass, o.type, o.data.length]), [[CLASS, 1, 8], [CLASS, 2, 8], [CLASS, 3, 4]]);
+      assert.deepEqual(
+        got.options.map((o) => [o.optionClass, o.type, o.data.length]),
+        [
+          [CLASS, 1, 8],
+          [CLASS, 2, 8],
+          [CLASS, 3, 4],
+        ],
+      );
       const endpointId = Buffer.from(got.options[0].data);
       assert.equal(endpointId.readUInt16BE(0), 0);
       assert.equal(endpointId.readUInt16BE(2), endpoint.port);
@@ -153,7 +174,10 @@ test('both directions of every flow meet one appliance; packets come back intact
     assert.equal(r.listener.activeFlows, 40);
     const groupFlows = r.group.appliances().reduce((n, a) => n + a.counters.activeFlows, 0);
     assert.equal(groupFlows, 40);
-    assert.equal(c.endpointDrops.reduce((x, y) => x + y, 0), 0);
+    assert.equal(
+      c.endpointDrops.reduce((x, y) => x + y, 0),
+      0,
+    );
   } finally {
     r.close();
   }
@@ -171,7 +195,15 @@ test('foreign options pass through; GWLB-class options from the endpoint are rep
     });
     assert.ok(await endpoint.waitForReturned(1));
     const got = [...appA.received, ...appB.received][0];
-    assert.deepEqual(got.options.map((o) => [o.optionClass, o.type]), [[0x0101, 0x11], [CLASS, 1], [CLASS, 2], [CLASS, 3]]);
+    assert.deepEqual(
+      got.options.map((o) => [o.optionClass, o.type]),
+      [
+        [0x0101, 0x11],
+        [CLASS, 1],
+        [CLASS, 2],
+        [CLASS, 3],
+      ],
+    );
     assert.notEqual(got.cookie, 0x7fffffff);
   } finally {
     r.close();
@@ -195,7 +227,11 @@ test('returned packets without GWLB options are matched by their inner flow; unk
 
     // An appliance that answers with a packet of a flow the GWLB never saw.
     const stranger = (): Buffer =>
-      encodeGeneve({ vni: 1, protocolType: ETHERTYPE_IPV4, payload: ipPacket({ src: '10.99.0.1', dst: '10.99.0.2', protocol: 17, srcPort: 1, dstPort: 2 }) });
+      encodeGeneve({
+        vni: 1,
+        protocolType: ETHERTYPE_IPV4,
+        payload: ipPacket({ src: '10.99.0.1', dst: '10.99.0.2', protocol: 17, srcPort: 1, dstPort: 2 }),
+      });
     appA.transform = stranger;
     appB.transform = stranger;
     const before = r.listener.counters.applianceDrops[DROP_REASONS.indexOf('unknown_flow')];
@@ -223,11 +259,22 @@ test('bad packets from endpoints are dropped and counted by reason; nothing reac
     const bad: Array<[string, Buffer]> = [
       ['truncated', good.subarray(0, 6)],
       ['bad_version', Buffer.concat([Buffer.from([0x40]), good.subarray(1)])],
-      ['unknown_critical_option', encodeGeneve({ vni: 5, protocolType: ETHERTYPE_IPV4, options: [{ optionClass: 0x0200, type: 0x80, data: new Uint8Array(4) }], payload: inner })],
+      [
+        'unknown_critical_option',
+        encodeGeneve({
+          vni: 5,
+          protocolType: ETHERTYPE_IPV4,
+          options: [{ optionClass: 0x0200, type: 0x80, data: new Uint8Array(4) }],
+          payload: inner,
+        }),
+      ],
       ['critical_bit_mismatch', encodeGeneve({ vni: 5, protocolType: ETHERTYPE_IPV4, critical: true, payload: inner })],
       ['control_packet', encodeGeneve({ vni: 5, protocolType: ETHERTYPE_IPV4, oam: true, payload: inner })],
       ['unsupported_protocol', encodeGeneve({ vni: 5, protocolType: 0x6558, payload: new Uint8Array(64) })],
-      ['inner_too_large', encodeGeneve({ vni: 5, protocolType: ETHERTYPE_IPV4, payload: ipPacket({ ...flows(1, 17)[0], payload: new Uint8Array(1473) }) })],
+      [
+        'inner_too_large',
+        encodeGeneve({ vni: 5, protocolType: ETHERTYPE_IPV4, payload: ipPacket({ ...flows(1, 17)[0], payload: new Uint8Array(1473) }) }),
+      ],
       ['inner_malformed', encodeGeneve({ vni: 5, protocolType: ETHERTYPE_IPV4, payload: inner.subarray(0, 12) })],
       ['inner_version_mismatch', encodeGeneve({ vni: 5, protocolType: 0x86dd, payload: inner })],
     ];
@@ -301,7 +348,14 @@ test('a removed appliance with draining on keeps its flows until the drain deadl
     for (const s of specs) first.set(flowName(s), (await roundTrip(s)).via);
     const onB = specs.filter((s) => first.get(flowName(s)) === 'B');
     assert.ok(onB.length > 0);
-    r.group.update(desired({ servers: [A], leaving: [{ key: `${B}:6081`, host: B, port: 6081, drainDeadline: r.clock.now() + 10_000 }], drainMs: 10_000 }), r.clock.now());
+    r.group.update(
+      desired({
+        servers: [A],
+        leaving: [{ key: `${B}:6081`, host: B, port: 6081, drainDeadline: r.clock.now() + 10_000 }],
+        drainMs: 10_000,
+      }),
+      r.clock.now(),
+    );
     for (const s of flows(10, 17, 38000)) assert.equal((await roundTrip(s)).via, 'A', 'no new flows to a leaving appliance');
     r.clock.advance(9_999);
     for (const s of onB) assert.equal((await roundTrip(s)).via, 'B', 'draining: still on B');

@@ -61,7 +61,12 @@ test('options are walked: GWLB options recognised, others counted as foreign', (
     { optionClass: CLASS, type: 3, data: Buffer.from('80000007', 'hex') },
   ];
   const foreign = opt(0x0101, 0x05, 2);
-  const pkt = encodeGeneve({ vni: 7, protocolType: ETHERTYPE_IPV6, options: [foreign, ...gwlb], payload: ipPacket({ src: 'fd00::1', dst: 'fd00::2', protocol: 17, srcPort: 1, dstPort: 2 }) });
+  const pkt = encodeGeneve({
+    vni: 7,
+    protocolType: ETHERTYPE_IPV6,
+    options: [foreign, ...gwlb],
+    payload: ipPacket({ src: 'fd00::1', dst: 'fd00::2', protocol: 17, srcPort: 1, dstPort: 2 }),
+  });
   const { code, h } = decode(pkt);
   assert.equal(code, GENEVE_OK);
   assert.equal(h.optionCount, 4);
@@ -77,7 +82,12 @@ test('options are walked: GWLB options recognised, others counted as foreign', (
   assert.equal(h.flowCookie, 0x80000007);
   assert.deepEqual(
     readGeneveOptions(pkt, h).map((o) => [o.optionClass, o.type, o.data.length]),
-    [[0x0101, 5, 8], [CLASS, 1, 8], [CLASS, 2, 8], [CLASS, 3, 4]],
+    [
+      [0x0101, 5, 8],
+      [CLASS, 1, 8],
+      [CLASS, 2, 8],
+      [CLASS, 3, 4],
+    ],
   );
   // With another class configured, the same options are foreign (and non-critical: fine).
   const other = decode(pkt, 0x0167);
@@ -106,7 +116,10 @@ test('malformed packets are refused with their reason', () => {
   overrun[8 + 3] = 5; // 20 data bytes in an 8-byte option area
   assert.equal(decode(overrun).code, GENEVE_BAD_OPTION);
   // Ethernet payloads are not GWLB's.
-  assert.equal(decode(encodeGeneve({ vni: 1, protocolType: ETHERTYPE_ETHERNET, payload: new Uint8Array(60) })).code, GENEVE_UNSUPPORTED_PROTOCOL);
+  assert.equal(
+    decode(encodeGeneve({ vni: 1, protocolType: ETHERTYPE_ETHERNET, payload: new Uint8Array(60) })).code,
+    GENEVE_UNSUPPORTED_PROTOCOL,
+  );
   assert.equal(decode(encodeGeneve({ vni: 1, protocolType: 0x88cc, payload: inner })).code, GENEVE_UNSUPPORTED_PROTOCOL);
   assert.equal(GENEVE_ERROR_NAMES[GENEVE_UNSUPPORTED_PROTOCOL], 'unsupported_protocol');
 });
@@ -123,16 +136,30 @@ test('C bit and critical options', () => {
   assert.equal(unknown[1] & 0x40, 0x40);
   assert.equal(decode(unknown).code, GENEVE_UNKNOWN_CRITICAL_OPTION);
   // Critical option of the GWLB class with an unknown type: dropped too.
-  assert.equal(decode(encodeGeneve({ vni: 1, protocolType: ETHERTYPE_IPV4, options: [opt(CLASS, 0x85, 1)], payload: inner })).code, GENEVE_UNKNOWN_CRITICAL_OPTION);
+  assert.equal(
+    decode(encodeGeneve({ vni: 1, protocolType: ETHERTYPE_IPV4, options: [opt(CLASS, 0x85, 1)], payload: inner })).code,
+    GENEVE_UNKNOWN_CRITICAL_OPTION,
+  );
   // A GWLB option this node understands may be critical.
-  const known = encodeGeneve({ vni: 1, protocolType: ETHERTYPE_IPV4, options: [{ optionClass: CLASS, type: 0x83, data: Buffer.from('00000005', 'hex') }], payload: inner });
+  const known = encodeGeneve({
+    vni: 1,
+    protocolType: ETHERTYPE_IPV4,
+    options: [{ optionClass: CLASS, type: 0x83, data: Buffer.from('00000005', 'hex') }],
+    payload: inner,
+  });
   const k = decode(known);
   assert.equal(k.code, GENEVE_OK);
   assert.equal(k.h.flowCookie, 5);
   // Unknown non-critical options are fine.
-  assert.equal(decode(encodeGeneve({ vni: 1, protocolType: ETHERTYPE_IPV4, options: [opt(0xffff, 0x7f, 3)], payload: inner })).code, GENEVE_OK);
+  assert.equal(
+    decode(encodeGeneve({ vni: 1, protocolType: ETHERTYPE_IPV4, options: [opt(0xffff, 0x7f, 3)], payload: inner })).code,
+    GENEVE_OK,
+  );
   // C set without a critical option, or clear with one: inconsistent.
-  assert.equal(decode(encodeGeneve({ vni: 1, protocolType: ETHERTYPE_IPV4, critical: true, payload: inner })).code, GENEVE_CRITICAL_BIT_MISMATCH);
+  assert.equal(
+    decode(encodeGeneve({ vni: 1, protocolType: ETHERTYPE_IPV4, critical: true, payload: inner })).code,
+    GENEVE_CRITICAL_BIT_MISMATCH,
+  );
   assert.equal(
     decode(encodeGeneve({ vni: 1, protocolType: ETHERTYPE_IPV4, critical: false, options: [opt(0x0101, 0x81, 1)], payload: inner })).code,
     GENEVE_CRITICAL_BIT_MISMATCH,
@@ -174,7 +201,15 @@ test('the appliance header: foreign options kept, GWLB-class options replaced by
   assert.equal(d.endpointIdLow, 0x7f000601);
   assert.deepEqual([d.attachmentIdHigh, d.attachmentIdLow], attachmentIdOf('lsn-test'));
   const options = readGeneveOptions(whole, d);
-  assert.deepEqual(options.map((o) => [o.optionClass, o.type, o.data.length]), [[0x0101, 0x10, 4], [CLASS, 1, 8], [CLASS, 2, 8], [CLASS, 3, 4]]);
+  assert.deepEqual(
+    options.map((o) => [o.optionClass, o.type, o.data.length]),
+    [
+      [0x0101, 0x10, 4],
+      [CLASS, 1, 8],
+      [CLASS, 2, 8],
+      [CLASS, 3, 4],
+    ],
+  );
   assert.deepEqual(Buffer.from(options[0].data), Buffer.alloc(4, 0x5a));
   assert.deepEqual(Buffer.from(whole.subarray(d.payloadOffset)), inner);
   // 68 bytes of overhead over an outer IPv4 + UDP: 20 + 8 + 8 + 32.
@@ -194,8 +229,26 @@ test('the appliance header refuses options beyond what Opt Len can say', () => {
 });
 
 test('encodeGeneve refuses options it cannot express', () => {
-  assert.throws(() => encodeGeneve({ vni: 1, protocolType: ETHERTYPE_IPV4, options: [{ optionClass: 1, type: 1, data: new Uint8Array(3) }], payload: inner }), RangeError);
-  assert.throws(() => encodeGeneve({ vni: 1, protocolType: ETHERTYPE_IPV4, options: [{ optionClass: 1, type: 1, data: new Uint8Array(128) }], payload: inner }), RangeError);
+  assert.throws(
+    () =>
+      encodeGeneve({
+        vni: 1,
+        protocolType: ETHERTYPE_IPV4,
+        options: [{ optionClass: 1, type: 1, data: new Uint8Array(3) }],
+        payload: inner,
+      }),
+    RangeError,
+  );
+  assert.throws(
+    () =>
+      encodeGeneve({
+        vni: 1,
+        protocolType: ETHERTYPE_IPV4,
+        options: [{ optionClass: 1, type: 1, data: new Uint8Array(128) }],
+        payload: inner,
+      }),
+    RangeError,
+  );
 });
 
 test('attachment ids are stable and differ per listener', () => {

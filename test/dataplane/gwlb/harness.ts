@@ -58,7 +58,14 @@ export async function startAppliance(host: string, opts: { healthPort?: number; 
     const d = describeInner(inner);
     const flow = flowName(d);
     sim.flows.set(flow, (sim.flows.get(flow) ?? 0) + 1);
-    sim.received.push({ flow, inner, vni: h.vni, options: readGeneveOptions(msg, h), cookie: h.flowCookie, from: { address: rinfo.address, port: rinfo.port } });
+    sim.received.push({
+      flow,
+      inner,
+      vni: h.vni,
+      options: readGeneveOptions(msg, h),
+      cookie: h.flowCookie,
+      from: { address: rinfo.address, port: rinfo.port },
+    });
     const reply = sim.transform ? sim.transform(msg) : msg;
     if (reply) socket.send(reply, rinfo.port, rinfo.address);
   });
@@ -123,7 +130,7 @@ export async function startEndpoint(host: string, opts: { optionClass?: number }
     returned: [],
     send: (vip, packet, extra = {}) => {
       const payload = Buffer.isBuffer(packet) ? packet : ipPacket(packet);
-      const protocolType = (payload[0] >>> 4) === 6 ? ETHERTYPE_IPV6 : ETHERTYPE_IPV4;
+      const protocolType = payload[0] >>> 4 === 6 ? ETHERTYPE_IPV6 : ETHERTYPE_IPV4;
       return sim.sendRaw(vip, encodeGeneve({ vni: extra.vni ?? 0x000abc, protocolType, options: extra.options, payload }));
     },
     sendRaw: (vip, datagram) =>

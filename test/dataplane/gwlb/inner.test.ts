@@ -14,7 +14,7 @@ import {
 } from '../../../src/dataplane/gwlb/inner.js';
 import { ipPacket } from './packets.js';
 
-function parse(buf: Uint8Array, protocolType = (buf[0] >>> 4) === 6 ? ETHERTYPE_IPV6 : ETHERTYPE_IPV4): { code: number; p: InnerPacket } {
+function parse(buf: Uint8Array, protocolType = buf[0] >>> 4 === 6 ? ETHERTYPE_IPV6 : ETHERTYPE_IPV4): { code: number; p: InnerPacket } {
   const p = new InnerPacket();
   return { code: parseInner(buf, 0, buf.length, protocolType, p), p };
 }
@@ -59,7 +59,9 @@ test('IPv6 UDP and ICMPv6; ICMP by addresses only', () => {
 });
 
 test('fragments: the first carries ports, later ones do not', () => {
-  const first = parse(ipPacket({ src: '10.0.0.1', dst: '10.0.0.2', protocol: 17, srcPort: 1000, dstPort: 2000, moreFragments: true, payload: 'abcdefgh' }));
+  const first = parse(
+    ipPacket({ src: '10.0.0.1', dst: '10.0.0.2', protocol: 17, srcPort: 1000, dstPort: 2000, moreFragments: true, payload: 'abcdefgh' }),
+  );
   assert.equal(first.code, INNER_OK);
   assert.deepEqual([first.p.hasPorts, first.p.srcPort], [true, 1000]);
   const later = parse(ipPacket({ src: '10.0.0.1', dst: '10.0.0.2', protocol: 17, srcPort: 1000, dstPort: 2000, fragmentOffset: 185 }));
@@ -68,10 +70,24 @@ test('fragments: the first carries ports, later ones do not', () => {
 });
 
 test('inner packets over 1500 bytes are refused; exactly 1500 is fine', () => {
-  const at = ipPacket({ src: '10.0.0.1', dst: '10.0.0.2', protocol: 17, srcPort: 1, dstPort: 2, payload: new Uint8Array(MAX_INNER_PACKET - 28) });
+  const at = ipPacket({
+    src: '10.0.0.1',
+    dst: '10.0.0.2',
+    protocol: 17,
+    srcPort: 1,
+    dstPort: 2,
+    payload: new Uint8Array(MAX_INNER_PACKET - 28),
+  });
   assert.equal(at.length, 1500);
   assert.equal(parse(at).code, INNER_OK);
-  const over = ipPacket({ src: '10.0.0.1', dst: '10.0.0.2', protocol: 17, srcPort: 1, dstPort: 2, payload: new Uint8Array(MAX_INNER_PACKET - 27) });
+  const over = ipPacket({
+    src: '10.0.0.1',
+    dst: '10.0.0.2',
+    protocol: 17,
+    srcPort: 1,
+    dstPort: 2,
+    payload: new Uint8Array(MAX_INNER_PACKET - 27),
+  });
   assert.equal(over.length, 1501);
   assert.equal(parse(over).code, INNER_TOO_LARGE);
   assert.equal(INNER_ERROR_NAMES[INNER_TOO_LARGE], 'inner_too_large');

@@ -96,7 +96,10 @@ export async function sendFlows(endpoint: EndpointSim, vips: string[], flows: Fl
         sent.datagramBytes += 8 + inner.length;
         await endpoint.send(vips[(at + i + (direction === 'forward' ? 0 : 1)) % vips.length], spec, { vni: f.vni });
       }
-      assert.ok(await endpoint.waitForReturned(before + batch.length), `${direction} packets of flows ${at}–${at + batch.length - 1} came back`);
+      assert.ok(
+        await endpoint.waitForReturned(before + batch.length),
+        `${direction} packets of flows ${at}–${at + batch.length - 1} came back`,
+      );
     }
   }
   return sent;

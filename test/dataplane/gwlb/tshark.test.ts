@@ -365,6 +365,11 @@ test("Wireshark's GENEVE dissector reads the VNI, the GWLB options and the inner
       assert.equal(dstPort, endpoint.port, `${where}: to the endpoint's port`);
     }
   }
-  assert.deepEqual(legs, { endpointToVip: sent.length, vipToAppliance: sent.length, applianceToVip: sent.length, vipToEndpoint: sent.length });
+  assert.deepEqual(legs, {
+    endpointToVip: sent.length,
+    vipToAppliance: sent.length,
+    applianceToVip: sent.length,
+    vipToEndpoint: sent.length,
+  });
   for (const [name, hosts] of carriedBy) assert.equal(hosts.size, 1, `${name}: both directions to one appliance`);
 });

@@ -3,13 +3,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import {
-  HealthChecker,
-  probeOffset,
-  type HealthChange,
-  type HealthTarget,
-  type ProbeFn,
-} from '../../../src/dataplane/health/checker.js';
+import { HealthChecker, probeOffset, type HealthChange, type HealthTarget, type ProbeFn } from '../../../src/dataplane/health/checker.js';
 import type { ProbeResult } from '../../../src/dataplane/health/state.js';
 import type { HealthCheckDoc } from '../../../src/domain/nlb-documents.js';
 import { ManualScheduler } from '../../../src/util/scheduler.js';
@@ -234,7 +228,10 @@ test('update keeps the verdict of unchanged targets, restarts changed probes, an
   assert.equal(fake.calls.filter((c) => c.key === a.key).length, probedBefore);
   assert.equal(checker.state(b.key)?.status, 'Healthy');
   assert.deepEqual(
-    fake.calls.filter((c) => c.key === b.key).slice(-2).map((c) => c.port),
+    fake.calls
+      .filter((c) => c.key === b.key)
+      .slice(-2)
+      .map((c) => c.port),
     [8080, 8080],
   );
 

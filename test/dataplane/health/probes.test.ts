@@ -4,14 +4,7 @@ import dgram from 'node:dgram';
 import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import {
-  buildHttpRequest,
-  formatDuration,
-  httpProbe,
-  statusClass,
-  tcpProbe,
-  udpProbe,
-} from '../../../src/dataplane/health/probes.js';
+import { buildHttpRequest, formatDuration, httpProbe, statusClass, tcpProbe, udpProbe } from '../../../src/dataplane/health/probes.js';
 
 const HOST = '127.0.0.1';
 

@@ -13,10 +13,7 @@ const ok: ProbeResult = { ok: true };
 const refused: ProbeResult = { ok: false, reason: 'connect ECONNREFUSED', code: 'CONNECT_FAILED' };
 const timeout: ProbeResult = { ok: false, reason: 'connect timeout after 5s', code: 'CONNECT_TIMEOUT' };
 
-function run(
-  results: ProbeResult[],
-  thresholds = { healthy: 2, unhealthy: 3 },
-): { state: HealthState; transitions: HealthTransition[] } {
+function run(results: ProbeResult[], thresholds = { healthy: 2, unhealthy: 3 }): { state: HealthState; transitions: HealthTransition[] } {
   let state = initialHealthState(0);
   const transitions: HealthTransition[] = [];
   results.forEach((r, i) => {

@@ -47,7 +47,16 @@ test('backend down and up are logged at info with the server, the direction and 
   const lb = await createActiveLoadBalancer(api);
   const sg = await createServerGroup(
     api,
-    { Protocol: 'TCP', HealthCheckConfig: { HealthCheckType: 'TCP', HealthCheckInterval: 1, HealthCheckConnectTimeout: 1, HealthyThreshold: 2, UnhealthyThreshold: 2 } },
+    {
+      Protocol: 'TCP',
+      HealthCheckConfig: {
+        HealthCheckType: 'TCP',
+        HealthCheckInterval: 1,
+        HealthCheckConnectTimeout: 1,
+        HealthyThreshold: 2,
+        UnhealthyThreshold: 2,
+      },
+    },
     [{ ip: backend.host, port }],
   );
   await createRunningListener(api, { LoadBalancerId: lb.id, ListenerProtocol: 'TCP', ListenerPort: 7171, ServerGroupId: sg });

@@ -20,8 +20,26 @@ test('per-listener events and payload bytes are read from the sets; a removed li
     await engine.close();
     await backend.close();
   });
-  const groups = [{ id: 'g', scheduler: 'Rr' as const, backends: [{ key: `${backend.host}:${backend.port}`, host: backend.host, port: backend.port, weight: 100 }] }];
-  const listener = (port: number): KernelListener => ({ id: `p${port}`, protocol: 'tcp', vips: [VIP], portFrom: port, portTo: port, keepPort: false, groupId: 'g', fullNat: false, idleTimeoutS: 900, cps: 0, mss: 0 });
+  const groups = [
+    {
+      id: 'g',
+      scheduler: 'Rr' as const,
+      backends: [{ key: `${backend.host}:${backend.port}`, host: backend.host, port: backend.port, weight: 100 }],
+    },
+  ];
+  const listener = (port: number): KernelListener => ({
+    id: `p${port}`,
+    protocol: 'tcp',
+    vips: [VIP],
+    portFrom: port,
+    portTo: port,
+    keepPort: false,
+    groupId: 'g',
+    fullNat: false,
+    idleTimeoutS: 900,
+    cps: 0,
+    mss: 0,
+  });
   await engine.apply({ groups, listeners: [listener(7901), listener(7902)] });
   assert.equal(await tcpRoundTrip(VIP, 7901, 'x'), 'a:x');
   assert.equal(await tcpRoundTrip(VIP, 7902, 'hello'), 'a:hello');
@@ -34,10 +52,15 @@ test('per-listener events and payload bytes are read from the sets; a removed li
   );
   assert.equal(counters.get('p7901')?.bytesIn, 1);
 
-  const marks = (set: string) => new Set(execFileSync('nft', ['list', 'set', 'ip', engine.table, set]).toString().match(/0x[0-9a-f]{8}(?= \. (?:0x|original|reply))/g));
+  const marks = (set: string) =>
+    new Set(
+      execFileSync('nft', ['list', 'set', 'ip', engine.table, set])
+        .toString()
+        .match(/0x[0-9a-f]{8}(?= \. (?:0x|original|reply))/g),
+    );
   assert.equal(marks('events').size, 2);
   await engine.apply({ groups, listeners: [listener(7901)] });
   await engine.counters();
-  assert.equal(marks('events').size, 1, 'the removed listener\'s event elements are gone');
+  assert.equal(marks('events').size, 1, "the removed listener's event elements are gone");
   assert.equal(marks('tcpbytes').size, 1, 'and its traffic elements');
 });

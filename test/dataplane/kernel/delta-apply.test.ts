@@ -63,7 +63,10 @@ test('listeners added, edited and removed one transaction at a time apply as del
   const edits: KernelSnapshot[] = [
     { groups: shrunk, listeners: last },
     { groups: shrunk, listeners: last.map((l) => (l.id === 'rr-tcp' ? { ...l, idleTimeoutS: 30, cps: 100 } : l)) },
-    { groups: shrunk, listeners: last.filter((l) => l.id !== 'wrr-udp').map((l) => (l.id === 'rr-tcp' ? { ...l, idleTimeoutS: 30, cps: 100 } : l)) },
+    {
+      groups: shrunk,
+      listeners: last.filter((l) => l.id !== 'wrr-udp').map((l) => (l.id === 'rr-tcp' ? { ...l, idleTimeoutS: 30, cps: 100 } : l)),
+    },
   ];
   const snapshots: KernelSnapshot[] = [...steps.map((listeners) => ({ groups, listeners })), ...edits];
 
@@ -74,7 +77,10 @@ test('listeners added, edited and removed one transaction at a time apply as del
   for (const snapshot of snapshots.slice(1)) {
     const change = program.change(snapshot, tags);
     const delta = renderDelta(table, change.before, change.after);
-    assert.doesNotThrow(() => execFileSync('nft', ['-f', '-'], { input: delta, stdio: ['pipe', 'ignore', 'pipe'] }), `delta touching ${change.touched.join(', ')}:\n${delta}`);
+    assert.doesNotThrow(
+      () => execFileSync('nft', ['-f', '-'], { input: delta, stdio: ['pipe', 'ignore', 'pipe'] }),
+      `delta touching ${change.touched.join(', ')}:\n${delta}`,
+    );
     change.commit();
   }
   const listed = execFileSync('nft', ['list', 'table', 'ip', table.name]).toString();

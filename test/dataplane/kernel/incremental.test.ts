@@ -13,7 +13,20 @@ const table = { name: 'openslb_t' };
 const backend = (host: string, weight = 100) => ({ key: `${host}:8080`, host, port: 8080, weight });
 
 function listener(id: string, over: Partial<KernelListener> = {}): KernelListener {
-  return { id, protocol: 'tcp', vips: ['10.0.0.10'], portFrom: 80, portTo: 80, keepPort: false, groupId: 'g0', fullNat: false, idleTimeoutS: 900, cps: 0, mss: 0, ...over };
+  return {
+    id,
+    protocol: 'tcp',
+    vips: ['10.0.0.10'],
+    portFrom: 80,
+    portTo: 80,
+    keepPort: false,
+    groupId: 'g0',
+    fullNat: false,
+    idleTimeoutS: 900,
+    cps: 0,
+    mss: 0,
+    ...over,
+  };
 }
 
 function tagsOf() {
@@ -47,7 +60,13 @@ test('one changed listener among 3,000: only its part is rebuilt and only its ob
   assert.deepEqual(change.touched, ['l1234']);
   const text = renderDelta(table, change.before, change.after);
   const tag = tags.listener('l1234');
-  assert.equal(text, `flush chain ip openslb_t l${tag}\n${change.after.chains.get(`l${tag}`)!.rules.map((r) => `add rule ip openslb_t l${tag} ${r}`).join('\n')}\n`);
+  assert.equal(
+    text,
+    `flush chain ip openslb_t l${tag}\n${change.after.chains
+      .get(`l${tag}`)!
+      .rules.map((r) => `add rule ip openslb_t l${tag} ${r}`)
+      .join('\n')}\n`,
+  );
   assert.match(text, /limit rate over 50\/second/);
   change.commit();
 
@@ -58,7 +77,7 @@ test('one changed listener among 3,000: only its part is rebuilt and only its ob
   const addText = renderDelta(table, added.before, added.after);
   const newTag = tags.listener('new');
   const names = new Set(addText.match(/\b[lcm]\d+(?=[_ \n])/g));
-  assert.deepEqual([...names], [`l${newTag}`], 'only the new listener\'s chain and counters');
+  assert.deepEqual([...names], [`l${newTag}`], "only the new listener's chain and counters");
   assert.ok(addText.split('\n').length < 12, `a handful of statements:\n${addText}`);
   assert.doesNotMatch(addText, /add map|to_tcp_900 \{/);
   assert.match(addText, /add element ip openslb_t listeners \{ 10\.0\.0\.10 \. tcp \. 20000 : goto l\d+ \}/);
@@ -73,7 +92,11 @@ test('every change sends the same operations as a diff of the whole tables', () 
   };
   const hosts = ['10.0.1.1', '10.0.1.2', '10.0.1.3', '10.0.1.4'];
   const schedulers = ['Wrr', 'Rr', 'Sch', 'Tch', 'Wlc'] as const;
-  let groups: KernelGroup[] = [0, 1, 2].map((i) => ({ id: `g${i}`, scheduler: schedulers[i], backends: hosts.slice(0, 2).map((h) => backend(h)) }));
+  let groups: KernelGroup[] = [0, 1, 2].map((i) => ({
+    id: `g${i}`,
+    scheduler: schedulers[i],
+    backends: hosts.slice(0, 2).map((h) => backend(h)),
+  }));
   let listeners: KernelListener[] = [];
   const tags = tagsOf();
   const program = new IncrementalProgram(0x42);
@@ -83,12 +106,26 @@ test('every change sends the same operations as a diff of the whole tables', () 
     const action = random(6);
     if (action <= 1 || listeners.length === 0) {
       const id = `x${nextId++}`;
-      listeners = [...listeners, listener(id, { groupId: `g${random(3)}`, portFrom: 1000 + nextId, portTo: 1000 + nextId, protocol: random(2) ? 'tcp' : 'udp', idleTimeoutS: [20, 900][random(2)], fullNat: random(2) === 1 })];
+      listeners = [
+        ...listeners,
+        listener(id, {
+          groupId: `g${random(3)}`,
+          portFrom: 1000 + nextId,
+          portTo: 1000 + nextId,
+          protocol: random(2) ? 'tcp' : 'udp',
+          idleTimeoutS: [20, 900][random(2)],
+          fullNat: random(2) === 1,
+        }),
+      ];
     } else if (action === 2) {
       listeners = listeners.filter((_, i) => i !== random(listeners.length));
     } else if (action === 3) {
       const i = random(listeners.length);
-      listeners = listeners.map((l, j) => (j === i ? { ...l, cps: random(3) * 10, mss: random(2) * 1200, idleTimeoutS: [20, 900, 60][random(3)], groupId: `g${random(3)}` } : l));
+      listeners = listeners.map((l, j) =>
+        j === i
+          ? { ...l, cps: random(3) * 10, mss: random(2) * 1200, idleTimeoutS: [20, 900, 60][random(3)], groupId: `g${random(3)}` }
+          : l,
+      );
     } else if (action === 4) {
       const g = random(3);
       const backends = hosts.slice(0, random(5)).map((h) => backend(h, 1 + random(4) * 50));
@@ -100,7 +137,11 @@ test('every change sends the same operations as a diff of the whole tables', () 
     const snapshot: KernelSnapshot = { groups, listeners };
     const change = program.change(snapshot, tags);
     const after = buildProgram(snapshot, tags, 0x42);
-    assert.deepEqual(operations(renderDelta(table, change.before, change.after)), operations(renderDelta(table, before, after)), `step ${step}`);
+    assert.deepEqual(
+      operations(renderDelta(table, change.before, change.after)),
+      operations(renderDelta(table, before, after)),
+      `step ${step}`,
+    );
     assert.deepEqual(operations(renderDelta(table, change.full(), after)), [], `step ${step}: the whole table`);
     change.commit();
     before = after;

@@ -66,8 +66,19 @@ async function metrics(server: TestServer): Promise<string> {
 test('plain TCP goes to the kernel, PROXY protocol stays in user space, and /metrics says which', async () => {
   const a = await backend('127.0.4.1', 'a');
   const sg = await createServerGroup(kernel, { HealthCheckConfig: { HealthCheckEnabled: false } }, [{ ip: a.host, port: a.port }]);
-  const plain = await createRunningListener(kernel, { LoadBalancerId: lb.id, ListenerProtocol: 'TCP', ListenerPort: 7701, ServerGroupId: sg });
-  const pp = await createRunningListener(kernel, { LoadBalancerId: lb.id, ListenerProtocol: 'TCP', ListenerPort: 7702, ServerGroupId: sg, ProxyProtocolEnabled: true });
+  const plain = await createRunningListener(kernel, {
+    LoadBalancerId: lb.id,
+    ListenerProtocol: 'TCP',
+    ListenerPort: 7701,
+    ServerGroupId: sg,
+  });
+  const pp = await createRunningListener(kernel, {
+    LoadBalancerId: lb.id,
+    ListenerProtocol: 'TCP',
+    ListenerPort: 7702,
+    ServerGroupId: sg,
+    ProxyProtocolEnabled: true,
+  });
   assert.equal(await tcpRoundTrip(lb.vips[0], 7701, 'k'), 'a:k');
   const text = await metrics(kernel);
   assert.match(text, new RegExp(`openslb_listener_engine\\{listener="${plain}",engine="kernel"\\} 1`));
@@ -100,7 +111,9 @@ test('sch: the same client address reaches the same backend through the kernel a
 test('PreserveClientIp: DNAT only shows the client address to the backend; full NAT shows the VIP', async () => {
   const echo = await addressEcho('127.0.4.21');
   const keep = await createServerGroup(kernel, { HealthCheckConfig: { HealthCheckEnabled: false } }, [{ ip: echo.host, port: echo.port }]);
-  const nat = await createServerGroup(kernel, { PreserveClientIpEnabled: false, HealthCheckConfig: { HealthCheckEnabled: false } }, [{ ip: echo.host, port: echo.port }]);
+  const nat = await createServerGroup(kernel, { PreserveClientIpEnabled: false, HealthCheckConfig: { HealthCheckEnabled: false } }, [
+    { ip: echo.host, port: echo.port },
+  ]);
   await createRunningListener(kernel, { LoadBalancerId: lb.id, ListenerProtocol: 'TCP', ListenerPort: 7721, ServerGroupId: keep });
   await createRunningListener(kernel, { LoadBalancerId: lb.id, ListenerProtocol: 'TCP', ListenerPort: 7722, ServerGroupId: nat });
   assert.equal(await connectFrom('127.0.9.77', lb.vips[0], 7721, 'who'), '127.0.9.77');
@@ -110,7 +123,13 @@ test('PreserveClientIp: DNAT only shows the client address to the backend; full 
 test('Cps: connections over the limit are refused with a reset and counted', async () => {
   const a = await backend('127.0.4.31', 'a');
   const sg = await createServerGroup(kernel, { HealthCheckConfig: { HealthCheckEnabled: false } }, [{ ip: a.host, port: a.port }]);
-  const id = await createRunningListener(kernel, { LoadBalancerId: lb.id, ListenerProtocol: 'TCP', ListenerPort: 7731, ServerGroupId: sg, Cps: 3 });
+  const id = await createRunningListener(kernel, {
+    LoadBalancerId: lb.id,
+    ListenerProtocol: 'TCP',
+    ListenerPort: 7731,
+    ServerGroupId: sg,
+    Cps: 3,
+  });
   const results = await Promise.allSettled(Array.from({ length: 12 }, () => tcpRoundTrip(lb.vips[0], 7731, 'c')));
   const refused = results.filter((r) => r.status === 'rejected').length;
   const served = results.length - refused;
@@ -123,7 +142,13 @@ test('Cps: connections over the limit are refused with a reset and counted', asy
 test('IdleTimeout: a flow idle past the timeout is forgotten, and its next packet gets a reset (not a new backend)', async () => {
   const a = await backend('127.0.4.41', 'a');
   const sg = await createServerGroup(kernel, { HealthCheckConfig: { HealthCheckEnabled: false } }, [{ ip: a.host, port: a.port }]);
-  await createRunningListener(kernel, { LoadBalancerId: lb.id, ListenerProtocol: 'TCP', ListenerPort: 7741, ServerGroupId: sg, IdleTimeout: 10 });
+  await createRunningListener(kernel, {
+    LoadBalancerId: lb.id,
+    ListenerProtocol: 'TCP',
+    ListenerPort: 7741,
+    ServerGroupId: sg,
+    IdleTimeout: 10,
+  });
   const socket = net.connect(7741, lb.vips[0]);
   await new Promise<void>((r) => socket.once('connect', () => r()));
   socket.write('1');
@@ -141,7 +166,11 @@ test('IdleTimeout: a flow idle past the timeout is forgotten, and its next packe
 test('Wlc: backends holding open connections get fewer new ones after the periodic reweighting', async () => {
   const p = await backend('127.0.4.51', 'p');
   const q = await backend('127.0.4.52', 'q');
-  const sg = await createServerGroup(kernel, { Scheduler: 'Wlc', HealthCheckConfig: { HealthCheckEnabled: false } }, [p, q].map((b) => ({ ip: b.host, port: b.port })));
+  const sg = await createServerGroup(
+    kernel,
+    { Scheduler: 'Wlc', HealthCheckConfig: { HealthCheckEnabled: false } },
+    [p, q].map((b) => ({ ip: b.host, port: b.port })),
+  );
   await createRunningListener(kernel, { LoadBalancerId: lb.id, ListenerProtocol: 'TCP', ListenerPort: 7751, ServerGroupId: sg });
   // Six connections spread 3:3; close q's, keep p's three open.
   const held: net.Socket[] = [];
@@ -173,7 +202,10 @@ test('auto falls back to user space when nft cannot be used, and says why; kerne
   const log = pino({ level: 'info' }, { write: (s: string) => lines.push(s) });
   const config = defaultConfig();
   assert.equal(await chooseKernelEngine(config, log, 'n1', broken), undefined);
-  assert.match(lines.join(''), /user-space engine for every listener \(dataplane.engine: auto, and nftables is not usable: nft: spawn nft ENOENT\)/);
+  assert.match(
+    lines.join(''),
+    /user-space engine for every listener \(dataplane.engine: auto, and nftables is not usable: nft: spawn nft ENOENT\)/,
+  );
   config.dataplane.engine = 'kernel';
   await assert.rejects(chooseKernelEngine(config, log, 'n1', broken), /dataplane.engine is kernel, but nftables is not usable/);
 });

@@ -74,8 +74,33 @@ function snapshot(over: Partial<KernelListener>): KernelSnapshot {
   return {
     groups: [{ id: 'sg', scheduler: 'Rr', backends: [{ key: '10.201.2.2:8080', host: '10.201.2.2', port: 8080, weight: 100 }] }],
     listeners: [
-      { id: 'l80', protocol: 'tcp', vips: [VIP], portFrom: 80, portTo: 80, keepPort: false, groupId: 'sg', fullNat: false, idleTimeoutS: 900, cps: 0, mss: 0, ...over },
-      { id: 'range', protocol: 'tcp', vips: [VIP], portFrom: 9000, portTo: 9001, keepPort: true, groupId: 'sg', fullNat: false, idleTimeoutS: 900, cps: 0, mss: 0 },
+      {
+        id: 'l80',
+        protocol: 'tcp',
+        vips: [VIP],
+        portFrom: 80,
+        portTo: 80,
+        keepPort: false,
+        groupId: 'sg',
+        fullNat: false,
+        idleTimeoutS: 900,
+        cps: 0,
+        mss: 0,
+        ...over,
+      },
+      {
+        id: 'range',
+        protocol: 'tcp',
+        vips: [VIP],
+        portFrom: 9000,
+        portTo: 9001,
+        keepPort: true,
+        groupId: 'sg',
+        fullNat: false,
+        idleTimeoutS: 900,
+        cps: 0,
+        mss: 0,
+      },
     ],
   };
 }

@@ -13,7 +13,20 @@ import { createScheduler } from '../../../src/dataplane/balancing/schedulers.js'
 const backend = (host: string, weight = 100) => ({ key: `${host}:8080`, host, port: 8080, weight });
 
 function listener(id: string, over: Partial<KernelListener> = {}): KernelListener {
-  return { id, protocol: 'tcp', vips: ['10.0.0.10'], portFrom: 80, portTo: 80, keepPort: false, groupId: 'sg', fullNat: false, idleTimeoutS: 900, cps: 0, mss: 0, ...over };
+  return {
+    id,
+    protocol: 'tcp',
+    vips: ['10.0.0.10'],
+    portFrom: 80,
+    portTo: 80,
+    keepPort: false,
+    groupId: 'sg',
+    fullNat: false,
+    idleTimeoutS: 900,
+    cps: 0,
+    mss: 0,
+    ...over,
+  };
 }
 
 function tagsOf() {
@@ -44,23 +57,32 @@ test('a listener is one verdict-map entry per VIP and a chain; schedulers become
     ],
   };
   const p = buildProgram(snapshot, tagsOf(), 0xabc);
-  assert.deepEqual([...p.maps.get('listeners')!.elements], [
-    ['10.0.0.10 . tcp . 80', 'goto l1'],
-    ['10.0.0.11 . tcp . 80', 'goto l1'],
-    ['10.0.0.10 . udp . 53', 'goto l2'],
-    ['10.0.0.10 . tcp . 9000-9009', 'goto l3'],
-  ]);
+  assert.deepEqual(
+    [...p.maps.get('listeners')!.elements],
+    [
+      ['10.0.0.10 . tcp . 80', 'goto l1'],
+      ['10.0.0.11 . tcp . 80', 'goto l1'],
+      ['10.0.0.10 . udp . 53', 'goto l2'],
+      ['10.0.0.10 . tcp . 9000-9009', 'goto l3'],
+    ],
+  );
   assert.deepEqual([...p.maps.get('fullnat')!.elements.keys()], ['0xabc00001']);
   // Weighted round robin: one cycle of the user-space engine's sequence (5:1:1 → a a b a c a a).
   const wrr = p.maps.get('g1_w7_p')!;
-  assert.deepEqual([...wrr.elements.values()].map((v) => v.split(' ')[0]), ['10.0.1.1', '10.0.1.1', '10.0.1.2', '10.0.1.1', '10.0.1.3', '10.0.1.1', '10.0.1.1']);
+  assert.deepEqual(
+    [...wrr.elements.values()].map((v) => v.split(' ')[0]),
+    ['10.0.1.1', '10.0.1.1', '10.0.1.2', '10.0.1.1', '10.0.1.3', '10.0.1.1', '10.0.1.1'],
+  );
   const a = p.chains.get('l1')!.rules.join('\n');
   assert.match(a, /limit rate over 5\/second burst 5 packets add @events \{ 0xabc00001 \. 0x00000002 counter \} reject with tcp reset/);
   assert.match(a, /ct timeout set "to_tcp_900" ct mark set 0xabc00001/);
   assert.match(a, /meta l4proto tcp dnat ip to numgen inc mod 7 map @g1_w7_p/);
   assert.equal(p.maps.get('mss')!.elements.get('0xabc00001'), 'jump m1');
   assert.match(p.chains.get('m1')!.rules.join('\n'), /tcp option maxseg size set 1200/);
-  assert.match(p.chains.get('l2')!.rules.join('\n'), /dnat ip to jhash ip saddr \. udp sport \. ip daddr \. udp dport mod 1021 seed 0x5eed0b5 map @g2_m1021_q/);
+  assert.match(
+    p.chains.get('l2')!.rules.join('\n'),
+    /dnat ip to jhash ip saddr \. udp sport \. ip daddr \. udp dport mod 1021 seed 0x5eed0b5 map @g2_m1021_q/,
+  );
   // Port ranges keep the client's port: the map holds addresses only.
   assert.match(p.chains.get('l3')!.rules.join('\n'), /^dnat ip to jhash .* map @g2_m1021_a$/m);
   assert.equal(p.objects.get('ct timeout to_udp_20'), 'protocol udp; l3proto ip; policy = { unreplied: 20, replied: 20 };');
@@ -117,7 +139,7 @@ test('a change sends only what changed: one weight is one map rewrite, counters 
   assert.equal(renderDelta({ name: 'openslb_t' }, emptyProgram(), emptyProgram()), '');
 });
 
-test('a new listener never inherits a removed one\'s names (and so its counters)', () => {
+test("a new listener never inherits a removed one's names (and so its counters)", () => {
   const book = new TagBook();
   assert.equal(book.get('a'), 1);
   book.retain(new Set());

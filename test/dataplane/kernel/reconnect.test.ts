@@ -19,10 +19,16 @@ test('after a clean stop, reconnects from the same source ports and many short c
   t.after(() => ns.remove());
   const out = await new Promise<string>((resolve, reject) => {
     const argv = [...ns.exec.slice(1), process.execPath, '--import', 'tsx', SCENARIO, String(SHORT_CONNECTIONS)];
-    execFile(ns.exec[0], argv, { timeout: 120_000 }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout)));
+    execFile(ns.exec[0], argv, { timeout: 120_000 }, (err, stdout, stderr) =>
+      err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout),
+    );
   });
   const { reused, short } = JSON.parse(out) as { reused: string[]; short: string[] };
-  assert.deepEqual(reused, reused.map(() => 'new:again'), 'a reconnect from a source port the old node used');
+  assert.deepEqual(
+    reused,
+    reused.map(() => 'new:again'),
+    'a reconnect from a source port the old node used',
+  );
   const failed = short.filter((reply, i) => reply !== `new:s${i}`);
   assert.deepEqual(failed, [], `all ${SHORT_CONNECTIONS} short connections answered by the new backend`);
 });

@@ -57,8 +57,18 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test('IdleTimeout: a UDP flow idle past the timeout is forgotten; its next datagram is a new flow', async () => {
   const backends = await twoBackends(61);
-  const sg = await createServerGroup(server, { Protocol: 'UDP', Scheduler: 'rr', HealthCheckConfig: { HealthCheckEnabled: false } }, backends.map((b) => ({ ip: b.host, port: b.port })));
-  await createRunningListener(server, { LoadBalancerId: lb.id, ListenerProtocol: 'UDP', ListenerPort: 7761, ServerGroupId: sg, IdleTimeout: 10 });
+  const sg = await createServerGroup(
+    server,
+    { Protocol: 'UDP', Scheduler: 'rr', HealthCheckConfig: { HealthCheckEnabled: false } },
+    backends.map((b) => ({ ip: b.host, port: b.port })),
+  );
+  await createRunningListener(server, {
+    LoadBalancerId: lb.id,
+    ListenerProtocol: 'UDP',
+    ListenerPort: 7761,
+    ServerGroupId: sg,
+    IdleTimeout: 10,
+  });
   const ask = session(7761);
   const first = await ask('one');
   await sleep(4000);
@@ -79,12 +89,25 @@ async function removeBackend(sg: string, b: { host: string; port: number }): Pro
 
 test('draining UDP: a removed backend keeps its flow until ConnectionDrainTimeout, then the flow moves on', async () => {
   const backends = await twoBackends(63);
-  const drain = { Protocol: 'UDP', Scheduler: 'rr', ConnectionDrainEnabled: true, ConnectionDrainTimeout: 4, HealthCheckConfig: { HealthCheckEnabled: false } };
-  const sg = await createServerGroup(server, drain, backends.map((b) => ({ ip: b.host, port: b.port })));
+  const drain = {
+    Protocol: 'UDP',
+    Scheduler: 'rr',
+    ConnectionDrainEnabled: true,
+    ConnectionDrainTimeout: 4,
+    HealthCheckConfig: { HealthCheckEnabled: false },
+  };
+  const sg = await createServerGroup(
+    server,
+    drain,
+    backends.map((b) => ({ ip: b.host, port: b.port })),
+  );
   await createRunningListener(server, { LoadBalancerId: lb.id, ListenerProtocol: 'UDP', ListenerPort: 7763, ServerGroupId: sg });
   const ask = session(7763);
   const first = await ask('one');
-  await removeBackend(sg, backends.find((b) => b.name === first)!);
+  await removeBackend(
+    sg,
+    backends.find((b) => b.name === first)!,
+  );
   assert.equal(await ask('during'), first, 'the open flow still reaches the leaving backend');
   // After the drain timeout the flow is cut; the next datagram is a new flow on the backend left.
   let now = first;
@@ -97,11 +120,18 @@ test('draining UDP: a removed backend keeps its flow until ConnectionDrainTimeou
 
 test('UDP without draining: a removed backend keeps its open flow', async () => {
   const backends = await twoBackends(65);
-  const sg = await createServerGroup(server, { Protocol: 'UDP', Scheduler: 'rr', HealthCheckConfig: { HealthCheckEnabled: false } }, backends.map((b) => ({ ip: b.host, port: b.port })));
+  const sg = await createServerGroup(
+    server,
+    { Protocol: 'UDP', Scheduler: 'rr', HealthCheckConfig: { HealthCheckEnabled: false } },
+    backends.map((b) => ({ ip: b.host, port: b.port })),
+  );
   await createRunningListener(server, { LoadBalancerId: lb.id, ListenerProtocol: 'UDP', ListenerPort: 7765, ServerGroupId: sg });
   const ask = session(7765);
   const first = await ask('one');
-  await removeBackend(sg, backends.find((b) => b.name === first)!);
+  await removeBackend(
+    sg,
+    backends.find((b) => b.name === first)!,
+  );
   await sleep(3000);
   assert.equal(await ask('later'), first, 'the flow stays where it was');
   // New flows go to the backend left.

@@ -55,13 +55,27 @@ test('a server failing its health check gets no new connections; traffic moves t
   backends.push(good, doomed);
   const sg = await createServerGroup(
     server,
-    { Scheduler: 'rr', HealthCheckConfig: { HealthCheckType: 'TCP', HealthCheckInterval: 1, HealthCheckConnectTimeout: 1, HealthyThreshold: 2, UnhealthyThreshold: 2 } },
+    {
+      Scheduler: 'rr',
+      HealthCheckConfig: {
+        HealthCheckType: 'TCP',
+        HealthCheckInterval: 1,
+        HealthCheckConnectTimeout: 1,
+        HealthyThreshold: 2,
+        UnhealthyThreshold: 2,
+      },
+    },
     [
       { ip: good.host, port: good.port },
       { ip: doomed.host, port: doomed.port },
     ],
   );
-  const listenerId = await createRunningListener(server, { LoadBalancerId: lb.id, ListenerProtocol: 'TCP', ListenerPort: 7110, ServerGroupId: sg });
+  const listenerId = await createRunningListener(server, {
+    LoadBalancerId: lb.id,
+    ListenerProtocol: 'TCP',
+    ListenerPort: 7110,
+    ServerGroupId: sg,
+  });
   await until('both servers healthy', async () => {
     const h = await callApi(server, NLB, 'GetListenerHealthStatus', { ListenerId: listenerId }, { placement: 'query' });
     return h.ListenerHealthStatus[0].ServerGroupInfos[0].NonNormalServers.length === 0;
@@ -130,7 +144,10 @@ test('a stopped listener refuses connections; started again it forwards', async 
 // them. These two pin the user-space engine, whose windows follow the injected clock.
 test('Cps refuses connections beyond the per-second limit, per the injected clock', async () => {
   const clock = new ManualClock(Date.now());
-  const own = await startTestServer({ clock, configure: (c) => ((c.jobs.nodeTimeoutMs = 24 * 3_600_000), (c.dataplane.engine = 'userspace')) });
+  const own = await startTestServer({
+    clock,
+    configure: (c) => ((c.jobs.nodeTimeoutMs = 24 * 3_600_000), (c.dataplane.engine = 'userspace')),
+  });
   try {
     const ownLb = await createActiveLoadBalancer(own);
     const a = await startTcpBackend('127.0.3.35', 'a');
@@ -151,13 +168,22 @@ test('Cps refuses connections beyond the per-second limit, per the injected cloc
 
 test('IdleTimeout closes a connection with no traffic, by the injected clock', async () => {
   const clock = new ManualClock(Date.now());
-  const own = await startTestServer({ clock, configure: (c) => ((c.jobs.nodeTimeoutMs = 24 * 3_600_000), (c.dataplane.engine = 'userspace')) });
+  const own = await startTestServer({
+    clock,
+    configure: (c) => ((c.jobs.nodeTimeoutMs = 24 * 3_600_000), (c.dataplane.engine = 'userspace')),
+  });
   try {
     const ownLb = await createActiveLoadBalancer(own);
     const a = await startTcpBackend('127.0.3.36', 'a');
     backends.push(a);
     const sg = await createServerGroup(own, { HealthCheckConfig: { HealthCheckEnabled: false } }, [{ ip: a.host, port: a.port }]);
-    await createRunningListener(own, { LoadBalancerId: ownLb.id, ListenerProtocol: 'TCP', ListenerPort: 7150, ServerGroupId: sg, IdleTimeout: 10 });
+    await createRunningListener(own, {
+      LoadBalancerId: ownLb.id,
+      ListenerProtocol: 'TCP',
+      ListenerPort: 7150,
+      ServerGroupId: sg,
+      IdleTimeout: 10,
+    });
     const busy = net.connect(7150, ownLb.vips[0]);
     const idle = net.connect(7150, ownLb.vips[0]);
     await Promise.all([busy, idle].map((s) => new Promise<void>((r) => s.once('connect', () => r()))));
@@ -209,8 +235,17 @@ test('changing weights, the scheduler and listener settings under 1,000 open con
     }),
   ];
   for (const u of updates) assert.equal(await waitForJob(server, (await u).JobId), 'Succeeded');
-  assert.equal(await waitForJob(server, (await callApi(server, NLB, 'UpdateServerGroupAttribute', { ServerGroupId: sg, Scheduler: 'tch' })).JobId), 'Succeeded');
-  assert.equal(await waitForJob(server, (await callApi(server, NLB, 'UpdateListenerAttribute', { ListenerId: id, IdleTimeout: 600, Cps: 5000 })).JobId), 'Succeeded');
+  assert.equal(
+    await waitForJob(server, (await callApi(server, NLB, 'UpdateServerGroupAttribute', { ServerGroupId: sg, Scheduler: 'tch' })).JobId),
+    'Succeeded',
+  );
+  assert.equal(
+    await waitForJob(
+      server,
+      (await callApi(server, NLB, 'UpdateListenerAttribute', { ListenerId: id, IdleTimeout: 600, Cps: 5000 })).JobId,
+    ),
+    'Succeeded',
+  );
   // Every connection still works end to end.
   const replies = await Promise.all(
     sockets.map(
@@ -232,7 +267,16 @@ test('a hash scheduler keeps a flow on one backend; when every server fails its 
   backends.push(a, b);
   const sg = await createServerGroup(
     server,
-    { Scheduler: 'sch', HealthCheckConfig: { HealthCheckType: 'TCP', HealthCheckConnectPort: 9, HealthCheckInterval: 1, HealthyThreshold: 2, UnhealthyThreshold: 2 } },
+    {
+      Scheduler: 'sch',
+      HealthCheckConfig: {
+        HealthCheckType: 'TCP',
+        HealthCheckConnectPort: 9,
+        HealthCheckInterval: 1,
+        HealthyThreshold: 2,
+        UnhealthyThreshold: 2,
+      },
+    },
     [
       { ip: a.host, port: a.port },
       { ip: b.host, port: b.port },

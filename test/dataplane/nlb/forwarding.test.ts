@@ -26,7 +26,11 @@ after(async () => {
 });
 
 test('a Running TCP listener forwards on every zone VIP, spreading connections by weight', async () => {
-  const sg = await createServerGroup(server, { Scheduler: 'Wrr' }, backends.map((b) => ({ ip: b.host, port: b.port })));
+  const sg = await createServerGroup(
+    server,
+    { Scheduler: 'Wrr' },
+    backends.map((b) => ({ ip: b.host, port: b.port })),
+  );
   const id = await createRunningListener(server, { LoadBalancerId: lb.id, ListenerProtocol: 'TCP', ListenerPort: 7001, ServerGroupId: sg });
   const got = await callApi(server, NLB, 'GetListenerAttribute', { ListenerId: id }, { placement: 'query' });
   assert.equal(got.ListenerStatus, 'Running');

@@ -78,13 +78,18 @@ test('a listener with no reachable backend counts the refused connection', async
   const sg = await createServerGroup(server, { HealthCheckConfig: { HealthCheckEnabled: false } }, []);
   const id = await createRunningListener(server, { LoadBalancerId: lb.id, ListenerProtocol: 'TCP', ListenerPort: 7601, ServerGroupId: sg });
   await assert.rejects(tcpRoundTrip(lb.vips[0], 7601, 'anyone?'));
-  await until('the drop is counted', async () => (await sample('openslb_listener_dropped_no_backend_total', { listener: id, protocol: 'TCP' })) === 1);
+  await until(
+    'the drop is counted',
+    async () => (await sample('openslb_listener_dropped_no_backend_total', { listener: id, protocol: 'TCP' })) === 1,
+  );
 });
 
 test('UDP listener metrics: sessions open and datagram bytes', async () => {
   const u = await startUdpBackend('127.0.3.102', 'u');
   closers.push(() => u.close());
-  const sg = await createServerGroup(server, { Protocol: 'UDP', HealthCheckConfig: { HealthCheckEnabled: false } }, [{ ip: u.host, port: u.port }]);
+  const sg = await createServerGroup(server, { Protocol: 'UDP', HealthCheckConfig: { HealthCheckEnabled: false } }, [
+    { ip: u.host, port: u.port },
+  ]);
   const id = await createRunningListener(server, { LoadBalancerId: lb.id, ListenerProtocol: 'UDP', ListenerPort: 7602, ServerGroupId: sg });
   const client = dgram.createSocket('udp4');
   closers.push(() => new Promise<void>((r) => client.close(() => r())));

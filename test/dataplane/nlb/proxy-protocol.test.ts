@@ -29,11 +29,7 @@ function assertBytes(actual: Uint8Array, expected: number[]): void {
 const VPC = 'vpc-bp1abc'; // 10 chars
 const EP = 'ep-x1'; // 5
 const EPS = 'epsrv-y2'; // 8
-const TLV_BYTES = [
-  0xe1, 0x00, 0x0b, 0x01, ...ascii(VPC),
-  0xe1, 0x00, 0x06, 0x02, ...ascii(EP),
-  0xe1, 0x00, 0x09, 0x03, ...ascii(EPS),
-]; // 14 + 9 + 12 = 35 bytes
+const TLV_BYTES = [0xe1, 0x00, 0x0b, 0x01, ...ascii(VPC), 0xe1, 0x00, 0x06, 0x02, ...ascii(EP), 0xe1, 0x00, 0x09, 0x03, ...ascii(EPS)]; // 14 + 9 + 12 = 35 bytes
 
 test('TCP over IPv4, no TLVs', () => {
   const h = encodeProxyV2({ srcIp: '192.0.2.10', srcPort: 51234, dstIp: '127.0.1.1', dstPort: 80 });
@@ -41,11 +37,20 @@ test('TCP over IPv4, no TLVs', () => {
     ...SIG,
     0x21, // v2, PROXY
     0x11, // INET, STREAM
-    0x00, 0x0c, // 12 bytes follow
-    192, 0, 2, 10, // src
-    127, 0, 1, 1, // dst
-    0xc8, 0x22, // 51234
-    0x00, 0x50, // 80
+    0x00,
+    0x0c, // 12 bytes follow
+    192,
+    0,
+    2,
+    10, // src
+    127,
+    0,
+    1,
+    1, // dst
+    0xc8,
+    0x22, // 51234
+    0x00,
+    0x50, // 80
   ]);
 });
 
@@ -69,12 +74,7 @@ test('Alibaba TLVs: type 0xE1, length = subtype + ID, one per ID in subtype orde
 test('TCP over IPv4 with Alibaba TLVs', () => {
   const tlvs = alibabaTlvBytes({ vpcId: VPC, endpointId: EP, endpointServiceId: EPS });
   const h = encodeProxyV2({ transport: 'tcp', srcIp: '10.1.2.3', srcPort: 1, dstIp: '10.9.8.7', dstPort: 65535 }, tlvs);
-  assertBytes(h, [
-    ...SIG, 0x21, 0x11,
-    0x00, 12 + 35,
-    10, 1, 2, 3, 10, 9, 8, 7, 0x00, 0x01, 0xff, 0xff,
-    ...TLV_BYTES,
-  ]);
+  assertBytes(h, [...SIG, 0x21, 0x11, 0x00, 12 + 35, 10, 1, 2, 3, 10, 9, 8, 7, 0x00, 0x01, 0xff, 0xff, ...TLV_BYTES]);
 });
 
 const V6_SRC = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10];
@@ -96,9 +96,32 @@ test('UDP families, and a v4 end next to a v6 end goes IPv6 with the v4 end mapp
   assert.equal(encodeProxyV2({ transport: 'udp', srcIp: '::1', srcPort: 53, dstIp: '::2', dstPort: 53 })[13], 0x22);
   const mixed = encodeProxyV2({ srcIp: '::ffff:192.0.2.1', srcPort: 7, dstIp: '2001:db8::1', dstPort: 9 });
   assertBytes(mixed, [
-    ...SIG, 0x21, 0x21, 0x00, 0x24,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, 1,
-    ...V6_DST, 0x00, 0x07, 0x00, 0x09,
+    ...SIG,
+    0x21,
+    0x21,
+    0x00,
+    0x24,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0xff,
+    0xff,
+    192,
+    0,
+    2,
+    1,
+    ...V6_DST,
+    0x00,
+    0x07,
+    0x00,
+    0x09,
   ]);
 });
 
@@ -127,16 +150,30 @@ test('decode round-trips what encode writes, payload offset included', () => {
   assert.deepEqual(
     { ...d, tlvs: d.tlvs.map((t) => [t.type, Buffer.from(t.value).toString('latin1')]) },
     {
-      command: 'PROXY', family: 'INET', transport: 'STREAM',
-      srcIp: '192.0.2.10', srcPort: 51234, dstIp: '127.0.1.1', dstPort: 80,
-      tlvs: [[0xe1, `\x01${VPC}`], [0xe1, `\x02${EP}`], [0xe1, `\x03${EPS}`]],
+      command: 'PROXY',
+      family: 'INET',
+      transport: 'STREAM',
+      srcIp: '192.0.2.10',
+      srcPort: 51234,
+      dstIp: '127.0.1.1',
+      dstPort: 80,
+      tlvs: [
+        [0xe1, `\x01${VPC}`],
+        [0xe1, `\x02${EP}`],
+        [0xe1, `\x03${EPS}`],
+      ],
       alibaba: { vpcId: VPC, endpointId: EP, endpointServiceId: EPS },
       length: v4.length,
     },
   );
   assert.equal(withPayload.subarray(d.length).toString(), 'GET / HTTP/1.1\r\n');
-  const v6 = decodeProxyV2(encodeProxyV2({ transport: 'udp', srcIp: '2001:DB8:0:0:0:0:0:10', srcPort: 1, dstIp: 'fe80::1%eth0', dstPort: 2 }))!;
-  assert.deepEqual([v6.family, v6.transport, v6.srcIp, v6.dstIp, v6.srcPort, v6.dstPort], ['INET6', 'DGRAM', '2001:db8::10', 'fe80::1', 1, 2]);
+  const v6 = decodeProxyV2(
+    encodeProxyV2({ transport: 'udp', srcIp: '2001:DB8:0:0:0:0:0:10', srcPort: 1, dstIp: 'fe80::1%eth0', dstPort: 2 }),
+  )!;
+  assert.deepEqual(
+    [v6.family, v6.transport, v6.srcIp, v6.dstIp, v6.srcPort, v6.dstPort],
+    ['INET6', 'DGRAM', '2001:db8::10', 'fe80::1', 1, 2],
+  );
 });
 
 test('decode: an incomplete prefix asks for more bytes', () => {
@@ -177,7 +214,14 @@ test('decode is strict', () => {
   bad(withTlv([PP2_TYPE_CRC32C, 0x00, 0x02, 0, 0]), 'short CRC32C');
   // Unknown TLVs and unknown Alibaba subtypes are kept, not refused.
   const ok = decodeProxyV2(withTlv([0xe1, 0x00, 0x02, 0x09, 0x41, 0xea, 0x00, 0x01, 0x7f, 0x04, 0x00, 0x00]))!;
-  assert.deepEqual(ok.tlvs.map((t) => [t.type, [...t.value]]), [[0xe1, [0x09, 0x41]], [0xea, [0x7f]], [0x04, []]]);
+  assert.deepEqual(
+    ok.tlvs.map((t) => [t.type, [...t.value]]),
+    [
+      [0xe1, [0x09, 0x41]],
+      [0xea, [0x7f]],
+      [0x04, []],
+    ],
+  );
   assert.deepEqual(ok.alibaba, {});
 });
 

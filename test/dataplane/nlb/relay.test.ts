@@ -44,7 +44,12 @@ async function rig(mode: Mode, onBackend: (socket: net.Socket) => void, extra: P
     onBackend(s);
   });
   await new Promise<void>((r) => backend.listen(0, BACKEND_HOST, r));
-  const target: BackendTarget = { key: `${BACKEND_HOST}:${(backend.address() as net.AddressInfo).port}`, host: BACKEND_HOST, port: (backend.address() as net.AddressInfo).port, slot: 0 };
+  const target: BackendTarget = {
+    key: `${BACKEND_HOST}:${(backend.address() as net.AddressInfo).port}`,
+    host: BACKEND_HOST,
+    port: (backend.address() as net.AddressInfo).port,
+    slot: 0,
+  };
   const pool = {
     open: 0,
     pick: () => target,

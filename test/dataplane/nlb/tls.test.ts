@@ -145,7 +145,11 @@ test('with CaEnabled, clients need a certificate from the CA', async () => {
 test('updating a custom security policy applies to the TCPSSL listeners that use it', async () => {
   const cert = await uploadServerCert('www-policy', pki.serverCert, pki.serverKey);
   const ciphers = ['ECDHE-RSA-AES128-GCM-SHA256', 'TLS_AES_128_GCM_SHA256'];
-  const created = await callApi(server, NLB, 'CreateSecurityPolicy', { SecurityPolicyName: 'both', TlsVersions: ['TLSv1.2', 'TLSv1.3'], Ciphers: ciphers });
+  const created = await callApi(server, NLB, 'CreateSecurityPolicy', {
+    SecurityPolicyName: 'both',
+    TlsVersions: ['TLSv1.2', 'TLSv1.3'],
+    Ciphers: ciphers,
+  });
   assert.equal(await waitForJob(server, created.JobId), 'Succeeded');
   await createRunningListener(server, {
     LoadBalancerId: lb.id,
@@ -160,7 +164,11 @@ test('updating a custom security policy applies to the TCPSSL listeners that use
   assert.equal(before.getProtocol(), 'TLSv1.2');
   before.destroy();
 
-  const updated = await callApi(server, NLB, 'UpdateSecurityPolicyAttribute', { SecurityPolicyId: created.SecurityPolicyId, TlsVersions: ['TLSv1.3'], Ciphers: ['TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384'] });
+  const updated = await callApi(server, NLB, 'UpdateSecurityPolicyAttribute', {
+    SecurityPolicyId: created.SecurityPolicyId,
+    TlsVersions: ['TLSv1.3'],
+    Ciphers: ['TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384'],
+  });
   assert.equal(await waitForJob(server, updated.JobId), 'Succeeded');
   await assert.rejects(handshake(8446, { ...client, minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2' }), 'TLS 1.2 is no longer offered');
   const after = await handshake(8446, client);
@@ -171,7 +179,13 @@ test('updating a custom security policy applies to the TCPSSL listeners that use
 
 test('/metrics labels a TCPSSL listener protocol="TCPSSL", not TCP', async () => {
   const cert = await uploadServerCert('metrics', pki.serverCert, pki.serverKey);
-  const id = await createRunningListener(server, { LoadBalancerId: lb.id, ListenerProtocol: 'TCPSSL', ListenerPort: 8447, ServerGroupId: group, CertificateIds: [cert] });
+  const id = await createRunningListener(server, {
+    LoadBalancerId: lb.id,
+    ListenerProtocol: 'TCPSSL',
+    ListenerPort: 8447,
+    ServerGroupId: group,
+    CertificateIds: [cert],
+  });
   const text = await (await fetch(`${server.running.adminUrl}/metrics`)).text();
   assert.match(text, new RegExp(`^openslb_listener_connections_total\\{listener="${id}",protocol="TCPSSL"\\} `, 'm'));
   assert.doesNotMatch(text, new RegExp(`listener="${id}",protocol="TCP"`));
@@ -179,7 +193,14 @@ test('/metrics labels a TCPSSL listener protocol="TCPSSL", not TCP', async () =>
 
 test('TLS sessions resume, also on a re-bound listener (each worker and restart derives the same ticket keys)', async () => {
   const cert = await uploadServerCert('resume', pki.serverCert, pki.serverKey);
-  const params = { LoadBalancerId: lb.id, ListenerProtocol: 'TCPSSL', ListenerPort: 8448, ServerGroupId: group, CertificateIds: [cert], SecurityPolicyId: 'tls_cipher_policy_1_2' };
+  const params = {
+    LoadBalancerId: lb.id,
+    ListenerProtocol: 'TCPSSL',
+    ListenerPort: 8448,
+    ServerGroupId: group,
+    CertificateIds: [cert],
+    SecurityPolicyId: 'tls_cipher_policy_1_2',
+  };
   const id = await createRunningListener(server, params);
   const options = { servername: 'www.example.com', ca: pki.caCert };
   const first = await handshake(8448, options);

@@ -77,23 +77,59 @@ test('the flattened form of a JSON parameter is accepted too', () => {
 });
 
 test('each kind of bad input has its Alibaba code', () => {
-  assert.equal(code(() => decodeParams(spec, {})), 'MissingParam.LoadBalancerId');
-  assert.equal(code(() => decodeParams(spec, { LoadBalancerId: '' })), 'MissingParam.LoadBalancerId');
-  assert.equal(code(() => decodeParams(spec, { LoadBalancerId: 'x', ListenerPort: '8o' })), 'IllegalParam.ListenerPort');
-  assert.equal(code(() => decodeParams(spec, { LoadBalancerId: 'x', ListenerPort: '65536' })), 'IllegalParam.ListenerPort');
-  assert.equal(code(() => decodeParams(spec, { LoadBalancerId: 'x', Enabled: 'yes' })), 'IllegalParam.Enabled');
-  assert.equal(code(() => decodeParams(spec, { LoadBalancerId: 'x', Protocol: 'SCTP' })), 'IllegalParam.Protocol');
-  assert.equal(code(() => decodeParams(spec, { LoadBalancerId: 'x', Name: 'a' })), 'IllegalParam.Name');
-  assert.equal(code(() => decodeParams(spec, { LoadBalancerId: 'x', Name: 'ABC' })), 'IllegalParam.Name');
-  assert.equal(code(() => decodeParams(spec, { LoadBalancerId: 'x', 'Tag.1.Value': 'v' })), 'MissingParam.TagKey');
-  assert.equal(code(() => decodeParams(spec, { LoadBalancerId: 'x', 'Tag.x.Key': 'k' })), 'IllegalParam.Tag');
+  assert.equal(
+    code(() => decodeParams(spec, {})),
+    'MissingParam.LoadBalancerId',
+  );
+  assert.equal(
+    code(() => decodeParams(spec, { LoadBalancerId: '' })),
+    'MissingParam.LoadBalancerId',
+  );
+  assert.equal(
+    code(() => decodeParams(spec, { LoadBalancerId: 'x', ListenerPort: '8o' })),
+    'IllegalParam.ListenerPort',
+  );
+  assert.equal(
+    code(() => decodeParams(spec, { LoadBalancerId: 'x', ListenerPort: '65536' })),
+    'IllegalParam.ListenerPort',
+  );
+  assert.equal(
+    code(() => decodeParams(spec, { LoadBalancerId: 'x', Enabled: 'yes' })),
+    'IllegalParam.Enabled',
+  );
+  assert.equal(
+    code(() => decodeParams(spec, { LoadBalancerId: 'x', Protocol: 'SCTP' })),
+    'IllegalParam.Protocol',
+  );
+  assert.equal(
+    code(() => decodeParams(spec, { LoadBalancerId: 'x', Name: 'a' })),
+    'IllegalParam.Name',
+  );
+  assert.equal(
+    code(() => decodeParams(spec, { LoadBalancerId: 'x', Name: 'ABC' })),
+    'IllegalParam.Name',
+  );
+  assert.equal(
+    code(() => decodeParams(spec, { LoadBalancerId: 'x', 'Tag.1.Value': 'v' })),
+    'MissingParam.TagKey',
+  );
+  assert.equal(
+    code(() => decodeParams(spec, { LoadBalancerId: 'x', 'Tag.x.Key': 'k' })),
+    'IllegalParam.Tag',
+  );
   const four = Object.fromEntries([1, 2, 3, 4].map((i) => [`Tag.${i}.Key`, `k${i}`]));
-  assert.equal(code(() => decodeParams(spec, { LoadBalancerId: 'x', ...four })), 'IllegalParamSize.Tag');
+  assert.equal(
+    code(() => decodeParams(spec, { LoadBalancerId: 'x', ...four })),
+    'IllegalParamSize.Tag',
+  );
   assert.equal(
     code(() => decodeParams(spec, { LoadBalancerId: 'x', 'HealthCheckConfig.HealthCheckInterval': '51' })),
     'IllegalParam.HealthCheckInterval',
   );
-  assert.equal(code(() => decodeParams(spec, { LoadBalancerId: 'x', ProxyProtocolV2Config: '{oops' })), 'IllegalParam.ProxyProtocolV2Config');
+  assert.equal(
+    code(() => decodeParams(spec, { LoadBalancerId: 'x', ProxyProtocolV2Config: '{oops' })),
+    'IllegalParam.ProxyProtocolV2Config',
+  );
   assert.equal(
     code(() => decodeParams(spec, { LoadBalancerId: 'x', ProxyProtocolV2Config: '{"Ppv2VpcIdEnabled":"maybe"}' })),
     'IllegalParam.Ppv2VpcIdEnabled',
@@ -103,7 +139,10 @@ test('each kind of bad input has its Alibaba code', () => {
 test('lengths count characters, not UTF-16 units', () => {
   const s = { N: p.string({ maxLength: 2 }) };
   assert.equal(decodeParams(s, { N: '😀😀' }).N, '😀😀');
-  assert.equal(code(() => decodeParams(s, { N: '😀😀😀' })), 'IllegalParam.N');
+  assert.equal(
+    code(() => decodeParams(s, { N: '😀😀😀' })),
+    'IllegalParam.N',
+  );
 });
 
 test('an empty optional value is "not set", at any depth (the Terraform provider sends every field it knows)', () => {
@@ -128,7 +167,10 @@ test('an empty optional value is "not set", at any depth (the Terraform provider
   assert.equal(out.HealthCheckConfig?.HealthCheckInterval, undefined);
   assert.equal(out.ProxyProtocolV2Config, undefined);
   // A required one sent empty is missing, wherever it sits.
-  assert.equal(code(() => decodeParams(spec, { LoadBalancerId: 'x', 'Tag.1.Key': '' })), 'MissingParam.TagKey');
+  assert.equal(
+    code(() => decodeParams(spec, { LoadBalancerId: 'x', 'Tag.1.Key': '' })),
+    'MissingParam.TagKey',
+  );
 });
 
 test('keepSpelling: validated without case, answered as the client spelled it', () => {
@@ -136,7 +178,10 @@ test('keepSpelling: validated without case, answered as the client spelled it', 
   assert.equal(decodeParams(kept, { Scheduler: 'Rr' }).Scheduler, 'Rr');
   assert.equal(decodeParams(kept, { Scheduler: 'QCH' }).Scheduler, 'QCH');
   assert.equal(decodeParams(kept, {}).Scheduler, 'Wrr', 'a default keeps the documented spelling');
-  assert.equal(code(() => decodeParams(kept, { Scheduler: 'Rrr' })), 'IllegalParam.Scheduler');
+  assert.equal(
+    code(() => decodeParams(kept, { Scheduler: 'Rrr' })),
+    'IllegalParam.Scheduler',
+  );
   // Without keepSpelling the declared spelling is answered, as before.
   assert.equal(decodeParams(spec, { LoadBalancerId: 'x', Protocol: 'tcp' }).Protocol, 'TCP');
 });

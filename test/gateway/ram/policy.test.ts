@@ -16,11 +16,14 @@ const policy = (...statements: object[]): ParsedPolicy => parsePolicy(JSON.strin
 
 function rejects(document: string | object, pattern: RegExp): void {
   const text = typeof document === 'string' ? document : JSON.stringify(document);
-  assert.throws(() => parsePolicy(text), (err: unknown) => {
-    assert.ok(err instanceof PolicyDocumentError, `expected PolicyDocumentError, got ${String(err)}`);
-    assert.match(err.message, pattern);
-    return true;
-  });
+  assert.throws(
+    () => parsePolicy(text),
+    (err: unknown) => {
+      assert.ok(err instanceof PolicyDocumentError, `expected PolicyDocumentError, got ${String(err)}`);
+      assert.match(err.message, pattern);
+      return true;
+    },
+  );
 }
 
 const allowAll = { Effect: 'Allow', Action: '*', Resource: '*' };
@@ -51,8 +54,14 @@ test('validation errors name the problem', () => {
   rejects({ Version: '1', Statement: [{ ...allowAll, Action: 'GetListener' }] }, /"GetListener" is not of the form/);
   rejects({ Version: '1', Statement: [{ Effect: 'Allow', Action: '*' }] }, /missing "Resource"/);
   rejects({ Version: '1', Statement: [{ ...allowAll, Resource: 'loadbalancer/nlb-x' }] }, /neither "\*" nor an ARN/);
-  rejects({ Version: '1', Statement: [allowAll, { ...allowAll, NotAction: 'x' }] }, /Statement\[1\] has the unsupported element "NotAction"/);
-  rejects({ Version: '1', Statement: [{ ...allowAll, Condition: { IpAddress: { 'acs:SourceIp': '10.0.0.0/8' } } }] }, /Condition.*does not evaluate condition keys/);
+  rejects(
+    { Version: '1', Statement: [allowAll, { ...allowAll, NotAction: 'x' }] },
+    /Statement\[1\] has the unsupported element "NotAction"/,
+  );
+  rejects(
+    { Version: '1', Statement: [{ ...allowAll, Condition: { IpAddress: { 'acs:SourceIp': '10.0.0.0/8' } } }] },
+    /Condition.*does not evaluate condition keys/,
+  );
   rejects('x'.repeat(7000), /limit is 6144/);
   assert.throws(() => validatePolicy(null), PolicyDocumentError);
 });
@@ -111,10 +120,7 @@ test('no policies at all is an implicit deny', () => {
 });
 
 test('an explicit Deny beats an Allow *', () => {
-  const policies = [
-    policy(allowAll),
-    policy({ Effect: 'Deny', Action: 'nlb:*', Resource: 'acs:nlb:*:*:loadbalancer/nlb-x' }),
-  ];
+  const policies = [policy(allowAll), policy({ Effect: 'Deny', Action: 'nlb:*', Resource: 'acs:nlb:*:*:loadbalancer/nlb-x' })];
   assert.deepEqual(evaluate(policies, { action: 'nlb:DeleteLoadBalancer', resources: [lbArn('nlb-x')] }), {
     allowed: false,
     deniedBy: 'ExplicitDeny',
@@ -122,15 +128,11 @@ test('an explicit Deny beats an Allow *', () => {
   });
   assert.deepEqual(evaluate(policies, { action: 'nlb:DeleteLoadBalancer', resources: [lbArn('nlb-y')] }), { allowed: true });
   // The Deny is for nlb only.
-  assert.deepEqual(
-    evaluate(policies, { action: 'gwlb:DeleteLoadBalancer', resources: ['acs:gwlb:cn-hangzhou:1:loadbalancer/nlb-x'] }),
-    { allowed: true },
-  );
+  assert.deepEqual(evaluate(policies, { action: 'gwlb:DeleteLoadBalancer', resources: ['acs:gwlb:cn-hangzhou:1:loadbalancer/nlb-x'] }), {
+    allowed: true,
+  });
   // Denied if any one of several resources is denied, even when another is allowed.
-  assert.equal(
-    evaluate(policies, { action: 'nlb:CreateListener', resources: [lbArn('nlb-y'), lbArn('nlb-x')] }).deniedBy,
-    'ExplicitDeny',
-  );
+  assert.equal(evaluate(policies, { action: 'nlb:CreateListener', resources: [lbArn('nlb-y'), lbArn('nlb-x')] }).deniedBy, 'ExplicitDeny');
 });
 
 test('resource-level allow for one load balancer', () => {

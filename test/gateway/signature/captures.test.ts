@@ -73,7 +73,10 @@ for (const record of captures) {
       it('rejects a changed body value', async () => {
         const req = toRawRequest(record);
         const code = v3 ? 'InvalidContentSha256' : 'SignatureDoesNotMatch';
-        await rejectsWithCode(verifyRequest({ ...req, body: Buffer.from(tamperValue(req.body.toString('utf8'))!) }, optionsFor(record)), code);
+        await rejectsWithCode(
+          verifyRequest({ ...req, body: Buffer.from(tamperValue(req.body.toString('utf8'))!) }, optionsFor(record)),
+          code,
+        );
       });
     }
 

@@ -24,9 +24,7 @@ export interface CaptureRecord {
   verification: { ok: boolean; scheme: string; accessKeyId: string };
 }
 
-export const captures: CaptureRecord[] = JSON.parse(
-  readFileSync(new URL('./sdk-captures.json', import.meta.url), 'utf8'),
-);
+export const captures: CaptureRecord[] = JSON.parse(readFileSync(new URL('./sdk-captures.json', import.meta.url), 'utf8'));
 
 /** Header names lower-cased as Node delivers them; a repeated header becomes an array. */
 export function toRawRequest(record: CaptureRecord): RawRequest {

@@ -74,16 +74,24 @@ describe('worked examples from the captures', () => {
     assert.equal(lines[0], 'POST');
     assert.equal(lines[1], '/');
     // `*!'()` arrive raw but are signed encoded.
-    assert.ok(lines[2].includes('ListenerDescription=desc%20with%20spaces%20%26%20symbols%20%2F%2B%3D%2A%21%27%28%29~%20and%20%C3%BCn%C3%AFcode'));
+    assert.ok(
+      lines[2].includes('ListenerDescription=desc%20with%20spaces%20%26%20symbols%20%2F%2B%3D%2A%21%27%28%29~%20and%20%C3%BCn%C3%AFcode'),
+    );
     assert.ok(lines[2].startsWith('CertificateIds.1=cert-1&CertificateIds.2=cert-2&DryRun=false&IdleTimeout=900&'));
     assert.ok(lines[2].endsWith('&Tag.2.Key=team&Tag.2.Value=net%20ops'));
     assert.equal(lines[3], 'host:127.0.0.1:36661');
     assert.equal(lines[10], '');
-    assert.equal(lines[11], 'host;x-acs-action;x-acs-content-sha256;x-acs-credentials-provider;x-acs-date;x-acs-signature-nonce;x-acs-version');
+    assert.equal(
+      lines[11],
+      'host;x-acs-action;x-acs-content-sha256;x-acs-credentials-provider;x-acs-date;x-acs-signature-nonce;x-acs-version',
+    );
     assert.equal(lines[12], EMPTY_SHA256);
     const stringToSign = acs3StringToSign('ACS3-HMAC-SHA256', canonical);
     assert.equal(stringToSign, 'ACS3-HMAC-SHA256\n7f170697f19c23cf785259468893def5751713b12426284ff12ec76a04f3506a');
-    assert.equal(acs3Signature('ACS3-HMAC-SHA256', SECRET, stringToSign), '8b454e2d9602139cb273d9b09d38beaf6cf18c48795b6d1caa4ac05011316bf3');
+    assert.equal(
+      acs3Signature('ACS3-HMAC-SHA256', SECRET, stringToSign),
+      '8b454e2d9602139cb273d9b09d38beaf6cf18c48795b6d1caa4ac05011316bf3',
+    );
   });
 
   it('capture #19 (V3, parameters in the body): empty query line and content-type signed', () => {
@@ -123,11 +131,25 @@ describe('worked examples from the captures', () => {
 
 describe('canonicalisation details', () => {
   it('sorts query names by code unit (case-sensitive) and a repeated name by value', () => {
-    assert.equal(canonicalQueryString([['b', '2'], ['B', '1'], ['a', 'z'], ['a', 'y']]), 'B=1&a=y&a=z&b=2');
+    assert.equal(
+      canonicalQueryString([
+        ['b', '2'],
+        ['B', '1'],
+        ['a', 'z'],
+        ['a', 'y'],
+      ]),
+      'B=1&a=y&a=z&b=2',
+    );
   });
 
   it('encodes names and values strictly, empty values kept', () => {
-    assert.equal(canonicalQueryString([['K*', "v !'()"], ['E', '']]), "E=&K%2A=v%20%21%27%28%29");
+    assert.equal(
+      canonicalQueryString([
+        ['K*', "v !'()"],
+        ['E', ''],
+      ]),
+      'E=&K%2A=v%20%21%27%28%29',
+    );
   });
 
   it('trims header values and joins repeated ones sorted with commas', () => {

@@ -62,14 +62,23 @@ describe('scheme detection', () => {
 
   it('refuses bearer tokens (header or SignatureType parameter)', async () => {
     const base: RawRequest = { method: 'POST', path: '/', rawQuery: '', headers: {}, body: Buffer.alloc(0) };
-    await rejectsWithCode(verifyRequest({ ...base, headers: { 'x-acs-bearer-token': 't' } }, optionsFor(V3_QUERY)), 'InvalidSignatureMethod');
-    await rejectsWithCode(verifyRequest({ ...base, rawQuery: 'SignatureType=BEARERTOKEN&BearerToken=t' }, optionsFor(V3_QUERY)), 'InvalidSignatureMethod');
+    await rejectsWithCode(
+      verifyRequest({ ...base, headers: { 'x-acs-bearer-token': 't' } }, optionsFor(V3_QUERY)),
+      'InvalidSignatureMethod',
+    );
+    await rejectsWithCode(
+      verifyRequest({ ...base, rawQuery: 'SignatureType=BEARERTOKEN&BearerToken=t' }, optionsFor(V3_QUERY)),
+      'InvalidSignatureMethod',
+    );
   });
 
   it('refuses an RPC SignatureMethod other than HMAC-SHA1, and SignatureVersion other than 1.0', async () => {
     const sha256 = toRawRequest(RPC_GET);
     await rejectsWithCode(
-      verifyRequest({ ...sha256, rawQuery: sha256.rawQuery.replace('SignatureMethod=HMAC-SHA1', 'SignatureMethod=HMAC-SHA256') }, optionsFor(RPC_GET)),
+      verifyRequest(
+        { ...sha256, rawQuery: sha256.rawQuery.replace('SignatureMethod=HMAC-SHA1', 'SignatureMethod=HMAC-SHA256') },
+        optionsFor(RPC_GET),
+      ),
       'InvalidSignatureMethod',
     );
     await rejectsWithCode(
@@ -89,17 +98,27 @@ describe('RPC protocol parameters', () => {
   for (const name of ['AccessKeyId', 'SignatureNonce', 'Timestamp', 'Action', 'Version']) {
     it(`reports a missing ${name} as MissingParameter`, async () => {
       const req = toRawRequest(RPC_BODY);
-      const body = req.body.toString().split('&').filter((s) => !s.startsWith(`${name}=`)).join('&');
-      await assert.rejects(verifyRequest({ ...req, body: Buffer.from(body) }, optionsFor(RPC_BODY)), (err: { code: string; message: string }) => {
-        assert.equal(err.code, 'MissingParameter');
-        assert.equal(err.message, `The input parameter "${name}" that is mandatory for processing this request is not supplied.`);
-        return true;
-      });
+      const body = req.body
+        .toString()
+        .split('&')
+        .filter((s) => !s.startsWith(`${name}=`))
+        .join('&');
+      await assert.rejects(
+        verifyRequest({ ...req, body: Buffer.from(body) }, optionsFor(RPC_BODY)),
+        (err: { code: string; message: string }) => {
+          assert.equal(err.code, 'MissingParameter');
+          assert.equal(err.message, `The input parameter "${name}" that is mandatory for processing this request is not supplied.`);
+          return true;
+        },
+      );
     });
   }
 
   it('accepts a request re-signed after an edit (sanity check of the helper)', async () => {
-    const verified = await verifyRequest(resignedRpcGet(() => {}), optionsFor(RPC_GET));
+    const verified = await verifyRequest(
+      resignedRpcGet(() => {}),
+      optionsFor(RPC_GET),
+    );
     assert.equal(verified.scheme, 'RPC-HMAC-SHA1');
     assert.equal(verified.nonce, Object.fromEntries(parseForm(RPC_GET.rawQuery)).SignatureNonce);
   });
@@ -144,7 +163,14 @@ describe('ACS3 structure', () => {
   for (const name of ['host', 'x-acs-action', 'x-acs-version', 'x-acs-date', 'x-acs-signature-nonce', 'x-acs-content-sha256']) {
     it(`refuses when ${name} is not signed`, async () => {
       const req = withAuthorization(V3_QUERY, (a) =>
-        a.replace(/SignedHeaders=([^,]*)/, (_, list: string) => `SignedHeaders=${list.split(';').filter((n) => n !== name).join(';')}`),
+        a.replace(
+          /SignedHeaders=([^,]*)/,
+          (_, list: string) =>
+            `SignedHeaders=${list
+              .split(';')
+              .filter((n) => n !== name)
+              .join(';')}`,
+        ),
       );
       await assert.rejects(verifyRequest(req, optionsFor(V3_QUERY)), (err: { code: string; message: string }) => {
         assert.equal(err.code, 'IncompleteSignature');
@@ -242,7 +268,10 @@ describe('parseTimestamp', () => {
   });
   for (const bad of ['', '2026-11-22T02:58:44', '2026-11-22T02:58:44+08:00', '0099-01-01T00:00:00Z', '2026-13-01T00:00:00Z']) {
     it(`refuses ${JSON.stringify(bad)}`, () => {
-      assert.throws(() => parseTimestamp(bad), (err: { code: string }) => err.code === 'InvalidTimeStamp.Format');
+      assert.throws(
+        () => parseTimestamp(bad),
+        (err: { code: string }) => err.code === 'InvalidTimeStamp.Format',
+      );
     });
   }
 });

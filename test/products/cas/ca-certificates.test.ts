@@ -20,8 +20,7 @@ after(async () => {
   await server?.stop();
 });
 
-const cas = (action: string, params: Record<string, unknown> = {}) =>
-  callApi(server, CAS_VERSION, action, params, { placement: 'query' });
+const cas = (action: string, params: Record<string, unknown> = {}) => callApi(server, CAS_VERSION, action, params, { placement: 'query' });
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -120,7 +119,13 @@ describe('DeletePCACert and findCertificate', () => {
           kind: 'listener',
           regionId: 'cn-hangzhou',
           status: 'Running',
-          body: { ListenerProtocol: 'TCPSSL', CertificateIds: [], CaEnabled: true, CaCertificateIds: [Identifier], AdditionalCertificates: [] },
+          body: {
+            ListenerProtocol: 'TCPSSL',
+            CertificateIds: [],
+            CaEnabled: true,
+            CaCertificateIds: [Identifier],
+            AdditionalCertificates: [],
+          },
         },
         { now: Date.now(), revision },
       ),
@@ -136,7 +141,10 @@ describe('DeletePCACert and findCertificate', () => {
   test('server and CA certificates do not stand in for each other', async () => {
     const { Identifier } = await cas('UploadPCACert', { Cert: pki.caCert, WarehouseId: 1 });
     const server1 = await cas('UploadUserCertificate', { Name: 'not-a-ca', Cert: pki.serverCert, Key: pki.serverKey });
-    assert.equal((await callError(cas('DescribeWarehouseCert', { CertIdentifier: String(server1.CertId) }))).code, 'ResourceNotFound.Certificate');
+    assert.equal(
+      (await callError(cas('DescribeWarehouseCert', { CertIdentifier: String(server1.CertId) }))).code,
+      'ResourceNotFound.Certificate',
+    );
     assert.equal((await callError(cas('DeletePCACert', { Identifier: String(server1.CertId) }))).code, 'ResourceNotFound.Certificate');
     const listed = await cas('ListUserCertificateOrder', { OrderType: 'UPLOAD', ShowSize: 1000 });
     assert.ok(listed.CertificateOrderList.every((c: { CommonName: string }) => c.CommonName !== 'OpenSLB Test Root'));

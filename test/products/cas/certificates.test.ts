@@ -9,14 +9,7 @@ import { promisify } from 'node:util';
 import { insertResource } from '../../../src/products/common/resources.js';
 import { findCertificate } from '../../../src/products/cas/certificates.js';
 import { CAS_VERSION } from '../../../src/products/cas/index.js';
-import {
-  TEST_ACCESS_KEY_ID,
-  TEST_ACCESS_KEY_SECRET,
-  callApi,
-  callError,
-  startTestServer,
-  type TestServer,
-} from '../../support/server.js';
+import { TEST_ACCESS_KEY_ID, TEST_ACCESS_KEY_SECRET, callApi, callError, startTestServer, type TestServer } from '../../support/server.js';
 import { makeTestPki, type TestPki } from './openssl.js';
 
 let server: TestServer;
@@ -29,8 +22,7 @@ after(async () => {
   await server?.stop();
 });
 
-const cas = (action: string, params: Record<string, unknown> = {}) =>
-  callApi(server, CAS_VERSION, action, params, { placement: 'query' });
+const cas = (action: string, params: Record<string, unknown> = {}) => callApi(server, CAS_VERSION, action, params, { placement: 'query' });
 
 let nameCounter = 0;
 const uniqueName = (prefix: string) => `${prefix}_${++nameCounter}`;
@@ -212,7 +204,11 @@ describe('ListUserCertificateOrder', () => {
 describe('DeleteUserCertificate', () => {
   test('a certificate a listener serves cannot be deleted; once unused it can', async () => {
     const up = await uploadServer();
-    await addListener('lsn-usescert0000000000001@443', { CertificateIds: [`${up.CertId}-cn-hangzhou`], CaCertificateIds: [], AdditionalCertificates: [] });
+    await addListener('lsn-usescert0000000000001@443', {
+      CertificateIds: [`${up.CertId}-cn-hangzhou`],
+      CaCertificateIds: [],
+      AdditionalCertificates: [],
+    });
     const e = await callError(cas('DeleteUserCertificate', { CertId: up.CertId }));
     assert.equal(e.code, 'ResourceInUse.Certificate');
     assert.match(e.data.Message, /lsn-usescert0000000000001@443/);
@@ -260,8 +256,17 @@ describe('openslb cas <Action>', () => {
     const { stdout } = await promisify(execFile)(
       process.execPath,
       [
-        '--import', 'tsx', 'src/cli/main.ts', 'cas', 'GetUserCertificateDetail',
-        '--CertId', String(up.CertId), '--CertFilter', 'true', '--endpoint', server.url,
+        '--import',
+        'tsx',
+        'src/cli/main.ts',
+        'cas',
+        'GetUserCertificateDetail',
+        '--CertId',
+        String(up.CertId),
+        '--CertFilter',
+        'true',
+        '--endpoint',
+        server.url,
       ],
       { env: { ...process.env, ALIBABA_CLOUD_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET: TEST_ACCESS_KEY_SECRET } },
     );

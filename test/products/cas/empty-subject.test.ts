@@ -20,12 +20,42 @@ const openssl = (args: string[]) => execFileSync('openssl', args, { cwd: dir, st
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), `openslb-empty-subject-${process.pid}-`));
   openssl([
-    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'leaf.key', '-out', 'leaf.pem', '-days', '30',
-    '-subj', '/', '-addext', 'subjectAltName=DNS:nameless.example.com', '-addext', 'basicConstraints=CA:FALSE',
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    'leaf.key',
+    '-out',
+    'leaf.pem',
+    '-days',
+    '30',
+    '-subj',
+    '/',
+    '-addext',
+    'subjectAltName=DNS:nameless.example.com',
+    '-addext',
+    'basicConstraints=CA:FALSE',
   ]);
   openssl([
-    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '30',
-    '-subj', '/', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.pem',
+    '-days',
+    '30',
+    '-subj',
+    '/',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
   ]);
   server = await startTestServer();
 });
@@ -34,8 +64,7 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const cas = (action: string, params: Record<string, unknown> = {}) =>
-  callApi(server, CAS_VERSION, action, params, { placement: 'query' });
+const cas = (action: string, params: Record<string, unknown> = {}) => callApi(server, CAS_VERSION, action, params, { placement: 'query' });
 
 test('UploadUserCertificate accepts an empty subject and reports its SANs', async () => {
   const up = await cas('UploadUserCertificate', { Name: 'nameless', Cert: read('leaf.pem'), Key: read('leaf.key') });

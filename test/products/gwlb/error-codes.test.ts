@@ -36,7 +36,9 @@ test('gateway codes under the GWLB version: unknown action (GWLB has no job API)
     const e = await callError(gwlb(server, action, {}));
     assert.deepEqual([e.code, e.statusCode], ['InvalidAction.NotFound', 404], action);
   }
-  const unknownKey = await callError(callApi(server, GWLB, 'ListLoadBalancers', {}, { placement: 'body', accessKeyId: 'LTAInobody000000000000000' }));
+  const unknownKey = await callError(
+    callApi(server, GWLB, 'ListLoadBalancers', {}, { placement: 'body', accessKeyId: 'LTAInobody000000000000000' }),
+  );
   assert.deepEqual([unknownKey.code, unknownKey.statusCode], ['InvalidAccessKeyId.NotFound', 404]);
   // A wrong secret: ACS3 answers IncompleteSignature as Alibaba's V3 endpoints do, RPC v2 SignatureDoesNotMatch.
   const wrong = { placement: 'body' as const, accessKeySecret: 'not-the-secret-at-all-0000' };
@@ -45,7 +47,9 @@ test('gateway codes under the GWLB version: unknown action (GWLB has no job API)
   assert.deepEqual([v3.code, v2.code], ['IncompleteSignature', 'SignatureDoesNotMatch']);
   assert.ok(v3.statusCode < 500 && v2.statusCode < 500);
   // The legacy RPC v2 signature reaches the same action.
-  assert.ok(Array.isArray((await callApi(server, GWLB, 'ListLoadBalancers', {}, { placement: 'body', signatureAlgorithm: 'v2' })).LoadBalancers));
+  assert.ok(
+    Array.isArray((await callApi(server, GWLB, 'ListLoadBalancers', {}, { placement: 'body', signatureAlgorithm: 'v2' })).LoadBalancers),
+  );
 });
 
 test('ResourceNotFound.Ecs/.Eni/.Eci: an instance appliance whose ID is not of its ServerType (404)', async () => {
@@ -55,7 +59,10 @@ test('ResourceNotFound.Ecs/.Eni/.Eci: an instance appliance whose ID is not of i
     ['i-1', 'Eni', 'ResourceNotFound.Eni'],
     ['i-1', 'Eci', 'ResourceNotFound.Eci'],
   ]) {
-    const e = await failure(server, 'AddServersToServerGroup', { ServerGroupId: id, Servers: [{ ServerId: serverId, ServerType: type, ServerIp: '127.0.47.200' }] });
+    const e = await failure(server, 'AddServersToServerGroup', {
+      ServerGroupId: id,
+      Servers: [{ ServerId: serverId, ServerType: type, ServerIp: '127.0.47.200' }],
+    });
     assert.deepEqual([e.code, e.status], [code, 404], `${type} ${serverId}`);
   }
   assert.deepEqual((await gwlb(server, 'ListServerGroupServers', { ServerGroupId: id })).Servers, []);
@@ -63,7 +70,10 @@ test('ResourceNotFound.Ecs/.Eni/.Eci: an instance appliance whose ID is not of i
 
 test('IdempotenceSignatureMismatch: a ClientToken reused with other parameters, per action', async () => {
   const first = await gwlb(server, 'CreateServerGroup', { VpcId: 'vpc-local', ServerGroupName: 'token-a', ClientToken: 'sg-token-1' });
-  assert.equal((await gwlb(server, 'CreateServerGroup', { VpcId: 'vpc-local', ServerGroupName: 'token-a', ClientToken: 'sg-token-1' })).ServerGroupId, first.ServerGroupId);
+  assert.equal(
+    (await gwlb(server, 'CreateServerGroup', { VpcId: 'vpc-local', ServerGroupName: 'token-a', ClientToken: 'sg-token-1' })).ServerGroupId,
+    first.ServerGroupId,
+  );
   const e = await failure(server, 'CreateServerGroup', { VpcId: 'vpc-local', ServerGroupName: 'token-b', ClientToken: 'sg-token-1' });
   assert.deepEqual([e.code, e.status], ['IdempotenceSignatureMismatch', 400]);
 
@@ -71,9 +81,21 @@ test('IdempotenceSignatureMismatch: a ClientToken reused with other parameters, 
   const sg = await createServerGroup(server);
   const listener = await gwlb(server, 'CreateListener', { LoadBalancerId: lb, ServerGroupId: sg, ClientToken: 'lsn-token-1' });
   // The same token on another action is another request.
-  const other = await gwlb(server, 'UpdateServerGroupAttribute', { ServerGroupId: first.ServerGroupId, ServerGroupName: 'renamed', ClientToken: 'lsn-token-1' });
+  const other = await gwlb(server, 'UpdateServerGroupAttribute', {
+    ServerGroupId: first.ServerGroupId,
+    ServerGroupName: 'renamed',
+    ClientToken: 'lsn-token-1',
+  });
   assert.match(other.RequestId, /^[0-9A-F-]{36}$/);
-  assert.equal((await gwlb(server, 'CreateListener', { LoadBalancerId: lb, ServerGroupId: sg, ClientToken: 'lsn-token-1' })).ListenerId, listener.ListenerId);
-  const mismatch = await failure(server, 'CreateListener', { LoadBalancerId: lb, ServerGroupId: sg, TcpIdleTimeout: 400, ClientToken: 'lsn-token-1' });
+  assert.equal(
+    (await gwlb(server, 'CreateListener', { LoadBalancerId: lb, ServerGroupId: sg, ClientToken: 'lsn-token-1' })).ListenerId,
+    listener.ListenerId,
+  );
+  const mismatch = await failure(server, 'CreateListener', {
+    LoadBalancerId: lb,
+    ServerGroupId: sg,
+    TcpIdleTimeout: 400,
+    ClientToken: 'lsn-token-1',
+  });
   assert.equal(mismatch.code, 'IdempotenceSignatureMismatch');
 });

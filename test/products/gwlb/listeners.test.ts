@@ -120,8 +120,14 @@ describe('CreateListener', () => {
   test('ResourceNotFound.LoadBalancer and ResourceNotFound.ServerGroup are 404', async () => {
     const lb = await createLoadBalancer(server);
     const sg = await createServerGroup(server);
-    assert.deepEqual(Object.values(await fails('CreateListener', { LoadBalancerId: 'gwlb-none', ServerGroupId: sg })).slice(0, 2), ['ResourceNotFound.LoadBalancer', 404]);
-    assert.deepEqual(Object.values(await fails('CreateListener', { LoadBalancerId: lb, ServerGroupId: 'sgp-none' })).slice(0, 2), ['ResourceNotFound.ServerGroup', 404]);
+    assert.deepEqual(Object.values(await fails('CreateListener', { LoadBalancerId: 'gwlb-none', ServerGroupId: sg })).slice(0, 2), [
+      'ResourceNotFound.LoadBalancer',
+      404,
+    ]);
+    assert.deepEqual(Object.values(await fails('CreateListener', { LoadBalancerId: lb, ServerGroupId: 'sgp-none' })).slice(0, 2), [
+      'ResourceNotFound.ServerGroup',
+      404,
+    ]);
     assert.deepEqual(Object.values(await fails('CreateListener', { ServerGroupId: sg })).slice(0, 1), ['MissingParam.LoadBalancerId']);
     assert.deepEqual(Object.values(await fails('CreateListener', { LoadBalancerId: lb })).slice(0, 1), ['MissingParam.ServerGroupId']);
     assert.equal((await listenersOf(lb)).length, 0);
@@ -163,7 +169,13 @@ describe('CreateListener', () => {
       [[{ Key: 'k'.repeat(129), Value: 'v' }], 'IllegalParam.TagKey'],
       [[{ Key: 'k', Value: 'https://x' }], 'IllegalParam.TagValue'],
       [[{ Key: 'k', Value: 'v'.repeat(257) }], 'IllegalParam.TagValue'],
-      [[{ Key: 'k', Value: 'a' }, { Key: 'k', Value: 'b' }], 'DuplicatedParam.TagKey'],
+      [
+        [
+          { Key: 'k', Value: 'a' },
+          { Key: 'k', Value: 'b' },
+        ],
+        'DuplicatedParam.TagKey',
+      ],
       [Array.from({ length: 21 }, (_, i) => ({ Key: `k${i}`, Value: 'v' })), 'IllegalParamSize.Tag'],
     ];
     for (const [tags, code] of cases) {
@@ -171,7 +183,11 @@ describe('CreateListener', () => {
       assert.equal(e.code, code, JSON.stringify(tags).slice(0, 80));
     }
     // The documented maxima are fine.
-    const id = await createListener(server, { LoadBalancerId: lb, ServerGroupId: sg, Tag: [{ Key: 'k'.repeat(128), Value: 'v'.repeat(256) }] });
+    const id = await createListener(server, {
+      LoadBalancerId: lb,
+      ServerGroupId: sg,
+      Tag: [{ Key: 'k'.repeat(128), Value: 'v'.repeat(256) }],
+    });
     assert.equal((await call('GetListenerAttribute', { ListenerId: id })).Tags[0].Value.length, 256);
   });
 
@@ -179,7 +195,10 @@ describe('CreateListener', () => {
     const lb = await createLoadBalancer(server);
     const sg = await createServerGroup(server);
     for (const bad of ['x', 'has space', 'a'.repeat(257), 'semi#colon']) {
-      assert.equal((await fails('CreateListener', { LoadBalancerId: lb, ServerGroupId: sg, ListenerDescription: bad })).code, 'IllegalParam.ListenerDescription');
+      assert.equal(
+        (await fails('CreateListener', { LoadBalancerId: lb, ServerGroupId: sg, ListenerDescription: bad })).code,
+        'IllegalParam.ListenerDescription',
+      );
     }
     const dry = await fails('CreateListener', { LoadBalancerId: lb, ServerGroupId: sg, DryRun: true });
     assert.deepEqual([dry.code, dry.status], ['DryRunOperation', 400]);
@@ -197,10 +216,16 @@ describe('other listener operations', () => {
     const sg2 = await createServerGroup(server, { Scheduler: '3TCH' });
     const id = await createListener(server, { LoadBalancerId: lb, ServerGroupId: sg, TcpIdleTimeout: 400 });
 
-    assert.equal((await fails('UpdateListenerAttribute', { ListenerId: id, ServerGroupId: sg2 })).code, 'OperationDenied.TcpIdleTimeoutConflictWithScheduler');
+    assert.equal(
+      (await fails('UpdateListenerAttribute', { ListenerId: id, ServerGroupId: sg2 })).code,
+      'OperationDenied.TcpIdleTimeoutConflictWithScheduler',
+    );
     const other = await createServerGroup(server, { VpcId: 'vpc-other' });
     assert.equal((await fails('UpdateListenerAttribute', { ListenerId: id, ServerGroupId: other })).code, 'Mismatch.VpcId');
-    assert.equal((await fails('UpdateListenerAttribute', { ListenerId: id, ServerGroupId: 'sgp-none' })).code, 'ResourceNotFound.ServerGroup');
+    assert.equal(
+      (await fails('UpdateListenerAttribute', { ListenerId: id, ServerGroupId: 'sgp-none' })).code,
+      'ResourceNotFound.ServerGroup',
+    );
     assert.equal((await fails('UpdateListenerAttribute', { ListenerId: id, TcpIdleTimeout: 6001 })).code, 'IllegalParam.TcpIdleTimeout');
     assert.equal((await fails('UpdateListenerAttribute', { ListenerId: 'lsn-none' })).code, 'ResourceNotFound.Listener');
     const dry = await fails('UpdateListenerAttribute', { ListenerId: id, ListenerDescription: 'dry-run', DryRun: true });
@@ -212,19 +237,30 @@ describe('other listener operations', () => {
     assert.deepEqual([attrs.ServerGroupId, attrs.TcpIdleTimeout, attrs.ListenerDescription], [sg2, 350, 'moved']);
     assert.deepEqual((await group(server, sg))!.RelatedLoadBalancerIds, []);
     assert.deepEqual((await group(server, sg2))!.RelatedLoadBalancerIds, [lb]);
-    assert.equal((await fails('UpdateListenerAttribute', { ListenerId: id, TcpIdleTimeout: 500 })).code, 'OperationDenied.TcpIdleTimeoutConflictWithScheduler');
+    assert.equal(
+      (await fails('UpdateListenerAttribute', { ListenerId: id, TcpIdleTimeout: 500 })).code,
+      'OperationDenied.TcpIdleTimeoutConflictWithScheduler',
+    );
   });
 
   test('ListListeners filters by listener, instance and tag, and pages', async () => {
     const sg = await createServerGroup(server);
     const lbs = [await createLoadBalancer(server), await createLoadBalancer(server), await createLoadBalancer(server)];
     const ids = [];
-    for (const [i, lb] of lbs.entries()) ids.push(await createListener(server, { LoadBalancerId: lb, ServerGroupId: sg, Tag: [{ Key: 'n', Value: String(i % 2) }] }));
+    for (const [i, lb] of lbs.entries())
+      ids.push(await createListener(server, { LoadBalancerId: lb, ServerGroupId: sg, Tag: [{ Key: 'n', Value: String(i % 2) }] }));
     const list = (params: Record<string, unknown>) => call('ListListeners', { LoadBalancerIds: lbs, ...params });
     const of = (r: any) => r.Listeners.map((l: any) => l.ListenerId);
     const all = await list({});
     assert.deepEqual(of(all), ids);
-    assert.deepEqual(Object.keys(all.Listeners[0]).sort(), ['ListenerId', 'ListenerStatus', 'LoadBalancerId', 'ServerGroupId', 'Tags', 'TcpIdleTimeout']);
+    assert.deepEqual(Object.keys(all.Listeners[0]).sort(), [
+      'ListenerId',
+      'ListenerStatus',
+      'LoadBalancerId',
+      'ServerGroupId',
+      'Tags',
+      'TcpIdleTimeout',
+    ]);
     assert.deepEqual(of(await list({ ListenerIds: [ids[2]] })), [ids[2]]);
     assert.deepEqual(of(await list({ Tag: [{ Key: 'n', Value: '0' }] })), [ids[0], ids[2]]);
     const first = await list({ MaxResults: 2 });
@@ -242,7 +278,10 @@ describe('other listener operations', () => {
     assert.equal(await listenerStatus(server, id), 'Running');
     assert.deepEqual(Object.keys(await call('DeleteListener', { ListenerId: id })), ['RequestId']);
     await until(() => listenerStatus(server, id), undefined);
-    assert.deepEqual(Object.values(await fails('GetListenerAttribute', { ListenerId: id })).slice(0, 2), ['ResourceNotFound.Listener', 404]);
+    assert.deepEqual(Object.values(await fails('GetListenerAttribute', { ListenerId: id })).slice(0, 2), [
+      'ResourceNotFound.Listener',
+      404,
+    ]);
     assert.equal((await fails('DeleteListener', { ListenerId: id })).code, 'ResourceNotFound.Listener');
     await createListener(server, { LoadBalancerId: lb, ServerGroupId: sg });
   });

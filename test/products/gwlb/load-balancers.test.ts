@@ -49,7 +49,9 @@ describe('CreateLoadBalancer and GetLoadBalancerAttribute', () => {
     const nlb = await callApi(server, NLB, 'CreateLoadBalancer', { AddressType: 'Intranet', VpcId: 'vpc-local', ZoneMappings: TWO_ZONES });
     const gw2 = await createLoadBalancer(server);
     const gwVips = async (id: string) =>
-      (await call('GetLoadBalancerAttribute', { LoadBalancerId: id })).ZoneMappings.map((z: any) => z.LoadBalancerAddresses[0].PrivateIpv4Address);
+      (await call('GetLoadBalancerAttribute', { LoadBalancerId: id })).ZoneMappings.map(
+        (z: any) => z.LoadBalancerAddresses[0].PrivateIpv4Address,
+      );
     const nlbBody = await callApi(server, NLB, 'GetLoadBalancerAttribute', { LoadBalancerId: nlb.LoadbalancerId }, { placement: 'query' });
     const nlbVips = nlbBody.ZoneMappings.map((z: any) => z.LoadBalancerAddresses[0].PrivateIPv4Address);
     const all = [...(await gwVips(gw)), ...nlbVips, ...(await gwVips(gw2))];
@@ -73,8 +75,14 @@ describe('CreateLoadBalancer and GetLoadBalancerAttribute', () => {
       [{ VpcId: 'vpc-nowhere', ZoneMappings: TWO_ZONES }, 'ResourceNotFound.Vpc'],
       [{ VpcId: 'vpc-local', ZoneMappings: [TWO_ZONES[0], TWO_ZONES[0]] }, 'OperationFailed.DuplicateZones.'],
       [{ VpcId: 'vpc-local', ZoneMappings: [{ ZoneId: 'cn-hangzhou-z', VSwitchId: 'vsw-local-a' }, TWO_ZONES[1]] }, 'UnauthorizedZone'],
-      [{ VpcId: 'vpc-local', ZoneMappings: [{ ZoneId: 'cn-hangzhou-a', VSwitchId: 'vsw-local-b' }, TWO_ZONES[1]] }, 'Mismatch.ZoneIdAndVswitchId'],
-      [{ VpcId: 'vpc-local', ZoneMappings: [{ ZoneId: 'cn-hangzhou-a', VSwitchId: 'vsw-none' }, TWO_ZONES[1]] }, 'ResourceNotFound.VSwitch'],
+      [
+        { VpcId: 'vpc-local', ZoneMappings: [{ ZoneId: 'cn-hangzhou-a', VSwitchId: 'vsw-local-b' }, TWO_ZONES[1]] },
+        'Mismatch.ZoneIdAndVswitchId',
+      ],
+      [
+        { VpcId: 'vpc-local', ZoneMappings: [{ ZoneId: 'cn-hangzhou-a', VSwitchId: 'vsw-none' }, TWO_ZONES[1]] },
+        'ResourceNotFound.VSwitch',
+      ],
       [{ VpcId: 'vpc-local', ZoneMappings: [{ ZoneId: 'cn-hangzhou-a' }, TWO_ZONES[1]] }, 'MissingParam.ZoneMappings.VSwitchId'],
       [{ VpcId: 'vpc-local', ZoneMappings: Array.from({ length: 21 }, () => TWO_ZONES[0]) }, 'IllegalParamSize.ZoneMappings'],
       [{ VpcId: 'vpc-local', ZoneMappings: TWO_ZONES, LoadBalancerName: '1starts-with-digit' }, 'IllegalParam.LoadBalancerName'],
@@ -100,7 +108,12 @@ describe('CreateLoadBalancer and GetLoadBalancerAttribute', () => {
     const first = await call('CreateLoadBalancer', { VpcId: 'vpc-local', ZoneMappings: TWO_ZONES, ClientToken: 'gw-token-1' });
     const again = await call('CreateLoadBalancer', { VpcId: 'vpc-local', ZoneMappings: TWO_ZONES, ClientToken: 'gw-token-1' });
     assert.equal(again.LoadBalancerId, first.LoadBalancerId);
-    const other = await fails('CreateLoadBalancer', { VpcId: 'vpc-local', ZoneMappings: TWO_ZONES, LoadBalancerName: 'other', ClientToken: 'gw-token-1' });
+    const other = await fails('CreateLoadBalancer', {
+      VpcId: 'vpc-local',
+      ZoneMappings: TWO_ZONES,
+      LoadBalancerName: 'other',
+      ClientToken: 'gw-token-1',
+    });
     assert.equal(other.code, 'IdempotenceSignatureMismatch');
     assert.equal((await call('ListLoadBalancers', { MaxResults: 1000 })).TotalCount, before + 1);
   });
@@ -118,14 +131,18 @@ describe('ListLoadBalancers', () => {
     const s = await startTestServer();
     try {
       const ids = [];
-      for (const [i, env] of ['a', 'b', 'a'].entries()) ids.push(await createLoadBalancer(s, { LoadBalancerName: `lst-${i}`, Tag: [{ Key: 'env', Value: env }] }));
+      for (const [i, env] of ['a', 'b', 'a'].entries())
+        ids.push(await createLoadBalancer(s, { LoadBalancerName: `lst-${i}`, Tag: [{ Key: 'env', Value: env }] }));
       const list = (params: Record<string, unknown>) => gwlb(s, 'ListLoadBalancers', params);
 
       const all = await list({});
       assert.equal(all.TotalCount, 3);
       assert.equal(all.MaxResults, 20);
       assert.equal(all.NextToken, '');
-      assert.deepEqual(all.LoadBalancers.map((l: any) => l.LoadBalancerId), ids);
+      assert.deepEqual(
+        all.LoadBalancers.map((l: any) => l.LoadBalancerId),
+        ids,
+      );
       assert.equal(all.LoadBalancers[0].TrafficMode, undefined, 'list items carry no TrafficMode');
       assert.ok(Array.isArray(all.LoadBalancers[0].ZoneMappings[0].LoadBalancerAddresses));
 
@@ -140,13 +157,22 @@ describe('ListLoadBalancers', () => {
       assert.equal((await list({ AddressIpVersion: 'IPv4' })).TotalCount, 3);
 
       const page1 = await list({ MaxResults: 2 });
-      assert.deepEqual(page1.LoadBalancers.map((l: any) => l.LoadBalancerId), ids.slice(0, 2));
+      assert.deepEqual(
+        page1.LoadBalancers.map((l: any) => l.LoadBalancerId),
+        ids.slice(0, 2),
+      );
       assert.notEqual(page1.NextToken, '');
       const page2 = await list({ MaxResults: 2, NextToken: page1.NextToken });
-      assert.deepEqual(page2.LoadBalancers.map((l: any) => l.LoadBalancerId), ids.slice(2));
+      assert.deepEqual(
+        page2.LoadBalancers.map((l: any) => l.LoadBalancerId),
+        ids.slice(2),
+      );
       assert.equal(page2.NextToken, '');
       const skipped = await list({ Skip: 1, MaxResults: 1 });
-      assert.deepEqual(skipped.LoadBalancers.map((l: any) => l.LoadBalancerId), [ids[1]]);
+      assert.deepEqual(
+        skipped.LoadBalancers.map((l: any) => l.LoadBalancerId),
+        [ids[1]],
+      );
       assert.equal(skipped.TotalCount, 3);
 
       for (const [params, code] of [
@@ -173,8 +199,14 @@ describe('UpdateLoadBalancerAttribute, UpdateLoadBalancerZones, DeleteLoadBalanc
     const lb = await call('GetLoadBalancerAttribute', { LoadBalancerId: id });
     assert.equal(lb.LoadBalancerName, 'after');
     assert.equal(lb.TrafficMode, 'ByPass');
-    assert.equal((await fails('UpdateLoadBalancerAttribute', { LoadBalancerId: id, TrafficMode: 'Mirror' })).code, 'IllegalParam.TrafficMode');
-    assert.equal((await fails('UpdateLoadBalancerAttribute', { LoadBalancerId: id, LoadBalancerName: '-' })).code, 'IllegalParam.LoadBalancerName');
+    assert.equal(
+      (await fails('UpdateLoadBalancerAttribute', { LoadBalancerId: id, TrafficMode: 'Mirror' })).code,
+      'IllegalParam.TrafficMode',
+    );
+    assert.equal(
+      (await fails('UpdateLoadBalancerAttribute', { LoadBalancerId: id, LoadBalancerName: '-' })).code,
+      'IllegalParam.LoadBalancerName',
+    );
     const dry = await fails('UpdateLoadBalancerAttribute', { LoadBalancerId: id, LoadBalancerName: 'dry', DryRun: true });
     assert.equal(dry.code, 'DryRunOperation');
     assert.equal((await call('GetLoadBalancerAttribute', { LoadBalancerId: id })).LoadBalancerName, 'after');
@@ -195,7 +227,12 @@ describe('UpdateLoadBalancerAttribute, UpdateLoadBalancerZones, DeleteLoadBalanc
     assert.match(both[1].LoadBalancerAddresses[0].PrivateIpv4Address, /^127\.0\.2\./);
     assert.equal((await fails('UpdateLoadBalancerZones', { LoadBalancerId: id })).code, 'MissingParam.ZoneMappings');
     assert.equal(
-      (await fails('UpdateLoadBalancerZones', { LoadBalancerId: id, ZoneMappings: [{ ZoneId: 'cn-hangzhou-a', VSwitchId: 'vsw-local-b' }] })).code,
+      (
+        await fails('UpdateLoadBalancerZones', {
+          LoadBalancerId: id,
+          ZoneMappings: [{ ZoneId: 'cn-hangzhou-a', VSwitchId: 'vsw-local-b' }],
+        })
+      ).code,
       'Mismatch.ZoneIdAndVswitchId',
     );
     assert.deepEqual(await vipOf(), both);
@@ -204,7 +241,10 @@ describe('UpdateLoadBalancerAttribute, UpdateLoadBalancerZones, DeleteLoadBalanc
   test('deleting removes the instance and its listener at once; the VIPs become free', async () => {
     const id = await createLoadBalancer(server);
     const { ServerGroupId } = await call('CreateServerGroup', { VpcId: 'vpc-local' });
-    await until(async () => (await call('ListServerGroups', { ServerGroupIds: [ServerGroupId] })).ServerGroups[0].ServerGroupStatus, 'Available');
+    await until(
+      async () => (await call('ListServerGroups', { ServerGroupIds: [ServerGroupId] })).ServerGroups[0].ServerGroupStatus,
+      'Available',
+    );
     const { ListenerId } = await call('CreateListener', { LoadBalancerId: id, ServerGroupId });
     await until(async () => (await call('GetListenerAttribute', { ListenerId })).ListenerStatus, 'Running');
 

@@ -76,7 +76,12 @@ describe('load balancer actions', () => {
     const theirs = await createLoadBalancer(server);
     const user = await userWith({
       Effect: 'Allow',
-      Action: ['gwlb:GetLoadBalancerAttribute', 'gwlb:UpdateLoadBalancerAttribute', 'gwlb:UpdateLoadBalancerZones', 'gwlb:DeleteLoadBalancer'],
+      Action: [
+        'gwlb:GetLoadBalancerAttribute',
+        'gwlb:UpdateLoadBalancerAttribute',
+        'gwlb:UpdateLoadBalancerZones',
+        'gwlb:DeleteLoadBalancer',
+      ],
       Resource: arnOf('loadbalancer', mine),
     });
 
@@ -92,7 +97,11 @@ describe('load balancer actions', () => {
     assert.equal(await lbStatus(server, theirs), 'Active', 'a refused call changes nothing');
     assert.equal((await gwlb(server, 'GetLoadBalancerAttribute', { LoadBalancerId: theirs })).ZoneMappings.length, 2);
 
-    assertDenied(await denied(user, 'CreateLoadBalancer', { VpcId: 'vpc-local', ZoneMappings: TWO_ZONES }), 'CreateLoadBalancer', arnOf('loadbalancer', '*'));
+    assertDenied(
+      await denied(user, 'CreateLoadBalancer', { VpcId: 'vpc-local', ZoneMappings: TWO_ZONES }),
+      'CreateLoadBalancer',
+      arnOf('loadbalancer', '*'),
+    );
     assertDenied(await denied(user, 'ListLoadBalancers', {}), 'ListLoadBalancers', '*');
 
     await gwlb(server, 'UpdateLoadBalancerAttribute', { LoadBalancerId: mine, LoadBalancerName: 'mine-renamed' }, user);
@@ -152,7 +161,11 @@ describe('listener actions', () => {
     // The description alone needs only the listener; a new ServerGroupId needs that group too.
     await gwlb(server, 'UpdateListenerAttribute', { ListenerId: mine, ListenerDescription: 'renamed' }, user);
     await until(() => listenerStatus(server, mine), 'Running');
-    assertDenied(await denied(user, 'UpdateListenerAttribute', { ListenerId: mine, ServerGroupId: sg2 }), 'UpdateListenerAttribute', arnOf('servergroup', sg2));
+    assertDenied(
+      await denied(user, 'UpdateListenerAttribute', { ListenerId: mine, ServerGroupId: sg2 }),
+      'UpdateListenerAttribute',
+      arnOf('servergroup', sg2),
+    );
     assert.equal((await gwlb(server, 'GetListenerAttribute', { ListenerId: mine })).ServerGroupId, sg);
 
     assertDenied(await denied(user, 'ListListeners', {}), 'ListListeners', '*');
@@ -163,10 +176,22 @@ describe('listener actions', () => {
   test('gwlb:CreateListener without listener/* is refused on that ARN', async () => {
     const lb = await createLoadBalancer(server);
     const sg = await createServerGroup(server);
-    const user = await userWith({ Effect: 'Allow', Action: 'gwlb:CreateListener', Resource: [arnOf('loadbalancer', lb), arnOf('servergroup', sg)] });
+    const user = await userWith({
+      Effect: 'Allow',
+      Action: 'gwlb:CreateListener',
+      Resource: [arnOf('loadbalancer', lb), arnOf('servergroup', sg)],
+    });
     assertDenied(await denied(user, 'CreateListener', { LoadBalancerId: lb, ServerGroupId: sg }), 'CreateListener', arnOf('listener', '*'));
-    const missingLb = await userWith({ Effect: 'Allow', Action: 'gwlb:CreateListener', Resource: [arnOf('servergroup', sg), arnOf('listener', '*')] });
-    assertDenied(await denied(missingLb, 'CreateListener', { LoadBalancerId: lb, ServerGroupId: sg }), 'CreateListener', arnOf('loadbalancer', lb));
+    const missingLb = await userWith({
+      Effect: 'Allow',
+      Action: 'gwlb:CreateListener',
+      Resource: [arnOf('servergroup', sg), arnOf('listener', '*')],
+    });
+    assertDenied(
+      await denied(missingLb, 'CreateListener', { LoadBalancerId: lb, ServerGroupId: sg }),
+      'CreateListener',
+      arnOf('loadbalancer', lb),
+    );
     assert.equal((await gwlb(server, 'ListListeners', { LoadBalancerIds: [lb] })).TotalCount, 0);
   });
 });
@@ -184,7 +209,12 @@ describe('server group actions', () => {
 
     const member = await userWith({
       Effect: 'Allow',
-      Action: ['gwlb:AddServersToServerGroup', 'gwlb:RemoveServersFromServerGroup', 'gwlb:ListServerGroupServers', 'gwlb:DeleteServerGroup'],
+      Action: [
+        'gwlb:AddServersToServerGroup',
+        'gwlb:RemoveServersFromServerGroup',
+        'gwlb:ListServerGroupServers',
+        'gwlb:DeleteServerGroup',
+      ],
       Resource: arnOf('servergroup', mine),
     });
     await gwlb(server, 'AddServersToServerGroup', { ServerGroupId: mine, Servers: appliances('127.0.43.200') }, member);
@@ -220,9 +250,17 @@ describe('tag and resource group actions', () => {
     });
     const tag = [{ Key: 'team', Value: 'sec' }];
     await gwlb(server, 'TagResources', { ResourceType: 'servergroup', ResourceId: [sg], Tag: tag }, user);
-    assertDenied(await denied(user, 'TagResources', { ResourceType: 'servergroup', ResourceId: [sg, other], Tag: tag }), 'TagResources', arnOf('servergroup', other));
+    assertDenied(
+      await denied(user, 'TagResources', { ResourceType: 'servergroup', ResourceId: [sg, other], Tag: tag }),
+      'TagResources',
+      arnOf('servergroup', other),
+    );
     assert.deepEqual((await group(server, other))!.Tags, []);
-    assertDenied(await denied(user, 'UntagResources', { ResourceType: 'servergroup', ResourceId: [other], All: true }), 'UntagResources', arnOf('servergroup', other));
+    assertDenied(
+      await denied(user, 'UntagResources', { ResourceType: 'servergroup', ResourceId: [other], All: true }),
+      'UntagResources',
+      arnOf('servergroup', other),
+    );
     assertDenied(
       await denied(user, 'MoveResourceGroup', { ResourceType: 'servergroup', ResourceId: other, NewResourceGroupId: 'rg-aekzram0001' }),
       'MoveResourceGroup',

@@ -11,7 +11,9 @@ before(async () => {
       c.regions.push({
         id: 'eu-central-1',
         localName: { 'en-US': 'Germany (Frankfurt)', 'zh-CN': '德国（法兰克福）', ja: 'ドイツ (フランクフルト)' },
-        zones: [{ id: 'eu-central-1a', localName: { 'en-US': 'Frankfurt Zone A', 'zh-CN': '法兰克福 可用区A', ja: 'フランクフルト ゾーンA' } }],
+        zones: [
+          { id: 'eu-central-1a', localName: { 'en-US': 'Frankfurt Zone A', 'zh-CN': '法兰克福 可用区A', ja: 'フランクフルト ゾーンA' } },
+        ],
         vpcs: [],
       });
       // A region configured without zones (possible only in code, not in a config file).

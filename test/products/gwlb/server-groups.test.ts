@@ -3,17 +3,7 @@ import assert from 'node:assert/strict';
 import { RamService } from '../../../src/accounts/ram-service.js';
 import { ManualClock } from '../../../src/util/clock.js';
 import { startTestServer, type TestServer } from '../../support/server.js';
-import {
-  appliances,
-  createListener,
-  createLoadBalancer,
-  createServerGroup,
-  failure,
-  group,
-  groupStatus,
-  gwlb,
-  until,
-} from './support.js';
+import { appliances, createListener, createLoadBalancer, createServerGroup, failure, group, groupStatus, gwlb, until } from './support.js';
 
 let server: TestServer;
 before(async () => {
@@ -32,7 +22,11 @@ async function listedGroup(id: string): Promise<Record<string, any>> {
 }
 
 test('a new group is Creating, then Available, with the documented defaults', async () => {
-  const { ServerGroupId } = await call('CreateServerGroup', { VpcId: 'vpc-local', ServerGroupName: 'sg-defaults', Tag: [{ Key: 'k', Value: 'v' }] });
+  const { ServerGroupId } = await call('CreateServerGroup', {
+    VpcId: 'vpc-local',
+    ServerGroupName: 'sg-defaults',
+    Tag: [{ Key: 'k', Value: 'v' }],
+  });
   assert.match(ServerGroupId, /^sgp-[a-z0-9]{20}$/);
   await until(() => groupStatus(server, ServerGroupId), 'Available');
   const g = await listedGroup(ServerGroupId);
@@ -170,16 +164,20 @@ test('a group a listener uses cannot be deleted; RelatedLoadBalancerIds names th
 
   await call('DeleteListener', { ListenerId: listener });
   // The listener stays visible (Deleting) until the data plane has let it go.
-  const gone = () => call('GetListenerAttribute', { ListenerId: listener }).then(() => 'still there', (e: { code?: string }) => e.code);
+  const gone = () =>
+    call('GetListenerAttribute', { ListenerId: listener }).then(
+      () => 'still there',
+      (e: { code?: string }) => e.code,
+    );
   await until(gone, 'ResourceNotFound.Listener');
   const dry = await fails('DeleteServerGroup', { ServerGroupId: id, DryRun: true });
   assert.equal(dry.code, 'DryRunOperation');
   assert.deepEqual(Object.keys(await call('DeleteServerGroup', { ServerGroupId: id })), ['RequestId']);
   assert.equal(await group(server, id), undefined);
-  assert.deepEqual([(await fails('DeleteServerGroup', { ServerGroupId: id })).code, (await fails('DeleteServerGroup', { ServerGroupId: id })).status], [
-    'ResourceNotFound.ServerGroup',
-    404,
-  ]);
+  assert.deepEqual(
+    [(await fails('DeleteServerGroup', { ServerGroupId: id })).code, (await fails('DeleteServerGroup', { ServerGroupId: id })).status],
+    ['ResourceNotFound.ServerGroup', 404],
+  );
 });
 
 test('a scheduler other than 5TCH is refused while a listener uses a non-default TCP idle timeout', async () => {
@@ -208,7 +206,10 @@ test('ListServerGroups filters and pages', async () => {
     assert.deepEqual([ids(first), first.TotalCount], [[a, b], 3]);
     assert.deepEqual(ids(await list({ MaxResults: 2, NextToken: first.NextToken })), [c]);
     assert.deepEqual(ids(await list({ Skip: 2 })), [c]);
-    assert.equal((await failure(s, 'ListServerGroups', { ServerGroupIds: Array.from({ length: 21 }, (_, i) => `sgp-${i}`) })).code, 'IllegalParamSize.ServerGroupIds');
+    assert.equal(
+      (await failure(s, 'ListServerGroups', { ServerGroupIds: Array.from({ length: 21 }, (_, i) => `sgp-${i}`) })).code,
+      'IllegalParamSize.ServerGroupIds',
+    );
   } finally {
     await s.stop();
   }
@@ -278,4 +279,3 @@ test('RAM: gwlb:UpdateServerGroupAttribute is granted per servergroup ARN', asyn
   assert.equal((await listedGroup(mine)).ServerGroupName, 'ram-renamed');
   assert.equal((await listedGroup(theirs)).ServerGroupName, 'ram-theirs');
 });
-

@@ -2,18 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock } from '../../../src/util/clock.js';
 import { NLB, callApi, startTestServer, type TestServer } from '../../support/server.js';
-import {
-  TWO_ZONES,
-  addServers,
-  appliances,
-  createServerGroup,
-  failure,
-  group,
-  groupStatus,
-  gwlb,
-  servers,
-  until,
-} from './support.js';
+import { TWO_ZONES, addServers, appliances, createServerGroup, failure, group, groupStatus, gwlb, servers, until } from './support.js';
 
 const clock = new ManualClock(Date.now());
 let server: TestServer;
@@ -51,8 +40,14 @@ test('appliances go Adding → Available while the group is Configuring; ServerC
 
 test('instance appliances need ServerIp (OpenSLB keeps no ECS inventory) and an instance-style ID', async () => {
   const id = await createServerGroup(server, { ServerGroupType: 'Instance' });
-  assert.equal((await fails('AddServersToServerGroup', { ServerGroupId: id, Servers: [{ ServerId: 'i-abc', ServerType: 'Ecs' }] })).code, 'MissingParam.IP');
-  const wrongId = await fails('AddServersToServerGroup', { ServerGroupId: id, Servers: [{ ServerId: 'eni-x', ServerType: 'Ecs', ServerIp: '127.0.4.9' }] });
+  assert.equal(
+    (await fails('AddServersToServerGroup', { ServerGroupId: id, Servers: [{ ServerId: 'i-abc', ServerType: 'Ecs' }] })).code,
+    'MissingParam.IP',
+  );
+  const wrongId = await fails('AddServersToServerGroup', {
+    ServerGroupId: id,
+    Servers: [{ ServerId: 'eni-x', ServerType: 'Ecs', ServerIp: '127.0.4.9' }],
+  });
   assert.deepEqual([wrongId.code, wrongId.status], ['ResourceNotFound.Ecs', 404]);
   await addServers(server, id, [
     { ServerId: 'i-appliance1', ServerType: 'Ecs', ServerIp: '127.0.4.10' },
@@ -83,7 +78,14 @@ test('bad appliances are refused with the documented codes and change nothing', 
     [inst, [{ ServerId: 'i-other', ServerType: 'Ecs', ServerIp: '10.20.0.5' }], 'Mismatch.VpcId'],
     [ip, appliances('127.0.4.21', '127.0.4.21'), 'DuplicatedParam.Server'],
     [ip, appliances('127.0.4.20'), 'DuplicatedParam.Server'],
-    [inst, [{ ServerId: 'i-1', ServerType: 'Ecs', ServerIp: '127.0.4.30' }, { ServerId: 'i-2', ServerType: 'Ecs', ServerIp: '127.0.4.30' }], 'DuplicatedParam.Server'],
+    [
+      inst,
+      [
+        { ServerId: 'i-1', ServerType: 'Ecs', ServerIp: '127.0.4.30' },
+        { ServerId: 'i-2', ServerType: 'Ecs', ServerIp: '127.0.4.30' },
+      ],
+      'DuplicatedParam.Server',
+    ],
     [ip, Array.from({ length: 201 }, (_, i) => ({ ServerId: `127.0.5.${i}`, ServerType: 'Ip' })), 'IllegalParamSize.Servers'],
   ];
   for (const [groupId, list, code] of cases) {
@@ -104,10 +106,17 @@ test('bad appliances are refused with the documented codes and change nothing', 
 test('an address already used — by another appliance of the group or by a load balancer VIP — is ResourceInUse.IP', async () => {
   const inst = await createServerGroup(server, { ServerGroupType: 'Instance' });
   await addServers(server, inst, [{ ServerId: 'i-first', ServerType: 'Ecs', ServerIp: '127.0.4.40' }]);
-  const e = await fails('AddServersToServerGroup', { ServerGroupId: inst, Servers: [{ ServerId: 'i-second', ServerType: 'Ecs', ServerIp: '127.0.4.40' }] });
+  const e = await fails('AddServersToServerGroup', {
+    ServerGroupId: inst,
+    Servers: [{ ServerId: 'i-second', ServerType: 'Ecs', ServerIp: '127.0.4.40' }],
+  });
   assert.equal(e.code, 'ResourceInUse.IP');
 
-  const { LoadbalancerId } = await callApi(server, NLB, 'CreateLoadBalancer', { AddressType: 'Intranet', VpcId: 'vpc-local', ZoneMappings: TWO_ZONES });
+  const { LoadbalancerId } = await callApi(server, NLB, 'CreateLoadBalancer', {
+    AddressType: 'Intranet',
+    VpcId: 'vpc-local',
+    ZoneMappings: TWO_ZONES,
+  });
   const nlb = await callApi(server, NLB, 'GetLoadBalancerAttribute', { LoadBalancerId: LoadbalancerId }, { placement: 'query' });
   const vip = nlb.ZoneMappings[0].LoadBalancerAddresses[0].PrivateIPv4Address;
   const ip = await createServerGroup(server);
@@ -141,7 +150,10 @@ test('removal with draining: Draining until ConnectionDrainTimeout, re-adding re
   assert.deepEqual(await statuses(id), ['127.0.4.60:Draining', '127.0.4.61:Draining', '127.0.4.62:Available']);
 
   // A draining appliance can be neither removed again nor let its group be deleted.
-  assert.equal((await fails('RemoveServersFromServerGroup', { ServerGroupId: id, Servers: appliances('127.0.4.60') })).code, 'IncorrectStatus.BackendServer');
+  assert.equal(
+    (await fails('RemoveServersFromServerGroup', { ServerGroupId: id, Servers: appliances('127.0.4.60') })).code,
+    'IncorrectStatus.BackendServer',
+  );
   assert.equal((await fails('DeleteServerGroup', { ServerGroupId: id })).code, 'IncorrectStatus.BackendServer');
 
   await addServers(server, id, appliances('127.0.4.61'));

@@ -66,10 +66,20 @@ describe('TagResources', () => {
     assert.deepEqual(await groupTags(sg), [{ Key: 'fleet', Value: 'fw' }]);
 
     // GWLB reserves the `aliyun` and `acs:` prefixes for keys only; a value may start with them.
-    await call('TagResources', { ResourceType: 'servergroup', ResourceId: [sg], Tag: [{ Key: 'owner', Value: 'aliyun-team' }, { Key: 'ref', Value: 'acs:ram' }] });
+    await call('TagResources', {
+      ResourceType: 'servergroup',
+      ResourceId: [sg],
+      Tag: [
+        { Key: 'owner', Value: 'aliyun-team' },
+        { Key: 'ref', Value: 'acs:ram' },
+      ],
+    });
     assert.deepEqual(
       (await groupTags(sg)).filter((t: any) => t.Key === 'owner' || t.Key === 'ref'),
-      [{ Key: 'owner', Value: 'aliyun-team' }, { Key: 'ref', Value: 'acs:ram' }],
+      [
+        { Key: 'owner', Value: 'aliyun-team' },
+        { Key: 'ref', Value: 'acs:ram' },
+      ],
     );
     const viaCreate = await createServerGroup(server, { Tag: [{ Key: 'owner', Value: 'aliyun-team' }] });
     assert.deepEqual(await groupTags(viaCreate), [{ Key: 'owner', Value: 'aliyun-team' }]);
@@ -90,7 +100,13 @@ describe('TagResources', () => {
       [[{ Key: 'k'.repeat(129), Value: 'v' }], 'IllegalParam.TagKey'],
       [[{ Key: 'k', Value: 'http://x' }], 'IllegalParam.TagValue'],
       [[{ Key: 'k', Value: 'v'.repeat(257) }], 'IllegalParam.TagValue'],
-      [[{ Key: 'k', Value: 'a' }, { Key: 'k', Value: 'b' }], 'DuplicatedParam.TagKey'],
+      [
+        [
+          { Key: 'k', Value: 'a' },
+          { Key: 'k', Value: 'b' },
+        ],
+        'DuplicatedParam.TagKey',
+      ],
       [Array.from({ length: 21 }, (_, i) => ({ Key: `k${i}`, Value: 'v' })), 'IllegalParamSize.Tag'],
     ];
     for (const [tags, code] of cases) {
@@ -105,11 +121,18 @@ describe('TagResources', () => {
     const tag = [{ Key: 'x', Value: 'y' }];
     assert.equal((await fails('TagResources', { ResourceId: [lb], Tag: tag })).code, 'MissingParam.ResourceType');
     for (const type of ['securitypolicy', 'LoadBalancerX', 'acl']) {
-      assert.equal((await fails('TagResources', { ResourceType: type, ResourceId: [lb], Tag: tag })).code, 'IllegalParam.ResourceType', type);
+      assert.equal(
+        (await fails('TagResources', { ResourceType: type, ResourceId: [lb], Tag: tag })).code,
+        'IllegalParam.ResourceType',
+        type,
+      );
     }
     assert.equal((await fails('TagResources', { ResourceType: 'loadbalancer', Tag: tag })).code, 'MissingParam.ResourceId');
     const tooMany = Array.from({ length: 51 }, (_, i) => `gwlb-${i}`);
-    assert.equal((await fails('TagResources', { ResourceType: 'loadbalancer', ResourceId: tooMany, Tag: tag })).code, 'IllegalParamSize.ResourceId');
+    assert.equal(
+      (await fails('TagResources', { ResourceType: 'loadbalancer', ResourceId: tooMany, Tag: tag })).code,
+      'IllegalParamSize.ResourceId',
+    );
 
     for (const [type, id, code] of [
       ['loadbalancer', 'gwlb-missing', 'ResourceNotFound.LoadBalancer'],
@@ -122,7 +145,10 @@ describe('TagResources', () => {
       assert.deepEqual([e.code, e.status], [code, 404], `${type} ${id}`);
     }
     // One unknown ID refuses the whole call: the known one is not tagged either.
-    assert.equal((await fails('TagResources', { ResourceType: 'loadbalancer', ResourceId: [lb2, 'gwlb-missing'], Tag: tag })).code, 'ResourceNotFound.LoadBalancer');
+    assert.equal(
+      (await fails('TagResources', { ResourceType: 'loadbalancer', ResourceId: [lb2, 'gwlb-missing'], Tag: tag })).code,
+      'ResourceNotFound.LoadBalancer',
+    );
     assert.ok(!(await lbTags(lb2)).some((t: any) => t.Key === 'x'));
 
     const dry = await fails('TagResources', { ResourceType: 'loadbalancer', ResourceId: [lb2], Tag: tag, DryRun: true });
@@ -133,14 +159,30 @@ describe('TagResources', () => {
 
 describe('UntagResources', () => {
   test('removes the named keys, leaves the others; unknown keys are no error', async () => {
-    const id = await createServerGroup(server, { Tag: [{ Key: 'a', Value: '1' }, { Key: 'b', Value: '2' }, { Key: 'c', Value: '3' }] });
+    const id = await createServerGroup(server, {
+      Tag: [
+        { Key: 'a', Value: '1' },
+        { Key: 'b', Value: '2' },
+        { Key: 'c', Value: '3' },
+      ],
+    });
     await call('UntagResources', { ResourceType: 'servergroup', ResourceId: [id], TagKey: ['a', 'c', 'never-set'] });
     assert.deepEqual(await groupTags(id), [{ Key: 'b', Value: '2' }]);
   });
 
   test('All=true removes every tag; TagKey wins over All; neither is MissingParam.TagKey', async () => {
-    const one = await createServerGroup(server, { Tag: [{ Key: 'a', Value: '1' }, { Key: 'b', Value: '2' }] });
-    const two = await createServerGroup(server, { Tag: [{ Key: 'a', Value: '1' }, { Key: 'b', Value: '2' }] });
+    const one = await createServerGroup(server, {
+      Tag: [
+        { Key: 'a', Value: '1' },
+        { Key: 'b', Value: '2' },
+      ],
+    });
+    const two = await createServerGroup(server, {
+      Tag: [
+        { Key: 'a', Value: '1' },
+        { Key: 'b', Value: '2' },
+      ],
+    });
     await call('UntagResources', { ResourceType: 'servergroup', ResourceId: [one], TagKey: ['a'], All: true });
     assert.deepEqual(await groupTags(one), [{ Key: 'b', Value: '2' }]);
     const e = await fails('UntagResources', { ResourceType: 'servergroup', ResourceId: [two] });
@@ -163,7 +205,11 @@ describe('UntagResources', () => {
       [{ ResourceId: [lb], All: true }, 'MissingParam.ResourceType', 400],
       [{ ResourceType: 'vpc', ResourceId: [lb], All: true }, 'IllegalParam.ResourceType', 400],
       [{ ResourceType: 'loadbalancer', All: true }, 'MissingParam.ResourceId', 400],
-      [{ ResourceType: 'loadbalancer', ResourceId: [lb], TagKey: Array.from({ length: 21 }, (_, i) => `k${i}`) }, 'IllegalParamSize.TagKey', 400],
+      [
+        { ResourceType: 'loadbalancer', ResourceId: [lb], TagKey: Array.from({ length: 21 }, (_, i) => `k${i}`) },
+        'IllegalParamSize.TagKey',
+        400,
+      ],
       [{ ResourceType: 'loadbalancer', ResourceId: [lb], TagKey: ['k'.repeat(129)] }, 'IllegalParam.TagKey', 400],
       [{ ResourceType: 'loadbalancer', ResourceId: ['gwlb-missing'], All: true }, 'ResourceNotFound.LoadBalancer', 404],
       [{ ResourceType: 'listener', ResourceId: ['lsn-missing'], All: true }, 'ResourceNotFound.Listener', 404],
@@ -180,7 +226,15 @@ describe('ListTagResources', () => {
     const s = await startTestServer();
     try {
       const ids = [];
-      for (const env of ['prod', 'dev', 'prod']) ids.push(await createServerGroup(s, { Tag: [{ Key: 'env', Value: env }, { Key: 'owner', Value: 'net' }] }));
+      for (const env of ['prod', 'dev', 'prod'])
+        ids.push(
+          await createServerGroup(s, {
+            Tag: [
+              { Key: 'env', Value: env },
+              { Key: 'owner', Value: 'net' },
+            ],
+          }),
+        );
       await createServerGroup(s); // untagged: never listed
       const list = (params: Record<string, unknown>) => gwlb(s, 'ListTagResources', { ResourceType: 'servergroup', ...params });
 
@@ -192,15 +246,22 @@ describe('ListTagResources', () => {
       assert.deepEqual(new Set(all.TagResources.map((r: any) => r.ResourceId)), new Set(ids));
 
       const byId = await list({ ResourceId: [ids[1]] });
-      assert.deepEqual(
-        byId.TagResources.map((r: any) => `${r.TagKey}=${r.TagValue}`).sort(),
-        ['env=dev', 'owner=net'],
-      );
+      assert.deepEqual(byId.TagResources.map((r: any) => `${r.TagKey}=${r.TagValue}`).sort(), ['env=dev', 'owner=net']);
       const prod = await list({ Tag: [{ Key: 'env', Value: 'prod' }] });
       assert.deepEqual([...new Set(prod.TagResources.map((r: any) => r.ResourceId))], [ids[0], ids[2]]);
       // A key alone matches any value.
       assert.equal((await list({ Tag: [{ Key: 'env' }] })).TagResources.length, 6);
-      assert.equal((await list({ Tag: [{ Key: 'env', Value: 'prod' }, { Key: 'owner', Value: 'other' }] })).TagResources.length, 0);
+      assert.equal(
+        (
+          await list({
+            Tag: [
+              { Key: 'env', Value: 'prod' },
+              { Key: 'owner', Value: 'other' },
+            ],
+          })
+        ).TagResources.length,
+        0,
+      );
 
       const seen = [];
       let token = '';
@@ -249,16 +310,29 @@ describe('MoveResourceGroup', () => {
     const before = (await call('GetLoadBalancerAttribute', { LoadBalancerId: id })).ResourceGroupId;
     assert.match(before, /^rg-acfm/);
 
-    const reply = await call('MoveResourceGroup', { ResourceType: 'loadbalancer', ResourceId: id, NewResourceGroupId: 'rg-aekzsecurity01' });
+    const reply = await call('MoveResourceGroup', {
+      ResourceType: 'loadbalancer',
+      ResourceId: id,
+      NewResourceGroupId: 'rg-aekzsecurity01',
+    });
     assert.deepEqual(Object.keys(reply), ['RequestId']);
     assert.equal((await call('GetLoadBalancerAttribute', { LoadBalancerId: id })).ResourceGroupId, 'rg-aekzsecurity01');
     const listed = await call('ListLoadBalancers', { ResourceGroupId: 'rg-aekzsecurity01' });
-    assert.deepEqual(listed.LoadBalancers.map((l: any) => l.LoadBalancerId), [id]);
+    assert.deepEqual(
+      listed.LoadBalancers.map((l: any) => l.LoadBalancerId),
+      [id],
+    );
 
     await call('MoveResourceGroup', { ResourceType: 'servergroup', ResourceId: group, NewResourceGroupId: 'rg-aekzsecurity01' });
-    await until(async () => (await call('ListServerGroups', { ServerGroupIds: [group] })).ServerGroups[0].ResourceGroupId, 'rg-aekzsecurity01');
+    await until(
+      async () => (await call('ListServerGroups', { ServerGroupIds: [group] })).ServerGroups[0].ResourceGroupId,
+      'rg-aekzsecurity01',
+    );
     const groups = await call('ListServerGroups', { ResourceGroupId: 'rg-aekzsecurity01' });
-    assert.deepEqual(groups.ServerGroups.map((g: any) => g.ServerGroupId), [group]);
+    assert.deepEqual(
+      groups.ServerGroups.map((g: any) => g.ServerGroupId),
+      [group],
+    );
     // Moving to the group it is already in is fine.
     await call('MoveResourceGroup', { ResourceType: 'servergroup', ResourceId: group, NewResourceGroupId: 'rg-aekzsecurity01' });
   });
@@ -271,8 +345,16 @@ describe('MoveResourceGroup', () => {
       [{ ResourceId: id, NewResourceGroupId: 'rg-aekzsecurity01' }, 'MissingParam.ResourceType', 400],
       [{ ResourceType: 'loadbalancer', NewResourceGroupId: 'rg-aekzsecurity01' }, 'MissingParam.ResourceId', 400],
       [{ ResourceType: 'loadbalancer', ResourceId: id }, 'MissingParam.NewResourceGroupId', 400],
-      [{ ResourceType: 'loadbalancer', ResourceId: 'gwlb-missing', NewResourceGroupId: 'rg-aekzsecurity01' }, 'ResourceNotFound.LoadBalancer', 404],
-      [{ ResourceType: 'servergroup', ResourceId: 'sgp-missing', NewResourceGroupId: 'rg-aekzsecurity01' }, 'ResourceNotFound.ServerGroup', 404],
+      [
+        { ResourceType: 'loadbalancer', ResourceId: 'gwlb-missing', NewResourceGroupId: 'rg-aekzsecurity01' },
+        'ResourceNotFound.LoadBalancer',
+        404,
+      ],
+      [
+        { ResourceType: 'servergroup', ResourceId: 'sgp-missing', NewResourceGroupId: 'rg-aekzsecurity01' },
+        'ResourceNotFound.ServerGroup',
+        404,
+      ],
       [{ ResourceType: 'loadbalancer', ResourceId: id, NewResourceGroupId: 'group-1' }, 'ResourceNotFound.ResourceGroup', 404],
     ];
     for (const [params, code, status] of cases) {
@@ -280,7 +362,12 @@ describe('MoveResourceGroup', () => {
       assert.deepEqual([e.code, e.status], [code, status], JSON.stringify(params));
     }
     const before = (await call('GetLoadBalancerAttribute', { LoadBalancerId: id })).ResourceGroupId;
-    const dry = await fails('MoveResourceGroup', { ResourceType: 'loadbalancer', ResourceId: id, NewResourceGroupId: 'rg-aekzdryrun01', DryRun: true });
+    const dry = await fails('MoveResourceGroup', {
+      ResourceType: 'loadbalancer',
+      ResourceId: id,
+      NewResourceGroupId: 'rg-aekzdryrun01',
+      DryRun: true,
+    });
     assert.equal(dry.code, 'DryRunOperation');
     assert.equal((await call('GetLoadBalancerAttribute', { LoadBalancerId: id })).ResourceGroupId, before);
   });

@@ -18,9 +18,16 @@ let listener: string;
 before(async () => {
   server = await startTestServer();
   lb = await createActiveLoadBalancer(server);
-  group = await createServerGroup(server, { Protocol: 'TCP', HealthCheckConfig: { HealthCheckEnabled: false } }, [{ ip: '127.0.3.90', port: 9 }]);
+  group = await createServerGroup(server, { Protocol: 'TCP', HealthCheckConfig: { HealthCheckEnabled: false } }, [
+    { ip: '127.0.3.90', port: 9 },
+  ]);
   udpGroup = await createServerGroup(server, { Protocol: 'UDP', HealthCheckConfig: { HealthCheckEnabled: false } }, []);
-  listener = await createRunningListener(server, { LoadBalancerId: lb.id, ListenerProtocol: 'TCP', ListenerPort: 7500, ServerGroupId: group });
+  listener = await createRunningListener(server, {
+    LoadBalancerId: lb.id,
+    ListenerProtocol: 'TCP',
+    ListenerPort: 7500,
+    ServerGroupId: group,
+  });
 });
 after(async () => {
   await server?.stop();
@@ -43,7 +50,12 @@ async function snapshot(): Promise<unknown> {
     tags: strip(await list('ListTagResources', { ResourceType: 'loadbalancer', ResourceId: [lb.id] })),
     rows: await db.selectFrom('resources').select(['id', 'status', 'body']).orderBy('id').execute(),
     tagRows: await db.selectFrom('tags').selectAll().execute(),
-    jobs: (await db.selectFrom('jobs').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n,
+    jobs: (
+      await db
+        .selectFrom('jobs')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .executeTakeFirstOrThrow()
+    ).n,
   };
 }
 
@@ -57,38 +69,120 @@ const tooManyTags = () => Array.from({ length: 21 }, (_, i) => ({ Key: `k${i}`, 
 const goodServer = { ServerId: '127.0.3.91', ServerType: 'Ip', ServerIp: '127.0.3.91', Port: 80 };
 
 const cases: Case[] = [
-  ['CreateLoadBalancer', () => ({ AddressType: 'Intranet', VpcId: 'vpc-local', ZoneMappings: zones('vsw-missing') }), 'ResourceNotFound.VSwitch'],
+  [
+    'CreateLoadBalancer',
+    () => ({ AddressType: 'Intranet', VpcId: 'vpc-local', ZoneMappings: zones('vsw-missing') }),
+    'ResourceNotFound.VSwitch',
+  ],
   ['CreateLoadBalancer', () => ({ AddressType: 'Intranet', VpcId: 'vpc-elsewhere', ZoneMappings: zones() }), 'ResourceNotFound.Vpc'],
   ['CreateLoadBalancer', () => ({ AddressType: 'Sideways', VpcId: 'vpc-local', ZoneMappings: zones() }), 'IllegalParam.AddressType'],
-  ['CreateLoadBalancer', () => ({ AddressType: 'Intranet', VpcId: 'vpc-local', ZoneMappings: [{ ...zones()[0], PrivateIPv4Address: '10.9.9.9' }, zones()[1]] }), 'IllegalParam.PrivateIPv4Address'],
-  ['CreateLoadBalancer', () => ({ AddressType: 'Intranet', VpcId: 'vpc-local', ZoneMappings: zones(), Tag: tooManyTags() }), 'IllegalParamSize.Tag'],
+  [
+    'CreateLoadBalancer',
+    () => ({ AddressType: 'Intranet', VpcId: 'vpc-local', ZoneMappings: [{ ...zones()[0], PrivateIPv4Address: '10.9.9.9' }, zones()[1]] }),
+    'IllegalParam.PrivateIPv4Address',
+  ],
+  [
+    'CreateLoadBalancer',
+    () => ({ AddressType: 'Intranet', VpcId: 'vpc-local', ZoneMappings: zones(), Tag: tooManyTags() }),
+    'IllegalParamSize.Tag',
+  ],
   ['CreateLoadBalancer', () => ({ AddressType: 'Intranet', VpcId: 'vpc-local', ZoneMappings: zones(), DryRun: true }), 'DryRunOperation'],
   ['UpdateLoadBalancerZones', () => ({ LoadBalancerId: lb.id, ZoneMappings: zones('vsw-missing') }), 'OperationDenied.ZoneVSwitchChanged'],
   ['CreateServerGroup', () => ({ ServerGroupName: 'x1', VpcId: 'vpc-local', Scheduler: 'Fastest' }), 'IllegalParam.Scheduler'],
   ['CreateServerGroup', () => ({ ServerGroupName: 'x2', VpcId: 'vpc-local', Protocol: 'HTTP' }), 'IllegalParam.Protocol'],
-  ['CreateServerGroup', () => ({ ServerGroupName: 'x3', VpcId: 'vpc-local', HealthCheckConfig: { HealthCheckInterval: 0 } }), 'IllegalParam.HealthCheckInterval'],
-  ['CreateServerGroup', () => ({ ServerGroupName: 'x4', VpcId: 'vpc-local', Tag: [{ Key: 'aliyun:reserved', Value: 'v' }] }), 'IllegalParam.TagKey'],
+  [
+    'CreateServerGroup',
+    () => ({ ServerGroupName: 'x3', VpcId: 'vpc-local', HealthCheckConfig: { HealthCheckInterval: 0 } }),
+    'IllegalParam.HealthCheckInterval',
+  ],
+  [
+    'CreateServerGroup',
+    () => ({ ServerGroupName: 'x4', VpcId: 'vpc-local', Tag: [{ Key: 'aliyun:reserved', Value: 'v' }] }),
+    'IllegalParam.TagKey',
+  ],
   ['CreateServerGroup', () => ({ ServerGroupName: 'x5', VpcId: 'vpc-nowhere' }), 'ResourceNotFound.Vpc'],
-  ['AddServersToServerGroup', () => ({ ServerGroupId: group, Servers: [goodServer, { ...goodServer, ServerId: '127.0.3.92', ServerIp: '127.0.3.92', Port: 70000 }] }), 'IllegalParam.Servers.Port'],
-  ['AddServersToServerGroup', () => ({ ServerGroupId: group, Servers: [goodServer, { ...goodServer, ServerId: '127.0.3.93', ServerIp: '127.0.3.93', Weight: 101 }] }), 'IllegalParam.Servers.Weight'],
+  [
+    'AddServersToServerGroup',
+    () => ({ ServerGroupId: group, Servers: [goodServer, { ...goodServer, ServerId: '127.0.3.92', ServerIp: '127.0.3.92', Port: 70000 }] }),
+    'IllegalParam.Servers.Port',
+  ],
+  [
+    'AddServersToServerGroup',
+    () => ({ ServerGroupId: group, Servers: [goodServer, { ...goodServer, ServerId: '127.0.3.93', ServerIp: '127.0.3.93', Weight: 101 }] }),
+    'IllegalParam.Servers.Weight',
+  ],
   ['AddServersToServerGroup', () => ({ ServerGroupId: 'sgp-missing', Servers: [goodServer] }), 'ResourceNotFound.serverGroup'],
   ['UpdateServerGroupAttribute', () => ({ ServerGroupId: group, Scheduler: 'Fastest' }), 'IllegalParam.Scheduler'],
   ['DeleteServerGroup', () => ({ ServerGroupId: group }), 'ResourceInUse.ServerGroup'],
   ['CreateListener', () => ({ LoadBalancerId: lb.id, ListenerProtocol: 'TCP', ListenerPort: 7500, ServerGroupId: group }), 'Conflict.Port'],
-  ['CreateListener', () => ({ LoadBalancerId: lb.id, ListenerProtocol: 'TCP', ListenerPort: 0, ServerGroupId: group }), 'MissingParam.StartPort'],
-  ['CreateListener', () => ({ LoadBalancerId: lb.id, ListenerProtocol: 'TCPSSL', ListenerPort: 7501, ServerGroupId: group }), 'MissingParam.Certificate'],
-  ['CreateListener', () => ({ LoadBalancerId: lb.id, ListenerProtocol: 'UDP', ListenerPort: 7502, ServerGroupId: udpGroup, Mss: 1000 }), 'IllegalParam.MssConflictWithUdpAndGeneve'],
-  ['CreateListener', () => ({ LoadBalancerId: lb.id, ListenerProtocol: 'UDP', ListenerPort: 7503, ServerGroupId: group }), 'Mismatch.Protocol'],
-  ['CreateListener', () => ({ LoadBalancerId: lb.id, ListenerProtocol: 'TCP', ListenerPort: 7504, ServerGroupId: group, IdleTimeout: 901 }), 'IllegalParam.IdleTimeout'],
-  ['CreateListener', () => ({ LoadBalancerId: lb.id, ListenerProtocol: 'TCP', ListenerPort: 7505, ServerGroupId: 'sgp-missing' }), 'ResourceNotFound.serverGroup'],
-  ['CreateListener', () => ({ LoadBalancerId: lb.id, ListenerProtocol: 'TCP', ListenerPort: 7506, ServerGroupId: group, Tag: tooManyTags() }), 'IllegalParamSize.Tag'],
-  ['CreateListener', () => ({ LoadBalancerId: lb.id, ListenerProtocol: 'TCP', ListenerPort: 7507, ServerGroupId: group, ProxyProtocolV2Config: '{not json' }), 'IllegalParam.ProxyProtocolV2Config'],
-  ['CreateListener', () => ({ LoadBalancerId: lb.id, ListenerProtocol: 'TCP', ListenerPort: 7508, ServerGroupId: group, DryRun: true }), 'DryRunOperation'],
+  [
+    'CreateListener',
+    () => ({ LoadBalancerId: lb.id, ListenerProtocol: 'TCP', ListenerPort: 0, ServerGroupId: group }),
+    'MissingParam.StartPort',
+  ],
+  [
+    'CreateListener',
+    () => ({ LoadBalancerId: lb.id, ListenerProtocol: 'TCPSSL', ListenerPort: 7501, ServerGroupId: group }),
+    'MissingParam.Certificate',
+  ],
+  [
+    'CreateListener',
+    () => ({ LoadBalancerId: lb.id, ListenerProtocol: 'UDP', ListenerPort: 7502, ServerGroupId: udpGroup, Mss: 1000 }),
+    'IllegalParam.MssConflictWithUdpAndGeneve',
+  ],
+  [
+    'CreateListener',
+    () => ({ LoadBalancerId: lb.id, ListenerProtocol: 'UDP', ListenerPort: 7503, ServerGroupId: group }),
+    'Mismatch.Protocol',
+  ],
+  [
+    'CreateListener',
+    () => ({ LoadBalancerId: lb.id, ListenerProtocol: 'TCP', ListenerPort: 7504, ServerGroupId: group, IdleTimeout: 901 }),
+    'IllegalParam.IdleTimeout',
+  ],
+  [
+    'CreateListener',
+    () => ({ LoadBalancerId: lb.id, ListenerProtocol: 'TCP', ListenerPort: 7505, ServerGroupId: 'sgp-missing' }),
+    'ResourceNotFound.serverGroup',
+  ],
+  [
+    'CreateListener',
+    () => ({ LoadBalancerId: lb.id, ListenerProtocol: 'TCP', ListenerPort: 7506, ServerGroupId: group, Tag: tooManyTags() }),
+    'IllegalParamSize.Tag',
+  ],
+  [
+    'CreateListener',
+    () => ({
+      LoadBalancerId: lb.id,
+      ListenerProtocol: 'TCP',
+      ListenerPort: 7507,
+      ServerGroupId: group,
+      ProxyProtocolV2Config: '{not json',
+    }),
+    'IllegalParam.ProxyProtocolV2Config',
+  ],
+  [
+    'CreateListener',
+    () => ({ LoadBalancerId: lb.id, ListenerProtocol: 'TCP', ListenerPort: 7508, ServerGroupId: group, DryRun: true }),
+    'DryRunOperation',
+  ],
   ['UpdateListenerAttribute', () => ({ ListenerId: listener, Cps: -1 }), 'IllegalParam.Cps'],
   ['UpdateListenerAttribute', () => ({ ListenerId: 'lsn-missing', IdleTimeout: 30 }), 'ResourceNotFound.listener'],
-  ['CreateSecurityPolicy', () => ({ SecurityPolicyName: 'p1', TlsVersions: ['TLSv0.9'], Ciphers: ['ECDHE-RSA-AES128-GCM-SHA256'] }), 'IllegalParam.TlsVersions'],
-  ['TagResources', () => ({ ResourceType: 'spaceship', ResourceId: [lb.id], Tag: [{ Key: 'k', Value: 'v' }] }), 'IllegalParam.resourceType'],
-  ['TagResources', () => ({ ResourceType: 'loadbalancer', ResourceId: [lb.id, 'nlb-missing'], Tag: [{ Key: 'k', Value: 'v' }] }), 'ResourceNotFound.loadBalancer'],
+  [
+    'CreateSecurityPolicy',
+    () => ({ SecurityPolicyName: 'p1', TlsVersions: ['TLSv0.9'], Ciphers: ['ECDHE-RSA-AES128-GCM-SHA256'] }),
+    'IllegalParam.TlsVersions',
+  ],
+  [
+    'TagResources',
+    () => ({ ResourceType: 'spaceship', ResourceId: [lb.id], Tag: [{ Key: 'k', Value: 'v' }] }),
+    'IllegalParam.resourceType',
+  ],
+  [
+    'TagResources',
+    () => ({ ResourceType: 'loadbalancer', ResourceId: [lb.id, 'nlb-missing'], Tag: [{ Key: 'k', Value: 'v' }] }),
+    'ResourceNotFound.loadBalancer',
+  ],
   ['TagResources', () => ({ ResourceType: 'loadbalancer', ResourceId: [lb.id], Tag: tooManyTags() }), 'IllegalParamSize.Tag'],
 ];
 

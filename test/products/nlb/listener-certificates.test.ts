@@ -51,7 +51,23 @@ function makeServerCert(host: string): { cert: string; key: string } {
   newKey(host);
   openssl('req', '-new', '-key', `${host}.key`, '-subj', `/CN=${host}`, '-out', `${host}.csr`);
   writeFileSync(join(pki, `${host}.ext`), `subjectAltName=DNS:${host}\n`);
-  openssl('x509', '-req', '-in', `${host}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '30', '-extfile', `${host}.ext`, '-out', `${host}.pem`);
+  openssl(
+    'x509',
+    '-req',
+    '-in',
+    `${host}.csr`,
+    '-CA',
+    'ca.pem',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-days',
+    '30',
+    '-extfile',
+    `${host}.ext`,
+    '-out',
+    `${host}.pem`,
+  );
   return { cert: readFileSync(join(pki, `${host}.pem`), 'utf8'), key: readFileSync(join(pki, `${host}.key`), 'utf8') };
 }
 
@@ -83,7 +99,8 @@ before(async () => {
     ],
   });
   lb = created.LoadbalancerId;
-  tlsGroup = (await call('CreateServerGroup', { ServerGroupName: 'tls-group', VpcId: 'vpc-local', PreserveClientIpEnabled: false })).ServerGroupId;
+  tlsGroup = (await call('CreateServerGroup', { ServerGroupName: 'tls-group', VpcId: 'vpc-local', PreserveClientIpEnabled: false }))
+    .ServerGroupId;
   tcpGroup = (await call('CreateServerGroup', { ServerGroupName: 'tcp-group', VpcId: 'vpc-local' })).ServerGroupId;
   clock.advance(DELAY_MS);
   for (let i = 0; i < 500; i++) {
@@ -133,7 +150,10 @@ test('a TCPSSL listener with a server certificate, mutual TLS and ALPN', async (
   });
   // While it is provisioning, its certificates are still being bound.
   const early = await certificates({ ListenerId });
-  assert.deepEqual(early.Certificates.map((c: any) => c.Status), ['Associating', 'Associating']);
+  assert.deepEqual(
+    early.Certificates.map((c: any) => c.Status),
+    ['Associating', 'Associating'],
+  );
   await settle(JobId);
 
   const l = await read('GetListenerAttribute', { ListenerId });
@@ -154,10 +174,15 @@ test('a TCPSSL listener with a server certificate, mutual TLS and ALPN', async (
   assert.deepEqual(listed.CertificateIds, [defaultCert]);
   assert.equal(listed.TotalCount, 2);
   const onlyCa = await certificates({ ListenerId, CertType: 'Ca' });
-  assert.deepEqual(onlyCa.Certificates.map((c: any) => c.CertificateId), [caCert]);
+  assert.deepEqual(
+    onlyCa.Certificates.map((c: any) => c.CertificateId),
+    [caCert],
+  );
 
   // TCP and TCPSSL share the TCP port space of an NLB.
-  const clash = await callError(call('CreateListener', { LoadBalancerId: lb, ListenerProtocol: 'TCP', ListenerPort: 443, ServerGroupId: tcpGroup }));
+  const clash = await callError(
+    call('CreateListener', { LoadBalancerId: lb, ListenerProtocol: 'TCP', ListenerPort: 443, ServerGroupId: tcpGroup }),
+  );
   assert.equal(clash.code, 'Conflict.Port');
 });
 
@@ -169,11 +194,18 @@ test('certificates must exist, with the right type', async () => {
   const caAsServer = await callError(call('CreateListener', { ...base, CertificateIds: [caCert] }));
   assert.equal(caAsServer.code, 'ResourceNotFound.Certificate');
   const unknownCa = await callError(
-    call('CreateListener', { ...base, CertificateIds: [defaultCert], CaEnabled: true, CaCertificateIds: ['00000000-0000-0000-0000-000000000000'] }),
+    call('CreateListener', {
+      ...base,
+      CertificateIds: [defaultCert],
+      CaEnabled: true,
+      CaCertificateIds: ['00000000-0000-0000-0000-000000000000'],
+    }),
   );
   assert.equal(unknownCa.code, 'ResourceNotFound.CaCertificate');
   assert.equal(unknownCa.statusCode, 404);
-  const serverAsCa = await callError(call('CreateListener', { ...base, CertificateIds: [defaultCert], CaEnabled: true, CaCertificateIds: [sni[0]] }));
+  const serverAsCa = await callError(
+    call('CreateListener', { ...base, CertificateIds: [defaultCert], CaEnabled: true, CaCertificateIds: [sni[0]] }),
+  );
   assert.equal(serverAsCa.code, 'ResourceNotFound.CaCertificate');
   const twoCas = await callError(
     call('CreateListener', { ...base, CertificateIds: [defaultCert], CaEnabled: true, CaCertificateIds: [caCert, caCert] }),
@@ -215,13 +247,19 @@ test('associating additional certificates: Associating, then Associated; the lis
 
   assert.equal(await status(ListenerId), 'Running');
   const done = await certificates({ ListenerId, CertType: 'Server' });
-  assert.deepEqual(done.Certificates.map((c: any) => c.Status), ['Associated', 'Associated', 'Associated']);
+  assert.deepEqual(
+    done.Certificates.map((c: any) => c.Status),
+    ['Associated', 'Associated', 'Associated'],
+  );
   assert.deepEqual(done.CertificateIds, [defaultCert, sni[0], sni[1]]);
   const paged = await certificates({ ListenerId, MaxResults: 2 });
   assert.equal(paged.Certificates.length, 2);
   assert.ok(paged.NextToken);
   const filtered = await certificates({ ListenerId, CertificateIds: [sni[1]] });
-  assert.deepEqual(filtered.Certificates.map((c: any) => c.CertificateId), [sni[1]]);
+  assert.deepEqual(
+    filtered.Certificates.map((c: any) => c.CertificateId),
+    [sni[1]],
+  );
 
   // GetListenerAttribute keeps showing only the default certificate.
   assert.deepEqual((await read('GetListenerAttribute', { ListenerId })).CertificateIds, [defaultCert]);
@@ -259,7 +297,9 @@ test('association refusals', async () => {
 test('the additional-certificate quota counts every listener of the NLB', async () => {
   // Earlier tests left three additional certificates on this NLB; the quota is 4.
   const ListenerId = await tlsListener();
-  const e = await callError(call('AssociateAdditionalCertificatesWithListener', { ListenerId, AdditionalCertificateIds: [sni[2], sni[4]] }));
+  const e = await callError(
+    call('AssociateAdditionalCertificatesWithListener', { ListenerId, AdditionalCertificateIds: [sni[2], sni[4]] }),
+  );
   assert.equal(e.code, 'QuotaExceeded.QuotaInsufficient');
   assert.match(e.data.Message, /usage 3\/4/);
   const { JobId } = await call('AssociateAdditionalCertificatesWithListener', { ListenerId, AdditionalCertificateIds: [sni[2]] });
@@ -300,7 +340,10 @@ test('disassociating: Diassociating, then gone; the default and CA certificates 
   );
   await settle(JobId);
   const after = await certificates({ ListenerId });
-  assert.deepEqual(after.Certificates.map((c: any) => c.CertificateId), [defaultCert, caCert, sni[1]]);
+  assert.deepEqual(
+    after.Certificates.map((c: any) => c.CertificateId),
+    [defaultCert, caCert, sni[1]],
+  );
 });
 
 test('updating a TCPSSL listener: a new default certificate, not one already associated; TLS rules still apply', async () => {
@@ -308,7 +351,8 @@ test('updating a TCPSSL listener: a new default certificate, not one already ass
   const assoc = await call('AssociateAdditionalCertificatesWithListener', { ListenerId, AdditionalCertificateIds: [sni[3]] });
   await settle(assoc.JobId);
 
-  const codeFor = async (params: Record<string, unknown>) => (await callError(call('UpdateListenerAttribute', { ListenerId, ...params }))).code;
+  const codeFor = async (params: Record<string, unknown>) =>
+    (await callError(call('UpdateListenerAttribute', { ListenerId, ...params }))).code;
   assert.equal(await codeFor({ CertificateIds: [sni[3]] }), 'ResourceAlreadyAssociated.Certificate');
   assert.equal(await codeFor({ CertificateIds: [sni[4], sni[2]] }), 'IllegalParamSize.certificateIds');
   assert.equal(await codeFor({ AlpnEnabled: true }), 'MissingParam.AlpnPolicy');

@@ -38,7 +38,12 @@ async function groupWithServers(name: string, extra: Record<string, unknown> = {
 }
 
 async function listenerOn(groupId: string, port: number): Promise<string> {
-  const { ListenerId, JobId } = await call('CreateListener', { LoadBalancerId: lb, ListenerProtocol: 'TCP', ListenerPort: port, ServerGroupId: groupId });
+  const { ListenerId, JobId } = await call('CreateListener', {
+    LoadBalancerId: lb,
+    ListenerProtocol: 'TCP',
+    ListenerPort: port,
+    ServerGroupId: groupId,
+  });
   await waitForJob(server, JobId);
   return ListenerId;
 }
@@ -47,7 +52,11 @@ async function listenerOn(groupId: string, port: number): Promise<string> {
 async function observe(nodeId: string, objectId: string, state: string, reason: string | null, updatedAt: number) {
   const row = { node_id: nodeId, object_id: objectId, revision: 1, state, reason, detail: null, updated_at: updatedAt };
   await server.running.store.transact((tx) =>
-    tx.insertInto('observations').values(row).onConflict((oc) => oc.columns(['node_id', 'object_id']).doUpdateSet(row)).execute(),
+    tx
+      .insertInto('observations')
+      .values(row)
+      .onConflict((oc) => oc.columns(['node_id', 'object_id']).doUpdateSet(row))
+      .execute(),
   );
 }
 
@@ -57,7 +66,11 @@ async function liveNodeId(): Promise<string> {
 }
 
 const nonNormal = (body: any) =>
-  body.ListenerHealthStatus[0].ServerGroupInfos[0].NonNormalServers.map((s: any) => ({ ip: s.ServerIp, status: s.Status, reason: s.Reason?.ReasonCode }));
+  body.ListenerHealthStatus[0].ServerGroupInfos[0].NonNormalServers.map((s: any) => ({
+    ip: s.ServerIp,
+    status: s.Status,
+    reason: s.Reason?.ReasonCode,
+  }));
 
 test('with no observations nothing is claimed healthy: Initial, and Unused for weight 0', async () => {
   const group = await groupWithServers('health-initial');
@@ -108,19 +121,28 @@ test('observations from live nodes decide; healthy servers are not listed; stale
   ]);
 });
 
-test('machines are combined: Unhealthy only when most machines with a verdict see it so; a machine\'s workers count once', async () => {
+test("machines are combined: Unhealthy only when most machines with a verdict see it so; a machine's workers count once", async () => {
   // Slow real checks (50 s, thresholds 10), so only the verdicts written here decide.
   const group = await groupWithServers('health-fleet', {
     HealthCheckConfig: { HealthCheckEnabled: true, HealthCheckInterval: 50, HealthyThreshold: 10, UnhealthyThreshold: 10 },
   });
   const listener = await listenerOn(group, 83);
   // The server's own node (an earlier test added a stale one beside it).
-  const own = (await server.running.store.db.selectFrom('nodes').select('node_id').where('heartbeat_at', '>', 0).executeTakeFirstOrThrow()).node_id;
+  const own = (await server.running.store.db.selectFrom('nodes').select('node_id').where('heartbeat_at', '>', 0).executeTakeFirstOrThrow())
+    .node_id;
   const now = Date.now();
   await server.running.store.transact((tx) =>
     tx
       .insertInto('nodes')
-      .values(['far-w1', 'far-w2', 'other'].map((id) => ({ node_id: id, address: '10.0.0.9', started_at: now, heartbeat_at: now + 60_000, applied_revision: 0 })))
+      .values(
+        ['far-w1', 'far-w2', 'other'].map((id) => ({
+          node_id: id,
+          address: '10.0.0.9',
+          started_at: now,
+          heartbeat_at: now + 60_000,
+          applied_revision: 0,
+        })),
+      )
       .execute(),
   );
   const key1 = healthObservationKey(group, '127.0.3.1', 8080);

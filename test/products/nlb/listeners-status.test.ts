@@ -48,7 +48,9 @@ after(async () => {
 
 test('an NLB that is still Provisioning takes no listener', async () => {
   assert.equal(await lbStatus(lb), 'Provisioning');
-  const e = await callError(call('CreateListener', { LoadBalancerId: lb, ListenerProtocol: 'TCP', ListenerPort: 80, ServerGroupId: group }));
+  const e = await callError(
+    call('CreateListener', { LoadBalancerId: lb, ListenerProtocol: 'TCP', ListenerPort: 80, ServerGroupId: group }),
+  );
   assert.equal(e.code, 'IncorrectStatus.loadbalancer');
   assert.match(e.data.Message, new RegExp(lb));
   clock.advance(DELAY_MS);
@@ -57,7 +59,12 @@ test('an NLB that is still Provisioning takes no listener', async () => {
 });
 
 test('a Provisioning listener refuses every change until its job is done; the NLB stays Active', async () => {
-  const { ListenerId, JobId } = await call('CreateListener', { LoadBalancerId: lb, ListenerProtocol: 'TCP', ListenerPort: 80, ServerGroupId: group });
+  const { ListenerId, JobId } = await call('CreateListener', {
+    LoadBalancerId: lb,
+    ListenerProtocol: 'TCP',
+    ListenerPort: 80,
+    ServerGroupId: group,
+  });
   assert.equal(await status(ListenerId), 'Provisioning');
   const listed = await read('ListListeners', { ListenerIds: [ListenerId] });
   assert.equal(listed.Listeners[0].ListenerStatus, 'Provisioning');
@@ -75,7 +82,12 @@ test('a Provisioning listener refuses every change until its job is done; the NL
 });
 
 test('Configuring during an update, Stopping, Starting and Deleting are visible and exclusive', async () => {
-  const { ListenerId, JobId } = await call('CreateListener', { LoadBalancerId: lb, ListenerProtocol: 'TCP', ListenerPort: 81, ServerGroupId: group });
+  const { ListenerId, JobId } = await call('CreateListener', {
+    LoadBalancerId: lb,
+    ListenerProtocol: 'TCP',
+    ListenerPort: 81,
+    ServerGroupId: group,
+  });
   await settle(JobId);
 
   const update = await call('UpdateListenerAttribute', { ListenerId, ListenerDescription: 'changed' });
@@ -98,20 +110,29 @@ test('Configuring during an update, Stopping, Starting and Deleting are visible 
   const del = await call('DeleteListener', { ListenerId });
   assert.equal(await status(ListenerId), 'Deleting');
   // Until it is gone, a deleting listener still holds its port.
-  const taken = await callError(call('CreateListener', { LoadBalancerId: lb, ListenerProtocol: 'TCP', ListenerPort: 81, ServerGroupId: group }));
+  const taken = await callError(
+    call('CreateListener', { LoadBalancerId: lb, ListenerProtocol: 'TCP', ListenerPort: 81, ServerGroupId: group }),
+  );
   assert.equal(taken.code, 'Conflict.Port');
   await settle(del.JobId);
   assert.equal((await callError(read('GetListenerAttribute', { ListenerId }))).code, 'ResourceNotFound.listener');
 });
 
 test('a listener of an NLB that is being reconfigured cannot be deleted', async () => {
-  const { ListenerId, JobId } = await call('CreateListener', { LoadBalancerId: lb, ListenerProtocol: 'TCP', ListenerPort: 82, ServerGroupId: group });
+  const { ListenerId, JobId } = await call('CreateListener', {
+    LoadBalancerId: lb,
+    ListenerProtocol: 'TCP',
+    ListenerPort: 82,
+    ServerGroupId: group,
+  });
   await settle(JobId);
   const lbUpdate = await call('UpdateLoadBalancerAttribute', { LoadBalancerId: lb, LoadBalancerName: 'renamed' });
   assert.equal(await lbStatus(lb), 'Configuring');
   const e = await callError(call('DeleteListener', { ListenerId }));
   assert.equal(e.code, 'IncorrectStatus.loadbalancer');
-  const create = await callError(call('CreateListener', { LoadBalancerId: lb, ListenerProtocol: 'TCP', ListenerPort: 83, ServerGroupId: group }));
+  const create = await callError(
+    call('CreateListener', { LoadBalancerId: lb, ListenerProtocol: 'TCP', ListenerPort: 83, ServerGroupId: group }),
+  );
   assert.equal(create.code, 'IncorrectStatus.loadbalancer');
   clock.advance(DELAY_MS);
   await waitForJob(server, lbUpdate.JobId);

@@ -77,7 +77,6 @@ let tcpUdpGroup: string;
 let anyPortGroup: string;
 let tlsGroup: string;
 
-
 // --- creating -------------------------------------------------------------------------------
 
 describe('CreateListener', () => {
@@ -136,12 +135,16 @@ describe('CreateListener', () => {
   test('Conflict.Port: the same port of the same space twice on one NLB, but another NLB may use it', async () => {
     const lb = await createNlb();
     await createListener({ LoadBalancerId: lb, ListenerProtocol: 'TCP', ListenerPort: 443, ServerGroupId: tcpGroup });
-    const e = await callError(call('CreateListener', { LoadBalancerId: lb, ListenerProtocol: 'TCP', ListenerPort: 443, ServerGroupId: tcpGroup }));
+    const e = await callError(
+      call('CreateListener', { LoadBalancerId: lb, ListenerProtocol: 'TCP', ListenerPort: 443, ServerGroupId: tcpGroup }),
+    );
     assert.equal(e.code, 'Conflict.Port');
     assert.equal(e.statusCode, 400);
     assert.match(e.data.Message, /\[443\]/);
     await createListener({ LoadBalancerId: lb, ListenerProtocol: 'UDP', ListenerPort: 443, ServerGroupId: udpGroup });
-    const u = await callError(call('CreateListener', { LoadBalancerId: lb, ListenerProtocol: 'UDP', ListenerPort: 443, ServerGroupId: udpGroup }));
+    const u = await callError(
+      call('CreateListener', { LoadBalancerId: lb, ListenerProtocol: 'UDP', ListenerPort: 443, ServerGroupId: udpGroup }),
+    );
     assert.equal(u.code, 'Conflict.Port');
     const other = await createNlb();
     await createListener({ LoadBalancerId: other, ListenerProtocol: 'TCP', ListenerPort: 443, ServerGroupId: tcpGroup });
@@ -200,17 +203,30 @@ describe('CreateListener', () => {
 
   test('any-port listeners need any-port groups and fixed ports refuse them', async () => {
     const e1 = await callError(
-      call('CreateListener', { LoadBalancerId: nlb, ListenerProtocol: 'TCP', ListenerPort: 0, StartPort: 1, EndPort: 9, ServerGroupId: tcpGroup }),
+      call('CreateListener', {
+        LoadBalancerId: nlb,
+        ListenerProtocol: 'TCP',
+        ListenerPort: 0,
+        StartPort: 1,
+        EndPort: 9,
+        ServerGroupId: tcpGroup,
+      }),
     );
     assert.equal(e1.code, 'IllegalParam.AnyPortListenerConflictWithNonAnyPortServerGroup');
-    const e2 = await callError(call('CreateListener', { LoadBalancerId: nlb, ListenerProtocol: 'TCP', ListenerPort: 81, ServerGroupId: anyPortGroup }));
+    const e2 = await callError(
+      call('CreateListener', { LoadBalancerId: nlb, ListenerProtocol: 'TCP', ListenerPort: 81, ServerGroupId: anyPortGroup }),
+    );
     assert.equal(e2.code, 'IllegalParam.NonAnyPortListenerConflictWithAnyPortServerGroup');
   });
 
   test('listener and server group protocols must pair up', async () => {
-    const tcpToUdp = await callError(call('CreateListener', { LoadBalancerId: nlb, ListenerProtocol: 'TCP', ListenerPort: 82, ServerGroupId: udpGroup }));
+    const tcpToUdp = await callError(
+      call('CreateListener', { LoadBalancerId: nlb, ListenerProtocol: 'TCP', ListenerPort: 82, ServerGroupId: udpGroup }),
+    );
     assert.equal(tcpToUdp.code, 'Mismatch.Protocol');
-    const udpToTcp = await callError(call('CreateListener', { LoadBalancerId: nlb, ListenerProtocol: 'UDP', ListenerPort: 82, ServerGroupId: tcpGroup }));
+    const udpToTcp = await callError(
+      call('CreateListener', { LoadBalancerId: nlb, ListenerProtocol: 'UDP', ListenerPort: 82, ServerGroupId: tcpGroup }),
+    );
     assert.equal(udpToTcp.code, 'Mismatch.Protocol');
     const sslToTcpUdp = await callError(
       call('CreateListener', {
@@ -224,14 +240,22 @@ describe('CreateListener', () => {
     assert.equal(sslToTcpUdp.code, 'Mismatch.Protocol');
     // Client IP preservation is on by default for TCP groups; TLS termination cannot keep it.
     const preserving = await callError(
-      call('CreateListener', { LoadBalancerId: nlb, ListenerProtocol: 'TCPSSL', ListenerPort: 82, ServerGroupId: tcpGroup, CertificateIds: ['123'] }),
+      call('CreateListener', {
+        LoadBalancerId: nlb,
+        ListenerProtocol: 'TCPSSL',
+        ListenerPort: 82,
+        ServerGroupId: tcpGroup,
+        CertificateIds: ['123'],
+      }),
     );
     assert.equal(preserving.code, 'IllegalParam.PreserveClientIpSwitch');
   });
 
-  test('the server group must be in the NLB\'s VPC', async () => {
+  test("the server group must be in the NLB's VPC", async () => {
     const foreign = await createGroup({ VpcId: 'vpc-other' });
-    const e = await callError(call('CreateListener', { LoadBalancerId: nlb, ListenerProtocol: 'TCP', ListenerPort: 83, ServerGroupId: foreign }));
+    const e = await callError(
+      call('CreateListener', { LoadBalancerId: nlb, ListenerProtocol: 'TCP', ListenerPort: 83, ServerGroupId: foreign }),
+    );
     assert.equal(e.code, 'Mismatch.VpcId');
     assert.match(e.data.Message, /vpc-other/);
   });
@@ -249,7 +273,12 @@ describe('CreateListener', () => {
     assert.equal(unknownGroup.code, 'ResourceNotFound.serverGroup');
     assert.equal(unknownGroup.statusCode, 404);
     const unknownLb = await callError(
-      call('CreateListener', { LoadBalancerId: 'nlb-doesnotexist00000000', ListenerProtocol: 'TCP', ListenerPort: 84, ServerGroupId: tcpGroup }),
+      call('CreateListener', {
+        LoadBalancerId: 'nlb-doesnotexist00000000',
+        ListenerProtocol: 'TCP',
+        ListenerPort: 84,
+        ServerGroupId: tcpGroup,
+      }),
     );
     assert.equal(unknownLb.code, 'ResourceNotFound.loadBalancer');
     assert.equal(unknownLb.statusCode, 404);
@@ -275,7 +304,13 @@ describe('CreateListener', () => {
 
   test('ListenerDescription must follow its pattern', async () => {
     const e = await callError(
-      call('CreateListener', { LoadBalancerId: nlb, ListenerProtocol: 'TCP', ListenerPort: 86, ServerGroupId: tcpGroup, ListenerDescription: 'no spaces!' }),
+      call('CreateListener', {
+        LoadBalancerId: nlb,
+        ListenerProtocol: 'TCP',
+        ListenerPort: 86,
+        ServerGroupId: tcpGroup,
+        ListenerDescription: 'no spaces!',
+      }),
     );
     assert.equal(e.code, 'IllegalParam.ListenerDescription');
   });
@@ -288,14 +323,23 @@ describe('CreateListener', () => {
     assert.equal(await codeFor([{ Key: 'k'.repeat(65), Value: 'v' }]), 'IllegalParam.TagKey');
     assert.equal(await codeFor([{ Key: 'k', Value: 'https://x' }]), 'IllegalParam.TagValue');
     assert.equal(await codeFor([{ Key: 'k', Value: 'v'.repeat(129) }]), 'IllegalParam.TagValue');
-    assert.equal(await codeFor([{ Key: 'k', Value: 'a' }, { Key: 'k', Value: 'b' }]), 'DuplicatedParam.TagKey');
+    assert.equal(
+      await codeFor([
+        { Key: 'k', Value: 'a' },
+        { Key: 'k', Value: 'b' },
+      ]),
+      'DuplicatedParam.TagKey',
+    );
     assert.equal(await codeFor(Array.from({ length: 21 }, (_, i) => ({ Key: `k${i}`, Value: 'v' }))), 'IllegalParamSize.Tag');
   });
 
   test('TLS parameters belong to TCPSSL listeners, which need exactly one known certificate and policy', async () => {
     const tcp = { LoadBalancerId: nlb, ListenerProtocol: 'TCP', ListenerPort: 88, ServerGroupId: tcpGroup };
     assert.equal((await callError(call('CreateListener', { ...tcp, CertificateIds: ['123'] }))).code, 'IllegalParam.CertificateIds');
-    assert.equal((await callError(call('CreateListener', { ...tcp, AlpnEnabled: true, AlpnPolicy: 'HTTP2Only' }))).code, 'IllegalParam.AlpnEnabled');
+    assert.equal(
+      (await callError(call('CreateListener', { ...tcp, AlpnEnabled: true, AlpnPolicy: 'HTTP2Only' }))).code,
+      'IllegalParam.AlpnEnabled',
+    );
 
     const ssl = { LoadBalancerId: nlb, ListenerProtocol: 'TCPSSL', ListenerPort: 88, ServerGroupId: tlsGroup };
     assert.equal((await callError(call('CreateListener', ssl))).code, 'MissingParam.Certificate');
@@ -319,7 +363,7 @@ describe('CreateListener', () => {
     assert.equal(cert.statusCode, 400);
   });
 
-  test('fine-grained monitoring needs the region\'s HdMonitor target first', async () => {
+  test("fine-grained monitoring needs the region's HdMonitor target first", async () => {
     const lb = await createNlb();
     const params = { LoadBalancerId: lb, ListenerProtocol: 'TCP', ListenerPort: 89, ServerGroupId: tcpGroup, SecSensorEnabled: true };
     const e = await callError(call('CreateListener', params));
@@ -329,7 +373,10 @@ describe('CreateListener', () => {
     const id = await createListener(params);
     assert.equal((await attributes(id)).SecSensorEnabled, true);
     const listed = await read('ListListeners', { LoadBalancerIds: [lb], SecSensorEnabled: 'true' });
-    assert.deepEqual(listed.Listeners.map((l: any) => l.ListenerId), [id]);
+    assert.deepEqual(
+      listed.Listeners.map((l: any) => l.ListenerId),
+      [id],
+    );
     const none = await read('ListListeners', { LoadBalancerIds: [lb], SecSensorEnabled: 'false' });
     assert.equal(none.TotalCount, 0);
   });
@@ -358,7 +405,13 @@ describe('CreateListener', () => {
     assert.equal(l.Mss, 1400);
     assert.equal(l.IdleTimeout, 60);
     const bad = await callError(
-      call('CreateListener', { LoadBalancerId: lb, ListenerProtocol: 'TCP', ListenerPort: 91, ServerGroupId: tcpGroup, ProxyProtocolV2Config: '{not json' }),
+      call('CreateListener', {
+        LoadBalancerId: lb,
+        ListenerProtocol: 'TCP',
+        ListenerPort: 91,
+        ServerGroupId: tcpGroup,
+        ProxyProtocolV2Config: '{not json',
+      }),
     );
     assert.equal(bad.code, 'IllegalParam.ProxyProtocolV2Config');
   });
@@ -368,7 +421,9 @@ describe('CreateListener', () => {
     for (const port of [1, 2, 3, 4]) {
       await createListener({ LoadBalancerId: lb, ListenerProtocol: 'TCP', ListenerPort: port, ServerGroupId: tcpGroup });
     }
-    const e = await callError(call('CreateListener', { LoadBalancerId: lb, ListenerProtocol: 'TCP', ListenerPort: 5, ServerGroupId: tcpGroup }));
+    const e = await callError(
+      call('CreateListener', { LoadBalancerId: lb, ListenerProtocol: 'TCP', ListenerPort: 5, ServerGroupId: tcpGroup }),
+    );
     assert.equal(e.code, 'QuotaExceeded.QuotaInsufficient');
     assert.match(e.data.Message, /usage 4\/4/);
   });
@@ -418,31 +473,55 @@ describe('GetListenerAttribute and ListListeners', () => {
 
   test('filters, tags as Key/Value, and NextToken paging', async () => {
     const lb = await createNlb();
-    const a = await createListener({ LoadBalancerId: lb, ListenerProtocol: 'TCP', ListenerPort: 100, ServerGroupId: tcpGroup, Tag: [{ Key: 'team', Value: 'a' }] });
+    const a = await createListener({
+      LoadBalancerId: lb,
+      ListenerProtocol: 'TCP',
+      ListenerPort: 100,
+      ServerGroupId: tcpGroup,
+      Tag: [{ Key: 'team', Value: 'a' }],
+    });
     const b = await createListener({ LoadBalancerId: lb, ListenerProtocol: 'UDP', ListenerPort: 100, ServerGroupId: udpGroup });
-    const c = await createListener({ LoadBalancerId: lb, ListenerProtocol: 'TCP', ListenerPort: 101, ServerGroupId: tcpGroup, Tag: [{ Key: 'team', Value: 'b' }] });
+    const c = await createListener({
+      LoadBalancerId: lb,
+      ListenerProtocol: 'TCP',
+      ListenerPort: 101,
+      ServerGroupId: tcpGroup,
+      Tag: [{ Key: 'team', Value: 'b' }],
+    });
 
     const all = await read('ListListeners', { LoadBalancerIds: [lb] });
     assert.equal(all.TotalCount, 3);
     assert.equal(all.MaxResults, 20);
-    assert.deepEqual(all.Listeners.map((l: any) => l.ListenerId), [a, b, c]);
+    assert.deepEqual(
+      all.Listeners.map((l: any) => l.ListenerId),
+      [a, b, c],
+    );
     const first = all.Listeners[0];
     assert.deepEqual(first.Tags, [{ Key: 'team', Value: 'a' }]);
     assert.equal(first.ListenerStatus, 'Running');
     assert.deepEqual(all.Listeners[1].Tags, []);
 
     const udp = await read('ListListeners', { LoadBalancerIds: [lb], ListenerProtocol: 'UDP' });
-    assert.deepEqual(udp.Listeners.map((l: any) => l.ListenerId), [b]);
+    assert.deepEqual(
+      udp.Listeners.map((l: any) => l.ListenerId),
+      [b],
+    );
     const byId = await read('ListListeners', { ListenerIds: [c, a] });
     assert.deepEqual(byId.Listeners.map((l: any) => l.ListenerId).sort(), [a, c].sort());
     const byTag = await read('ListListeners', { LoadBalancerIds: [lb], Tag: [{ Key: 'team', Value: 'b' }] });
-    assert.deepEqual(byTag.Listeners.map((l: any) => l.ListenerId), [c]);
+    assert.deepEqual(
+      byTag.Listeners.map((l: any) => l.ListenerId),
+      [c],
+    );
 
     const page1 = await read('ListListeners', { LoadBalancerIds: [lb], MaxResults: 2 });
     assert.equal(page1.Listeners.length, 2);
     assert.ok(page1.NextToken);
     const page2 = await read('ListListeners', { LoadBalancerIds: [lb], MaxResults: 2, NextToken: page1.NextToken });
-    assert.deepEqual(page2.Listeners.map((l: any) => l.ListenerId), [c]);
+    assert.deepEqual(
+      page2.Listeners.map((l: any) => l.ListenerId),
+      [c],
+    );
     assert.equal(page2.NextToken, '');
 
     assert.equal((await callError(read('ListListeners', { MaxResults: 101 }))).code, 'IllegalParam.MaxResults');
@@ -499,7 +578,10 @@ describe('UpdateListenerAttribute, StopListener, StartListener, DeleteListener',
     assert.equal(await codeFor({ ListenerId: udp, IdleTimeout: 900 }), 'IllegalParam.IdleTimeout');
     assert.equal(await codeFor({ ListenerId: udp, Mss: 1200 }), 'IllegalParam.MssConflictWithUdpAndGeneve');
     assert.equal(await codeFor({ ListenerId: udp, ServerGroupId: tcpGroup }), 'Mismatch.Protocol');
-    assert.equal(await codeFor({ ListenerId: tcp, ServerGroupId: anyPortGroup }), 'IllegalParam.NonAnyPortListenerConflictWithAnyPortServerGroup');
+    assert.equal(
+      await codeFor({ ListenerId: tcp, ServerGroupId: anyPortGroup }),
+      'IllegalParam.NonAnyPortListenerConflictWithAnyPortServerGroup',
+    );
     assert.equal(await codeFor({ ListenerId: tcp, ServerGroupId: 'sgp-doesnotexist0000000' }), 'ResourceNotFound.serverGroup');
     assert.equal(await codeFor({ ListenerId: tcp, ListenerDescription: '?' }), 'IllegalParam.ListenerDescription');
     assert.equal(await codeFor({ ListenerId: tcp, SecurityPolicyId: 'tls_cipher_policy_1_2' }), 'IllegalParam.SecurityPolicyId');
@@ -536,7 +618,13 @@ describe('UpdateListenerAttribute, StopListener, StartListener, DeleteListener',
 
   test('deleting removes the listener and frees its port', async () => {
     const lb = await createNlb();
-    const id = await createListener({ LoadBalancerId: lb, ListenerProtocol: 'TCP', ListenerPort: 130, ServerGroupId: tcpGroup, Tag: [{ Key: 'k', Value: 'v' }] });
+    const id = await createListener({
+      LoadBalancerId: lb,
+      ListenerProtocol: 'TCP',
+      ListenerPort: 130,
+      ServerGroupId: tcpGroup,
+      Tag: [{ Key: 'k', Value: 'v' }],
+    });
     const dry = await callError(call('DeleteListener', { ListenerId: id, DryRun: true }));
     assert.equal(dry.code, 'DryRunOperation');
     assert.equal((await attributes(id)).ListenerStatus, 'Running');
@@ -561,7 +649,11 @@ describe('RAM', () => {
       JSON.stringify({
         Version: '1',
         Statement: [
-          { Effect: 'Allow', Action: 'nlb:*Listener*', Resource: [`acs:nlb:*:*:loadbalancer/${lb}`, `acs:nlb:*:*:servergroup/${tcpGroup}`] },
+          {
+            Effect: 'Allow',
+            Action: 'nlb:*Listener*',
+            Resource: [`acs:nlb:*:*:loadbalancer/${lb}`, `acs:nlb:*:*:servergroup/${tcpGroup}`],
+          },
           { Effect: 'Allow', Action: 'nlb:GetJobStatus', Resource: '*' },
         ],
       }),
@@ -570,15 +662,29 @@ describe('RAM', () => {
     const key = await ram.createAccessKey('lsn-operator');
     const asUser = { accessKeyId: key.accessKeyId, accessKeySecret: key.secret };
 
-    const created = await callApi(server, NLB, 'CreateListener', { LoadBalancerId: lb, ListenerProtocol: 'TCP', ListenerPort: 140, ServerGroupId: tcpGroup }, asUser);
+    const created = await callApi(
+      server,
+      NLB,
+      'CreateListener',
+      { LoadBalancerId: lb, ListenerProtocol: 'TCP', ListenerPort: 140, ServerGroupId: tcpGroup },
+      asUser,
+    );
     assert.match(created.ListenerId, /^lsn-/);
     const otherGroup = await callError(
-      callApi(server, NLB, 'CreateListener', { LoadBalancerId: lb, ListenerProtocol: 'TCP', ListenerPort: 141, ServerGroupId: tcpUdpGroup }, asUser),
+      callApi(
+        server,
+        NLB,
+        'CreateListener',
+        { LoadBalancerId: lb, ListenerProtocol: 'TCP', ListenerPort: 141, ServerGroupId: tcpUdpGroup },
+        asUser,
+      ),
     );
     assert.equal(otherGroup.code, 'Forbidden.NoPermission');
     assert.equal(otherGroup.statusCode, 403);
     // The policy names no listener, so reading the new listener by ID is refused.
-    const get = await callError(callApi(server, NLB, 'GetListenerAttribute', { ListenerId: created.ListenerId }, { ...asUser, placement: 'query' }));
+    const get = await callError(
+      callApi(server, NLB, 'GetListenerAttribute', { ListenerId: created.ListenerId }, { ...asUser, placement: 'query' }),
+    );
     assert.equal(get.code, 'Forbidden.NoPermission');
     assert.match(get.data.AccessDeniedDetail.AuthResource, new RegExp(`listener/${created.ListenerId}`));
   });

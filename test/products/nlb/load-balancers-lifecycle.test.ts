@@ -65,17 +65,20 @@ test('Provisioning → Active → Configuring → Active → Deleting → gone, 
 
   const provisioning = await get(id);
   assert.equal(provisioning.LoadBalancerStatus, 'Provisioning');
-  assert.deepEqual(provisioning.ZoneMappings.map((z: any) => z.Status), ['Starting', 'Starting']);
+  assert.deepEqual(
+    provisioning.ZoneMappings.map((z: any) => z.Status),
+    ['Starting', 'Starting'],
+  );
   assert.equal(provisioning.ZoneMappings[0].LoadBalancerAddresses[0].PrivateIPv4HcStatus, undefined);
   const listed = await callApi(server, NLB, 'ListLoadBalancers', { LoadBalancerStatus: 'Provisioning' }, { placement: 'query' });
-  assert.deepEqual(listed.LoadBalancers.map((lb: any) => lb.LoadBalancerId), [id]);
+  assert.deepEqual(
+    listed.LoadBalancers.map((lb: any) => lb.LoadBalancerId),
+    [id],
+  );
 
   // Each operation answers with the busy code its own error table lists.
   assert.equal(await code('DeleteLoadBalancer', { LoadBalancerId: id }), 'ResourceInCreating.loadbalancer');
-  assert.equal(
-    await code('UpdateLoadBalancerZones', { LoadBalancerId: id, ZoneMappings: TWO_ZONES }),
-    'ResourceInCreating.loadbalancer',
-  );
+  assert.equal(await code('UpdateLoadBalancerZones', { LoadBalancerId: id, ZoneMappings: TWO_ZONES }), 'ResourceInCreating.loadbalancer');
   assert.equal(
     await code('UpdateLoadBalancerProtection', { LoadBalancerId: id, DeletionProtectionEnabled: true }),
     'ResourceInCreating.loadbalancer',
@@ -86,7 +89,10 @@ test('Provisioning → Active → Configuring → Active → Deleting → gone, 
   await call('TagResources', { ResourceType: 'loadbalancer', ResourceId: [id], Tag: [{ Key: 'k', Value: 'v' }] });
 
   assert.equal(await finishJobs(id, 'Provisioning'), 'Active');
-  assert.deepEqual((await get(id)).ZoneMappings.map((z: any) => z.Status), ['Active', 'Active']);
+  assert.deepEqual(
+    (await get(id)).ZoneMappings.map((z: any) => z.Status),
+    ['Active', 'Active'],
+  );
 
   const { JobId } = await call('UpdateLoadBalancerAttribute', { LoadBalancerId: id, LoadBalancerName: 'busy' });
   assert.equal((await get(id)).LoadBalancerStatus, 'Configuring');

@@ -59,7 +59,10 @@ const allocations = (lb: Record<string, any>) => lb.ZoneMappings.map((z: any) =>
 
 test('network type, EIPs and the shared bandwidth package', async () => {
   const id = await createActive();
-  assert.equal(await code('UpdateLoadBalancerAddressTypeConfig', { LoadBalancerId: id, AddressType: 'Intranet' }), 'OperationDenied.AddressTypeNotChanged');
+  assert.equal(
+    await code('UpdateLoadBalancerAddressTypeConfig', { LoadBalancerId: id, AddressType: 'Intranet' }),
+    'OperationDenied.AddressTypeNotChanged',
+  );
   assert.equal(
     await code('UpdateLoadBalancerAddressTypeConfig', {
       LoadBalancerId: id,
@@ -72,16 +75,25 @@ test('network type, EIPs and the shared bandwidth package', async () => {
     await code('UpdateLoadBalancerAddressTypeConfig', {
       LoadBalancerId: id,
       AddressType: 'Internet',
-      ZoneMappings: [{ ...A, AllocationId: 'eip-same' }, { ...B, AllocationId: 'eip-same' }],
+      ZoneMappings: [
+        { ...A, AllocationId: 'eip-same' },
+        { ...B, AllocationId: 'eip-same' },
+      ],
     }),
     'DuplicatedParam.AllocationId',
   );
-  assert.equal(await code('AttachCommonBandwidthPackageToLoadBalancer', { LoadBalancerId: id, BandwidthPackageId: 'cbwp-one' }), 'OperationDenied.IntranetLoadBalancer');
+  assert.equal(
+    await code('AttachCommonBandwidthPackageToLoadBalancer', { LoadBalancerId: id, BandwidthPackageId: 'cbwp-one' }),
+    'OperationDenied.IntranetLoadBalancer',
+  );
 
   let lb = await done('UpdateLoadBalancerAddressTypeConfig', {
     LoadBalancerId: id,
     AddressType: 'Internet',
-    ZoneMappings: [{ ...A, AllocationId: 'eip-a', EipType: 'Common' }, { ...B, AllocationId: 'eip-b' }],
+    ZoneMappings: [
+      { ...A, AllocationId: 'eip-a', EipType: 'Common' },
+      { ...B, AllocationId: 'eip-b' },
+    ],
   });
   assert.equal(lb.AddressType, 'Internet');
   assert.deepEqual(allocations(lb), ['eip-a', 'eip-b']);
@@ -91,9 +103,18 @@ test('network type, EIPs and the shared bandwidth package', async () => {
   assert.equal(missing.statusCode, 404);
   lb = await done('AttachCommonBandwidthPackageToLoadBalancer', { LoadBalancerId: id, BandwidthPackageId: 'cbwp-one' });
   assert.equal(lb.BandwidthPackageId, 'cbwp-one');
-  assert.equal(await code('AttachCommonBandwidthPackageToLoadBalancer', { LoadBalancerId: id, BandwidthPackageId: 'cbwp-two' }), 'ResourceAlreadyAssociated.loadbalancer');
-  assert.equal(await code('UpdateLoadBalancerAddressTypeConfig', { LoadBalancerId: id, AddressType: 'Intranet' }), 'OperationDenied.EipAlreadyInBandwidthPackage');
-  assert.equal(await code('DetachCommonBandwidthPackageFromLoadBalancer', { LoadBalancerId: id, BandwidthPackageId: 'cbwp-two' }), 'ResourceNotAssociated.loadbalancer');
+  assert.equal(
+    await code('AttachCommonBandwidthPackageToLoadBalancer', { LoadBalancerId: id, BandwidthPackageId: 'cbwp-two' }),
+    'ResourceAlreadyAssociated.loadbalancer',
+  );
+  assert.equal(
+    await code('UpdateLoadBalancerAddressTypeConfig', { LoadBalancerId: id, AddressType: 'Intranet' }),
+    'OperationDenied.EipAlreadyInBandwidthPackage',
+  );
+  assert.equal(
+    await code('DetachCommonBandwidthPackageFromLoadBalancer', { LoadBalancerId: id, BandwidthPackageId: 'cbwp-two' }),
+    'ResourceNotAssociated.loadbalancer',
+  );
 
   lb = await done('DetachCommonBandwidthPackageFromLoadBalancer', { LoadBalancerId: id, BandwidthPackageId: 'cbwp-one' });
   assert.equal(lb.BandwidthPackageId, '', 'answered empty, not dropped: clients wait for ""');
@@ -169,7 +190,11 @@ test('deletion and modification protection', async () => {
   assert.equal((await get(id)).DeletionProtectionConfig.Enabled, true);
 
   // Turning protection off clears its reason and time; NonProtection ignores a reason.
-  await protect({ DeletionProtectionEnabled: false, ModificationProtectionStatus: 'NonProtection', ModificationProtectionReason: 'ignored' });
+  await protect({
+    DeletionProtectionEnabled: false,
+    ModificationProtectionStatus: 'NonProtection',
+    ModificationProtectionReason: 'ignored',
+  });
   lb = await get(id);
   assert.deepEqual(lb.DeletionProtectionConfig, { Enabled: false });
   assert.deepEqual(lb.ModificationProtectionConfig, { Status: 'NonProtection' });

@@ -99,13 +99,15 @@ test('UpdateLoadBalancerZones refuses what the cloud refuses and changes nothing
 
 test('a zone shifted out of DNS is Shifted until the shift is cancelled; the last active zone stays', async () => {
   const id = await createActive();
-  const shift = (action: string, zone: object) =>
-    callApi(server, NLB, action, { LoadBalancerId: id, ZoneMappings: [zone] });
+  const shift = (action: string, zone: object) => callApi(server, NLB, action, { LoadBalancerId: id, ZoneMappings: [zone] });
 
   const reply = await shift('StartShiftLoadBalancerZones', B);
   assert.equal(reply.JobId, undefined);
   let lb = await waitActive(id);
-  assert.deepEqual(lb.ZoneMappings.map((z: any) => z.Status), ['Active', 'Shifted']);
+  assert.deepEqual(
+    lb.ZoneMappings.map((z: any) => z.Status),
+    ['Active', 'Shifted'],
+  );
   // Health is shown only for Active zones; the VIP itself stays.
   assert.equal(lb.ZoneMappings[1].LoadBalancerAddresses[0].PrivateIPv4HcStatus, undefined);
   assert.ok(lb.ZoneMappings[1].LoadBalancerAddresses[0].PrivateIPv4Address);
@@ -120,17 +122,21 @@ test('a zone shifted out of DNS is Shifted until the shift is cancelled; the las
     'Mismatch.ZoneIdAndVswitchId',
   );
   assert.equal((await callError(shift('CancelShiftLoadBalancerZones', C))).code, 'IllegalParam.ZoneId');
-  const two = await callError(
-    callApi(server, NLB, 'StartShiftLoadBalancerZones', { LoadBalancerId: id, ZoneMappings: [A, B] }),
-  );
+  const two = await callError(callApi(server, NLB, 'StartShiftLoadBalancerZones', { LoadBalancerId: id, ZoneMappings: [A, B] }));
   assert.equal(two.code, 'IllegalParamSize.ZoneMappings');
 
   // A shifted zone stays shifted through a zone update.
   const { JobId } = await updateZones(id, [A, B, C]);
   assert.equal(await waitForJob(server, JobId), 'Succeeded');
-  assert.deepEqual((await get(id)).ZoneMappings.map((z: any) => z.Status), ['Active', 'Shifted', 'Active']);
+  assert.deepEqual(
+    (await get(id)).ZoneMappings.map((z: any) => z.Status),
+    ['Active', 'Shifted', 'Active'],
+  );
 
   await shift('CancelShiftLoadBalancerZones', B);
   lb = await waitActive(id);
-  assert.deepEqual(lb.ZoneMappings.map((z: any) => z.Status), ['Active', 'Active', 'Active']);
+  assert.deepEqual(
+    lb.ZoneMappings.map((z: any) => z.Status),
+    ['Active', 'Active', 'Active'],
+  );
 });

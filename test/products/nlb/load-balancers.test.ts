@@ -89,10 +89,13 @@ describe('CreateLoadBalancer and GetLoadBalancerAttribute', () => {
     assert.deepEqual(lb.ModificationProtectionConfig, { Status: 'NonProtection' });
     assert.deepEqual(lb.SecurityGroupIds, []);
     assert.deepEqual(lb.Tags, [{ TagKey: 'env', TagValue: 'test' }]);
-    assert.deepEqual(lb.ZoneMappings.map((z: any) => [z.ZoneId, z.VSwitchId, z.Status]), [
-      ['cn-hangzhou-a', 'vsw-local-a', 'Active'],
-      ['cn-hangzhou-b', 'vsw-local-b', 'Active'],
-    ]);
+    assert.deepEqual(
+      lb.ZoneMappings.map((z: any) => [z.ZoneId, z.VSwitchId, z.Status]),
+      [
+        ['cn-hangzhou-a', 'vsw-local-a', 'Active'],
+        ['cn-hangzhou-b', 'vsw-local-b', 'Active'],
+      ],
+    );
     const address = lb.ZoneMappings[0].LoadBalancerAddresses[0];
     assert.match(address.EniId, /^eni-/);
     assert.equal(address.PrivateIPv4HcStatus, 'Healthy');
@@ -110,15 +113,11 @@ describe('CreateLoadBalancer and GetLoadBalancerAttribute', () => {
     });
     assert.deepEqual(vips(await get(server, chosen)), ['127.0.1.50', '127.0.2.3']);
 
-    const taken = await callError(
-      create(server, { ZoneMappings: [{ ...TWO_ZONES[0], PrivateIPv4Address: '127.0.1.50' }, TWO_ZONES[1]] }),
-    );
+    const taken = await callError(create(server, { ZoneMappings: [{ ...TWO_ZONES[0], PrivateIPv4Address: '127.0.1.50' }, TWO_ZONES[1]] }));
     assert.equal(taken.code, 'ResourceInUse.IP');
 
     for (const outside of ['127.0.2.9', '127.0.1.0', '127.0.1.255', '10.0.0.1']) {
-      const e = await callError(
-        create(server, { ZoneMappings: [{ ...TWO_ZONES[0], PrivateIPv4Address: outside }, TWO_ZONES[1]] }),
-      );
+      const e = await callError(create(server, { ZoneMappings: [{ ...TWO_ZONES[0], PrivateIPv4Address: outside }, TWO_ZONES[1]] }));
       assert.equal(e.code, 'IllegalParam.PrivateIPv4Address', outside);
     }
 
@@ -142,11 +141,7 @@ describe('CreateLoadBalancer and GetLoadBalancerAttribute', () => {
     const cases: Array<[Record<string, unknown>, string, number]> = [
       [{ VpcId: 'vpc-nope' }, 'ResourceNotFound.Vpc', 404],
       [{ ZoneMappings: [{ ZoneId: 'cn-hangzhou-a', VSwitchId: 'vsw-nope' }, TWO_ZONES[1]] }, 'ResourceNotFound.VSwitch', 404],
-      [
-        { ZoneMappings: [{ ZoneId: 'cn-hangzhou-a', VSwitchId: 'vsw-local-b' }, TWO_ZONES[1]] },
-        'Mismatch.ZoneIdAndVswitchId',
-        400,
-      ],
+      [{ ZoneMappings: [{ ZoneId: 'cn-hangzhou-a', VSwitchId: 'vsw-local-b' }, TWO_ZONES[1]] }, 'Mismatch.ZoneIdAndVswitchId', 400],
       [{ ZoneMappings: [TWO_ZONES[0], TWO_ZONES[0]] }, 'OperationFailed.DuplicateZones.', 400],
       [{ ZoneMappings: [TWO_ZONES[0]] }, 'InvalidZones', 400],
       [{ ZoneMappings: [{ ZoneId: 'cn-hangzhou-z', VSwitchId: 'vsw-local-a' }, TWO_ZONES[1]] }, 'UnauthorizedZone', 403],
@@ -173,14 +168,19 @@ describe('CreateLoadBalancer and GetLoadBalancerAttribute', () => {
       [{ LoadBalancerBillingConfig: { PayType: 'PrePay' } }, 'OperationDenied.OnlyPostPaidSupported'],
       [{ ResourceGroupId: 'group-1' }, 'OperationFailed.NotExist.ResourceGroup'],
       [{ Tag: [{ Key: 'aliyun:x', Value: 'v' }] }, 'IllegalParam.TagKey'],
-      [{ Tag: [{ Key: 'k', Value: 'a' }, { Key: 'k', Value: 'b' }] }, 'DuplicatedParam.TagKey'],
+      [
+        {
+          Tag: [
+            { Key: 'k', Value: 'a' },
+            { Key: 'k', Value: 'b' },
+          ],
+        },
+        'DuplicatedParam.TagKey',
+      ],
       [{ DeletionProtectionConfig: { Enabled: true, Reason: '!' } }, 'IllegalParam.deletionProtectionReason'],
       [{ BandwidthPackageId: 'cbwp-abc' }, 'OperationDenied.IntranetLoadBalancer'],
       [{ AddressType: 'Internet', BandwidthPackageId: 'bwp-1' }, 'ResourceNotFound.BandwidthPackageId'],
-      [
-        { ZoneMappings: [{ ...TWO_ZONES[0], Ipv4LocalAddresses: ['127.0.1.9'] }, TWO_ZONES[1]] },
-        'IllegalParamSize.Ipv4LocalAddresses',
-      ],
+      [{ ZoneMappings: [{ ...TWO_ZONES[0], Ipv4LocalAddresses: ['127.0.1.9'] }, TWO_ZONES[1]] }, 'IllegalParamSize.Ipv4LocalAddresses'],
       [
         {
           AddressType: 'Internet',
@@ -301,7 +301,10 @@ describe('ListLoadBalancers', () => {
         LoadBalancerName: 'gamma',
         AddressIpVersion: 'DualStack',
         ResourceGroupId: 'rg-aekzjcnrv3vvqhq',
-        Tag: [{ Key: 'team', Value: 'a' }, { Key: 'tier', Value: 'db' }],
+        Tag: [
+          { Key: 'team', Value: 'a' },
+          { Key: 'tier', Value: 'db' },
+        ],
       }),
     );
   });
@@ -339,7 +342,15 @@ describe('ListLoadBalancers', () => {
       [{ LoadBalancerBusinessStatus: 'Abnormal' }, []],
       [{ ResourceGroupId: 'rg-aekzjcnrv3vvqhq' }, ['gamma']],
       [{ Tag: [{ Key: 'team', Value: 'a' }] }, ['alpha', 'gamma']],
-      [{ Tag: [{ Key: 'team', Value: 'a' }, { Key: 'tier', Value: 'db' }] }, ['gamma']],
+      [
+        {
+          Tag: [
+            { Key: 'team', Value: 'a' },
+            { Key: 'tier', Value: 'db' },
+          ],
+        },
+        ['gamma'],
+      ],
       [{ Tag: [{ Key: 'tier' }] }, ['gamma']],
       [{ DNSName: `${ids[1]}.cn-hangzhou.nlb.aliyuncs.com` }, ['beta']],
       [{ LoadBalancerType: 'network', LoadBalancerNames: ['alpha', 'gamma'], AddressType: 'Intranet' }, ['alpha', 'gamma']],
@@ -466,9 +477,7 @@ describe('DeleteLoadBalancer and listeners', () => {
     await remove(server, id);
     const listeners = await callApi(server, NLB, 'ListListeners', { LoadBalancerIds: [id] }, { placement: 'query' });
     assert.deepEqual(listeners.Listeners, []);
-    const gone = await callError(
-      callApi(server, NLB, 'GetListenerAttribute', { ListenerId: listener.ListenerId }, { placement: 'query' }),
-    );
+    const gone = await callError(callApi(server, NLB, 'GetListenerAttribute', { ListenerId: listener.ListenerId }, { placement: 'query' }));
     assert.equal(gone.code, 'ResourceNotFound.listener');
     const groups = await callApi(server, NLB, 'ListServerGroups', { ServerGroupIds: [group.ServerGroupId] });
     assert.equal(groups.TotalCount, 1);

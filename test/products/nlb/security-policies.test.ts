@@ -273,11 +273,17 @@ describe('ListSecurityPolicy', () => {
     await waitForJob(server, b.JobId);
 
     const byName = await listPolicies({ SecurityPolicyNames: ['list-b'] });
-    assert.deepEqual(byName.SecurityPolicies.map((p: { SecurityPolicyId: string }) => p.SecurityPolicyId), [b.SecurityPolicyId]);
+    assert.deepEqual(
+      byName.SecurityPolicies.map((p: { SecurityPolicyId: string }) => p.SecurityPolicyId),
+      [b.SecurityPolicyId],
+    );
     const byIds = await listPolicies({ SecurityPolicyIds: [a.SecurityPolicyId, b.SecurityPolicyId] });
     assert.equal(byIds.TotalCount, 2);
     const byTag = await callApi(server, NLB, 'ListSecurityPolicy', { Tag: [{ Key: 'team', Value: 'blue' }] }, { placement: 'query' });
-    assert.deepEqual(byTag.SecurityPolicies.map((p: { SecurityPolicyId: string }) => p.SecurityPolicyId), [a.SecurityPolicyId]);
+    assert.deepEqual(
+      byTag.SecurityPolicies.map((p: { SecurityPolicyId: string }) => p.SecurityPolicyId),
+      [a.SecurityPolicyId],
+    );
     const rg = (await policyEntry(a.SecurityPolicyId)).ResourceGroupId;
     assert.ok((await listPolicies({ ResourceGroupId: rg })).TotalCount >= 2);
     assert.equal((await listPolicies({ ResourceGroupId: 'rg-elsewhere' })).TotalCount, 0);

@@ -180,7 +180,12 @@ test('a DualStack group keeps client IP preservation off and refuses to turn it 
   assert.equal(g.AddressIPVersion, 'DualStack');
   assert.equal(g.PreserveClientIpEnabled, false);
   const e = await callError(
-    callApi(server, NLB, 'CreateServerGroup', { ServerGroupName: 'dual2', VpcId: 'vpc-local', AddressIPVersion: 'DualStack', PreserveClientIpEnabled: true }),
+    callApi(server, NLB, 'CreateServerGroup', {
+      ServerGroupName: 'dual2',
+      VpcId: 'vpc-local',
+      AddressIPVersion: 'DualStack',
+      PreserveClientIpEnabled: true,
+    }),
   );
   assert.equal(e.code, 'IllegalParam.PreserveClientIpSwitch');
   const u = await callError(callApi(server, NLB, 'UpdateServerGroupAttribute', { ServerGroupId: id, PreserveClientIpEnabled: true }));
@@ -209,7 +214,17 @@ test('bad create requests are refused with the reference codes and create nothin
     [{ ServerGroupName: 'ok', VpcId: 'vpc-local', AnyPortEnabled: 'maybe' }, 'IllegalParam.AnyPortEnabled'],
     [{ ServerGroupName: 'ok', VpcId: 'vpc-local', ResourceGroupId: 'not-a-group' }, 'ResourceNotFound.ResourceGroup', 404],
     [{ ServerGroupName: 'ok', VpcId: 'vpc-local', Tag: [{ Key: 'aliyun:x', Value: 'v' }] }, 'IllegalParam.TagKey'],
-    [{ ServerGroupName: 'ok', VpcId: 'vpc-local', Tag: [{ Key: 'k', Value: '1' }, { Key: 'k', Value: '2' }] }, 'DuplicatedParam.TagKey'],
+    [
+      {
+        ServerGroupName: 'ok',
+        VpcId: 'vpc-local',
+        Tag: [
+          { Key: 'k', Value: '1' },
+          { Key: 'k', Value: '2' },
+        ],
+      },
+      'DuplicatedParam.TagKey',
+    ],
   ];
   for (const [params, code, status] of cases) {
     const e = await callError(callApi(server, NLB, 'CreateServerGroup', params));
@@ -344,7 +359,11 @@ test('ListServerGroups filters by IDs, names, type, VPC, resource group and tags
   let token: string | undefined;
   let pages = 0;
   do {
-    const page = await callApi(server, NLB, 'ListServerGroups', { ServerGroupIds: [a, b, c], MaxResults: 2, ...(token ? { NextToken: token } : {}) });
+    const page = await callApi(server, NLB, 'ListServerGroups', {
+      ServerGroupIds: [a, b, c],
+      MaxResults: 2,
+      ...(token ? { NextToken: token } : {}),
+    });
     assert.equal(page.MaxResults, 2);
     assert.equal(page.TotalCount, 3);
     seen.push(...page.ServerGroups.map((g: any) => g.ServerGroupId));

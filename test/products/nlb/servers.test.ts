@@ -62,7 +62,10 @@ test('Ip servers are added, become Available, and list with address, port, weigh
 test('instance servers need their address in ServerIp, as OpenSLB has no instance inventory', async () => {
   const id = await createGroup(server);
   const e = await callError(
-    callApi(server, NLB, 'AddServersToServerGroup', { ServerGroupId: id, Servers: [{ ServerId: 'i-bp1abc', ServerType: 'Ecs', Port: 80 }] }),
+    callApi(server, NLB, 'AddServersToServerGroup', {
+      ServerGroupId: id,
+      Servers: [{ ServerId: 'i-bp1abc', ServerType: 'Ecs', Port: 80 }],
+    }),
   );
   assert.equal(e.code, 'MissingParam.IP');
   assert.match(e.data.Message, /ServerIp/);
@@ -77,7 +80,11 @@ test('instance servers need their address in ServerIp, as OpenSLB has no instanc
   });
   assert.deepEqual(
     (await serversOf(id)).map((s) => [s.ServerType, s.ServerIp]),
-    [['Ecs', '127.0.3.10'], ['Eni', '192.168.1.20'], ['Eci', '172.16.0.5']],
+    [
+      ['Ecs', '127.0.3.10'],
+      ['Eni', '192.168.1.20'],
+      ['Eci', '172.16.0.5'],
+    ],
   );
 
   for (const [server0, code, status] of [
@@ -139,7 +146,10 @@ test('servers named twice, or already in the group, are refused', async () => {
 test('ports follow the group: 1-65535 normally, 0 for any-port groups', async () => {
   const id = await createGroup(server, { ServerGroupType: 'Ip' });
   const add = (s: Record<string, unknown>, group = id) =>
-    callApi(server, NLB, 'AddServersToServerGroup', { ServerGroupId: group, Servers: [{ ServerId: '127.0.3.30', ServerType: 'Ip', ...s }] });
+    callApi(server, NLB, 'AddServersToServerGroup', {
+      ServerGroupId: group,
+      Servers: [{ ServerId: '127.0.3.30', ServerType: 'Ip', ...s }],
+    });
   assert.equal((await callError(add({}))).code, 'IllegalParam.RSPortConflictWithServerGroup');
   assert.equal((await callError(add({ Port: 0 }))).code, 'IllegalParam.RSPortConflictWithServerGroup');
   assert.equal((await callError(add({ Port: 65536 }))).code, 'IllegalParam.Servers.Port');
@@ -253,7 +263,10 @@ test('removed servers disappear; removing a server not in the group is ResourceN
 
   const r = await remove([{ ServerId: 'i-drop', ServerType: 'Ecs', ServerIp: '127.0.3.51', Port: 80 }]);
   assert.equal(await waitForJob(server, r.JobId), 'Succeeded');
-  assert.deepEqual((await serversOf(id)).map((s) => s.ServerId), ['i-keep']);
+  assert.deepEqual(
+    (await serversOf(id)).map((s) => s.ServerId),
+    ['i-keep'],
+  );
   assert.equal((await groupOf(id)).ServerCount, 1);
 });
 
@@ -341,7 +354,10 @@ test('servers show Adding / Configuring / Removing while their job runs, and the
     assert.equal((await serversOf(id, slow))[0].Status, 'Available');
     assert.equal((await groupOf(id, slow)).ServerGroupStatus, 'Available');
 
-    const updated = await callApi(slow, NLB, 'UpdateServerGroupServersAttribute', { ServerGroupId: id, Servers: [{ ...server0, Weight: 5 }] });
+    const updated = await callApi(slow, NLB, 'UpdateServerGroupServersAttribute', {
+      ServerGroupId: id,
+      Servers: [{ ...server0, Weight: 5 }],
+    });
     const during = (await serversOf(id, slow))[0];
     assert.equal(during.Status, 'Configuring');
     assert.equal(during.Weight, 5);
@@ -366,7 +382,15 @@ async function failOnDataPlane(target: TestServer, objectId: string): Promise<vo
     node = await db.selectFrom('nodes').select(['node_id', 'applied_revision']).executeTakeFirst();
     await new Promise((r) => setTimeout(r, 10));
   }
-  const row = { node_id: node!.node_id, object_id: objectId, revision, state: 'failed', reason: 'test', detail: null, updated_at: Date.now() };
+  const row = {
+    node_id: node!.node_id,
+    object_id: objectId,
+    revision,
+    state: 'failed',
+    reason: 'test',
+    detail: null,
+    updated_at: Date.now(),
+  };
   await target.running.store.transact((tx) =>
     tx
       .insertInto('observations')
@@ -395,7 +419,11 @@ test('a change the data plane fails is undone', async () => {
     assert.deepEqual(await serversOf(id, slow), []);
     assert.equal((await groupOf(id, slow)).ServerGroupStatus, 'Available');
 
-    const updated = await callApi(slow, NLB, 'UpdateServerGroupAttribute', { ServerGroupId: id, Scheduler: 'sch', ServerGroupName: 'renamed' });
+    const updated = await callApi(slow, NLB, 'UpdateServerGroupAttribute', {
+      ServerGroupId: id,
+      Scheduler: 'sch',
+      ServerGroupName: 'renamed',
+    });
     assert.equal((await groupOf(id, slow)).Scheduler, 'sch');
     await failOnDataPlane(slow, id);
     clock.advance(60_000);

@@ -56,7 +56,10 @@ test('tags added to load balancers show in Get (TagKey/TagValue), List (Key/Valu
   await call('TagResources', {
     ResourceType: 'loadbalancer',
     ResourceId: [lbA, lbB],
-    Tag: [{ Key: 'env', Value: 'prod' }, { Key: 'owner', Value: 'ops' }],
+    Tag: [
+      { Key: 'env', Value: 'prod' },
+      { Key: 'owner', Value: 'ops' },
+    ],
   });
   // Tagging again overwrites a value, and an empty value is allowed.
   await call('TagResources', { ResourceType: 'loadbalancer', ResourceId: [lbB], Tag: [{ Key: 'env', Value: 'dev' }, { Key: 'flag' }] });
@@ -140,7 +143,11 @@ test('bad tag requests are refused and change nothing', async () => {
     ['TagResources', { ResourceType: 'loadbalancer', ResourceId: [lbA] }, 'MissingParam.Tag'],
     ['TagResources', { ResourceType: 'loadbalancer', Tag: tag }, 'MissingParam.ResourceId'],
     ['TagResources', { ResourceId: [lbA], Tag: tag }, 'MissingParam.ResourceType'],
-    ['TagResources', { ResourceType: 'loadbalancer', ResourceId: Array.from({ length: 51 }, () => lbA), Tag: tag }, 'IllegalParamSize.ResourceId'],
+    [
+      'TagResources',
+      { ResourceType: 'loadbalancer', ResourceId: Array.from({ length: 51 }, () => lbA), Tag: tag },
+      'IllegalParamSize.ResourceId',
+    ],
     [
       'TagResources',
       { ResourceType: 'loadbalancer', ResourceId: [lbA], Tag: Array.from({ length: 21 }, (_, i) => ({ Key: `k${i}`, Value: 'v' })) },
@@ -148,7 +155,11 @@ test('bad tag requests are refused and change nothing', async () => {
     ],
     ['TagResources', { ResourceType: 'loadbalancer', ResourceId: [lbA], Tag: [{ Key: 'acs:x', Value: 'v' }] }, 'IllegalParam.TagKey'],
     ['TagResources', { ResourceType: 'loadbalancer', ResourceId: [lbA], Tag: [{ Key: 'k', Value: 'http://x' }] }, 'IllegalParam.TagValue'],
-    ['TagResources', { ResourceType: 'loadbalancer', ResourceId: [lbA], Tag: [{ Key: 'k'.repeat(65), Value: 'v' }] }, 'IllegalParam.TagKey'],
+    [
+      'TagResources',
+      { ResourceType: 'loadbalancer', ResourceId: [lbA], Tag: [{ Key: 'k'.repeat(65), Value: 'v' }] },
+      'IllegalParam.TagKey',
+    ],
     ['TagResources', { ResourceType: 'loadbalancer', ResourceId: [lbA], Tag: tag, DryRun: true }, 'DryRunOperation'],
     ['UntagResources', { ResourceType: 'loadbalancer', ResourceId: ['nlb-missing'], All: true }, 'ResourceNotFound.loadBalancer'],
     ['UntagResources', { ResourceType: 'loadbalancer', ResourceId: [lbA], All: true, DryRun: true }, 'DryRunOperation'],
@@ -173,7 +184,10 @@ test('MoveResourceGroup moves a load balancer, server group or security policy',
   assert.equal(reply.HttpStatusCode, 200);
   assert.deepEqual(reply.Data, { ResourceId: lbA });
   const moved = await callApi(server, NLB, 'ListLoadBalancers', { ResourceGroupId: 'rg-aekzjcnrv3vvqhq' }, { placement: 'query' });
-  assert.deepEqual(moved.LoadBalancers.map((lb: any) => lb.LoadBalancerId), [lbA]);
+  assert.deepEqual(
+    moved.LoadBalancers.map((lb: any) => lb.LoadBalancerId),
+    [lbA],
+  );
 
   await call('MoveResourceGroup', { ResourceType: 'servergroup', ResourceId: group, NewResourceGroupId: 'rg-aekzjcnrv3vvqhq' });
   const groups = await call('ListServerGroups', { ServerGroupIds: [group] });

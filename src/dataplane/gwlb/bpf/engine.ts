@@ -193,16 +193,21 @@ export class BpfGwlbEngine {
           devices.add(await this.device(vip));
         }
         const [attachmentHigh, attachmentLow] = attachmentIdOf(l.id);
-        put(contents, 'listeners', slotKey(slot), listenerValue({
-          active: true,
-          bypass: l.bypass,
-          group,
-          tcpIdleMs: l.tcpIdleMs,
-          optionClass: l.optionClass,
-          attachmentHigh,
-          attachmentLow,
-          tag: info.tag,
-        }));
+        put(
+          contents,
+          'listeners',
+          slotKey(slot),
+          listenerValue({
+            active: true,
+            bypass: l.bypass,
+            group,
+            tcpIdleMs: l.tcpIdleMs,
+            optionClass: l.optionClass,
+            attachmentHigh,
+            attachmentLow,
+            tag: info.tag,
+          }),
+        );
       } catch (err) {
         errors.set(l.id, (err as Error).message);
         // Leave no half-programmed VIP behind.
@@ -239,7 +244,8 @@ export class BpfGwlbEngine {
     }
     const table = g.maglev();
     const size = table?.size ?? 0;
-    if (size > MAGLEV_STRIDE) throw new Error(`server group ${g.id}: a Maglev table of ${size} slots exceeds the BPF fast path's ${MAGLEV_STRIDE}`);
+    if (size > MAGLEV_STRIDE)
+      throw new Error(`server group ${g.id}: a Maglev table of ${size} slots exceeds the BPF fast path's ${MAGLEV_STRIDE}`);
     put(contents, 'groups', slotKey(slot), groupValue(g.mode, size));
     if (table) {
       for (let i = 0; i < size; i++) {
@@ -269,7 +275,11 @@ export class BpfGwlbEngine {
    */
   async refresh(listeners: readonly BpfListenerSpec[]): Promise<void> {
     if (this.closed) return;
-    const [lstats, astats, flows] = await Promise.all([this.tools.dump('listener_stats'), this.tools.dump('appliance_stats'), this.tools.dump('flows')]);
+    const [lstats, astats, flows] = await Promise.all([
+      this.tools.dump('listener_stats'),
+      this.tools.dump('appliance_stats'),
+      this.tools.dump('flows'),
+    ]);
     const now = this.clock.now();
     const byTag = new Map<number, ListenerSlot & { id: string }>();
     for (const [id, info] of this.listenerInfo) byTag.set(info.tag, { ...info, id });
@@ -350,7 +360,9 @@ export class BpfGwlbEngine {
 }
 
 function hex(b: Uint8Array): string {
-  return Buffer.from(b).toString('hex').replace(/(..)(?!$)/g, '$1 ');
+  return Buffer.from(b)
+    .toString('hex')
+    .replace(/(..)(?!$)/g, '$1 ');
 }
 
 function safeVipKey(vip: string): Buffer | undefined {

@@ -130,8 +130,19 @@ export class BpfTools {
       if (!/exists|Exclusivity flag/i.test(err.message)) throw err;
     });
     await this.runner.run('tc', [
-      'filter', 'add', 'dev', dev, 'ingress', 'pref', String(TC_PREF), 'handle', `0x${this.handle.toString(16)}`,
-      'bpf', 'object-pinned', `${this.dir}/prog`, 'direct-action',
+      'filter',
+      'add',
+      'dev',
+      dev,
+      'ingress',
+      'pref',
+      String(TC_PREF),
+      'handle',
+      `0x${this.handle.toString(16)}`,
+      'bpf',
+      'object-pinned',
+      `${this.dir}/prog`,
+      'direct-action',
     ]);
     this.attached.add(dev);
   }
@@ -142,7 +153,18 @@ export class BpfTools {
   }
 
   private detachHandle(dev: string, handle: number): Promise<string> {
-    return this.runner.run('tc', ['filter', 'del', 'dev', dev, 'ingress', 'pref', String(TC_PREF), 'handle', `0x${handle.toString(16)}`, 'bpf']);
+    return this.runner.run('tc', [
+      'filter',
+      'del',
+      'dev',
+      dev,
+      'ingress',
+      'pref',
+      String(TC_PREF),
+      'handle',
+      `0x${handle.toString(16)}`,
+      'bpf',
+    ]);
   }
 
   attachedDevices(): string[] {

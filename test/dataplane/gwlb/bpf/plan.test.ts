@@ -74,7 +74,16 @@ test('map layouts match the C structs: addresses and ports as the program reads 
   assert.throws(() => vipKey('::1'), /IPv4 VIPs only/);
   assert.equal(ipv4Bytes('1.2.3.256'), undefined);
   assert.deepEqual(
-    listenerValue({ active: true, bypass: true, group: 3, tcpIdleMs: 350_000, optionClass: 0x0108, attachmentHigh: 0xdeadbeef, attachmentLow: 1, tag: 9 }),
+    listenerValue({
+      active: true,
+      bypass: true,
+      group: 3,
+      tcpIdleMs: 350_000,
+      optionClass: 0x0108,
+      attachmentHigh: 0xdeadbeef,
+      attachmentLow: 1,
+      tag: 9,
+    }),
     bytes('03000000 03000000 30570500 08010000 efbeadde 01000000 09000000'),
   );
   assert.equal(LISTENER_BYPASS, 2);
@@ -137,11 +146,18 @@ test('slots are stable while their name lives and reused lowest first after', ()
 });
 
 test('bpftool and tc output is read back', () => {
-  const dump = parseMapDump('[{"key":["0x01","0x00"],"values":[{"cpu":0,"value":["0x02"]},{"cpu":1,"value":["0x03"]}]},{"key":["0xff"],"value":["0x10"]}]');
-  assert.deepEqual(dump[0].values?.map((v) => [...v]), [[2], [3]]);
+  const dump = parseMapDump(
+    '[{"key":["0x01","0x00"],"values":[{"cpu":0,"value":["0x02"]},{"cpu":1,"value":["0x03"]}]},{"key":["0xff"],"value":["0x10"]}]',
+  );
+  assert.deepEqual(
+    dump[0].values?.map((v) => [...v]),
+    [[2], [3]],
+  );
   assert.deepEqual([...dump[1].value!], [16]);
   assert.deepEqual(
-    parseFilterHandles('filter protocol all pref 49400 bpf chain 0 \nfilter protocol all pref 49400 bpf chain 0 handle 0x2b6700 prog:[*fsobj] direct-action'),
+    parseFilterHandles(
+      'filter protocol all pref 49400 bpf chain 0 \nfilter protocol all pref 49400 bpf chain 0 handle 0x2b6700 prog:[*fsobj] direct-action',
+    ),
     [0x2b6700],
   );
 });
