@@ -5,35 +5,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { IncrementalProgram } from '../../../src/dataplane/kernel/incremental.js';
-import { buildProgram, TagBook } from '../../../src/dataplane/kernel/program.js';
+import { buildProgram } from '../../../src/dataplane/kernel/program.js';
 import { renderDelta } from '../../../src/dataplane/kernel/render.js';
 import type { KernelGroup, KernelListener, KernelSnapshot } from '../../../src/dataplane/kernel/snapshot.js';
+import { backend, kernelListener, tagsOf } from './program-fixtures.js';
 
 const table = { name: 'openslb_t' };
-const backend = (host: string, weight = 100) => ({ key: `${host}:8080`, host, port: 8080, weight });
-
-function listener(id: string, over: Partial<KernelListener> = {}): KernelListener {
-  return {
-    id,
-    protocol: 'tcp',
-    vips: ['10.0.0.10'],
-    portFrom: 80,
-    portTo: 80,
-    keepPort: false,
-    groupId: 'g0',
-    fullNat: false,
-    idleTimeoutS: 900,
-    cps: 0,
-    mss: 0,
-    ...over,
-  };
-}
-
-function tagsOf() {
-  const l = new TagBook();
-  const g = new TagBook();
-  return { listener: (id: string) => l.get(id), group: (id: string) => g.get(id) };
-}
+const listener = (id: string, over: Partial<KernelListener> = {}) => kernelListener(id, { groupId: 'g0', ...over });
 
 /** Statements of a transaction with element lists split into one item each, sorted. */
 function operations(text: string): string[] {

@@ -6,34 +6,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildProgram, cycleWeights, emptyProgram, TagBook } from '../../../src/dataplane/kernel/program.js';
 import { renderDelta, renderFull } from '../../../src/dataplane/kernel/render.js';
-import type { KernelListener, KernelSnapshot } from '../../../src/dataplane/kernel/snapshot.js';
+import type { KernelSnapshot } from '../../../src/dataplane/kernel/snapshot.js';
+import { backend, kernelListener as listener, tagsOf } from './program-fixtures.js';
 import { kernelFourTupleSlot, kernelSourceSlot } from '../../../src/dataplane/balancing/kernel-hash.js';
 import { createScheduler } from '../../../src/dataplane/balancing/schedulers.js';
-
-const backend = (host: string, weight = 100) => ({ key: `${host}:8080`, host, port: 8080, weight });
-
-function listener(id: string, over: Partial<KernelListener> = {}): KernelListener {
-  return {
-    id,
-    protocol: 'tcp',
-    vips: ['10.0.0.10'],
-    portFrom: 80,
-    portTo: 80,
-    keepPort: false,
-    groupId: 'sg',
-    fullNat: false,
-    idleTimeoutS: 900,
-    cps: 0,
-    mss: 0,
-    ...over,
-  };
-}
-
-function tagsOf() {
-  const l = new TagBook();
-  const g = new TagBook();
-  return { listener: (id: string) => l.get(id), group: (id: string) => g.get(id) };
-}
 
 test('jhash slots equal what nftables computed (jhash … mod 1021 seed 0x5eed0b5, read back from ct marks)', () => {
   // Measured on this kernel with `ct mark set jhash … mod 1021 seed 0x5eed0b5` and conntrack -L.
