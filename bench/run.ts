@@ -345,7 +345,9 @@ async function main(): Promise<void> {
     `${settings.jobTries} job tries per store size.${settings.quick ? ' **Quick mode (BENCH_QUICK=1): smoke test, numbers are not meaningful.**' : ''}`;
   const notes = [
     'Everything runs on loopback (127.0.0.1 for backends, HAProxy and nginx; OpenSLB VIPs from its own 127.0.x.0/24 pools) on the same machine as the load generators, so client, proxy and backend share the cores.',
-    'Other helpers were running builds and tests on this machine during the run; absolute numbers drift, compare ratios within this run only.',
+    load0[0] > 0.5
+      ? `The machine was busy when the run started (load average ${load0[0].toFixed(2)}); absolute numbers drift, compare ratios within this run only.`
+      : 'The machine was otherwise idle when the run started; absolute numbers still move between runs, so compare ratios within this run.',
     ...(workersFlag ? [] : ['`openslb serve --workers` does not exist in this build, so only the single-process OpenSLB was measured.']),
   ];
   const md = renderReport({

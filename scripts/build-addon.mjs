@@ -8,10 +8,15 @@ import { spawnSync } from 'node:child_process';
 // npm puts its own node-gyp on PATH for install scripts.
 const result = spawnSync('node-gyp', ['rebuild'], { stdio: 'inherit', shell: process.platform === 'win32' });
 if (result.status !== 0) {
-  const why = result.error ? result.error.message : `node-gyp exited with ${result.status ?? result.signal}`;
+  const missing = result.error && result.error.code === 'ENOENT';
+  const why = missing
+    ? 'node-gyp is not on PATH; npm provides it during `npm install`, or run `npx node-gyp rebuild` by hand'
+    : result.error
+      ? result.error.message
+      : `node-gyp exited with ${result.status ?? result.signal}`;
   console.warn(
     `openslb: the optional native addon was not built (${why}). OpenSLB works without it; ` +
       'listeners with Mss set cannot clamp the MSS, and user-space TCP relays in JS (slower). ' +
-      'Install python3, make and a C compiler, then reinstall to enable it.',
+      (missing ? '' : 'Install python3, make and a C compiler, then reinstall to enable it.'),
   );
 }
