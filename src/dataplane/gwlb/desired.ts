@@ -13,6 +13,7 @@ import type {
 } from '../../domain/gwlb-documents.js';
 import type { HealthCheckDoc } from '../../domain/nlb-documents.js';
 import { GWLB_LISTENER, GWLB_LOAD_BALANCER } from '../../domain/status-machines.js';
+import { gwlbScheduler, type GwlbSchedulerName } from '../../domain/schedulers.js';
 import { DEFAULT_TCP_IDLE_MS } from './flow-table.js';
 
 /** Listener statuses whose sockets should be open (the transitional ones finish when they are). */
@@ -36,7 +37,7 @@ export interface LeavingAppliance extends DesiredAppliance {
 
 export interface DesiredApplianceGroup {
   id: string;
-  scheduler: '5TCH' | '3TCH' | '2TCH';
+  scheduler: GwlbSchedulerName;
   rebalance: boolean;
   /** Connection draining: milliseconds, or undefined when draining is off. */
   drainMs: number | undefined;
@@ -126,7 +127,7 @@ function desiredGroup(id: string, g: GwlbServerGroupDoc): DesiredApplianceGroup 
       leaving.push(a);
     }
   }
-  const scheduler = (['5TCH', '3TCH', '2TCH'] as const).find((n) => n === (g.Scheduler ?? '').toUpperCase()) ?? '5TCH';
+  const scheduler = gwlbScheduler(g.Scheduler);
   const drain = g.ConnectionDrainConfig;
   const drainMs = drain?.ConnectionDrainEnabled ? Number(drain.ConnectionDrainTimeout ?? 300) * 1000 : undefined;
   const rebalance = (g.ServerFailoverMode ?? 'NoRebalance').toLowerCase() === 'rebalance';
