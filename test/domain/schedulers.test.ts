@@ -1,12 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  GWLB_SCHEDULERS,
-  NLB_SCHEDULERS,
-  gwlbScheduler,
-  kernelScheduler,
-  normalizeSchedulerName,
-} from '../../src/domain/schedulers.js';
+import { GWLB_SCHEDULERS, NLB_SCHEDULERS, gwlbScheduler, kernelScheduler, normalizeSchedulerName } from '../../src/domain/schedulers.js';
 
 test('scheduler names are case-insensitive and unknown names are not schedulers', () => {
   assert.equal(normalizeSchedulerName('wrr'), 'Wrr');
