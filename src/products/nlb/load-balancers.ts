@@ -13,7 +13,7 @@ import { isoSeconds } from '../../util/clock.js';
 import { newResourceId } from '../../util/ids.js';
 import { parseIpv4 } from '../../util/ipv4.js';
 import { settleEffects, startJob } from '../common/jobs.js';
-import { NLB_LOAD_BALANCER } from '../../domain/status-machines.js';
+import { NLB_LISTENER, NLB_LOAD_BALANCER } from '../../domain/status-machines.js';
 import {
   findResource,
   getResource,
@@ -51,7 +51,7 @@ type Ctx = Pick<ActionContext, 'db' | 'region'>;
  */
 export async function requireLoadBalancer(ctx: Ctx, id: string, opts: { forWrite: boolean }): Promise<LoadBalancerRow> {
   const lb = await getResource<LoadBalancerDoc>(ctx.db, 'nlb', LB_KIND, id, ctx.region.id, 'loadBalancer');
-  if (opts.forWrite && lb.status !== 'Active') throw errors.incorrectStatus('loadbalancer', id);
+  if (opts.forWrite && !NLB_LOAD_BALANCER.settled.has(lb.status)) throw errors.incorrectStatus('loadbalancer', id);
   return lb;
 }
 
@@ -111,7 +111,7 @@ export interface BusyCodes {
  */
 export async function requireChangeableLoadBalancer(ctx: Ctx, id: string, codes: BusyCodes): Promise<LoadBalancerRow> {
   const lb = await requireLoadBalancer(ctx, id, { forWrite: false });
-  refuseUnlessIdle(lb, codes, ['Active']);
+  refuseUnlessIdle(lb, codes, [...NLB_LOAD_BALANCER.settled]);
   return lb;
 }
 
@@ -582,9 +582,9 @@ const deleteLoadBalancer = defineAction({
       })
     ).filter((l) => l.parentId === lb.id || l.body.LoadBalancerId === lb.id);
     for (const listener of listeners) {
-      await updateResource(ctx.db, listener, { status: 'Deleting' }, stamp(ctx));
+      await updateResource(ctx.db, listener, { status: NLB_LISTENER.transitions.delete.via }, stamp(ctx));
     }
-    await updateResource(ctx.db, lb, { status: 'Deleting' }, stamp(ctx));
+    await updateResource(ctx.db, lb, { status: NLB_LOAD_BALANCER.transitions.delete.via }, stamp(ctx));
     const jobId = await startJob(ctx, {
       resourceType: LB_KIND,
       resourceId: lb.id,

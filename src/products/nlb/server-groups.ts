@@ -49,7 +49,7 @@ export async function requireServerGroup(
   opts: { forWrite: boolean },
 ): Promise<ServerGroupRow> {
   const group = await getResource<ServerGroupDoc>(ctx.db, 'nlb', SERVER_GROUP_KIND, id, ctx.region.id, 'serverGroup');
-  if (opts.forWrite && group.status !== 'Available') {
+  if (opts.forWrite && !NLB_SERVER_GROUP.settled.has(group.status)) {
     throw new ApiError('IncorrectStatus.serverGroup', `The status of servergroup [${id}] is incorrect.`);
   }
   return group;
