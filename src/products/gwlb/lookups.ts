@@ -10,7 +10,7 @@
 import type { ActionContext } from '../../gateway/action.js';
 import { errors } from '../../gateway/errors.js';
 import { getResource, listResources, type Db, type Resource, type WriteStamp } from '../common/resources.js';
-import { vipsInUse } from '../nlb/load-balancers.js';
+import { vipsInUse } from '../common/vips-in-use.js';
 import type { GwlbListenerDoc, GwlbLoadBalancerDoc, GwlbServerDoc, GwlbServerGroupDoc } from '../../domain/gwlb-documents.js';
 import { GWLB, LISTENER, LOAD_BALANCER, SERVER_GROUP } from '../../domain/kinds.js';
 import { GWLB_LISTENER, GWLB_LOAD_BALANCER, GWLB_SERVER_GROUP } from '../../domain/status-machines.js';

@@ -31,7 +31,8 @@ import {
 import { checkTags, NLB_TAG_LIMITS, tagListParam } from '../common/tag-params.js';
 import type { LoadBalancerDoc, ZoneMappingDoc } from '../../domain/nlb-documents.js';
 import { defaultResourceGroupId, RESOURCE_GROUP_ID } from '../common/resource-groups.js';
-import { findVpc, planZones, rejectDuplicateZones, requireEnoughZones } from './vip-pool.js';
+import { findVpc, planZones, rejectDuplicateZones, requireEnoughZones } from '../common/vip-pool.js';
+import { vipsInUse } from '../common/vips-in-use.js';
 import { withPublicAddresses } from './public-addresses.js';
 import { LISTENER, LOAD_BALANCER } from '../../domain/kinds.js';
 
@@ -71,29 +72,6 @@ export function loadBalancerVips(doc: LoadBalancerDoc): LoadBalancerVip[] {
 export async function listLoadBalancerVips(db: Db, regionId: string, id: string): Promise<LoadBalancerVip[]> {
   const lb = await findResource<LoadBalancerDoc>(db, 'nlb', LB_KIND, id, regionId);
   return lb ? loadBalancerVips(lb.body) : [];
-}
-
-/**
- * Every private IPv4 VIP held by any load balancer in the store (all regions, NLB and GWLB
- * alike): they all bind on this host, so an address is free only when nobody holds it.
- */
-export async function vipsInUse(db: Db): Promise<Set<string>> {
-  const rows = await db.selectFrom('resources').select(['body']).where('kind', '=', LB_KIND).execute();
-  const taken = new Set<string>();
-  for (const row of rows) {
-    const body = JSON.parse(row.body) as { ZoneMappings?: Array<Record<string, unknown>> };
-    for (const zone of body.ZoneMappings ?? []) {
-      if (typeof zone.PrivateIPv4Address === 'string') taken.add(zone.PrivateIPv4Address);
-      // An Internet NLB's public address is served on this host as well.
-      if (typeof zone.PublicIPv4Address === 'string') taken.add(zone.PublicIPv4Address);
-      // GWLB documents spell the same address `PrivateIpv4Address`.
-      if (typeof zone.PrivateIpv4Address === 'string') taken.add(zone.PrivateIpv4Address);
-      for (const address of (zone.LoadBalancerAddresses as Array<Record<string, unknown>> | undefined) ?? []) {
-        if (typeof address.PrivateIPv4Address === 'string') taken.add(address.PrivateIPv4Address);
-      }
-    }
-  }
-  return taken;
 }
 
 // --- status rules shared by every NLB mutation -------------------------------------------
