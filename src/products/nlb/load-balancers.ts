@@ -1,7 +1,7 @@
 /**
  * NLB instances: CreateLoadBalancer, GetLoadBalancerAttribute, ListLoadBalancers,
  * UpdateLoadBalancerAttribute, DeleteLoadBalancer, plus the lookups other families use
- * (requireLoadBalancer, the VIP list) and the status rules every NLB mutation shares.
+ * (requireLoadBalancer, its VIPs) and the status rules every NLB mutation shares.
  */
 import { randomInt } from 'node:crypto';
 import { isIPv6 } from 'node:net';
