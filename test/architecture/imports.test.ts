@@ -6,6 +6,8 @@
  *   - domain/ imports neither of them;
  *   - the two load balancer products (products/nlb, products/gwlb) never import each other: what
  *     both use lives in products/common/, which imports no product;
+ *   - metrics/ (the process registry, API and fault metrics) does not reach into the data
+ *     plane; the data plane's own metrics live in dataplane/metrics/;
  *   - no two folders import each other, directly or around a loop. A folder and its own
  *     subfolders count as one here (gateway/params may use gateway/errors.ts while the gateway
  *     uses its parameter decoder): the subfolder is a part of its parent, not a neighbour.
@@ -77,6 +79,7 @@ export function forbiddenImports(edges: readonly ImportEdge[]): string[] {
     ['products/common', 'products/nlb'],
     ['products/common', 'products/gwlb'],
     ['products/common', 'products/cas'],
+    ['metrics', 'dataplane'],
   ];
   return edges.filter((e) => rules.some(([a, b]) => inside(e.from, a) && inside(e.to, b))).map((e) => `${e.from} -> ${e.to}`);
 }
