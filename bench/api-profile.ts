@@ -13,14 +13,12 @@
 import { mkdtempSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import openApiCore from '@alicloud/openapi-core';
-import { ApiClient } from '../src/client/api-client.js';
+import { ApiClient, flatParams } from '../src/client/api-client.js';
 import { credentialsPath, readCredentialsFile } from '../src/accounts/credentials.js';
 import { cpuSeconds, portIsFree, sleep, startProcess, stopProcess, waitForPort } from './lib/processes.js';
 import { summarizeProfile } from './lib/cpu-profile.js';
 import { BENCH_ZONE_MAPPINGS, benchConfig } from './lib/openslb-instance.js';
 
-const { $OpenApiUtil } = openApiCore;
 const NLB_VERSION = '2022-04-30';
 const HOST = '127.0.0.1';
 const VIP_NET = 233; // 127.0.233.0/24 and 127.0.234.0/24: away from the tests' and the main bench's pools
@@ -90,7 +88,7 @@ try {
   for (let i = 0; i < 100 && !existsSync(credentialsPath(dataDir)); i++) await sleep(50);
   const client = new ApiClient({ endpoint: `http://${HOST}:${apiPort}`, ...(await readCredentialsFile(credentialsPath(dataDir))) });
   const call = async (action: string, params: Record<string, unknown> = {}): Promise<Record<string, any>> => {
-    const { body } = await client.call(NLB_VERSION, action, $OpenApiUtil.default.query(params) as Record<string, string>);
+    const { body } = await client.call(NLB_VERSION, action, flatParams(params));
     return body;
   };
   const waitForJob = async (jobId: string): Promise<void> => {

@@ -28,7 +28,8 @@ import { percentEncode } from '../src/gateway/percent-encode.js';
 import { parseForm } from '../src/gateway/form.js';
 import type { RawRequest } from '../src/gateway/signature/types.js';
 import { JobRunner } from '../src/jobs/runner.js';
-import { ApiMetrics, newRegistry } from '../src/metrics/api-metrics.js';
+import { ApiMetrics } from '../src/metrics/api-metrics.js';
+import { newRegistry } from '../src/metrics/registry.js';
 import { nlbProduct, NLB_VERSION } from '../src/products/nlb/index.js';
 import { isoSeconds, systemClock } from '../src/util/clock.js';
 

@@ -7,15 +7,13 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import openApiCore from '@alicloud/openapi-core';
-import { ApiClient } from '../../src/client/api-client.js';
+import { ApiClient, flatParams } from '../../src/client/api-client.js';
 import { credentialsPath, readCredentialsFile } from '../../src/accounts/credentials.js';
 import { startProcess, sleep, waitForPort, type Managed } from './processes.js';
 import { LOOPBACK } from './reference-proxies.js';
 
 export const NLB_VERSION = '2022-04-30';
 const CLI = 'dist/cli/main.js';
-const { $OpenApiUtil } = openApiCore;
 
 export interface OpenSlbOptions {
   name: string;
@@ -81,7 +79,7 @@ export class OpenSlbInstance {
 
   /** A signed NLB call; nested params (lists, objects) are flattened as the SDKs do. */
   async call(action: string, params: Record<string, unknown> = {}): Promise<Record<string, any>> {
-    const flat = $OpenApiUtil.default.query(params) as Record<string, string>;
+    const flat = flatParams(params);
     const { body } = await this.client!.call(NLB_VERSION, action, flat);
     return body;
   }

@@ -7,12 +7,12 @@ import type { Logger } from 'pino';
 import type { Transaction } from 'kysely';
 import { isStoreUnavailable, type Schema, type Store } from '../store/store.js';
 import type { Clock } from '../util/clock.js';
-import { FAILED } from '../domain/observations.js';
+import { FAILED, type ObservationState } from '../domain/observations.js';
 import type { DesiredStateCopy, DesiredStateSource } from './desired-state-copy.js';
 
 export interface Observation {
   objectId: string;
-  state: string; // e.g. bound | failed | healthy | unhealthy
+  state: ObservationState;
   reason?: string;
   detail?: unknown;
 }

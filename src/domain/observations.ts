@@ -4,13 +4,15 @@
  */
 
 /** A listener (or GWLB listener) a node runs as asked. */
-export const BOUND = 'bound';
+export const BOUND = 'bound' as const;
 /** A listener a node could not run; the row's reason says why (e.g. the port is taken). */
-export const FAILED = 'failed';
+export const FAILED = 'failed' as const;
 
 /** A backend's health verdict, as one node's checker saw it. */
-export const HEALTHY = 'healthy';
-export const UNHEALTHY = 'unhealthy';
+export const HEALTHY = 'healthy' as const;
+export const UNHEALTHY = 'unhealthy' as const;
+
+export type ObservationState = typeof BOUND | typeof FAILED | typeof HEALTHY | typeof UNHEALTHY;
 
 /**
  * The object a backend's health verdict is recorded under:

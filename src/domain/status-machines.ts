@@ -21,6 +21,8 @@ export interface Transition {
 
 export interface StatusMachine<T extends string> {
   transitions: Readonly<Record<T, Transition>>;
+  /** Statuses in which the resource rests between changes and accepts the next one (no job is settling it). */
+  settled: ReadonlySet<string>;
   /** Statuses whose resource the data plane runs (for the kinds the data plane filters by status). */
   bound?: ReadonlySet<string>;
 }
@@ -41,7 +43,12 @@ export const NLB_LOAD_BALANCER = {
     // A load balancer the data plane could not take on stays, as CreateFailed, until deleted.
     create: { via: 'Provisioning', onSuccess: to('Active'), onFailure: to('CreateFailed') },
     configure: { via: 'Configuring', onSuccess: to('Active'), onFailure: to('Active') },
+    // Its listeners are deleted with it (each through NLB_LISTENER's delete).
+    delete: { via: 'Deleting', onSuccess: 'gone', onFailure: 'previous' },
   },
+  // Changes to an NLB and to what hangs off it wait for Active; deleting also takes Inactive
+  // and CreateFailed (see DeleteLoadBalancer).
+  settled: new Set(['Active']),
   // Inactive: listeners do not forward.
   bound: new Set(['Active', 'Configuring']),
 } as const satisfies StatusMachine<string>;
@@ -56,6 +63,7 @@ export const NLB_LISTENER = {
     stop: { via: 'Stopping', onSuccess: to('Stopped'), onFailure: to('Running') },
     delete: { via: 'Deleting', onSuccess: 'gone', onFailure: 'previous' },
   },
+  settled: new Set(['Running', 'Stopped']),
   bound: new Set(['Running', 'Provisioning', 'Configuring', 'Starting']),
 } as const satisfies StatusMachine<string>;
 
@@ -65,6 +73,7 @@ export const NLB_SERVER_GROUP = {
     create: { via: 'Creating', onSuccess: to('Available'), onFailure: 'gone' },
     configure: { via: 'Configuring', onSuccess: to('Available'), onFailure: to('Available') },
   },
+  settled: new Set(['Available']),
 } as const satisfies StatusMachine<string>;
 
 export const NLB_SECURITY_POLICY = {
@@ -73,6 +82,7 @@ export const NLB_SECURITY_POLICY = {
     create: { via: 'Configuring', onSuccess: to('Available'), onFailure: to('Available') },
     configure: { via: 'Configuring', onSuccess: to('Available'), onFailure: to('Available') },
   },
+  settled: new Set(['Available']),
 } as const satisfies StatusMachine<string>;
 
 // --- GWLB (2024-04-15) -----------------------------------------------------------------------
@@ -84,6 +94,7 @@ export const GWLB_LOAD_BALANCER = {
     create: { via: 'Provisioning', onSuccess: to('Active'), onFailure: 'gone' },
     configure: { via: 'Configuring', onSuccess: 'previous', onFailure: 'previous' },
   },
+  settled: new Set(['Active']),
   // Inactive: listeners do not forward.
   bound: new Set(['Active', 'Configuring']),
 } as const satisfies StatusMachine<string>;
@@ -94,6 +105,7 @@ export const GWLB_LISTENER = {
     configure: { via: 'Configuring', onSuccess: 'previous', onFailure: 'previous' },
     delete: { via: 'Deleting', onSuccess: 'gone', onFailure: 'previous' },
   },
+  settled: new Set(['Running']),
   bound: new Set(['Running', 'Provisioning', 'Configuring']),
 } as const satisfies StatusMachine<string>;
 
@@ -102,4 +114,12 @@ export const GWLB_SERVER_GROUP = {
     create: { via: 'Creating', onSuccess: to('Available'), onFailure: 'gone' },
     configure: { via: 'Configuring', onSuccess: 'previous', onFailure: 'previous' },
   },
+  settled: new Set(['Available']),
 } as const satisfies StatusMachine<string>;
+
+/**
+ * A GWLB server (an appliance in a server group's document, not a resource row of its own):
+ * the statuses in which it may take new flows, health permitting. Draining and Removing
+ * servers keep their existing flows only.
+ */
+export const GWLB_SERVER_SERVING_STATUSES: ReadonlySet<string> = new Set(['Adding', 'Available', 'Replacing', 'Configuring']);

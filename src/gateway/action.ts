@@ -34,7 +34,11 @@ export interface ActionContext {
   revision: number;
   /** The request's ClientToken, or its RequestId when none was sent (as the cloud does). */
   clientToken: string;
-  /** Brings job statuses up to date before a read reports them. */
+  /**
+   * Before a read reports statuses: lets the job runner settle the jobs the data plane has
+   * applied (the runner's write, in its own transaction; see "Reads settle finished jobs" in
+   * the README). Never throws: a read answers from committed rows if that pass fails.
+   */
   refreshJobs: () => Promise<unknown>;
 }
 

@@ -1,5 +1,5 @@
 /** API counters and latency, exposed on the admin listener's /metrics. */
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Histogram, type Registry } from 'prom-client';
 
 export class ApiMetrics {
   readonly requests: Counter<'product' | 'action' | 'code'>;
@@ -25,13 +25,4 @@ export class ApiMetrics {
     this.requests.inc({ product, action, code });
     this.latency.observe({ product, action }, seconds);
   }
-}
-
-export function newRegistry(): Registry {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'openslb_' });
-  // prom-client names three gauges `*_total`, which Prometheus reserves for counters (promtool
-  // rejects them); its openslb_nodejs_active_resources{type} says the same, correctly named.
-  for (const name of ['active_handles', 'active_requests', 'active_resources']) registry.removeSingleMetric(`openslb_nodejs_${name}_total`);
-  return registry;
 }

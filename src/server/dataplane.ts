@@ -11,8 +11,8 @@ import { DataPlaneNode, type Observation, type Reconciler } from '../dataplane/n
 import { DesiredStateCopy, DesiredStateSource } from '../dataplane/desired-state-copy.js';
 import { NlbReconciler } from '../dataplane/nlb/reconciler.js';
 import type { ProbeFn } from '../dataplane/health/checker.js';
-import { registerDataPlaneMetrics } from '../metrics/dataplane-metrics.js';
-import { registerGwlbMetrics } from '../metrics/gwlb-metrics.js';
+import { registerDataPlaneMetrics } from '../dataplane/metrics/nlb-metrics.js';
+import { registerGwlbMetrics } from '../dataplane/metrics/gwlb-metrics.js';
 import type { Store } from '../store/store.js';
 import type { Clock } from '../util/clock.js';
 import { systemScheduler, type Scheduler as TimerScheduler } from '../util/scheduler.js';

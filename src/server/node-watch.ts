@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { Gauge, type Registry } from 'prom-client';
 import { isStoreUnavailable, type Store } from '../store/store.js';
 import type { Clock } from '../util/clock.js';
+import { HEALTHY, UNHEALTHY } from '../domain/observations.js';
 
 export interface NodeView {
   nodeId: string;
@@ -40,13 +41,13 @@ export async function listNodes(
       .selectFrom('observations')
       .select(['node_id', 'object_id', 'state', 'reason'])
       .where('object_id', 'like', `${HEALTH_PREFIX}%`)
-      .where('state', 'in', ['healthy', 'unhealthy'])
+      .where('state', 'in', [HEALTHY, UNHEALTHY])
       .orderBy('object_id')
       .execute();
     for (const v of verdicts) {
       let h = health.get(v.node_id);
       if (!h) health.set(v.node_id, (h = { healthy: 0, unhealthy: [] }));
-      if (v.state === 'healthy') h.healthy++;
+      if (v.state === HEALTHY) h.healthy++;
       else h.unhealthy.push({ target: v.object_id.slice(HEALTH_PREFIX.length), reason: v.reason });
     }
   }

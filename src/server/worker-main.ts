@@ -7,7 +7,7 @@
 import cluster from 'node:cluster';
 import pino from 'pino';
 import { prettyStream } from './pretty-log.js';
-import { newRegistry } from '../metrics/api-metrics.js';
+import { newRegistry } from '../metrics/registry.js';
 import { openStore } from '../store/store.js';
 import { systemClock } from '../util/clock.js';
 import { splitHostPort } from '../config/load.js';

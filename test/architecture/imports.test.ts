@@ -4,6 +4,10 @@
  *   - products/ (the API) and dataplane/ (forwarding) never import each other; they meet in
  *     the store and share vocabulary through domain/;
  *   - domain/ imports neither of them;
+ *   - the two load balancer products (products/nlb, products/gwlb) never import each other: what
+ *     both use lives in products/common/, which imports no product;
+ *   - metrics/ (the process registry, API and fault metrics) does not reach into the data
+ *     plane; the data plane's own metrics live in dataplane/metrics/;
  *   - no two folders import each other, directly or around a loop. A folder and its own
  *     subfolders count as one here (gateway/params may use gateway/errors.ts while the gateway
  *     uses its parameter decoder): the subfolder is a part of its parent, not a neighbour.
@@ -70,6 +74,12 @@ export function forbiddenImports(edges: readonly ImportEdge[]): string[] {
     ['products', 'dataplane'],
     ['domain', 'products'],
     ['domain', 'dataplane'],
+    ['products/gwlb', 'products/nlb'],
+    ['products/nlb', 'products/gwlb'],
+    ['products/common', 'products/nlb'],
+    ['products/common', 'products/gwlb'],
+    ['products/common', 'products/cas'],
+    ['metrics', 'dataplane'],
   ];
   return edges.filter((e) => rules.some(([a, b]) => inside(e.from, a) && inside(e.to, b))).map((e) => `${e.from} -> ${e.to}`);
 }
@@ -140,12 +150,19 @@ test('the rules catch a data plane file importing the API layer, and a folder lo
     { from: 'domain/k.ts', to: 'util/clock.js' },
     { from: 'gateway/params/decode.ts', to: 'gateway/errors.js' },
     { from: 'gateway/pipeline.ts', to: 'gateway/params/decode.js' },
+    { from: 'products/gwlb/tags.ts', to: 'products/nlb/tags.js' },
+    { from: 'products/gwlb/servers.ts', to: 'products/common/server-address.js' },
+    { from: 'products/common/tagging.ts', to: 'products/cas/certificates.js' },
   ];
-  assert.deepEqual(forbiddenImports(edges), ['dataplane/nlb/x.ts -> products/nlb/y.js']);
+  assert.deepEqual(forbiddenImports(edges), [
+    'dataplane/nlb/x.ts -> products/nlb/y.js',
+    'products/gwlb/tags.ts -> products/nlb/tags.js',
+    'products/common/tagging.ts -> products/cas/certificates.js',
+  ]);
   assert.deepEqual(folderCycles(edges), ['products/cas <-> products/nlb']);
 });
 
-test('src/: products and dataplane never import each other, domain imports neither', () => {
+test('src/: products and dataplane never import each other, domain imports neither, NLB and GWLB share only common/', () => {
   const edges = srcEdges();
   assert.ok(edges.length > 100, `read only ${edges.length} imports: the reader is broken`);
   assert.deepEqual(forbiddenImports(edges), []);

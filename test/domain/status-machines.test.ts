@@ -76,3 +76,14 @@ test('every machine: a transitional status is never a settled one, and creation 
     assert.notEqual(create.onFailure, 'previous', name);
   }
 });
+
+test('every machine: a resource accepts a change only in a settled status, which a successful creation reaches and no job in flight holds', () => {
+  for (const [name, m] of Object.entries(machines)) {
+    assert.ok(m.settled.size > 0, `${name} has settled statuses`);
+    for (const [kind, t] of Object.entries(m.transitions)) {
+      assert.ok(!m.settled.has(t.via), `${name}.${kind}: a change in flight (${t.via}) must refuse the next one`);
+    }
+    const create = (m.transitions as Record<string, { onSuccess: { status: string } | string }>).create.onSuccess;
+    if (typeof create === 'object') assert.ok(m.settled.has(create.status), `${name}: created resources settle in ${create.status}`);
+  }
+});

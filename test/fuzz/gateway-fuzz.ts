@@ -11,30 +11,20 @@
  * Used by test/gateway/fuzz.test.ts (a few thousand cases in `npm test`) and by
  * test/fuzz/run.ts (`npm run fuzz`, 100,000 cases and a tally).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import fc from 'fast-check';
 import pino from 'pino';
 import type { FastifyInstance } from 'fastify';
-import { defaultConfig } from '../../src/config/config.js';
-import { ensureRootKey } from '../../src/accounts/credentials.js';
-import { RamService } from '../../src/accounts/ram-service.js';
 import type { ActionDef, Product } from '../../src/gateway/action.js';
-import { CallerCache } from '../../src/gateway/caller-cache.js';
-import { ApiGateway } from '../../src/gateway/pipeline.js';
-import { buildApiServer } from '../../src/gateway/server.js';
 import type { AnySpec, Fields } from '../../src/gateway/params/spec.js';
 import { percentEncode } from '../../src/gateway/percent-encode.js';
 import { rpcSignature, rpcStringToSign } from '../../src/gateway/signature/rpc.js';
-import { StoreNonceRegistry } from '../../src/gateway/signature/store-nonce-registry.js';
 import { casProduct } from '../../src/products/cas/index.js';
 import { gwlbProduct } from '../../src/products/gwlb/index.js';
 import { nlbProduct } from '../../src/products/nlb/index.js';
-import { openStore, type Store } from '../../src/store/store.js';
+import type { Store } from '../../src/store/store.js';
 import { isoSeconds } from '../../src/util/clock.js';
+import { startBareGateway } from '../support/bare-gateway.js';
 import { startRecorder, type RecordedRequest } from '../support/recorder.js';
 import { NLB, TEST_ACCESS_KEY_ID, TEST_ACCESS_KEY_SECRET, callApi } from '../support/server.js';
 
@@ -59,35 +49,16 @@ export interface FuzzTarget {
 
 /** A gateway on a fresh SQLite store, with the root key the signed cases use. */
 export async function startFuzzTarget(): Promise<FuzzTarget> {
-  const dir = mkdtempSync(join(tmpdir(), `openslb-fuzz-${process.pid}-`));
-  const config = defaultConfig();
-  config.dataDir = dir;
-  const store = await openStore({ dataDir: dir });
   const log = pino({ level: process.env.OPENSLB_FUZZ_LOG ?? 'silent' });
-  const env = { ALIBABA_CLOUD_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET: TEST_ACCESS_KEY_SECRET };
-  const rootKey = await ensureRootKey(store, { env, log: { info: () => {}, warn: () => {} } });
-  const gateway = new ApiGateway({
-    config,
-    clock: { now: () => Date.now() },
-    store,
-    products: PRODUCTS,
-    accountId: rootKey.accountId,
-    callers: new CallerCache(new RamService(store, { now: () => Date.now() })),
-    nonces: new StoreNonceRegistry(store),
-    log,
-  });
-  const app = buildApiServer(gateway, config.api);
-  await app.listen({ host: '127.0.0.1', port: 0 });
+  const gateway = await startBareGateway({ products: PRODUCTS, log });
   return {
-    app,
-    port: (app.server.address() as AddressInfo).port,
-    store,
+    app: gateway.app,
+    port: gateway.port,
+    store: gateway.store,
     seeds: await recordSeeds(),
     async close() {
       agent.destroy();
-      await app.close();
-      await store.close();
-      rmSync(dir, { recursive: true, force: true });
+      await gateway.close();
     },
   };
 }

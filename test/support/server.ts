@@ -6,17 +6,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import openApiCore from '@alicloud/openapi-core';
-import * as $dara from '@darabonba/typescript';
+import { ApiClient, flatParams } from '../../src/client/api-client.js';
 import { defaultConfig, type Config } from '../../src/config/config.js';
 import { startOpenSlb, type RunningOpenSlb } from '../../src/server/openslb.js';
 import type { Clock } from '../../src/util/clock.js';
 import type { Scheduler } from '../../src/util/scheduler.js';
 import type { Product } from '../../src/gateway/action.js';
 import type { ConsoleOptions } from '../../src/console/index.js';
-
-const { $OpenApiUtil } = openApiCore;
-const OpenApi = openApiCore.default;
 
 export const TEST_ACCESS_KEY_ID = 'LTAItestRootKey0000000001';
 export const TEST_ACCESS_KEY_SECRET = 'testRootSecret0000000000000001';
@@ -87,7 +83,8 @@ export interface CallOptions {
 
 /**
  * Calls an action exactly as the official generated SDK does (openapi-core callApi, RPC style,
- * formData). Resolves with the reply body; rejects with openapi-core's ClientError/ServerError.
+ * formData), through the CLI's own client. Resolves with the reply body; rejects with
+ * openapi-core's ClientError/ServerError.
  */
 export async function callApi(
   server: Pick<TestServer, 'host' | 'port'>,
@@ -96,34 +93,14 @@ export async function callApi(
   params: Record<string, unknown> = {},
   opts: CallOptions = {},
 ): Promise<Record<string, any>> {
-  const client = new OpenApi(
-    new $OpenApiUtil.Config({
-      accessKeyId: opts.accessKeyId ?? TEST_ACCESS_KEY_ID,
-      accessKeySecret: opts.accessKeySecret ?? TEST_ACCESS_KEY_SECRET,
-      endpoint: `${server.host}:${server.port}`,
-      protocol: 'http',
-      regionId: 'cn-hangzhou',
-      ...(opts.signatureAlgorithm ? { signatureAlgorithm: opts.signatureAlgorithm } : {}),
-    }),
-  );
-  const flat = $OpenApiUtil.default.query(params) as Record<string, string>;
-  const request = new $OpenApiUtil.OpenApiRequest(opts.placement === 'query' ? { query: flat } : { body: flat });
-  const result = await client.callApi(
-    new $OpenApiUtil.Params({
-      action,
-      version,
-      protocol: 'HTTPS',
-      pathname: '/',
-      method: opts.method ?? 'POST',
-      authType: 'AK',
-      style: 'RPC',
-      reqBodyType: 'formData',
-      bodyType: 'json',
-    }),
-    request,
-    new $dara.RuntimeOptions({}),
-  );
-  return result.body as Record<string, any>;
+  const client = new ApiClient({
+    endpoint: `${server.host}:${server.port}`,
+    accessKeyId: opts.accessKeyId ?? TEST_ACCESS_KEY_ID,
+    accessKeySecret: opts.accessKeySecret ?? TEST_ACCESS_KEY_SECRET,
+    ...(opts.signatureAlgorithm ? { signatureAlgorithm: opts.signatureAlgorithm } : {}),
+  });
+  const { body } = await client.call(version, action, flatParams(params), { placement: opts.placement, method: opts.method });
+  return body as Record<string, any>;
 }
 
 export const NLB = '2022-04-30';

@@ -5,19 +5,18 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
-import { startTestServer, type TestServer } from '../support/server.js';
-import { TerraformProvider, planDiff } from '../support/terraform-provider.js';
+import { type TestServer } from '../support/server.js';
+import { planDiff, type TerraformProvider } from '../support/terraform-provider.js';
+import { clientToken, startTerraformTarget } from '../support/terraform-target.js';
 
 let server: TestServer;
 let tf: TerraformProvider;
 before(async () => {
-  server = await startTestServer();
-  tf = new TerraformProvider({ endpoint: `${server.host}:${server.port}` });
+  ({ server, tf } = await startTerraformTarget());
 });
 after(() => server?.stop());
 
-const token = () => randomUUID();
+const token = clientToken;
 const tagList = (tags: Record<string, string>) => Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
 const tagMap = (tags: any[] | undefined) => Object.fromEntries((tags ?? []).map((t) => [t.Key, t.Value]));
 

@@ -5,9 +5,9 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
-import { callApi, startTestServer, type TestServer } from '../support/server.js';
-import { NLB_VERSION, TerraformProvider, planDiff } from '../support/terraform-provider.js';
+import { callApi, type TestServer } from '../support/server.js';
+import { NLB_VERSION, planDiff, type TerraformProvider } from '../support/terraform-provider.js';
+import { clientToken, startTerraformTarget } from '../support/terraform-target.js';
 import { makeTestPki, type TestPki } from '../products/cas/openssl.js';
 
 const CAS = '2020-04-07';
@@ -16,13 +16,12 @@ let tf: TerraformProvider;
 let lbId: string;
 let pki: TestPki;
 before(async () => {
-  server = await startTestServer({
+  ({ server, tf } = await startTerraformTarget({
     // A vSwitch CIDR that holds the backends below, so their zone is known.
     configure: (c) => {
       c.regions[0].vpcs[0].vSwitches[0].cidr = '127.0.5.0/24';
     },
-  });
-  tf = new TerraformProvider({ endpoint: `${server.host}:${server.port}` });
+  }));
   const lb = await tf.nlb('CreateLoadBalancer', {
     ClientToken: token(),
     AddressType: 'Intranet',
@@ -42,7 +41,7 @@ before(async () => {
 });
 after(() => server?.stop());
 
-const token = () => randomUUID();
+const token = clientToken;
 const job = async (reply: Record<string, any>) => {
   await tf.waitJob(NLB_VERSION, reply);
   return reply;

@@ -5,20 +5,19 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
-import { startTestServer, type TestServer } from '../support/server.js';
-import { NLB_VERSION, TerraformProvider, planDiff } from '../support/terraform-provider.js';
+import { type TestServer } from '../support/server.js';
+import { NLB_VERSION, planDiff, type TerraformProvider } from '../support/terraform-provider.js';
+import { clientToken, startTerraformTarget } from '../support/terraform-target.js';
 import { startTcpBackend, tcpRoundTrip } from '../support/backends.js';
 
 let server: TestServer;
 let tf: TerraformProvider;
 before(async () => {
-  server = await startTestServer();
-  tf = new TerraformProvider({ endpoint: `${server.host}:${server.port}` });
+  ({ server, tf } = await startTerraformTarget());
 });
 after(() => server?.stop());
 
-const token = () => randomUUID();
+const token = clientToken;
 
 // --- the provider's alicloud_nlb_load_balancer, replayed ---------------------------------------
 

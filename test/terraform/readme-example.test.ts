@@ -6,10 +6,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { randomUUID } from 'node:crypto';
 import { startTcpBackend, tcpRoundTrip, type TcpBackend } from '../support/backends.js';
-import { startTestServer, type TestServer } from '../support/server.js';
-import { NLB_VERSION, TerraformProvider, planDiff } from '../support/terraform-provider.js';
+import { type TestServer } from '../support/server.js';
+import { NLB_VERSION, planDiff, type TerraformProvider } from '../support/terraform-provider.js';
+import { clientToken, startTerraformTarget } from '../support/terraform-target.js';
 import { fencedBlocks, parseHcl, type HclBlock, type HclBody, type HclValue } from './hcl.js';
 
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
@@ -19,14 +19,13 @@ let server: TestServer;
 let tf: TerraformProvider;
 let backend: TcpBackend;
 before(async () => {
-  server = await startTestServer({
+  ({ server, tf } = await startTerraformTarget({
     // VIP pools of this test's own, so port 8080 on the first VIP is free of other tests' NLBs.
     configure: (c) => {
       c.regions[0].vpcs[0].vSwitches[0].vipPool = '127.0.77.0/24';
       c.regions[0].vpcs[0].vSwitches[1].vipPool = '127.0.78.0/24';
     },
-  });
-  tf = new TerraformProvider({ endpoint: `${server.host}:${server.port}` });
+  }));
   backend = await startTcpBackend('127.0.3.80', 'readme-backend', 18080);
 });
 after(async () => {
@@ -34,7 +33,7 @@ after(async () => {
   await server?.stop();
 });
 
-const token = () => randomUUID();
+const token = clientToken;
 
 test('the provider block points the nlb and gwlb endpoints at OpenSLB over HTTP', () => {
   const [provider] = parseHcl(providerHcl);

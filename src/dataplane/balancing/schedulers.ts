@@ -39,20 +39,10 @@ import { hashFiveTupleSymmetric, hashFourTuple, hashSourceIp, hashThreeTupleSymm
 import { MaglevTable, compactMaglevTableSize } from './maglev.js';
 import { kernelFourTupleSlot, kernelSourceSlot } from './kernel-hash.js';
 import { DEFAULT_QUIC_CID_LENGTH, hashQuicCid } from './quic.js';
+import { normalizeSchedulerName, type SchedulerName } from '../../domain/schedulers.js';
 
 export { eligibleBackends } from './backend.js';
 export type { Backend } from './backend.js';
-
-export type SchedulerName = 'Wrr' | 'Rr' | 'Wlc' | 'Sch' | 'Tch' | 'Qch' | '5TCH' | '3TCH' | '2TCH';
-
-export const SCHEDULER_NAMES: readonly SchedulerName[] = ['Wrr', 'Rr', 'Wlc', 'Sch', 'Tch', 'Qch', '5TCH', '3TCH', '2TCH'];
-
-/** The canonical spelling of a scheduler name, or undefined when it is not one. */
-export function normalizeSchedulerName(name: string): SchedulerName | undefined {
-  const lower = name.toLowerCase();
-  for (const n of SCHEDULER_NAMES) if (n.toLowerCase() === lower) return n;
-  return undefined;
-}
 
 export interface FlowInfo {
   srcIp: string;

@@ -12,15 +12,14 @@ import type {
   GwlbServerGroupDoc,
 } from '../../domain/gwlb-documents.js';
 import type { HealthCheckDoc } from '../../domain/nlb-documents.js';
-import { GWLB_LISTENER, GWLB_LOAD_BALANCER } from '../../domain/status-machines.js';
+import { GWLB_LISTENER, GWLB_LOAD_BALANCER, GWLB_SERVER_SERVING_STATUSES } from '../../domain/status-machines.js';
+import { gwlbScheduler, type GwlbSchedulerName } from '../../domain/schedulers.js';
 import { DEFAULT_TCP_IDLE_MS } from './flow-table.js';
 
 /** Listener statuses whose sockets should be open (the transitional ones finish when they are). */
 const BOUND_LISTENER_STATUSES = GWLB_LISTENER.bound;
 /** Load balancer statuses whose VIPs carry traffic (Inactive: listeners do not forward). */
 const SERVING_LB_STATUSES = GWLB_LOAD_BALANCER.bound;
-/** Server statuses that may take new flows (health permitting). */
-const SERVING_SERVER_STATUSES = new Set(['Adding', 'Available', 'Replacing', 'Configuring']);
 
 export interface DesiredAppliance {
   /** `<ip>:<port>`: the Maglev key and flow pin identity. */
@@ -36,7 +35,7 @@ export interface LeavingAppliance extends DesiredAppliance {
 
 export interface DesiredApplianceGroup {
   id: string;
-  scheduler: '5TCH' | '3TCH' | '2TCH';
+  scheduler: GwlbSchedulerName;
   rebalance: boolean;
   /** Connection draining: milliseconds, or undefined when draining is off. */
   drainMs: number | undefined;
@@ -118,7 +117,7 @@ function desiredGroup(id: string, g: GwlbServerGroupDoc): DesiredApplianceGroup 
   const servers: DesiredAppliance[] = [];
   const leaving: LeavingAppliance[] = [];
   for (const s of g.Servers ?? []) {
-    if (SERVING_SERVER_STATUSES.has(s.Status)) {
+    if (GWLB_SERVER_SERVING_STATUSES.has(s.Status)) {
       servers.push(appliance(s));
     } else if (s.Status === 'Draining' || s.Status === 'Removing') {
       const a: LeavingAppliance = appliance(s);
@@ -126,7 +125,7 @@ function desiredGroup(id: string, g: GwlbServerGroupDoc): DesiredApplianceGroup 
       leaving.push(a);
     }
   }
-  const scheduler = (['5TCH', '3TCH', '2TCH'] as const).find((n) => n === (g.Scheduler ?? '').toUpperCase()) ?? '5TCH';
+  const scheduler = gwlbScheduler(g.Scheduler);
   const drain = g.ConnectionDrainConfig;
   const drainMs = drain?.ConnectionDrainEnabled ? Number(drain.ConnectionDrainTimeout ?? 300) * 1000 : undefined;
   const rebalance = (g.ServerFailoverMode ?? 'NoRebalance').toLowerCase() === 'rebalance';

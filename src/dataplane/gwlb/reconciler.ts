@@ -24,7 +24,7 @@ import type { Clock } from '../../util/clock.js';
 import type { Scheduler as TimerScheduler, TimerHandle } from '../../util/scheduler.js';
 import { HealthChecker, isForwardable, type HealthChange, type HealthTarget, type ProbeFn } from '../health/checker.js';
 import type { Observation, Reconciler } from '../node.js';
-import { healthObservationKey, HEALTHY, UNHEALTHY } from '../../domain/observations.js';
+import { BOUND, FAILED, healthObservationKey, HEALTHY, UNHEALTHY } from '../../domain/observations.js';
 import { DEFAULT_GWLB_OPTION_CLASS } from './geneve.js';
 import { gwlbDesiredFromRows, type DesiredGwlbListener, type GwlbRows } from './desired.js';
 import { ResourceCache } from '../resource-cache.js';
@@ -115,7 +115,7 @@ export class GwlbReconciler implements Reconciler {
     this.updateGroups(desired);
     if (this.bpfPending && desired.length > 0) {
       const failed = await this.startBpf();
-      if (failed) return desired.map((d) => ({ objectId: d.id, state: 'failed', reason: failed }));
+      if (failed) return desired.map((d) => ({ objectId: d.id, state: FAILED, reason: failed }));
     }
     if (this.bpf) return this.applyBpf(desired, this.bpf);
     const wanted = new Set(desired.map((d) => d.id));
@@ -129,11 +129,11 @@ export class GwlbReconciler implements Reconciler {
     for (const d of desired) {
       try {
         await this.applyListener(d);
-        observations.push({ objectId: d.id, state: 'bound' });
+        observations.push({ objectId: d.id, state: BOUND });
       } catch (err) {
         const reason = (err as Error).message;
         this.opts.log?.warn({ listenerId: d.id, reason }, 'gwlb listener could not be applied');
-        observations.push({ objectId: d.id, state: 'failed', reason });
+        observations.push({ objectId: d.id, state: FAILED, reason });
       }
     }
     this.dropUnusedGroups();
@@ -172,7 +172,7 @@ export class GwlbReconciler implements Reconciler {
     const observations: Observation[] = [];
     for (const d of desired) {
       if (d.vips.length === 0) {
-        observations.push({ objectId: d.id, state: 'failed', reason: 'the load balancer has no VIP' });
+        observations.push({ objectId: d.id, state: FAILED, reason: 'the load balancer has no VIP' });
         continue;
       }
       this.bpfListeners.set(d.id, {
@@ -188,10 +188,10 @@ export class GwlbReconciler implements Reconciler {
     for (const id of this.bpfListeners.keys()) {
       const reason = errors.get(id);
       if (reason === undefined) {
-        observations.push({ objectId: id, state: 'bound' });
+        observations.push({ objectId: id, state: BOUND });
       } else {
         this.opts.log?.warn({ listenerId: id, reason }, 'gwlb listener could not be applied');
-        observations.push({ objectId: id, state: 'failed', reason });
+        observations.push({ objectId: id, state: FAILED, reason });
       }
     }
     this.dropUnusedGroups();

@@ -4,15 +4,7 @@
  * objects.
  */
 
-/** Schedulers nftables can express (numgen / jhash maps). `qch` needs the QUIC payload: user space. */
-export type KernelScheduler = 'Wrr' | 'Rr' | 'Wlc' | 'Sch' | 'Tch';
-
-const KERNEL_SCHEDULERS: Record<string, KernelScheduler> = { wrr: 'Wrr', rr: 'Rr', wlc: 'Wlc', sch: 'Sch', tch: 'Tch' };
-
-/** The kernel spelling of a scheduler name, or undefined when only user space can run it. */
-export function kernelScheduler(name: string): KernelScheduler | undefined {
-  return KERNEL_SCHEDULERS[name.toLowerCase()];
-}
+import type { KernelScheduler } from '../../domain/schedulers.js';
 
 export interface KernelBackend {
   /** `ip:port`, the same key the user-space engine's Maglev table is built from. */

@@ -9,8 +9,10 @@ import type { Logger } from 'pino';
 import type { Scheduler as TimerScheduler, TimerHandle } from '../../util/scheduler.js';
 import { parseIpv4 } from '../../util/ipv4.js';
 import type { KernelEngine, KernelFlowCounts } from '../kernel/engine.js';
-import { kernelScheduler, type KernelGroup, type KernelListener, type KernelSnapshot } from '../kernel/snapshot.js';
+import type { KernelGroup, KernelListener, KernelSnapshot } from '../kernel/snapshot.js';
+import { kernelScheduler } from '../../domain/schedulers.js';
 import type { Observation } from '../node.js';
+import { BOUND, FAILED } from '../../domain/observations.js';
 import type { DesiredListener } from './desired.js';
 import { newListenerCounters, type ListenerCounters } from './listener-metrics.js';
 import type { ServerPool } from './server-pool.js';
@@ -108,7 +110,7 @@ export class KernelListeners {
       else changed.push(d);
     }
     if (changed.length === 0 && removed.length === 0) {
-      for (const d of keep) observations.push({ objectId: d.id, state: 'bound' });
+      for (const d of keep) observations.push({ objectId: d.id, state: BOUND });
       return observations;
     }
     const leaving = removed.map((id) => ({
@@ -157,7 +159,7 @@ export class KernelListeners {
           this.opts.log?.info({ listenerId: d.id, engine: 'kernel' }, 'listener forwarded by the kernel engine');
         this.programmed.set(d.id, { desired: d, version: d.version, bindKey: bindKey(d) });
       }
-      observations.push({ objectId: d.id, state: 'bound' });
+      observations.push({ objectId: d.id, state: BOUND });
     }
     this.scheduleWlc();
     this.scheduleFaults();
@@ -172,7 +174,7 @@ export class KernelListeners {
 
   private failed(d: DesiredListener, reason: string): Observation {
     this.opts.log?.warn({ listenerId: d.id, engine: 'kernel', reason }, 'listener could not be applied');
-    return { objectId: d.id, state: 'failed', reason };
+    return { objectId: d.id, state: FAILED, reason };
   }
 
   /**

@@ -9,7 +9,7 @@ import type { Clock } from '../../util/clock.js';
 import type { Scheduler as TimerScheduler } from '../../util/scheduler.js';
 import { HealthChecker, isForwardable, type HealthChange, type HealthTarget, type ProbeFn } from '../health/checker.js';
 import type { Observation, Reconciler } from '../node.js';
-import { healthObservationKey, HEALTHY, UNHEALTHY } from '../../domain/observations.js';
+import { BOUND, FAILED, healthObservationKey, HEALTHY, UNHEALTHY } from '../../domain/observations.js';
 import { alibabaTlvBytes, encodeProxyV2 } from './proxy-protocol.js';
 import { desiredFromRows, type DesiredListener, type DesiredServerGroup } from './desired.js';
 import { NlbSnapshotReader } from './snapshot.js';
@@ -136,7 +136,7 @@ export class NlbReconciler implements Reconciler {
       const running = this.listeners.get(d.id);
       // Nothing it is built from has changed: with thousands of listeners, most revisions are this.
       if (running && running.version === d.version) {
-        observations.push({ objectId: d.id, state: 'bound' });
+        observations.push({ objectId: d.id, state: BOUND });
         continue;
       }
       try {
@@ -148,12 +148,12 @@ export class NlbReconciler implements Reconciler {
             { listenerId: d.id, engine: 'userspace', why: this.kernel ? userspaceReason(d) : undefined },
             'listener forwarded by the user-space engine',
           );
-        observations.push({ objectId: d.id, state: 'bound' });
+        observations.push({ objectId: d.id, state: BOUND });
       } catch (err) {
         const reason = (err as Error).message;
         this.failed.set(d.id, reason);
         this.opts.log?.warn({ listenerId: d.id, reason }, 'listener could not be applied');
-        observations.push({ objectId: d.id, state: 'failed', reason });
+        observations.push({ objectId: d.id, state: FAILED, reason });
       }
     }
     if (this.kernel) observations.push(...(await this.kernel.sync(kernelSide)));

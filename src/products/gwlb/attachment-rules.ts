@@ -5,7 +5,7 @@
  */
 import { ApiError, errors } from '../../gateway/errors.js';
 import type { Db } from '../common/resources.js';
-import { vipsInUse } from '../nlb/load-balancers.js';
+import { vipsInUse } from '../common/vips-in-use.js';
 import { DEFAULT_TCP_IDLE_TIMEOUT } from './lookups.js';
 
 /** The flow table keys TCP idle timers on the 5-tuple; a coarser hash shares one timer among many flows. */

@@ -11,7 +11,7 @@ import { defineAction } from '../../gateway/action.js';
 import { p } from '../../gateway/params/spec.js';
 import { findResource } from '../common/resources.js';
 import { healthObservationKey, HEALTHY, UNHEALTHY } from '../../domain/observations.js';
-import { latestHealth, type Observed } from '../nlb/listener-health.js';
+import { latestHealth, type Observed } from '../common/health-observations.js';
 import { currentServers, LISTENER_KIND, PRODUCT, requireListener, SERVER_GROUP_KIND } from './lookups.js';
 import type { GwlbServerDoc, GwlbServerGroupDoc } from '../../domain/gwlb-documents.js';
 import { pageOf, pagingParams } from './paging.js';

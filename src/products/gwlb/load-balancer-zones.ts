@@ -7,7 +7,7 @@ import type { ActionContext } from '../../gateway/action.js';
 import { defineAction } from '../../gateway/action.js';
 import { p } from '../../gateway/params/spec.js';
 import { newResourceId } from '../../util/ids.js';
-import { findZoneVSwitch, planZones, rejectDuplicateZones } from '../nlb/vip-pool.js';
+import { findZoneVSwitch, planZones, rejectDuplicateZones } from '../common/vip-pool.js';
 import { addressesTaken, LB_KIND, requireLoadBalancer, requireSettled } from './lookups.js';
 import type { GwlbZoneMappingDoc } from '../../domain/gwlb-documents.js';
 import { changeWithJob } from './transitions.js';

@@ -11,7 +11,7 @@ import { isoSeconds } from '../../util/clock.js';
 import { newResourceId } from '../../util/ids.js';
 import { countResources, deleteResource, hasAllTags, listResources, tagsOf, type Tag } from '../common/resources.js';
 import { checkTags, GWLB_TAG_LIMITS, tagListParam, tagListParams, tagsSent } from '../common/tag-params.js';
-import { findVpc } from '../nlb/vip-pool.js';
+import { findVpc } from '../common/vip-pool.js';
 import { planZoneMappings, zoneMappingsParam } from './load-balancer-zones.js';
 import {
   DEFAULT_TRAFFIC_MODE,

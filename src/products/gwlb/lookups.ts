@@ -10,9 +10,10 @@
 import type { ActionContext } from '../../gateway/action.js';
 import { errors } from '../../gateway/errors.js';
 import { getResource, listResources, type Db, type Resource, type WriteStamp } from '../common/resources.js';
-import { vipsInUse } from '../nlb/load-balancers.js';
+import { vipsInUse } from '../common/vips-in-use.js';
 import type { GwlbListenerDoc, GwlbLoadBalancerDoc, GwlbServerDoc, GwlbServerGroupDoc } from '../../domain/gwlb-documents.js';
 import { GWLB, LISTENER, LOAD_BALANCER, SERVER_GROUP } from '../../domain/kinds.js';
+import { GWLB_LISTENER, GWLB_LOAD_BALANCER, GWLB_SERVER_GROUP } from '../../domain/status-machines.js';
 
 export const PRODUCT = GWLB;
 export const LB_KIND = LOAD_BALANCER;
@@ -37,16 +38,16 @@ export function requireServerGroup(ctx: Lookup, id: string): Promise<ServerGroup
   return getResource<GwlbServerGroupDoc>(ctx.db, PRODUCT, SERVER_GROUP_KIND, id, ctx.region.id, 'ServerGroup');
 }
 
-/** The status each family rests in between changes. */
-const SETTLED: Record<'LoadBalancer' | 'Listener' | 'ServerGroup', string> = {
-  LoadBalancer: 'Active',
-  Listener: 'Running',
-  ServerGroup: 'Available',
+/** The statuses each family rests in between changes. */
+const SETTLED: Record<'LoadBalancer' | 'Listener' | 'ServerGroup', ReadonlySet<string>> = {
+  LoadBalancer: GWLB_LOAD_BALANCER.settled,
+  Listener: GWLB_LISTENER.settled,
+  ServerGroup: GWLB_SERVER_GROUP.settled,
 };
 
 /** `IncorrectStatus.<kind>` unless the resource is settled. */
 export function requireSettled(row: Resource<unknown>, kind: keyof typeof SETTLED): void {
-  if (row.status !== SETTLED[kind]) throw errors.incorrectStatus(kind, row.id);
+  if (!SETTLED[kind].has(row.status)) throw errors.incorrectStatus(kind, row.id);
 }
 
 /** Every GWLB listener of the region, optionally only those matching `keep`. */

@@ -11,7 +11,7 @@ import { isoSeconds } from '../../util/clock.js';
 import { newResourceId } from '../../util/ids.js';
 import { countResources, deleteResource, hasAllTags, listResources, tagsOf, type Tag } from '../common/resources.js';
 import { checkTags, GWLB_TAG_LIMITS, tagListParam, tagListParams, tagsSent } from '../common/tag-params.js';
-import { findVpc } from '../nlb/vip-pool.js';
+import { findVpc } from '../common/vip-pool.js';
 import { checkIdleTimeoutFits } from './attachment-rules.js';
 import {
   connectionDrainConfigParam,
@@ -38,16 +38,16 @@ import { pageOf, pagingParams } from './paging.js';
 import { resourceGroupOrDefault } from './tags.js';
 import { changeWithJob, createWithJob } from './transitions.js';
 import { GWLB_SERVER_GROUP } from '../../domain/status-machines.js';
+import { GWLB_DEFAULT_SCHEDULER, GWLB_SCHEDULERS } from '../../domain/schedulers.js';
 
 /** 2–128 characters, starting with a letter; letters, digits, `.`, `_`, `-`. */
 const NAME = /^\p{L}[\p{L}\p{N}._-]{1,127}$/u;
-const SCHEDULERS = ['5TCH', '3TCH', '2TCH'] as const;
 const FAILOVER_MODES = ['NoRebalance', 'Rebalance'] as const;
 const GROUP_TYPES = ['Instance', 'Ip'] as const;
 
 const serverGroupId = p.string({ required: true, maxLength: 128 });
 const serverGroupName = p.string({ pattern: NAME });
-const scheduler = p.string({ enum: SCHEDULERS, caseInsensitive: true });
+const scheduler = p.string({ enum: GWLB_SCHEDULERS, caseInsensitive: true });
 const failoverMode = p.string({ enum: FAILOVER_MODES, caseInsensitive: true });
 
 function render(group: ServerGroupRow, tags: readonly Tag[], listeners: readonly ListenerRow[], now: number) {
@@ -82,7 +82,7 @@ const createServerGroup = defineAction({
     ServerGroupName: serverGroupName,
     ServerGroupType: p.string({ enum: GROUP_TYPES, caseInsensitive: true, default: 'Instance' }),
     Protocol: p.string({ enum: ['GENEVE'], caseInsensitive: true, default: 'GENEVE' }),
-    Scheduler: p.string({ enum: SCHEDULERS, caseInsensitive: true, default: '5TCH' }),
+    Scheduler: p.string({ enum: GWLB_SCHEDULERS, caseInsensitive: true, default: GWLB_DEFAULT_SCHEDULER }),
     ServerFailoverMode: p.string({ enum: FAILOVER_MODES, caseInsensitive: true, default: 'NoRebalance' }),
     HealthCheckConfig: healthCheckConfigParam,
     ConnectionDrainConfig: connectionDrainConfigParam,

@@ -13,7 +13,7 @@ import { ApiError, errors } from '../../gateway/errors.js';
 import { p } from '../../gateway/params/spec.js';
 import { cidrContains, parseCidr, parseIpv4, PRIVATE_RANGES } from '../../util/ipv4.js';
 import { listResources } from '../common/resources.js';
-import { serverAddress } from '../nlb/servers.js';
+import { serverAddress } from '../common/server-address.js';
 import { rejectVipAppliances } from './attachment-rules.js';
 import { currentServers, PRODUCT, requireServerGroup, requireSettled, SERVER_GROUP_KIND } from './lookups.js';
 import type { GwlbServerDoc, GwlbServerGroupDoc } from '../../domain/gwlb-documents.js';

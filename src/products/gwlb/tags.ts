@@ -9,7 +9,7 @@ import { p } from '../../gateway/params/spec.js';
 import { checkTags, GWLB_TAG_LIMITS, tagListParam } from '../common/tag-params.js';
 import { paginate } from '../common/resources.js';
 import { defaultResourceGroupId, RESOURCE_GROUP_ID } from '../common/resource-groups.js';
-import { moveResourceGroup, tagBindings, tagResources, untagResources, type TaggableFamilies } from '../nlb/tags.js';
+import { moveResourceGroup, tagBindings, tagResources, untagResources, type TaggableFamilies } from '../common/tagging.js';
 import { LB_KIND, LISTENER_KIND, PRODUCT, SERVER_GROUP_KIND } from './lookups.js';
 
 const GWLB_TAGGABLE: TaggableFamilies = {

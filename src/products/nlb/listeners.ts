@@ -56,7 +56,7 @@ export const LISTENER_KIND = LISTENER;
 export type ListenerRow = Resource<ListenerDoc>;
 
 /** Statuses from which a listener accepts a change; the others mean a job is still running. */
-const SETTLED = ['Running', 'Stopped'];
+const SETTLED = [...NLB_LISTENER.settled];
 
 export async function requireListener(ctx: Pick<ActionContext, 'db' | 'region'>, id: string): Promise<ListenerRow> {
   return getResource<ListenerDoc>(ctx.db, 'nlb', LISTENER_KIND, id, ctx.region.id, 'listener');

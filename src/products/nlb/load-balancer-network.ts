@@ -18,11 +18,11 @@ import {
   LB_KIND,
   reconfigureLoadBalancer,
   requireChangeableLoadBalancer,
-  vipsInUse,
   type LoadBalancerRow,
 } from './load-balancers.js';
 import type { LoadBalancerDoc } from '../../domain/nlb-documents.js';
 import { withoutPublicAddresses, withPublicAddresses } from './public-addresses.js';
+import { vipsInUse } from '../common/vips-in-use.js';
 
 const loadBalancerId = p.string({ required: true, maxLength: 128 });
 const byLoadBalancer = (input: { LoadBalancerId: string }) => [[LB_KIND, input.LoadBalancerId] as const];

@@ -14,12 +14,12 @@ import {
   LB_KIND,
   reconfigureLoadBalancer,
   requireChangeableLoadBalancer,
-  vipsInUse,
   type LoadBalancerRow,
 } from './load-balancers.js';
 import type { ZoneMappingDoc } from '../../domain/nlb-documents.js';
-import { findZoneVSwitch, planZones, rejectDuplicateZones, requireEnoughZones } from './vip-pool.js';
+import { findZoneVSwitch, planZones, rejectDuplicateZones, requireEnoughZones } from '../common/vip-pool.js';
 import { withPublicAddresses } from './public-addresses.js';
+import { vipsInUse } from '../common/vips-in-use.js';
 
 const loadBalancerId = p.string({ required: true, maxLength: 128 });
 

@@ -1,7 +1,7 @@
 /**
  * NLB instances: CreateLoadBalancer, GetLoadBalancerAttribute, ListLoadBalancers,
  * UpdateLoadBalancerAttribute, DeleteLoadBalancer, plus the lookups other families use
- * (requireLoadBalancer, the VIP list) and the status rules every NLB mutation shares.
+ * (requireLoadBalancer, its VIPs) and the status rules every NLB mutation shares.
  */
 import { randomInt } from 'node:crypto';
 import { isIPv6 } from 'node:net';
@@ -13,7 +13,7 @@ import { isoSeconds } from '../../util/clock.js';
 import { newResourceId } from '../../util/ids.js';
 import { parseIpv4 } from '../../util/ipv4.js';
 import { settleEffects, startJob } from '../common/jobs.js';
-import { NLB_LOAD_BALANCER } from '../../domain/status-machines.js';
+import { NLB_LISTENER, NLB_LOAD_BALANCER } from '../../domain/status-machines.js';
 import {
   findResource,
   getResource,
@@ -31,7 +31,8 @@ import {
 import { checkTags, NLB_TAG_LIMITS, tagListParam } from '../common/tag-params.js';
 import type { LoadBalancerDoc, ZoneMappingDoc } from '../../domain/nlb-documents.js';
 import { defaultResourceGroupId, RESOURCE_GROUP_ID } from '../common/resource-groups.js';
-import { findVpc, planZones, rejectDuplicateZones, requireEnoughZones } from './vip-pool.js';
+import { findVpc, planZones, rejectDuplicateZones, requireEnoughZones } from '../common/vip-pool.js';
+import { vipsInUse } from '../common/vips-in-use.js';
 import { withPublicAddresses } from './public-addresses.js';
 import { LISTENER, LOAD_BALANCER } from '../../domain/kinds.js';
 
@@ -51,7 +52,7 @@ type Ctx = Pick<ActionContext, 'db' | 'region'>;
  */
 export async function requireLoadBalancer(ctx: Ctx, id: string, opts: { forWrite: boolean }): Promise<LoadBalancerRow> {
   const lb = await getResource<LoadBalancerDoc>(ctx.db, 'nlb', LB_KIND, id, ctx.region.id, 'loadBalancer');
-  if (opts.forWrite && lb.status !== 'Active') throw errors.incorrectStatus('loadbalancer', id);
+  if (opts.forWrite && !NLB_LOAD_BALANCER.settled.has(lb.status)) throw errors.incorrectStatus('loadbalancer', id);
   return lb;
 }
 
@@ -73,29 +74,6 @@ export async function listLoadBalancerVips(db: Db, regionId: string, id: string)
   return lb ? loadBalancerVips(lb.body) : [];
 }
 
-/**
- * Every private IPv4 VIP held by any load balancer in the store (all regions, NLB and GWLB
- * alike): they all bind on this host, so an address is free only when nobody holds it.
- */
-export async function vipsInUse(db: Db): Promise<Set<string>> {
-  const rows = await db.selectFrom('resources').select(['body']).where('kind', '=', LB_KIND).execute();
-  const taken = new Set<string>();
-  for (const row of rows) {
-    const body = JSON.parse(row.body) as { ZoneMappings?: Array<Record<string, unknown>> };
-    for (const zone of body.ZoneMappings ?? []) {
-      if (typeof zone.PrivateIPv4Address === 'string') taken.add(zone.PrivateIPv4Address);
-      // An Internet NLB's public address is served on this host as well.
-      if (typeof zone.PublicIPv4Address === 'string') taken.add(zone.PublicIPv4Address);
-      // GWLB documents spell the same address `PrivateIpv4Address`.
-      if (typeof zone.PrivateIpv4Address === 'string') taken.add(zone.PrivateIpv4Address);
-      for (const address of (zone.LoadBalancerAddresses as Array<Record<string, unknown>> | undefined) ?? []) {
-        if (typeof address.PrivateIPv4Address === 'string') taken.add(address.PrivateIPv4Address);
-      }
-    }
-  }
-  return taken;
-}
-
 // --- status rules shared by every NLB mutation -------------------------------------------
 
 /** Which "busy" codes an operation's error table lists; the rest answer IncorrectStatus. */
@@ -111,7 +89,7 @@ export interface BusyCodes {
  */
 export async function requireChangeableLoadBalancer(ctx: Ctx, id: string, codes: BusyCodes): Promise<LoadBalancerRow> {
   const lb = await requireLoadBalancer(ctx, id, { forWrite: false });
-  refuseUnlessIdle(lb, codes, ['Active']);
+  refuseUnlessIdle(lb, codes, [...NLB_LOAD_BALANCER.settled]);
   return lb;
 }
 
@@ -582,9 +560,9 @@ const deleteLoadBalancer = defineAction({
       })
     ).filter((l) => l.parentId === lb.id || l.body.LoadBalancerId === lb.id);
     for (const listener of listeners) {
-      await updateResource(ctx.db, listener, { status: 'Deleting' }, stamp(ctx));
+      await updateResource(ctx.db, listener, { status: NLB_LISTENER.transitions.delete.via }, stamp(ctx));
     }
-    await updateResource(ctx.db, lb, { status: 'Deleting' }, stamp(ctx));
+    await updateResource(ctx.db, lb, { status: NLB_LOAD_BALANCER.transitions.delete.via }, stamp(ctx));
     const jobId = await startJob(ctx, {
       resourceType: LB_KIND,
       resourceId: lb.id,

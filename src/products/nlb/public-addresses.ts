@@ -9,7 +9,7 @@ import { DEFAULT_PUBLIC_IPV4_POOL, type RegionConfig } from '../../config/config
 import { ApiError } from '../../gateway/errors.js';
 import { newResourceId } from '../../util/ids.js';
 import type { ZoneMappingDoc } from '../../domain/nlb-documents.js';
-import { chooseVip } from './vip-pool.js';
+import { chooseVip } from '../common/vip-pool.js';
 
 /**
  * Gives each zone without one a public address and an AllocationId (`allocationIds` by zone:

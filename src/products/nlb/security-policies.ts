@@ -118,7 +118,7 @@ async function requireCustomPolicy(db: Db, regionId: string, id: string): Promis
 
 /** A policy being configured cannot be changed or deleted until its job has finished. */
 function requireAvailable(row: PolicyRow): void {
-  if (row.status !== 'Available') throw errors.incorrectStatus(NOT_FOUND_NAME, row.id);
+  if (!NLB_SECURITY_POLICY.settled.has(row.status)) throw errors.incorrectStatus(NOT_FOUND_NAME, row.id);
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {

@@ -7,6 +7,7 @@ import type { ActionContext } from '../../gateway/action.js';
 import { defineAction } from '../../gateway/action.js';
 import { ApiError, errors } from '../../gateway/errors.js';
 import { p, sameWord } from '../../gateway/params/spec.js';
+import { NLB_DEFAULT_SCHEDULER, NLB_SCHEDULERS } from '../../domain/schedulers.js';
 import { settleEffects, startJob } from '../common/jobs.js';
 import { NLB_SERVER_GROUP } from '../../domain/status-machines.js';
 import {
@@ -48,7 +49,7 @@ export async function requireServerGroup(
   opts: { forWrite: boolean },
 ): Promise<ServerGroupRow> {
   const group = await getResource<ServerGroupDoc>(ctx.db, 'nlb', SERVER_GROUP_KIND, id, ctx.region.id, 'serverGroup');
-  if (opts.forWrite && group.status !== 'Available') {
+  if (opts.forWrite && !NLB_SERVER_GROUP.settled.has(group.status)) {
     throw new ApiError('IncorrectStatus.serverGroup', `The status of servergroup [${id}] is incorrect.`);
   }
   return group;
@@ -89,10 +90,9 @@ const SERVER_GROUP_NAME = /^\p{L}[\p{L}\p{N}._-]{1,127}$/u;
 
 const nameParam = <R extends boolean>(required: R) => p.string({ required, pattern: SERVER_GROUP_NAME, errorName: 'ServerGroupName' });
 
-const SCHEDULERS = ['Wrr', 'Wlc', 'rr', 'sch', 'tch', 'qch'] as const;
 // The reference spells the same schedulers in several casings (`wrr` in the metadata default),
 // so any casing is accepted, and kept as sent: the cloud answers `Rr` to a client that sent `Rr`.
-const schedulerParam = p.string({ enum: SCHEDULERS, caseInsensitive: true, keepSpelling: true });
+const schedulerParam = p.string({ enum: NLB_SCHEDULERS, caseInsensitive: true, keepSpelling: true });
 
 // Only older metadata lists TCPSSL; the current SDK and the listener compatibility rules know these three.
 const PROTOCOLS = ['TCP', 'UDP', 'TCP_UDP'] as const;
@@ -183,7 +183,7 @@ const createServerGroup = defineAction({
     if (!RESOURCE_GROUP_ID.test(resourceGroupId)) {
       throw new ApiError('ResourceNotFound.ResourceGroup', `The param of resourceGroup [${resourceGroupId}] not existed.`, 404);
     }
-    const scheduler = input.Scheduler ?? 'Wrr';
+    const scheduler = input.Scheduler ?? NLB_DEFAULT_SCHEDULER;
     checkScheduler(scheduler, input.Protocol);
 
     // Client IP preservation is an IPv4 feature: on by default there, off (and fixed) for DualStack.

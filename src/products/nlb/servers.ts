@@ -18,11 +18,9 @@ import { cidrContains, parseCidr, parseIpv4, PRIVATE_RANGES } from '../../util/i
 import type { ServerDoc, ServerGroupDoc } from '../../domain/nlb-documents.js';
 import { requireServerGroup, SERVER_GROUP_KIND, startServerGroupJob, type ServerGroupRow } from './server-groups.js';
 import { zoneOfAddress } from './server-zone.js';
+import { illegalIp, serverAddress, type ServerIdentity } from '../common/server-address.js';
 
 const SERVER_TYPES = ['Ecs', 'Eni', 'Eci', 'Ip'] as const;
-
-/** The ID prefix each instance type's IDs carry in the cloud (`i-…`, `eni-…`, `eci-…`). */
-const INSTANCE_ID_PREFIX: Record<string, string> = { Ecs: 'i-', Eni: 'eni-', Eci: 'eci-' };
 
 const MAX_SERVERS_PER_CALL = 200;
 
@@ -38,18 +36,12 @@ const serverIdentityFields = {
 const serversParam = <F extends Record<string, any>>(fields: F) =>
   p.list(p.object(fields), { required: true, maxItems: MAX_SERVERS_PER_CALL, errorName: 'Servers' });
 
-type ServerIdentity = { ServerId: string; ServerType: string; ServerIp?: string };
-
 const keyOf = (serverId: string, port: number) => `${serverId}\u0000${port}`;
 
 // --- errors ---------------------------------------------------------------------------------
 
 function duplicatedServer(detail: string): ApiError {
   return new ApiError('DuplicatedParam.Server', `The param of Server is duplicated. ${detail}`);
-}
-
-function illegalIp(detail: string): ApiError {
-  return new ApiError('IllegalParam.IP', `The param of IP is illegal. ${detail}`);
 }
 
 function backendServerNotFound(server: ServerIdentity, port: number): ApiError {
@@ -74,32 +66,6 @@ function checkServerType(serverType: string, group: ServerGroupDoc): void {
   if (!fits) {
     throw new ApiError('Mismatch.ServerType', `The ServerType is mismatched for ${serverType} and ${group.ServerGroupType}.`);
   }
-}
-
-/** The address the data plane will connect to, taken from the request. */
-export function serverAddress(server: ServerIdentity): string {
-  if (server.ServerType === 'Ip') {
-    if (server.ServerIp !== undefined && server.ServerIp !== server.ServerId) {
-      throw illegalIp(`For an Ip server, ServerIp must be absent or equal to ServerId (${server.ServerId}).`);
-    }
-    return server.ServerId;
-  }
-  const prefix = INSTANCE_ID_PREFIX[server.ServerType];
-  if (!server.ServerId.startsWith(prefix)) {
-    throw new ApiError(
-      `ResourceNotFound.${server.ServerType}`,
-      `The specified resource of ${server.ServerType} [${server.ServerId}] is not found.`,
-      404,
-    );
-  }
-  if (server.ServerIp === undefined || server.ServerIp === '') {
-    throw new ApiError(
-      'MissingParam.IP',
-      `The param of IP is missing. OpenSLB keeps no ${server.ServerType} inventory: give the address of ` +
-        `${server.ServerId} in Servers.N.ServerIp.`,
-    );
-  }
-  return server.ServerIp;
 }
 
 /**

@@ -1,7 +1,7 @@
 /** How the nodes' health verdicts on one backend become the one the API reports. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { combineVerdicts } from '../../../src/products/nlb/listener-health.js';
+import { combineVerdicts } from '../../../src/products/common/health-observations.js';
 
 const v = (nodeId: string, state: string, reason: string | null = null) => ({ nodeId, state, reason });
 

@@ -1,9 +1,9 @@
 /**
- * Data-plane metrics, read from the runtime's plain counters when Prometheus scrapes: the hot
+ * NLB data-plane metrics (listeners and backend servers of both engines), read from the runtime's plain counters when Prometheus scrapes: the hot
  * path only bumps numbers, never a labelled metric.
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { NlbReconciler } from '../dataplane/nlb/reconciler.js';
+import type { NlbReconciler } from '../nlb/reconciler.js';
 
 type ListenerField =
   | 'activeConnections'

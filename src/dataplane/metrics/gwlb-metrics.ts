@@ -15,8 +15,8 @@
  * Bytes are UDP payload bytes (the whole GENEVE datagram).
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { DROP_REASONS } from '../dataplane/gwlb/forwarder.js';
-import type { GwlbReconciler } from '../dataplane/gwlb/reconciler.js';
+import { DROP_REASONS } from '../gwlb/forwarder.js';
+import type { GwlbReconciler } from '../gwlb/reconciler.js';
 
 export function registerGwlbMetrics(registry: Registry, gwlb: GwlbReconciler): void {
   new Counter({
