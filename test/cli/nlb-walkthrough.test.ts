@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { TEST_ACCESS_KEY_ID, TEST_ACCESS_KEY_SECRET } from '../support/server.js';
 import { runCli, startServe, stopProcess, type ServeProcess } from '../support/process.js';
 import { startTcpBackend, type TcpBackend } from '../support/backends.js';
+import { eventually } from '../support/serve-admin.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'openslb-walk-'));
 const env = { ALIBABA_CLOUD_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET: TEST_ACCESS_KEY_SECRET };
@@ -138,6 +139,13 @@ test('CreateListener --wait: Running when it returns, and connections reach both
   listenerId = created.ListenerId;
   const listener = await ok('GetListenerAttribute', '--ListenerId', listenerId);
   assert.equal(listener.ListenerStatus, 'Running');
+  // A server takes traffic once its first health checks pass (an unchecked one only while no
+  // server is healthy), so a user waits for the health status before expecting both to answer.
+  await eventually('both servers healthy', async () => {
+    const health = await ok('GetListenerHealthStatus', '--ListenerId', listenerId);
+    const groups = health.ListenerHealthStatus[0].ServerGroupInfos as Array<{ NonNormalServers: unknown[] }>;
+    return groups.every((g) => g.NonNormalServers.length === 0) ? true : undefined;
+  });
   const replies = new Set<string>();
   for (let i = 0; i < 8; i++) replies.add((await request(vips[i % 2], 'hi')).split(':')[0]);
   assert.deepEqual([...replies].sort(), ['a', 'b']);
