@@ -563,6 +563,31 @@ for (const mode of modes) {
     }
   });
 
+  if (mode === 'native') {
+    test(`[native] a client that never completes its handshake is closed after IdleTimeout, without a backend`, async (t) => {
+      if (skipUnlessAvailable(mode, t)) return;
+      const r = await rig(mode, (s) => s.pipe(s));
+      try {
+        const silent = net.connect({ host: VIP, port: r.port });
+        await new Promise((resolve) => silent.once('connect', resolve));
+        const closed = new Promise<void>((resolve) => silent.once('close', () => resolve()));
+        silent.on('error', () => undefined);
+        silent.resume();
+        await until('the listener has the connection', () => r.listener.activeConnections === 1);
+        r.listener.closeIdle();
+        r.clock.advance(11_000);
+        r.listener.closeIdle();
+        await closed;
+        await until('the connection is logged', () => r.log.length === 1);
+        assert.equal(r.log[0].reason, 'idle-timeout');
+        assert.equal(r.log[0].backend, undefined);
+        assert.equal(r.backendSockets.length, 0);
+      } finally {
+        await r.close();
+      }
+    });
+  }
+
   test(`[${mode}] IdleTimeout closes a quiet connection; stopping the listener closes the rest`, async (t) => {
     if (skipUnlessAvailable(mode, t)) return;
     const r = await rig(mode, (s) => s.pipe(s));
