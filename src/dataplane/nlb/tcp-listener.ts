@@ -167,6 +167,7 @@ export class TcpListener {
       server.listen({ host: vip, port, backlog: 1024 }, () => {
         server.removeAllListeners('error');
         server.on('error', () => undefined); // accept errors (EMFILE…) must not crash the node
+        server.on('tlsClientError', () => this.counters.tlsHandshakeFailures++); // Node's TLS only
         try {
           if (this.settings.mss > 0) setListenerMss(server, this.settings.mss);
           resolve(server);
@@ -256,7 +257,10 @@ export class TcpListener {
     if (conn.attached) this.pool.closed(conn.target!);
     else conn.upstream?.destroy(); // still connecting: nobody will want it
     if (end.reason === 'client-error' || end.reason === 'backend-error') conn.reason ??= end.reason;
-    if (end.reason === 'handshake-failed') conn.reason ??= 'tls-handshake-failed';
+    if (end.reason === 'handshake-failed') {
+      this.counters.tlsHandshakeFailures++;
+      conn.reason ??= 'tls-handshake-failed';
+    }
     this.finish(conn);
   }
 

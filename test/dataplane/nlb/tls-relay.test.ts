@@ -462,6 +462,7 @@ for (const mode of modes) {
       const untrusted = { cert: pki.ecCert, key: pki.ecKey }; // self-signed, not from the CA
       assert.notEqual(await handshakeOutcome(r.port, untrusted), 'connected');
       assert.equal(r.backendSockets.length, 0, 'a failed handshake opens no backend connection');
+      await until('both failures are counted', () => r.counters.tlsHandshakeFailures === 2);
       assert.equal(await handshakeOutcome(r.port, clientCert), 'connected');
       assert.equal(r.backendSockets.length, 1);
       if (mode === 'native') {
