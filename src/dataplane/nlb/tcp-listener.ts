@@ -66,8 +66,8 @@ interface Connection extends RelayedConnection {
   slot: number;
   /** The native relay holding `slot` (splice, or TLS from accept on). */
   relay?: SpliceRelay | TlsRelay;
-  /** Native TLS: the backend was handed to the relay (its end closes the pool's count). */
-  attached?: boolean;
+  /** Native TLS: the pool that counted the backend handed to the relay (its end closes the count). */
+  attachedTo?: UpstreamPool;
   /** Handed to the splice relay: Node's sockets are gone, their events mean nothing. */
   spliced: boolean;
   /** Bytes already added to the listener's counters. */
@@ -254,7 +254,7 @@ export class TcpListener {
     conn.toBackend = end.toBackend;
     conn.toClient = end.toClient;
     conn.slot = -1;
-    if (conn.attached) this.pool.closed(conn.target!);
+    if (conn.attachedTo) conn.attachedTo.closed(conn.target!);
     else conn.upstream?.destroy(); // still connecting: nobody will want it
     if (end.reason === 'client-error' || end.reason === 'backend-error') conn.reason ??= end.reason;
     if (end.reason === 'handshake-failed') {
@@ -311,7 +311,7 @@ export class TcpListener {
         this.socketClosed(conn);
       });
       if (conn.relay) {
-        this.attachTls(conn, upstream, this.settings.proxyHeader?.(conn.client, flow.dstIp, flow.dstPort));
+        this.attachTls(conn, upstream, pool, this.settings.proxyHeader?.(conn.client, flow.dstIp, flow.dstPort));
         return;
       }
       if (conn.client.destroyed) {
@@ -327,16 +327,16 @@ export class TcpListener {
   }
 
   /** Native TLS: the connected backend joins the handshaken client in the addon. */
-  private attachTls(conn: Connection, upstream: net.Socket, header: Buffer | undefined): void {
+  private attachTls(conn: Connection, upstream: net.Socket, pool: UpstreamPool, header: Buffer | undefined): void {
     const relay = conn.relay as TlsRelay;
     if (conn.slot >= 0 && upstream.readableLength === 0 && relay.attach(conn.slot, upstream, header)) {
-      conn.attached = true;
+      conn.attachedTo = pool;
       return;
     }
     // The client ended meanwhile (or the socket cannot be handed over): this backend is done.
     conn.reason ??= 'backend-error';
     upstream.destroy();
-    this.pool.closed(conn.target!);
+    pool.closed(conn.target!);
     this.dropClient(conn);
   }
 
