@@ -5,9 +5,10 @@
  * connections are never dropped by a reconcile.
  *
  * Relaying: plain TCP connections (with or without a PROXY header) go to the splice relay of
- * the native addon once the backend is connected and the header written; TLS connections, and
- * everything when the addon is unavailable, relay in JS (see ./js-relay.ts). Both keep the same
- * behaviour: half-close passes through, a reset on one side resets the other, IdleTimeout and
+ * the native addon once the backend is connected and the header written; TLS connections go to
+ * the addon's TLS relay at accept (handshake there, backend after it; see ../native/tls-relay.ts).
+ * Without the addon, plain TCP relays in JS (see ./js-relay.ts) and TLS goes through Node's TLS.
+ * All keep the same behaviour: half-close passes through, a reset on one side resets the other, IdleTimeout and
  * drains close connections, and byte counts reach the listener's metrics.
  *
  * Activity for IdleTimeout is sampled, not stamped per chunk: the sweep (once a second) and
