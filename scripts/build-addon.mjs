@@ -11,7 +11,7 @@ if (result.status !== 0) {
   const why = result.error ? result.error.message : `node-gyp exited with ${result.status ?? result.signal}`;
   console.warn(
     `openslb: the optional native addon was not built (${why}). OpenSLB works without it; ` +
-      'listeners with Mss set cannot clamp the MSS, user-space TCP relays in JS and TCPSSL uses Node\'s TLS (slower). ' +
+      "listeners with Mss set cannot clamp the MSS, user-space TCP relays in JS and TCPSSL uses Node's TLS (slower). " +
       'Install python3, make and a C compiler, then reinstall to enable it.',
   );
 }
