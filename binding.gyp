@@ -10,6 +10,13 @@
       "defines": ["NAPI_VERSION=8"],
       "cflags": ["-O2", "-Wall", "-Wextra"],
       "libraries": ["-lpthread"]
+    },
+    {
+      "target_name": "tls_relay",
+      "sources": ["native/tls_relay.c"],
+      "defines": ["NAPI_VERSION=8", "OPENSSL_API_COMPAT=0x30000000L"],
+      "cflags": ["-O2", "-Wall", "-Wextra"],
+      "libraries": ["-lpthread"]
     }
   ]
 }

@@ -238,6 +238,8 @@ async function startOpenSlb(
 
 interface Row {
   test: string;
+  /** For BENCH_ROWS: proxy, tls or tcp. */
+  group: string;
   unit: string;
   splice: number[];
   js: number[];
@@ -274,6 +276,7 @@ export async function runUserspaceBench(opts: UserspaceBenchOptions): Promise<st
   const rows: Row[] = [
     {
       test: 'PROXY v2: new connections/s',
+      group: 'proxy',
       unit: 'conn/s',
       splice: [],
       js: [],
@@ -283,6 +286,7 @@ export async function runUserspaceBench(opts: UserspaceBenchOptions): Promise<st
     },
     {
       test: 'PROXY v2: one stream',
+      group: 'proxy',
       unit: 'Gbit/s',
       splice: [],
       js: [],
@@ -292,6 +296,7 @@ export async function runUserspaceBench(opts: UserspaceBenchOptions): Promise<st
     },
     {
       test: 'TCPSSL: TLS handshakes/s',
+      group: 'tls',
       unit: 'handshakes/s',
       splice: [],
       js: [],
@@ -301,6 +306,7 @@ export async function runUserspaceBench(opts: UserspaceBenchOptions): Promise<st
     },
     {
       test: 'TCPSSL: bulk https (1 MiB responses)',
+      group: 'tls',
       unit: 'Gbit/s',
       splice: [],
       js: [],
@@ -310,6 +316,7 @@ export async function runUserspaceBench(opts: UserspaceBenchOptions): Promise<st
     },
     {
       test: 'plain TCP relay: one stream',
+      group: 'tcp',
       unit: 'Gbit/s',
       splice: [],
       js: [],
@@ -341,6 +348,10 @@ export async function runUserspaceBench(opts: UserspaceBenchOptions): Promise<st
     return (r.rate * BIG_BYTES * 8) / 1e9;
   };
   const stream = (host: string, port: number) => async () => (await iperfTcp(host, port, t, 1)).gbps;
+  // BENCH_ROWS=tls (comma-separated: proxy, tls, tcp) runs only those rows; unset: all.
+  const only = process.env.BENCH_ROWS ? new Set(process.env.BENCH_ROWS.split(',').map((g) => g.trim())) : undefined;
+  const want = (i: number) => only === undefined || only.has(rows[i].group);
+  const maybe = async (i: number, what: string, run: () => Promise<number>) => (want(i) ? measure(what, run) : NaN);
   for (let rep = 0; rep < opts.reps; rep++) {
     opts.log(`userspace section: round ${rep + 1}/${opts.reps}`);
     const sides: Array<['splice' | 'js', { vip: string }]> = [
@@ -348,45 +359,48 @@ export async function runUserspaceBench(opts: UserspaceBenchOptions): Promise<st
       ['js', jsRelay],
     ];
     for (const [key, slb] of sides) {
-      rows[0][key].push(await measure(`${key} PROXY cps`, cps(slb.vip, ports.slbPpHttp)));
-      rows[1][key].push(await measure(`${key} PROXY stream`, stream(slb.vip, ports.slbPpIperf)));
-      rows[2][key].push(await measure(`${key} TLS handshakes`, cps(slb.vip, ports.slbTls, true)));
-      rows[3][key].push(await measure(`${key} TLS bulk`, bulk(slb.vip, ports.slbTls)));
-      rows[4][key].push(await measure(`${key} TCP stream`, stream(slb.vip, ports.slbIperf)));
+      rows[0][key].push(await maybe(0, `${key} PROXY cps`, cps(slb.vip, ports.slbPpHttp)));
+      rows[1][key].push(await maybe(1, `${key} PROXY stream`, stream(slb.vip, ports.slbPpIperf)));
+      rows[2][key].push(await maybe(2, `${key} TLS handshakes`, cps(slb.vip, ports.slbTls, true)));
+      rows[3][key].push(await maybe(3, `${key} TLS bulk`, bulk(slb.vip, ports.slbTls)));
+      rows[4][key].push(await maybe(4, `${key} TCP stream`, stream(slb.vip, ports.slbIperf)));
     }
-    rows[0].reference.push(await measure('HAProxy PROXY cps', cps(LOOPBACK, ports.haPp)));
-    rows[1].reference.push(await measure('HAProxy PROXY stream', stream(LOOPBACK, ports.haPpIperf)));
-    rows[2].reference.push(await measure('HAProxy TLS handshakes', cps(LOOPBACK, ports.haTls, true)));
-    rows[3].reference.push(await measure('HAProxy TLS bulk', bulk(LOOPBACK, ports.haTls)));
-    rows[4].reference.push(await measure('naive proxy stream', stream(LOOPBACK, ports.naive)));
+    rows[0].reference.push(await maybe(0, 'HAProxy PROXY cps', cps(LOOPBACK, ports.haPp)));
+    rows[1].reference.push(await maybe(1, 'HAProxy PROXY stream', stream(LOOPBACK, ports.haPpIperf)));
+    rows[2].reference.push(await maybe(2, 'HAProxy TLS handshakes', cps(LOOPBACK, ports.haTls, true)));
+    rows[3].reference.push(await maybe(3, 'HAProxy TLS bulk', bulk(LOOPBACK, ports.haTls)));
+    rows[4].reference.push(await maybe(4, 'naive proxy stream', stream(LOOPBACK, ports.naive)));
   }
   for (const m of managed.reverse()) await stopProcess(m);
   rmSync(www, { recursive: true, force: true });
 
   const fmt = (x: number) => (Number.isNaN(x) ? 'failed' : x >= 100 ? Math.round(x).toLocaleString('en-US') : x.toFixed(2));
   const ratio = (a: number, b: number) => (Number.isNaN(a) || Number.isNaN(b) || b === 0 ? '–' : `${(a / b).toFixed(2)}×`);
-  const body = rows.map((r) => {
-    const s = median(r.splice);
-    const j = median(r.js);
-    const ref = median(r.reference);
-    return [
-      r.test,
-      `${fmt(s)} ${r.unit}`,
-      `${fmt(j)} ${r.unit}`,
-      `${r.referenceName}: ${fmt(ref)} ${r.unit}`,
-      ratio(s, ref),
-      ratio(j, ref),
-      r.target,
-    ];
-  });
+  const body = rows
+    .filter((_, i) => want(i))
+    .map((r) => {
+      const s = median(r.splice);
+      const j = median(r.js);
+      const ref = median(r.reference);
+      return [
+        r.test,
+        `${fmt(s)} ${r.unit}`,
+        `${fmt(j)} ${r.unit}`,
+        `${r.referenceName}: ${fmt(ref)} ${r.unit}`,
+        ratio(s, ref),
+        ratio(j, ref),
+        r.target,
+      ];
+    });
   const lines = [
     '## User-space engine: PROXY protocol, TLS and the plain relay',
     '',
     `Medians of ${opts.reps} round(s), ${t} s per run, on loopback; OpenSLB at its default worker count with \`dataplane.engine: userspace\`. ` +
-      'Rows marked "splice" use the native splice relay (TLS always relays in JS, so its two columns measure the same code twice). ' +
+      'The "native" column uses the addon: the splice relay for plain TCP, TLS termination in the native TLS relay for TCPSSL; ' +
+      'the "JS" column runs with OPENSLB_USERSPACE_RELAY=js (JS relay, Node\'s TLS). ' +
       'The machine was shared with other builds and tests: compare ratios within this run only.',
     '',
-    table(['test', 'OpenSLB (splice relay)', 'OpenSLB (JS relay)', 'reference', 'splice ÷ ref', 'JS ÷ ref', 'target'], body),
+    table(['test', 'OpenSLB (native)', 'OpenSLB (JS)', 'reference', 'native ÷ ref', 'JS ÷ ref', 'target'], body),
   ];
   if (errors.length > 0) lines.push('', 'Runs that failed:', '', ...errors.map((e) => `- ${e}`));
   return lines.join('\n');

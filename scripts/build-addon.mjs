@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // npm's install step: builds the small native addons (native/tcp_sockopt.c, TCP_MAXSEG for
 // listeners with an MSS; native/splice_relay.c, the kernel-to-kernel relay of the user-space
-// engine). They are optional: without a C toolchain OpenSLB installs and runs anyway; listeners
+// engine; native/tls_relay.c, TLS termination for TCPSSL with the OpenSSL inside Node). They are optional: without a C toolchain OpenSLB installs and runs anyway; listeners
 // that ask for an MSS report that clamping is unavailable, and connections relay in JS.
 import { spawnSync } from 'node:child_process';
 
@@ -16,7 +16,7 @@ if (result.status !== 0) {
       : `node-gyp exited with ${result.status ?? result.signal}`;
   console.warn(
     `openslb: the optional native addon was not built (${why}). OpenSLB works without it; ` +
-      'listeners with Mss set cannot clamp the MSS, and user-space TCP relays in JS (slower). ' +
+      "listeners with Mss set cannot clamp the MSS, user-space TCP relays in JS and TCPSSL uses Node's TLS (slower). " +
       (missing ? '' : 'Install python3, make and a C compiler, then reinstall to enable it.'),
   );
 }

@@ -25,6 +25,7 @@ import { KernelEngine, probeNftables } from '../dataplane/kernel/engine.js';
 import { localRunner, type CommandRunner } from '../dataplane/kernel/commands.js';
 import { BpfGwlbEngine } from '../dataplane/gwlb/bpf/engine.js';
 import { spliceRelay, spliceUnavailableReason, type SpliceRelay } from '../dataplane/native/splice-relay.js';
+import { tlsRelay, tlsRelayUnavailableReason, type TlsRelay } from '../dataplane/native/tls-relay.js';
 import { connectionLogger } from '../dataplane/nlb/connection-log.js';
 
 /** Stream protocols every worker accepts on (the kernel spreads connections over workers). */
@@ -118,6 +119,17 @@ function chooseRelay(config: Config, log: Logger): SpliceRelay | undefined {
   return undefined;
 }
 
+/** The native TLS relay for TCPSSL listeners, or undefined (Node's TLS), said in one line. */
+function chooseTlsRelay(config: Config, log: Logger): TlsRelay | undefined {
+  const why = config.dataplane.userspaceRelay === 'js' ? 'dataplane.userspaceRelay: js' : tlsRelayUnavailableReason();
+  if (why === undefined) {
+    log.info({ tls: 'native' }, 'user-space engine: TCPSSL listeners terminate TLS in the native addon (OpenSSL, off the JS thread)');
+    return tlsRelay();
+  }
+  log.info({ tls: 'node', why }, `user-space engine: TCPSSL listeners terminate TLS with Node's TLS (${why})`);
+  return undefined;
+}
+
 const kernelEngines = new WeakMap<DataPlaneNode, KernelEngine>();
 const gwlbReconcilers = new WeakMap<DataPlaneNode, GwlbReconciler>();
 
@@ -198,6 +210,7 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlaneN
     kernel: datagrams ? kernel : undefined,
     skipKernelEligible: !datagrams && kernel !== undefined,
     splice: chooseRelay(config, log),
+    tlsRelay: chooseTlsRelay(config, log),
     logConnection: config.dataplane.connectionLog ? connectionLogger(log) : undefined,
   });
   const parts: Reconciler[] = [nlb];

@@ -13,7 +13,8 @@ type ListenerField =
   | 'bytesIn'
   | 'bytesOut'
   | 'udpSessions'
-  | 'droppedUdpSessionCap';
+  | 'droppedUdpSessionCap'
+  | 'tlsHandshakeFailures';
 
 /** Monotonic per-listener numbers: Prometheus counters (rate() needs the type). */
 const LISTENER_COUNTERS: Array<[string, ListenerField, string]> = [
@@ -27,6 +28,7 @@ const LISTENER_COUNTERS: Array<[string, ListenerField, string]> = [
     'droppedUdpSessionCap',
     'Datagrams from new UDP clients dropped at the listener session cap.',
   ],
+  ['openslb_listener_tls_handshake_failures_total', 'tlsHandshakeFailures', 'TLS handshakes that failed on a TCPSSL listener.'],
 ];
 
 /**

@@ -10,10 +10,19 @@ import type { Logger } from 'pino';
  * Why a connection ended. `closed`: both peers finished (FIN both ways); `client-error` /
  * `backend-error`: a reset or socket error on that side (the other side is reset too);
  * `idle-timeout`, `backend-drained`, `listener-stopped`: OpenSLB closed it; `no-backend`: no
- * backend was eligible; `connect-failed`: every eligible backend refused or timed out.
+ * backend was eligible; `connect-failed`: every eligible backend refused or timed out;
+ * `tls-handshake-failed`: the client's TLS handshake failed (native TLS; no backend was opened).
  */
 export type CloseReason =
-  'closed' | 'client-error' | 'backend-error' | 'idle-timeout' | 'backend-drained' | 'listener-stopped' | 'no-backend' | 'connect-failed';
+  | 'closed'
+  | 'client-error'
+  | 'backend-error'
+  | 'idle-timeout'
+  | 'backend-drained'
+  | 'listener-stopped'
+  | 'no-backend'
+  | 'connect-failed'
+  | 'tls-handshake-failed';
 
 export interface ConnectionLogEntry {
   listenerId: string;
@@ -28,8 +37,8 @@ export interface ConnectionLogEntry {
   bytesOut: number;
   durationMs: number;
   reason: CloseReason;
-  /** Which relay moved the bytes: the native splice relay or JS. */
-  relay: 'splice' | 'js';
+  /** Which relay moved the bytes: the native splice relay, the native TLS relay, or JS. */
+  relay: 'splice' | 'native-tls' | 'js';
 }
 
 /** The listener callback that writes one `info` line per ended connection. */

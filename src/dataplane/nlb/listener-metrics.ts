@@ -14,6 +14,8 @@ export interface ListenerCounters {
   droppedUdpSessionCap: number;
   udpPacketsIn: number;
   udpPacketsOut: number;
+  /** TCPSSL: TLS handshakes that failed (no backend was opened for them). */
+  tlsHandshakeFailures: number;
 }
 
 export function newListenerCounters(): ListenerCounters {
@@ -28,5 +30,6 @@ export function newListenerCounters(): ListenerCounters {
     droppedUdpSessionCap: 0,
     udpPacketsIn: 0,
     udpPacketsOut: 0,
+    tlsHandshakeFailures: 0,
   };
 }

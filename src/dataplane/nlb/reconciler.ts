@@ -17,11 +17,12 @@ import type { TlsMaterial } from './tls-material.js';
 import { ServerPool } from './server-pool.js';
 import { TcpListener, type TcpListenerSettings } from './tcp-listener.js';
 import { UdpListener } from './udp-listener.js';
-import { buildTlsOptions, tlsFingerprint } from './tls-options.js';
+import { buildNativeTlsSpec, buildTlsOptions, tlsFingerprint } from './tls-options.js';
 import { newListenerCounters, type ListenerCounters } from './listener-metrics.js';
 import type { KernelEngine } from '../kernel/engine.js';
 import { KernelListeners, userspaceReason, type EngineName, type KernelConnectionFaults } from './kernel-listeners.js';
 import type { SpliceRelay } from '../native/splice-relay.js';
+import type { TlsRelay } from '../native/tls-relay.js';
 import type { ConnectionLogEntry } from './connection-log.js';
 
 const CONNECT_TIMEOUT_MS = 5000;
@@ -61,6 +62,8 @@ export interface NlbReconcilerOptions {
   skipKernelEligible?: boolean;
   /** The native splice relay for plain TCP user-space listeners; absent: they relay in JS. */
   splice?: SpliceRelay;
+  /** The native TLS relay for TCPSSL listeners; absent: Node's TLS terminates. */
+  tlsRelay?: TlsRelay;
   /** The per-connection log of user-space TCP/TCPSSL listeners; absent: off. */
   logConnection?: (entry: ConnectionLogEntry) => void;
 }
@@ -286,7 +289,11 @@ export class NlbReconciler implements Reconciler {
       existing.groupId = d.serverGroup.id;
       return;
     }
-    if (d.protocol === 'TCPSSL') settings.tls = buildTlsOptions(this.tls!, d.regionId, d.doc, d.id);
+    if (d.protocol === 'TCPSSL') {
+      const native = this.opts.tlsRelay;
+      if (native) settings.nativeTls = { relay: native, context: native.context(buildNativeTlsSpec(this.tls!, d.regionId, d.doc, d.id)) };
+      else settings.tls = buildTlsOptions(this.tls!, d.regionId, d.doc, d.id);
+    }
     const counters = existing?.counters ?? newListenerCounters();
     const runtime = new TcpListener(d.id, d, settings, pool, this.opts.clock, counters);
     await this.replace(d, existing, runtime, bindKey, counters);

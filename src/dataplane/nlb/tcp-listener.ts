@@ -5,9 +5,10 @@
  * connections are never dropped by a reconcile.
  *
  * Relaying: plain TCP connections (with or without a PROXY header) go to the splice relay of
- * the native addon once the backend is connected and the header written; TLS connections, and
- * everything when the addon is unavailable, relay in JS (see ./js-relay.ts). Both keep the same
- * behaviour: half-close passes through, a reset on one side resets the other, IdleTimeout and
+ * the native addon once the backend is connected and the header written; TLS connections go to
+ * the addon's TLS relay at accept (handshake there, backend after it; see ../native/tls-relay.ts).
+ * Without the addon, plain TCP relays in JS (see ./js-relay.ts) and TLS goes through Node's TLS.
+ * All keep the same behaviour: half-close passes through, a reset on one side resets the other, IdleTimeout and
  * drains close connections, and byte counts reach the listener's metrics.
  *
  * Activity for IdleTimeout is sampled, not stamped per chunk: the sweep (once a second) and
@@ -20,6 +21,7 @@ import tls from 'node:tls';
 import type { Clock } from '../../util/clock.js';
 import { setListenerMss } from '../native/tcp-sockopt.js';
 import type { SpliceEnd, SpliceRelay } from '../native/splice-relay.js';
+import type { TlsContext, TlsEnd, TlsRelay } from '../native/tls-relay.js';
 import type { BackendTarget, FlowInfo, UpstreamPool } from './upstream-pool.js';
 import { CpsLimiter } from './cps-limiter.js';
 import type { ListenerCounters } from './listener-metrics.js';
@@ -35,8 +37,10 @@ export interface TcpListenerSettings {
   connectTimeoutMs: number;
   /** Builds the PROXY v2 header for a connection, when the listener sends one. */
   proxyHeader?: (client: net.Socket, localAddress: string, localPort: number) => Buffer;
-  /** TLS termination (TCPSSL): the secure context options, SNI callback included. */
+  /** TLS termination (TCPSSL) by Node: the secure context options, SNI callback included. */
   tls?: tls.TlsOptions;
+  /** TLS termination (TCPSSL) in the native addon instead: the relay and this listener's contexts. */
+  nativeTls?: { relay: TlsRelay; context: TlsContext };
   /** Fault rules: true closes this new connection at once (see dataplane/connection-faults.ts). */
   shouldDrop?: () => boolean;
   /** The kernel-to-kernel relay for plain TCP; absent: every connection relays in JS. */
@@ -61,6 +65,10 @@ interface Connection extends RelayedConnection {
   startedAt: number;
   /** Splice relay slot while the relay moves the bytes, else -1. */
   slot: number;
+  /** The native relay holding `slot` (splice, or TLS from accept on). */
+  relay?: SpliceRelay | TlsRelay;
+  /** Native TLS: the pool that counted the backend handed to the relay (its end closes the count). */
+  attachedTo?: UpstreamPool;
   /** Handed to the splice relay: Node's sockets are gone, their events mean nothing. */
   spliced: boolean;
   /** Bytes already added to the listener's counters. */
@@ -81,6 +89,8 @@ export class TcpListener {
   private drainTimers = new Set<NodeJS.Timeout>();
   private idleSweep: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Fixed per bind, like Node's TLS server: new contexts mean a new listener instance. */
+  private readonly nativeTls: TcpListenerSettings['nativeTls'];
 
   constructor(
     readonly id: string,
@@ -89,7 +99,9 @@ export class TcpListener {
     private pool: UpstreamPool,
     private readonly clock: Clock,
     private readonly counters: ListenerCounters,
-  ) {}
+  ) {
+    this.nativeTls = settings.nativeTls;
+  }
 
   /** Binds every VIP and port; on any failure closes what was bound and throws with the reason. */
   async bind(): Promise<void> {
@@ -125,7 +137,7 @@ export class TcpListener {
 
   private sample(c: Connection, now: number): void {
     if (c.slot >= 0) {
-      const counts = this.settings.splice!.counters;
+      const counts = c.relay!.counters;
       c.toBackend = counts[2 * c.slot];
       c.toClient = counts[2 * c.slot + 1];
     }
@@ -145,9 +157,10 @@ export class TcpListener {
   }
 
   private listen(vip: string, port: number): Promise<net.Server> {
-    const server = this.settings.tls
-      ? tls.createServer({ ...this.settings.tls, allowHalfOpen: true }, (socket) => this.accept(socket, vip, port))
-      : net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, (socket) => this.accept(socket, vip, port));
+    const server =
+      this.settings.tls && !this.settings.nativeTls
+        ? tls.createServer({ ...this.settings.tls, allowHalfOpen: true }, (socket) => this.accept(socket, vip, port))
+        : net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, (socket) => this.accept(socket, vip, port));
     return new Promise((resolve, reject) => {
       server.once('error', (err: NodeJS.ErrnoException) =>
         reject(new Error(`cannot listen on ${vip}:${port}: ${err.code ?? err.message}`)),
@@ -155,6 +168,7 @@ export class TcpListener {
       server.listen({ host: vip, port, backlog: 1024 }, () => {
         server.removeAllListeners('error');
         server.on('error', () => undefined); // accept errors (EMFILE…) must not crash the node
+        server.on('tlsClientError', () => this.counters.tlsHandshakeFailures++); // Node's TLS only
         try {
           if (this.settings.mss > 0) setListenerMss(server, this.settings.mss);
           resolve(server);
@@ -214,18 +228,62 @@ export class TcpListener {
     client.on('error', () => conn.spliced || this.kill(conn, 'client-error'));
     client.once('close', () => conn.spliced || this.socketClosed(conn));
     const flow: FlowInfo = { srcIp: client.remoteAddress ?? '', srcPort: client.remotePort ?? 0, dstIp: vip, dstPort: port };
-    this.connectUpstream(conn, flow, undefined, 0);
+    if (this.nativeTls) this.startTls(conn, flow, this.nativeTls);
+    else this.connectUpstream(conn, flow, undefined, 0);
+  }
+
+  /**
+   * Native TLS: the addon does the handshake; only then is a backend picked and connected (a
+   * failed handshake opens none), and the addon relays. Node's client socket is gone from here.
+   */
+  private startTls(conn: Connection, flow: FlowInfo, native: { relay: TlsRelay; context: TlsContext }): void {
+    conn.spliced = true;
+    const slot = native.relay.adopt(native.context, conn.client, {
+      handshake: () => this.connectUpstream(conn, flow, undefined, 0),
+      end: (end) => this.tlsEnded(conn, end),
+    });
+    if (slot < 0) {
+      conn.spliced = false;
+      conn.client.destroy();
+      return;
+    }
+    conn.slot = slot;
+    conn.relay = native.relay;
+  }
+
+  private tlsEnded(conn: Connection, end: TlsEnd): void {
+    conn.toBackend = end.toBackend;
+    conn.toClient = end.toClient;
+    conn.slot = -1;
+    if (conn.attachedTo) conn.attachedTo.closed(conn.target!);
+    else conn.upstream?.destroy(); // still connecting: nobody will want it
+    if (end.reason === 'client-error' || end.reason === 'backend-error') conn.reason ??= end.reason;
+    if (end.reason === 'handshake-failed') {
+      this.counters.tlsHandshakeFailures++;
+      conn.reason ??= 'tls-handshake-failed';
+    }
+    this.finish(conn);
+  }
+
+  /** The client is gone: closed in Node, or (native TLS) its relay has ended. */
+  private clientGone(conn: Connection): boolean {
+    return conn.relay ? conn.slot < 0 : conn.client.destroyed;
+  }
+
+  private dropClient(conn: Connection): void {
+    if (conn.relay && conn.slot >= 0) conn.relay.abort(conn.slot);
+    else if (!conn.relay) conn.client.destroy();
   }
 
   private connectUpstream(conn: Connection, flow: FlowInfo, first: BackendTarget | undefined, attempt: number): void {
     const pool = this.pool;
     const target = attempt === 0 ? pool.pick(flow) : pool.retry(flow, first!, attempt);
-    if (!target || conn.client.destroyed) {
+    if (!target || this.clientGone(conn)) {
       if (!target) {
         this.counters.droppedNoBackend++;
         conn.reason ??= attempt === 0 ? 'no-backend' : 'connect-failed';
       }
-      conn.client.destroy();
+      this.dropClient(conn);
       return;
     }
     const port = this.binding.keepDestinationPort ? flow.dstPort : target.port;
@@ -253,6 +311,10 @@ export class TcpListener {
         pool.closed(target);
         this.socketClosed(conn);
       });
+      if (conn.relay) {
+        this.attachTls(conn, upstream, pool, this.settings.proxyHeader?.(conn.client, flow.dstIp, flow.dstPort));
+        return;
+      }
       if (conn.client.destroyed) {
         upstream.destroy();
         return;
@@ -263,6 +325,20 @@ export class TcpListener {
       if (header) upstream.write(header);
       relayInJs(conn, conn.client, upstream);
     });
+  }
+
+  /** Native TLS: the connected backend joins the handshaken client in the addon. */
+  private attachTls(conn: Connection, upstream: net.Socket, pool: UpstreamPool, header: Buffer | undefined): void {
+    const relay = conn.relay as TlsRelay;
+    if (conn.slot >= 0 && upstream.readableLength === 0 && relay.attach(conn.slot, upstream, header)) {
+      conn.attachedTo = pool;
+      return;
+    }
+    // The client ended meanwhile (or the socket cannot be handed over): this backend is done.
+    conn.reason ??= 'backend-error';
+    upstream.destroy();
+    pool.closed(conn.target!);
+    this.dropClient(conn);
   }
 
   /**
@@ -277,6 +353,7 @@ export class TcpListener {
     const slot = splice.adopt(client, upstream, header, (end) => this.spliceEnded(conn, end, target, pool));
     if (slot >= 0) {
       conn.slot = slot;
+      conn.relay = splice;
       return true;
     }
     conn.spliced = false;
@@ -311,7 +388,7 @@ export class TcpListener {
     if (conn.ended) return;
     conn.reason ??= reason;
     if (conn.slot >= 0) {
-      this.settings.splice?.abort(conn.slot);
+      conn.relay!.abort(conn.slot);
       return;
     }
     const { client, upstream } = conn;
@@ -339,7 +416,7 @@ export class TcpListener {
         bytesOut: conn.toClient,
         durationMs: this.clock.now() - conn.startedAt,
         reason: conn.reason ?? 'closed',
-        relay: conn.spliced ? 'splice' : 'js',
+        relay: conn.relay === undefined ? 'js' : conn.relay === this.nativeTls?.relay ? 'native-tls' : 'splice',
       });
     }
   }

@@ -7,6 +7,7 @@ import { X509Certificate, hkdfSync } from 'node:crypto';
 import { DEFAULT_SYSTEM_POLICY_ID, nodeTlsSettings } from '../../domain/tls-policies.js';
 import type { ListenerDoc } from '../../domain/nlb-documents.js';
 import type { TlsMaterial } from './tls-material.js';
+import { opensslVersion, type NativeTlsSpec } from '../native/tls-relay.js';
 
 const ALPN: Record<string, string[]> = {
   HTTP1Only: ['http/1.1'],
@@ -30,40 +31,64 @@ export function tlsFingerprint(doc: ListenerDoc): string {
   ]);
 }
 
-export function buildTlsOptions(material: TlsMaterial, regionId: string, doc: ListenerDoc, listenerId: string): tls.TlsOptions {
+/** What both TLS engines are built from: the listener's certificates, policy and ALPN, resolved. */
+interface ResolvedTls {
+  policy: ReturnType<typeof nodeTlsSettings>;
+  main: { cert: string; key: string };
+  /** PEM of each CA certificate, when mutual TLS is on. */
+  ca?: string[];
+  alpn?: string[];
+  sni: Array<{ names: string[]; cert: string; key: string }>;
+  ticketKeys: Buffer;
+}
+
+function resolveTls(material: TlsMaterial, regionId: string, doc: ListenerDoc, listenerId: string): ResolvedTls {
   const policyId = doc.SecurityPolicyId || DEFAULT_SYSTEM_POLICY_ID;
   const policy = material.securityPolicy(regionId, policyId);
   if (!policy) throw new TlsSetupError(`security policy ${policyId} not found`);
-  const versions = nodeTlsSettings({ tlsVersions: policy.tlsVersions, ciphers: policy.ciphers });
-  const policyOptions = {
-    minVersion: versions.minVersion,
-    maxVersion: versions.maxVersion,
-    ciphers: versions.ciphers,
-    secureOptions: versions.secureOptions,
-    honorCipherOrder: true,
-  };
-
   const main = serverCertificate(material, doc.CertificateIds[0]);
-  const options: tls.TlsOptions = { ...policyOptions, cert: main.cert, key: main.key, ticketKeys: ticketKeys(listenerId, main.key) };
-
+  let ca: string[] | undefined;
   if (doc.CaEnabled) {
     const cas = doc.CaCertificateIds.map((id) => material.certificate(id));
     if (cas.some((c) => !c)) throw new TlsSetupError('CA certificate not found');
-    options.ca = cas.map((c) => c!.certPem);
+    ca = cas.map((c) => c!.certPem);
+  }
+  // SNI: each additional certificate answers for the names it carries; others get the default.
+  const sni = doc.AdditionalCertificates.filter((c) => c.Status !== 'Diassociating').map((extra) =>
+    serverCertificate(material, extra.CertificateId),
+  );
+  return {
+    policy: nodeTlsSettings({ tlsVersions: policy.tlsVersions, ciphers: policy.ciphers }),
+    main,
+    ca,
+    alpn: doc.AlpnEnabled && doc.AlpnPolicy ? ALPN[doc.AlpnPolicy] : undefined,
+    sni,
+    ticketKeys: ticketKeys(listenerId, main.key),
+  };
+}
+
+/** Options for Node's `tls.createServer` (the fallback engine). */
+export function buildTlsOptions(material: TlsMaterial, regionId: string, doc: ListenerDoc, listenerId: string): tls.TlsOptions {
+  const r = resolveTls(material, regionId, doc, listenerId);
+  const policyOptions = {
+    minVersion: r.policy.minVersion,
+    maxVersion: r.policy.maxVersion,
+    ciphers: r.policy.ciphers,
+    secureOptions: r.policy.secureOptions,
+    honorCipherOrder: true,
+  };
+  const options: tls.TlsOptions = { ...policyOptions, cert: r.main.cert, key: r.main.key, ticketKeys: r.ticketKeys };
+  if (r.ca) {
+    options.ca = r.ca;
     options.requestCert = true;
     options.rejectUnauthorized = true;
   }
-  if (doc.AlpnEnabled && doc.AlpnPolicy) options.ALPNProtocols = ALPN[doc.AlpnPolicy];
-
-  // SNI: each additional certificate answers for the names it carries; others get the default.
-  const extras = doc.AdditionalCertificates.filter((c) => c.Status !== 'Diassociating');
-  if (extras.length > 0) {
-    const contexts: Array<{ names: string[]; context: tls.SecureContext }> = [];
-    for (const extra of extras) {
-      const c = serverCertificate(material, extra.CertificateId);
-      const context = tls.createSecureContext({ ...policyOptions, cert: c.cert, key: c.key, ca: options.ca });
-      contexts.push({ names: c.names, context });
-    }
+  if (r.alpn) options.ALPNProtocols = r.alpn;
+  if (r.sni.length > 0) {
+    const contexts = r.sni.map((c) => ({
+      names: c.names,
+      context: tls.createSecureContext({ ...policyOptions, cert: c.cert, key: c.key, ca: options.ca }),
+    }));
     options.SNICallback = (servername, callback) => {
       const name = servername.toLowerCase();
       const match = contexts.find((c) => c.names.some((n) => nameMatches(n, name)));
@@ -71,6 +96,26 @@ export function buildTlsOptions(material: TlsMaterial, regionId: string, doc: Li
     };
   }
   return options;
+}
+
+/** The same settings for the native TLS relay (native/tls_relay.c matches SNI names as `nameMatches`). */
+export function buildNativeTlsSpec(material: TlsMaterial, regionId: string, doc: ListenerDoc, listenerId: string): NativeTlsSpec {
+  const r = resolveTls(material, regionId, doc, listenerId);
+  // Node takes TLS 1.3 suites and older ciphers in one string; OpenSSL takes them apart.
+  const parts = r.policy.ciphers.split(':').filter(Boolean);
+  return {
+    certPem: r.main.cert,
+    keyPem: r.main.key,
+    caPem: r.ca ? r.ca.join('\n') : '',
+    minVersion: opensslVersion(r.policy.minVersion),
+    maxVersion: opensslVersion(r.policy.maxVersion),
+    cipherList: parts.filter((c) => !c.startsWith('TLS_')).join(':'),
+    cipherSuites: parts.filter((c) => c.startsWith('TLS_')).join(':'),
+    secureOptions: r.policy.secureOptions,
+    alpn: r.alpn ?? [],
+    ticketKeys: r.ticketKeys,
+    sni: r.sni.map((c) => ({ names: c.names, certPem: c.cert, keyPem: c.key })),
+  };
 }
 
 function serverCertificate(material: TlsMaterial, id: string | undefined) {

@@ -4,6 +4,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import tls from 'node:tls';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -177,7 +178,7 @@ test('updating a custom security policy applies to the TCPSSL listeners that use
   after.destroy();
 });
 
-test('/metrics labels a TCPSSL listener protocol="TCPSSL", not TCP', async () => {
+test('/metrics labels a TCPSSL listener protocol="TCPSSL", not TCP, and counts failed handshakes', async () => {
   const cert = await uploadServerCert('metrics', pki.serverCert, pki.serverKey);
   const id = await createRunningListener(server, {
     LoadBalancerId: lb.id,
@@ -186,7 +187,18 @@ test('/metrics labels a TCPSSL listener protocol="TCPSSL", not TCP', async () =>
     ServerGroupId: group,
     CertificateIds: [cert],
   });
-  const text = await (await fetch(`${server.running.adminUrl}/metrics`)).text();
+  // Plain HTTP to the TLS port: the handshake fails, no backend is opened, and /metrics counts it.
+  const plain = net.connect({ host: lb.vips[0], port: 8447 });
+  plain.on('error', () => undefined);
+  plain.end('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+  await new Promise((resolve) => plain.once('close', resolve));
+  let text = '';
+  const failures = new RegExp(`^openslb_listener_tls_handshake_failures_total\\{listener="${id}",protocol="TCPSSL"\\} 1$`, 'm');
+  for (let i = 0; i < 100 && !failures.test(text); i++) {
+    if (i > 0) await new Promise((r) => setTimeout(r, 50));
+    text = await (await fetch(`${server.running.adminUrl}/metrics`)).text();
+  }
+  assert.match(text, failures);
   assert.match(text, new RegExp(`^openslb_listener_connections_total\\{listener="${id}",protocol="TCPSSL"\\} `, 'm'));
   assert.doesNotMatch(text, new RegExp(`listener="${id}",protocol="TCP"`));
 });
