@@ -76,7 +76,11 @@ export function tcpRoundTrip(host: string, port: number, line: string): Promise<
 export function udpRoundTrip(host: string, port: number, message: string, from?: dgram.Socket): Promise<string> {
   const socket = from ?? dgram.createSocket('udp4');
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('no UDP reply')), 5000);
+    const timer = setTimeout(() => {
+      // An open socket would keep the test process alive after the failure is reported.
+      if (!from) socket.close();
+      reject(new Error('no UDP reply'));
+    }, 5000);
     socket.once('message', (msg) => {
       clearTimeout(timer);
       if (!from) socket.close();
