@@ -47,7 +47,7 @@ export interface DataPlaneOptions {
   datagrams?: boolean;
   /** Health probes of a cluster worker, shared with the other workers through the primary. */
   probe?: ProbeFn;
-  /** The timers health checks and kernel drains run on (default: the real ones; tests move a ManualScheduler). */
+  /** The timers health checks, listener drains and idle sweeps run on (default: the real ones; tests move a ManualScheduler). */
   timers?: TimerScheduler;
   /** Where nft / conntrack run (tests point it at a network namespace). Default: this namespace. */
   kernelRunner?: CommandRunner;
