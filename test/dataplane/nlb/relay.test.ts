@@ -315,8 +315,17 @@ for (const mode of modes) {
 
   // Drains run on the listener's timers: moved time shows the exact deadline, before and at it.
   const LONG_IDLE = { idleTimeoutMs: 3_600_000 };
+  /** The echo of `text`; rejects when the connection ends first (a drain closed it). */
   const echoes = (client: net.Socket, text: string) =>
-    new Promise<string>((resolve) => client.once('data', (d) => resolve(d.toString())).write(text));
+    new Promise<string>((resolve, reject) => {
+      const ended = () => reject(new Error(`the connection ended before "${text}" came back`));
+      client.once('end', ended);
+      client.once('data', (d) => {
+        client.off('end', ended);
+        resolve(d.toString());
+      });
+      client.write(text);
+    });
 
   test(`[${mode}] a drained backend's connections stay up until the drain timeout, then close`, async (t) => {
     if (skipUnlessAvailable(mode, t)) return;
@@ -329,9 +338,10 @@ for (const mode of modes) {
       r.clock.advance(29_999);
       assert.equal(await echoes(client, 'b'), 'b', 'still relayed 1 ms before the drain timeout');
       assert.equal(r.log.length, 0);
-      const closed = new Promise<void>((resolve) => client.once('end', () => resolve()));
+      let closed = false;
+      client.once('end', () => (closed = true));
       r.clock.advance(1);
-      await closed;
+      await until('the drain closes the connection', () => closed);
       await until('the connection is logged', () => r.log.length === 1);
       assert.equal(r.log[0].reason, 'backend-drained');
       assert.equal(r.log[0].durationMs, 30_000);
@@ -352,9 +362,10 @@ for (const mode of modes) {
       r.clock.advance(59_999);
       assert.equal(await echoes(client, 'b'), 'b', 'still relayed 1 ms before the drain ends');
       assert.equal(r.listener.drained, false);
-      const closed = new Promise<void>((resolve) => client.once('end', () => resolve()));
+      let closed = false;
+      client.once('end', () => (closed = true));
       r.clock.advance(1);
-      await closed;
+      await until('the drain closes the connection', () => closed);
       await until('the listener has drained', () => r.listener.drained);
       assert.equal(r.log[0].reason, 'listener-stopped');
       assert.equal(r.log[0].durationMs, 60_000);
