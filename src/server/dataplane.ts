@@ -136,6 +136,7 @@ export function leaveKernelTableOnStop(node: DataPlaneNode): void {
 
 export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlaneNode> {
   const { config, clock, log, registry } = opts;
+  const timers = opts.timers ?? systemScheduler;
   const datagrams = opts.datagrams ?? true;
   // On a shared PostgreSQL, keep a local copy of what was applied, for a start during an outage.
   const copy =
@@ -150,8 +151,9 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlaneN
   const store = source.asStore();
   let node: DataPlaneNode | undefined;
   const report = (observations: Observation[]) => node?.report(observations);
-  // Fault rules that hold backends down: checked by every probe, read from the store at most once a second.
-  const faultRules = new FaultRuleCache(store);
+  // Fault rules that hold backends down: checked by every probe, read from the store at most once
+  // a second of the timers' time (the probes' own), so moved time sees a new rule at once.
+  const faultRules = new FaultRuleCache(store, { now: () => timers.now() });
   const faultsFired = faultCounter(registry);
   const probe = faultAwareProbe({
     inner: opts.probe,
@@ -186,7 +188,7 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlaneN
   const nlb = new NlbReconciler({
     store,
     clock,
-    timers: opts.timers ?? systemScheduler,
+    timers,
     maxPortRange: config.dataplane.maxPortRange,
     maxUdpSessions: config.dataplane.maxUdpSessionsPerListener,
     log,
@@ -207,7 +209,7 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlaneN
     const gwlb = new GwlbReconciler({
       store,
       clock,
-      timers: opts.timers ?? systemScheduler,
+      timers,
       optionClass: config.dataplane.gwlbOptionClass,
       log,
       report,
