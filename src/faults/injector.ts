@@ -17,12 +17,15 @@ import { claimFiring } from '../store/fault-rules.js';
 import type { Schema } from '../store/schema.js';
 import type { Store } from '../store/types.js';
 import type { Clock } from '../util/clock.js';
+import { systemScheduler, type Scheduler } from '../util/scheduler.js';
 import { markJobs, type JobFault } from './job-faults.js';
 import { faultCounter, type FaultCounter } from '../metrics/fault-metrics.js';
 
 export interface FaultInjectorOptions {
   store: Store;
   clock: Clock;
+  /** Holds replies for latency rules (default: the real timers; tests move a ManualScheduler). */
+  timers?: Scheduler;
   /** Uniform in [0, 1); tests pass a seeded or scripted source. */
   random?: () => number;
   log?: Logger;
@@ -36,6 +39,8 @@ export class FaultPlan implements CallFaultPlan {
   after?: ApiError;
   latencyMs = 0;
   job: JobFault = {};
+
+  constructor(private readonly timers: Scheduler) {}
 
   /** Throws the error to answer before the call does anything. */
   throwBefore(): void {
@@ -53,7 +58,7 @@ export class FaultPlan implements CallFaultPlan {
   }
 
   delay(): Promise<void> {
-    return this.latencyMs > 0 ? new Promise((r) => setTimeout(r, this.latencyMs)) : Promise.resolve();
+    return this.latencyMs > 0 ? new Promise((r) => this.timers.setTimeout(r, this.latencyMs)) : Promise.resolve();
   }
 }
 
@@ -88,7 +93,7 @@ export class FaultInjector implements CallFaults {
       if (plan?.before && needsTheCall(rule.effect)) break;
       if (rule.probability !== undefined && !(this.random() < rule.probability)) continue;
       if (!(await claimFiring(this.opts.store.db, rule))) continue;
-      plan ??= new FaultPlan();
+      plan ??= new FaultPlan(this.opts.timers ?? systemScheduler);
       this.apply(plan, rule, call);
       this.fired?.inc({ rule: rule.id, effect: rule.effect.type });
       this.opts.log?.warn(

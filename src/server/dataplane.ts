@@ -48,7 +48,7 @@ export interface DataPlaneOptions {
   datagrams?: boolean;
   /** Health probes of a cluster worker, shared with the other workers through the primary. */
   probe?: ProbeFn;
-  /** The timers health checks and kernel drains run on (default: the real ones; tests move a ManualScheduler). */
+  /** The timers health checks, listener drains and idle sweeps run on (default: the real ones; tests move a ManualScheduler). */
   timers?: TimerScheduler;
   /** Where nft / conntrack run (tests point it at a network namespace). Default: this namespace. */
   kernelRunner?: CommandRunner;
@@ -148,6 +148,7 @@ export function leaveKernelTableOnStop(node: DataPlaneNode): void {
 
 export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlaneNode> {
   const { config, clock, log, registry } = opts;
+  const timers = opts.timers ?? systemScheduler;
   const datagrams = opts.datagrams ?? true;
   // On a shared PostgreSQL, keep a local copy of what was applied, for a start during an outage.
   const copy =
@@ -162,8 +163,9 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlaneN
   const store = source.asStore();
   let node: DataPlaneNode | undefined;
   const report = (observations: Observation[]) => node?.report(observations);
-  // Fault rules that hold backends down: checked by every probe, read from the store at most once a second.
-  const faultRules = new FaultRuleCache(store);
+  // Fault rules that hold backends down: checked by every probe, read from the store at most once
+  // a second of the timers' time (the probes' own), so moved time sees a new rule at once.
+  const faultRules = new FaultRuleCache(store, { now: () => timers.now() });
   const faultsFired = faultCounter(registry);
   const probe = faultAwareProbe({
     inner: opts.probe,
@@ -198,7 +200,7 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlaneN
   const nlb = new NlbReconciler({
     store,
     clock,
-    timers: opts.timers ?? systemScheduler,
+    timers,
     maxPortRange: config.dataplane.maxPortRange,
     maxUdpSessions: config.dataplane.maxUdpSessionsPerListener,
     log,
@@ -220,7 +222,7 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlaneN
     const gwlb = new GwlbReconciler({
       store,
       clock,
-      timers: opts.timers ?? systemScheduler,
+      timers,
       optionClass: config.dataplane.gwlbOptionClass,
       log,
       report,

@@ -40,9 +40,9 @@ import { registerFaultRoutes } from '../faults/admin-routes.js';
 export interface StartOptions {
   clock?: Clock;
   /**
-   * The timers of the in-process data plane's health checks and drains (default: the real
-   * ones). A test passes a ManualScheduler, usually as `clock` too, and moves time instead of
-   * waiting for probe intervals.
+   * The timers of the in-process data plane (health checks, listener drains and idle sweeps)
+   * and of API latency faults (default: the real ones). A test passes a ManualScheduler,
+   * usually as `clock` too, and moves time instead of waiting for probe intervals.
    */
   timers?: TimerScheduler;
   log?: Logger;
@@ -139,7 +139,7 @@ export async function startOpenSlb(config: Config, opts: StartOptions = {}): Pro
         log,
         metrics: new ApiMetrics(registry),
         refreshJobs: () => jobs.refresh(),
-        faults: new FaultInjector({ store, clock, log, registry, random: opts.faultRandom }),
+        faults: new FaultInjector({ store, clock, timers: opts.timers, log, registry, random: opts.faultRandom }),
       });
       apiServer = buildApiServer(gateway, config.api);
       await apiServer.listen({ host: apiAddress.host, port: apiAddress.port });

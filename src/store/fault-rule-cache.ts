@@ -38,7 +38,9 @@ export class FaultRuleCache {
 
   rules(): Promise<FaultRule[]> | FaultRule[] {
     const generation = faultRulesGeneration(this.store);
-    if (generation === this.generation && this.now() - this.loadedAt < this.maxAgeMs) return this.rulesNow;
+    const age = this.now() - this.loadedAt;
+    // A negative age (a wall clock set back) counts as stale rather than fresh for longer.
+    if (generation === this.generation && age >= 0 && age < this.maxAgeMs) return this.rulesNow;
     // Concurrent callers share one read.
     this.loading ??= (async () => {
       const startedAt = this.now();

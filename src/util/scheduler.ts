@@ -60,6 +60,15 @@ export class TimerScheduler implements Scheduler {
 
 export const systemScheduler: Scheduler = new TimerScheduler();
 
+/**
+ * Lets a real timer not keep the process alive on its own (a listener's sweep or drain must not
+ * hold up an exit its sockets no longer do); a ManualScheduler's timers have nothing to unref.
+ */
+export function unrefTimer(handle: TimerHandle): TimerHandle {
+  (handle as { unref?: () => unknown }).unref?.();
+  return handle;
+}
+
 interface ManualTimer {
   readonly due: number;
   readonly seq: number;

@@ -8,16 +8,19 @@ import { RamService } from '../../src/accounts/ram-service.js';
 import { NLB, TEST_ACCESS_KEY_ID, TEST_ACCESS_KEY_SECRET, callApi, callError, waitForJob, type TestServer } from '../support/server.js';
 import { createActiveLoadBalancer, createServerGroup } from '../support/nlb-setup.js';
 import { runCli } from '../support/process.js';
+import { ManualScheduler } from '../../src/util/scheduler.js';
 import { admin, startFaultTestServer } from './support.js';
 
 let server: TestServer;
+// API latency rules hold replies on these timers: the latency test moves them.
+const timers = new ManualScheduler(Date.now());
 let adminUrl: string;
 let lb: { id: string; vips: string[] };
 const call = (action: string, params: Record<string, unknown> = {}, opts = {}) => callApi(server, NLB, action, params, opts);
 const read = (action: string, params: Record<string, unknown> = {}) => callApi(server, NLB, action, params, { placement: 'query' });
 
 before(async () => {
-  server = await startFaultTestServer();
+  server = await startFaultTestServer({ timers });
   adminUrl = server.running.adminUrl!;
   lb = await createActiveLoadBalancer(server);
 });
@@ -187,11 +190,19 @@ test('a rule scoped to one AccessKey throttles that caller only', async () => {
   assert.ok(await callApi(server, NLB, 'ListLoadBalancers', {}, asVictim));
 });
 
-test('latency holds the reply; the reply itself is unchanged', async () => {
+test('latency holds the reply for the injected time, not less; the reply itself is unchanged', async () => {
   await addRule({ product: 'nlb', action: 'DescribeZones', count: 1, effect: { type: 'latency', ms: 400 } });
-  const started = Date.now();
-  const zones = await read('DescribeZones');
-  assert.ok(Date.now() - started >= 400, 'the reply came no sooner than the injected latency');
+  const waitingBefore = timers.pending;
+  let replied = false;
+  const reply = read('DescribeZones').finally(() => (replied = true));
+  // The reply is ready and held once the latency timer is set: a real event, polled for a bounded while.
+  for (let i = 0; i < 1000 && timers.pending === waitingBefore; i++) await new Promise((r) => setTimeout(r, 5));
+  assert.equal(timers.pending, waitingBefore + 1, 'the latency rule set its timer');
+  timers.advance(399);
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(replied, false, 'no reply 1 ms before the injected latency has passed');
+  timers.advance(1);
+  const zones = await reply;
   assert.equal(zones.Zones.length, 2);
 });
 

@@ -1,5 +1,6 @@
 /** Helpers for the fault-injection tests: a test server on VIPs of its own, and the admin API. */
 import type { Config } from '../../src/config/config.js';
+import type { Scheduler } from '../../src/util/scheduler.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 /**
@@ -13,9 +14,12 @@ export function privateVipPools(config: Config): void {
   b.vipPool = `127.${44 + (n % 4)}.${n}.0/24`;
 }
 
-export function startFaultTestServer(opts: { configure?: (c: Config) => void; storeUrl?: string } = {}): Promise<TestServer> {
+export function startFaultTestServer(
+  opts: { configure?: (c: Config) => void; storeUrl?: string; timers?: Scheduler } = {},
+): Promise<TestServer> {
   return startTestServer({
     storeUrl: opts.storeUrl,
+    timers: opts.timers,
     configure: (c) => {
       privateVipPools(c);
       opts.configure?.(c);

@@ -12,7 +12,9 @@ import { createActiveLoadBalancer, createRunningListener, createServerGroup } fr
 import { startTcpBackend, tcpRoundTrip, type TcpBackend } from '../support/backends.js';
 import { connectionFaults } from '../../src/dataplane/connection-faults.js';
 import type { FaultRule } from '../../src/domain/fault-rules.js';
-import { admin, startFaultTestServer, until } from './support.js';
+import { ManualScheduler } from '../../src/util/scheduler.js';
+import { moveTimeUntil } from '../support/moved-time.js';
+import { admin, startFaultTestServer } from './support.js';
 
 const ENGINES = [
   { engine: 'userspace', port: 7420, host: 80 },
@@ -23,9 +25,12 @@ for (const { engine, port, host } of ENGINES)
   describe(`${engine} engine`, () => {
     let server: TestServer;
     const backends: TcpBackend[] = [];
+    // Probe intervals and the kernel's read-back of refusals run on these: the tests move them.
+    const timers = new ManualScheduler(Date.now());
+    const moveUntil = (what: string, check: () => Promise<boolean>) => moveTimeUntil(timers, 1000, what, check);
 
     before(async () => {
-      server = await startFaultTestServer({ configure: (c) => (c.dataplane.engine = engine) });
+      server = await startFaultTestServer({ timers, configure: (c) => (c.dataplane.engine = engine) });
     });
     after(async () => {
       await server?.stop();
@@ -68,17 +73,19 @@ for (const { engine, port, host } of ENGINES)
           Reason?: { ReasonCode: string };
         }>;
       };
-      await until('both backends healthy', async () => (await nonNormal()).length === 0);
+      await moveUntil('both backends healthy', async () => (await nonNormal()).length === 0);
 
       const added = await admin(server.running.adminUrl!, 'POST', '/faults', {
         resourceId: sg,
         effect: { type: 'unhealthy', server: flaky.host },
       });
       assert.equal(added.status, 201);
-      await until('the flaky backend reported unhealthy', async () => {
+      const unhealthyAfter = await moveUntil('the flaky backend reported unhealthy', async () => {
         const bad = await nonNormal();
         return bad.length === 1 && bad[0].ServerIp === flaky.host && bad[0].Status === 'Unhealthy';
       });
+      // UnhealthyThreshold 2: two failed probes, an interval apart, not one.
+      assert.ok(unhealthyAfter >= 2000, `reported unhealthy after ${unhealthyAfter} ms of probing`);
       const flakyBefore = flaky.accepted;
       const replies = [];
       for (let i = 0; i < 4; i++) replies.push(await tcpRoundTrip(lb.vips[0], port, 'q'));
@@ -88,7 +95,7 @@ for (const { engine, port, host } of ENGINES)
       assert.match(metrics, new RegExp(`openslb_faults_injected_total\\{rule="${added.body.rule.id}",effect="unhealthy"\\} [1-9]`));
 
       assert.equal((await admin(server.running.adminUrl!, 'DELETE', '/faults')).body.removed, 1);
-      await until('the backend healthy again', async () => (await nonNormal()).length === 0);
+      await moveUntil('the backend healthy again', async () => (await nonNormal()).length === 0);
       const after = new Set<string>();
       for (let i = 0; i < 4; i++) after.add(await tcpRoundTrip(lb.vips[0], port, 'q'));
       assert.deepEqual([...after].sort(), ['flaky:q', 'steady:q']);
@@ -128,7 +135,7 @@ for (const { engine, port, host } of ENGINES)
         effect: { type: 'drop-connections', share: 1 },
       });
       assert.equal(added.status, 201, JSON.stringify(added.body));
-      await until('new connections to the listener are dropped', async () => {
+      await moveUntil('new connections to the listener are dropped', async () => {
         try {
           await tcpRoundTrip(lb.vips[0], port + 10, 'x');
           return false;
@@ -142,10 +149,10 @@ for (const { engine, port, host } of ENGINES)
       assert.equal(await tcpRoundTrip(lb.vips[0], port + 11, 'y'), 'b:y', 'the other listener is untouched');
       // Counted and exported (the kernel's refusals are read back within a second).
       const fired = new RegExp(`openslb_faults_injected_total\\{rule="${added.body.rule.id}",effect="drop-connections"\\} [1-9]`);
-      await until('the refusals counted', async () => fired.test(await (await fetch(`${server.running.adminUrl}/metrics`)).text()));
+      await moveUntil('the refusals counted', async () => fired.test(await (await fetch(`${server.running.adminUrl}/metrics`)).text()));
 
       await admin(server.running.adminUrl!, 'DELETE', `/faults/${added.body.rule.id}`);
-      await until('connections flow again', async () => {
+      await moveUntil('connections flow again', async () => {
         try {
           return (await tcpRoundTrip(lb.vips[0], port + 10, 'x')) === 'b:x';
         } catch {

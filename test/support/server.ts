@@ -30,7 +30,7 @@ export interface TestServer {
 export async function startTestServer(
   opts: {
     clock?: Clock;
-    /** Timers of the in-process data plane (health checks, kernel drains); pass a ManualScheduler to move time. */
+    /** Timers of the in-process server (health checks, drains, idle sweeps, API latency faults); pass a ManualScheduler to move time. */
     timers?: Scheduler;
     configure?: (c: Config) => void;
     storeUrl?: string;

@@ -268,7 +268,7 @@ export class NlbReconciler implements Reconciler {
         return;
       }
       const counters = existing?.counters ?? newListenerCounters();
-      const runtime = new UdpListener(d.id, d, settings, pool, this.opts.clock, counters, this.opts.log);
+      const runtime = new UdpListener(d.id, d, settings, pool, this.opts.clock, this.opts.timers, counters, this.opts.log);
       await this.replace(d, existing, runtime, bindKey, counters);
       return;
     }
@@ -295,7 +295,7 @@ export class NlbReconciler implements Reconciler {
       else settings.tls = buildTlsOptions(this.tls!, d.regionId, d.doc, d.id);
     }
     const counters = existing?.counters ?? newListenerCounters();
-    const runtime = new TcpListener(d.id, d, settings, pool, this.opts.clock, counters);
+    const runtime = new TcpListener(d.id, d, settings, pool, this.opts.clock, this.opts.timers, counters);
     await this.replace(d, existing, runtime, bindKey, counters);
   }
 

@@ -19,6 +19,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Clock } from '../../util/clock.js';
+import { unrefTimer, type Scheduler, type TimerHandle } from '../../util/scheduler.js';
 import { setListenerMss } from '../native/tcp-sockopt.js';
 import type { SpliceEnd, SpliceRelay } from '../native/splice-relay.js';
 import type { TlsContext, TlsEnd, TlsRelay } from '../native/tls-relay.js';
@@ -27,6 +28,9 @@ import { CpsLimiter } from './cps-limiter.js';
 import type { ListenerCounters } from './listener-metrics.js';
 import { relayInJs, type RelayedConnection } from './js-relay.js';
 import type { CloseReason, ConnectionLogEntry } from './connection-log.js';
+
+/** How often a listener samples activity and closes idle connections (IdleTimeout is whole seconds). */
+const IDLE_SWEEP_MS = 1000;
 
 export interface TcpListenerSettings {
   idleTimeoutMs: number;
@@ -86,8 +90,8 @@ export class TcpListener {
   private readonly servers: net.Server[] = [];
   private readonly connections = new Set<Connection>();
   private readonly cps = new Map<string, CpsLimiter>();
-  private drainTimers = new Set<NodeJS.Timeout>();
-  private idleSweep: NodeJS.Timeout | undefined;
+  private drainTimers = new Set<TimerHandle>();
+  private idleSweep: TimerHandle | undefined;
   private closed = false;
   /** Fixed per bind, like Node's TLS server: new contexts mean a new listener instance. */
   private readonly nativeTls: TcpListenerSettings['nativeTls'];
@@ -98,6 +102,8 @@ export class TcpListener {
     private settings: TcpListenerSettings,
     private pool: UpstreamPool,
     private readonly clock: Clock,
+    /** Runs the idle sweep and drain deadlines (tests move a ManualScheduler). */
+    private readonly timers: Scheduler,
     private readonly counters: ListenerCounters,
   ) {
     this.nativeTls = settings.nativeTls;
@@ -115,8 +121,16 @@ export class TcpListener {
       throw err;
     }
     // One sweep per listener instead of a timer per connection; time comes from the clock.
-    this.idleSweep = setInterval(() => this.closeIdle(), 1000);
-    this.idleSweep.unref();
+    this.armIdleSweep();
+  }
+
+  private armIdleSweep(): void {
+    this.idleSweep = unrefTimer(
+      this.timers.setTimeout(() => {
+        this.closeIdle();
+        if (!this.closed) this.armIdleSweep();
+      }, IDLE_SWEEP_MS),
+    );
   }
 
   /** Samples activity, then closes connections with none for IdleTimeout (by the injected clock). */
@@ -429,11 +443,12 @@ export class TcpListener {
     if (drainMs === undefined) return;
     const victims = [...this.connections].filter((c) => c.target?.key === backendKey);
     if (victims.length === 0) return;
-    const timer = setTimeout(() => {
-      this.drainTimers.delete(timer);
-      for (const c of victims) this.kill(c, 'backend-drained');
-    }, drainMs);
-    timer.unref();
+    const timer = unrefTimer(
+      this.timers.setTimeout(() => {
+        this.drainTimers.delete(timer);
+        for (const c of victims) this.kill(c, 'backend-drained');
+      }, drainMs),
+    );
     this.drainTimers.add(timer);
   }
 
@@ -453,7 +468,7 @@ export class TcpListener {
    */
   async close(drainMs: number): Promise<void> {
     this.closed = true;
-    if (this.idleSweep) clearInterval(this.idleSweep);
+    if (this.idleSweep) this.timers.clearTimeout(this.idleSweep);
     for (const s of this.servers) s.close();
     this.servers.length = 0;
     const live = [...this.connections];
@@ -462,19 +477,20 @@ export class TcpListener {
       for (const c of live) this.kill(c, 'listener-stopped');
       return;
     }
-    const timer = setTimeout(() => {
-      this.drainTimers.delete(timer);
-      for (const c of live) this.kill(c, 'listener-stopped');
-    }, drainMs);
-    timer.unref();
+    const timer = unrefTimer(
+      this.timers.setTimeout(() => {
+        this.drainTimers.delete(timer);
+        for (const c of live) this.kill(c, 'listener-stopped');
+      }, drainMs),
+    );
     this.drainTimers.add(timer);
   }
 
   /** Ends everything at once (node shutdown). */
   destroy(): void {
     this.closed = true;
-    if (this.idleSweep) clearInterval(this.idleSweep);
-    for (const t of this.drainTimers) clearTimeout(t);
+    if (this.idleSweep) this.timers.clearTimeout(this.idleSweep);
+    for (const t of this.drainTimers) this.timers.clearTimeout(t);
     this.drainTimers.clear();
     for (const c of this.connections) this.kill(c, 'listener-stopped');
     for (const s of this.servers) s.close();

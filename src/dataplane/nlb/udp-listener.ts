@@ -7,6 +7,7 @@
 import dgram from 'node:dgram';
 import type { Logger } from 'pino';
 import type { Clock } from '../../util/clock.js';
+import { unrefTimer, type Scheduler, type TimerHandle } from '../../util/scheduler.js';
 import type { ListenerCounters } from './listener-metrics.js';
 import type { BackendTarget, FlowInfo, UpstreamPool } from './upstream-pool.js';
 
@@ -45,8 +46,9 @@ export class UdpListener {
   private readonly sockets: dgram.Socket[] = [];
   /** One table per bound socket, by client address then port (no key string built per datagram). */
   private readonly sessions = new Map<dgram.Socket, SessionTable>();
-  private sweeper: NodeJS.Timeout | undefined;
-  private drainTimer: NodeJS.Timeout | undefined;
+  private sweeper: TimerHandle | undefined;
+  private drainTimer: TimerHandle | undefined;
+  private readonly backendDrains = new Set<TimerHandle>();
   private destroyed = false;
   private accepting = true;
   private capLoggedAt = -Infinity;
@@ -58,6 +60,8 @@ export class UdpListener {
     private settings: UdpListenerSettings,
     private pool: UpstreamPool,
     private readonly clock: Clock,
+    /** Runs the idle sweep and drain deadlines (tests move a ManualScheduler). */
+    private readonly timers: Scheduler,
     private readonly counters: ListenerCounters,
     private readonly log?: Pick<Logger, 'warn'>,
   ) {}
@@ -71,8 +75,18 @@ export class UdpListener {
       this.destroy();
       throw err;
     }
-    this.sweeper = setInterval(() => this.sweep(), Math.min(1000, Math.max(100, this.settings.idleTimeoutMs / 4)));
-    this.sweeper.unref();
+    this.armSweep();
+  }
+
+  /** A quarter of the IdleTimeout between sweeps (0.1–1 s), read again each time it changes. */
+  private armSweep(): void {
+    const every = Math.min(1000, Math.max(100, this.settings.idleTimeoutMs / 4));
+    this.sweeper = unrefTimer(
+      this.timers.setTimeout(() => {
+        this.sweep();
+        if (!this.destroyed) this.armSweep();
+      }, every),
+    );
   }
 
   private open(vip: string, port: number): Promise<dgram.Socket> {
@@ -191,8 +205,13 @@ export class UdpListener {
   /** Sessions pinned to a backend that left the pool end after `drainMs` (undefined: when idle). */
   drainBackend(backendKey: string, drainMs: number | undefined): void {
     if (drainMs === undefined) return;
-    const timer = setTimeout(() => this.closeWhere((session) => session.target.key === backendKey), drainMs);
-    timer.unref();
+    const timer = unrefTimer(
+      this.timers.setTimeout(() => {
+        this.backendDrains.delete(timer);
+        this.closeWhere((session) => session.target.key === backendKey);
+      }, drainMs),
+    );
+    this.backendDrains.add(timer);
   }
 
   get sessionCount(): number {
@@ -211,8 +230,7 @@ export class UdpListener {
       this.destroy();
       return;
     }
-    this.drainTimer = setTimeout(() => this.destroy(), drainMs);
-    this.drainTimer.unref();
+    this.drainTimer = unrefTimer(this.timers.setTimeout(() => this.destroy(), drainMs));
   }
 
   /** Sockets closed (destroyed, or the drain has ended). */
@@ -222,8 +240,10 @@ export class UdpListener {
 
   destroy(): void {
     this.destroyed = true;
-    clearTimeout(this.drainTimer);
-    if (this.sweeper) clearInterval(this.sweeper);
+    if (this.drainTimer) this.timers.clearTimeout(this.drainTimer);
+    if (this.sweeper) this.timers.clearTimeout(this.sweeper);
+    for (const timer of this.backendDrains) this.timers.clearTimeout(timer);
+    this.backendDrains.clear();
     this.closeWhere(() => true);
     for (const socket of this.sessions.keys()) {
       try {

@@ -13,6 +13,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from '../../support/server.js';
+import { moveTimeUntil } from '../../support/moved-time.js';
+import { ManualScheduler } from '../../../src/util/scheduler.js';
 import { startApplianceProcess, type ApplianceProcess, type ApplianceStats } from '../../support/gwlb-appliance-process.js';
 import { addServers, appliances, createListener, createLoadBalancer, createServerGroup, gwlb } from '../../products/gwlb/support.js';
 import { startEndpoint, type EndpointSim } from './harness.js';
@@ -50,6 +52,8 @@ const REASON_CODES = [
 const GWLB_OPTIONS_BYTES = 32;
 
 let server: TestServer;
+// Health-check intervals run on these: waiting for a verdict moves them a probe interval at a time.
+const timers = new ManualScheduler(Date.now());
 let applianceA: ApplianceProcess;
 let applianceB: ApplianceProcess;
 let endpoint: EndpointSim;
@@ -60,6 +64,7 @@ let vips: string[] = [];
 
 before(async () => {
   server = await startTestServer({
+    timers,
     configure: (c) => {
       const [a, b] = c.regions[0].vpcs[0].vSwitches;
       a.vipPool = `127.0.${octet(21)}.0/24`;
@@ -90,15 +95,15 @@ async function health(): Promise<Map<string, Health>> {
   return new Map(servers.map((s) => [s.ServerId, s]));
 }
 
-/** Polls GetListenerHealthStatus until `wanted` holds; bounded by attempts. */
+/** Moves time a probe interval (1 s) at a time until GetListenerHealthStatus shows `wanted`; bounded by steps. */
 async function untilHealth(wanted: (h: Map<string, Health>) => boolean, what: string): Promise<Map<string, Health>> {
   let last = new Map<string, Health>();
-  for (let i = 0; i < 300; i++) {
-    last = await health();
-    if (wanted(last)) return last;
-    await new Promise((r) => setTimeout(r, 50));
+  try {
+    await moveTimeUntil(timers, 1000, what, async () => wanted((last = await health())), 300);
+  } catch {
+    assert.fail(`${what}: still ${JSON.stringify([...last.values()])}`);
   }
-  assert.fail(`${what}: still ${JSON.stringify([...last.values()])}`);
+  return last;
 }
 
 /** Every sample on this server's /metrics. */

@@ -14,7 +14,8 @@ import { startOpenSlb } from '../../../src/server/openslb.js';
 import { TEST_ACCESS_KEY_ID, TEST_ACCESS_KEY_SECRET, type TestServer } from '../../support/server.js';
 import { createActiveLoadBalancer, createRunningListener, createServerGroup } from '../../support/nlb-setup.js';
 import { startTcpBackend } from '../../support/backends.js';
-import { eventually } from '../../support/serve-admin.js';
+import { ManualScheduler } from '../../../src/util/scheduler.js';
+import { moveTimeUntil } from '../../support/moved-time.js';
 
 test('backend down and up are logged at info with the server, the direction and the reason', async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), `openslb-health-log-${process.pid}-`));
@@ -33,7 +34,10 @@ test('backend down and up are logged at info with the server, the direction and 
   // A VIP pool of this test's own.
   config.regions[0].vpcs[0].vSwitches[0].vipPool = '127.0.93.0/24';
   config.regions[0].vpcs[0].vSwitches[1].vipPool = '127.0.94.0/24';
+  // Probe intervals run on moved time: each step of a second is one interval.
+  const timers = new ManualScheduler(Date.now());
   const running = await startOpenSlb(config, {
+    timers,
     log: pino({ level: 'info' }, sink),
     env: { ALIBABA_CLOUD_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET: TEST_ACCESS_KEY_SECRET },
     nodeId: `health-log-${process.pid}`,
@@ -61,15 +65,19 @@ test('backend down and up are logged at info with the server, the direction and 
   );
   await createRunningListener(api, { LoadBalancerId: lb.id, ListenerProtocol: 'TCP', ListenerPort: 7171, ServerGroupId: sg });
   const server = `${backend.host}:${port}`;
-  const find = (msg: string) => async () => lines.find((l) => l.msg === msg && l.server === server);
+  const logged = async (msg: string): Promise<Record<string, unknown>> => {
+    const find = () => lines.find((l) => l.msg === msg && l.server === server);
+    await moveTimeUntil(timers, 1000, `"${msg}" logged`, () => find() !== undefined);
+    return find()!;
+  };
 
-  const up = await eventually('backend up logged', find('backend up'), 600);
+  const up = await logged('backend up');
   assert.equal(up.level, 30, 'info');
   assert.equal(up.serverGroupId, sg);
   assert.equal(up.to, 'Healthy');
 
   await backend.close();
-  const down = await eventually('backend down logged', find('backend down'), 600);
+  const down = await logged('backend down');
   assert.equal(down.level, 30);
   assert.equal(down.from, 'Healthy');
   assert.equal(down.to, 'Unhealthy');
@@ -77,6 +85,6 @@ test('backend down and up are logged at info with the server, the direction and 
 
   lines.length = 0;
   backend = await startTcpBackend('127.0.3.71', 'b', port);
-  const back = await eventually('backend up again logged', find('backend up'), 600);
+  const back = await logged('backend up');
   assert.equal(back.from, 'Unhealthy');
 });

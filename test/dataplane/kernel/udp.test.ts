@@ -10,13 +10,16 @@ import dgram from 'node:dgram';
 import { NLB, callApi, startTestServer, waitForJob, type TestServer } from '../../support/server.js';
 import { createActiveLoadBalancer, createRunningListener, createServerGroup } from '../../support/nlb-setup.js';
 import { startUdpBackend } from '../../support/backends.js';
+import { ManualScheduler } from '../../../src/util/scheduler.js';
 
 let server: TestServer;
+// Drain deadlines run on these (the tests move them); IdleTimeout is the kernel's own clock.
+const timers = new ManualScheduler(Date.now());
 let lb: { id: string; vips: string[] };
 const closers: Array<() => Promise<void> | void> = [];
 
 before(async () => {
-  server = await startTestServer({ configure: (c) => (c.dataplane.engine = 'kernel') });
+  server = await startTestServer({ timers, configure: (c) => (c.dataplane.engine = 'kernel') });
   lb = await createActiveLoadBalancer(server);
 });
 after(async () => {
@@ -108,8 +111,11 @@ test('draining UDP: a removed backend keeps its flow until ConnectionDrainTimeou
     sg,
     backends.find((b) => b.name === first)!,
   );
-  assert.equal(await ask('during'), first, 'the open flow still reaches the leaving backend');
-  // After the drain timeout the flow is cut; the next datagram is a new flow on the backend left.
+  timers.advance(3_999);
+  assert.equal(await ask('during'), first, 'the open flow still reaches the leaving backend 1 ms before the drain timeout');
+  // At the drain timeout the flow is cut (the kernel forgets it a moment later); the next
+  // datagram is a new flow on the backend left.
+  timers.advance(1);
   let now = first;
   for (let i = 0; i < 200 && now === first; i++) {
     await sleep(100);
@@ -132,7 +138,9 @@ test('UDP without draining: a removed backend keeps its open flow', async () => 
     sg,
     backends.find((b) => b.name === first)!,
   );
-  await sleep(3000);
+  // No drain deadline: moving past the longest one (900 s) cuts nothing.
+  timers.advance(901_000);
+  await sleep(100);
   assert.equal(await ask('later'), first, 'the flow stays where it was');
   // New flows go to the backend left.
   const fresh = session(7765);

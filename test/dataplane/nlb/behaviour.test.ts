@@ -9,28 +9,25 @@ import net from 'node:net';
 import { NLB, callApi, startTestServer, waitForJob, type TestServer } from '../../support/server.js';
 import { createActiveLoadBalancer, createRunningListener, createServerGroup } from '../../support/nlb-setup.js';
 import { startTcpBackend, startUdpBackend, tcpRoundTrip, type TcpBackend } from '../../support/backends.js';
-import { ManualClock } from '../../../src/util/clock.js';
+import { ManualScheduler } from '../../../src/util/scheduler.js';
+import { moveTimeUntil } from '../../support/moved-time.js';
 
 let server: TestServer;
 let lb: { id: string; vips: string[] };
 const backends: TcpBackend[] = [];
+// Health-check intervals and drains of the shared server run on these: tests move them.
+const timers = new ManualScheduler(Date.now());
+/** Moves the shared server's time a second (one probe interval here) at a time until `check` holds. */
+const moveUntil = (what: string, check: () => Promise<boolean>) => moveTimeUntil(timers, 1000, what, check);
 
 before(async () => {
-  server = await startTestServer();
+  server = await startTestServer({ timers });
   lb = await createActiveLoadBalancer(server);
 });
 after(async () => {
   await server?.stop();
   for (const b of backends) await b.close().catch(() => undefined);
 });
-
-async function until(what: string, check: () => Promise<boolean>, attempts = 600): Promise<void> {
-  for (let i = 0; i < attempts; i++) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`gave up waiting: ${what}`);
-}
 
 test('a port-range listener sends port N to port N on the backend', async () => {
   for (const port of [7100, 7101, 7102]) backends.push(await startTcpBackend('127.0.3.30', `p${port}`, port));
@@ -76,12 +73,12 @@ test('a server failing its health check gets no new connections; traffic moves t
     ListenerPort: 7110,
     ServerGroupId: sg,
   });
-  await until('both servers healthy', async () => {
+  await moveUntil('both servers healthy', async () => {
     const h = await callApi(server, NLB, 'GetListenerHealthStatus', { ListenerId: listenerId }, { placement: 'query' });
     return h.ListenerHealthStatus[0].ServerGroupInfos[0].NonNormalServers.length === 0;
   });
   await doomed.close();
-  await until('the dead server reported unhealthy', async () => {
+  await moveUntil('the dead server reported unhealthy', async () => {
     const h = await callApi(server, NLB, 'GetListenerHealthStatus', { ListenerId: listenerId }, { placement: 'query' });
     const bad = h.ListenerHealthStatus[0].ServerGroupInfos[0].NonNormalServers;
     return bad.length === 1 && bad[0].Status === 'Unhealthy' && bad[0].ServerIp === '127.0.3.32';
@@ -110,12 +107,14 @@ test('removing a server with draining on closes its connections after the drain 
     Servers: [{ ServerId: a.host, ServerType: 'Ip', ServerIp: a.host, Port: a.port }],
   });
   assert.equal(await waitForJob(server, JobId), 'Succeeded');
-  // Still flowing after the removal took effect…
+  // Still flowing after the removal took effect, up to 1 ms before the drain timeout…
+  timers.advance(999);
   client.write('during');
   const reply = await new Promise<string>((r) => client.once('data', (d) => r(d.toString())));
   assert.equal(reply, 'a:during');
-  // …and closed by the drain timeout. The user-space engine closes the socket; the kernel engine
-  // forgets the flow, and the client's next packet is answered with a reset: keep talking.
+  // …and closed at it. The user-space engine closes the socket; the kernel engine forgets the
+  // flow, and the client's next packet is answered with a reset: keep talking.
+  timers.advance(1);
   client.on('error', () => undefined);
   let open = true;
   void closed.then(() => (open = false));
@@ -143,7 +142,7 @@ test('a stopped listener refuses connections; started again it forwards', async 
 // The kernel engine's Cps and IdleTimeout run on the kernel's clock: test/dataplane/kernel covers
 // them. These two pin the user-space engine, whose windows follow the injected clock.
 test('Cps refuses connections beyond the per-second limit, per the injected clock', async () => {
-  const clock = new ManualClock(Date.now());
+  const clock = new ManualScheduler(Date.now());
   const own = await startTestServer({
     clock,
     configure: (c) => ((c.jobs.nodeTimeoutMs = 24 * 3_600_000), (c.dataplane.engine = 'userspace')),
@@ -167,9 +166,11 @@ test('Cps refuses connections beyond the per-second limit, per the injected cloc
 });
 
 test('IdleTimeout closes a connection with no traffic, by the injected clock', async () => {
-  const clock = new ManualClock(Date.now());
+  // The listener's idle sweep runs on the same moved time.
+  const clock = new ManualScheduler(Date.now());
   const own = await startTestServer({
     clock,
+    timers: clock,
     configure: (c) => ((c.jobs.nodeTimeoutMs = 24 * 3_600_000), (c.dataplane.engine = 'userspace')),
   });
   try {
@@ -284,7 +285,7 @@ test('a hash scheduler keeps a flow on one backend; when every server fails its 
   );
   const id = await createRunningListener(server, { LoadBalancerId: lb.id, ListenerProtocol: 'TCP', ListenerPort: 7170, ServerGroupId: sg });
   // The checks probe port 9, where nothing listens: both servers go Unhealthy…
-  await until('both servers unhealthy', async () => {
+  await moveUntil('both servers unhealthy', async () => {
     const h = await callApi(server, NLB, 'GetListenerHealthStatus', { ListenerId: id }, { placement: 'query' });
     const bad = h.ListenerHealthStatus[0].ServerGroupInfos[0].NonNormalServers;
     return bad.length === 2 && bad.every((s: { Status: string }) => s.Status === 'Unhealthy');
@@ -313,12 +314,14 @@ test('a killed backend comes back into rotation after its healthy threshold', as
   const nonNormal = async () =>
     (await callApi(server, NLB, 'GetListenerHealthStatus', { ListenerId: id }, { placement: 'query' })).ListenerHealthStatus[0]
       .ServerGroupInfos[0].NonNormalServers as Array<{ ServerIp: string; Status: string }>;
-  await until('both healthy', async () => (await nonNormal()).length === 0);
+  await moveUntil('both healthy', async () => (await nonNormal()).length === 0);
   await b.close();
-  await until('b unhealthy', async () => (await nonNormal()).some((s) => s.ServerIp === '127.0.3.42' && s.Status === 'Unhealthy'));
+  await moveUntil('b unhealthy', async () => (await nonNormal()).some((s) => s.ServerIp === '127.0.3.42' && s.Status === 'Unhealthy'));
   b = await startTcpBackend('127.0.3.42', 'b', bPort);
   backends.push(b);
-  await until('b healthy again', async () => (await nonNormal()).length === 0);
+  const backAfter = await moveUntil('b healthy again', async () => (await nonNormal()).length === 0);
+  // HealthyThreshold 2: two passed probes, an interval apart, not one.
+  assert.ok(backAfter >= 2000, `healthy again after ${backAfter} ms of probing`);
   const replies = new Set<string>();
   for (let i = 0; i < 4; i++) replies.add(await tcpRoundTrip(lb.vips[0], 7180, 'r'));
   assert.deepEqual([...replies].sort(), ['a:r', 'b:r']);

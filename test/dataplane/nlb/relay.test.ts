@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { createHash, randomBytes } from 'node:crypto';
-import { ManualClock } from '../../../src/util/clock.js';
+import { ManualScheduler } from '../../../src/util/scheduler.js';
 import { TcpListener, type TcpListenerSettings } from '../../../src/dataplane/nlb/tcp-listener.js';
 import { newListenerCounters } from '../../../src/dataplane/nlb/listener-metrics.js';
 import { decodeProxyV2, encodeProxyV2 } from '../../../src/dataplane/nlb/proxy-protocol.js';
@@ -27,7 +27,7 @@ const modes: Mode[] = process.env.OPENSLB_USERSPACE_RELAY === 'js' ? ['js'] : ['
 interface Rig {
   listener: TcpListener;
   port: number;
-  clock: ManualClock;
+  clock: ManualScheduler;
   counters: ReturnType<typeof newListenerCounters>;
   log: ConnectionLogEntry[];
   pool: { open: number };
@@ -61,7 +61,8 @@ async function rig(mode: Mode, onBackend: (socket: net.Socket) => void, extra: P
       this.open--;
     },
   };
-  const clock = new ManualClock(Date.now());
+  // One manual time for the listener's clock and its sweep: the tests run the sweep themselves.
+  const clock = new ManualScheduler(Date.now());
   const counters = newListenerCounters();
   const log: ConnectionLogEntry[] = [];
   const splice = mode === 'splice' ? spliceRelay() : undefined;
@@ -70,6 +71,7 @@ async function rig(mode: Mode, onBackend: (socket: net.Socket) => void, extra: P
     { vips: [VIP], ports: [0], keepDestinationPort: false },
     { idleTimeoutMs: 10_000, cps: 0, mss: 0, connectTimeoutMs: 5000, splice, logConnection: (e) => log.push(e), ...extra },
     pool as UpstreamPool & { open: number },
+    clock,
     clock,
     counters,
   );
@@ -306,6 +308,67 @@ for (const mode of modes) {
       await until('the listener has drained', () => r.listener.drained);
       assert.equal(r.log[0].reason, 'listener-stopped');
       assert.equal(r.pool.open, 0);
+    } finally {
+      await r.close();
+    }
+  });
+
+  // Drains run on the listener's timers: moved time shows the exact deadline, before and at it.
+  const LONG_IDLE = { idleTimeoutMs: 3_600_000 };
+  /** The echo of `text`; rejects when the connection ends first (a drain closed it). */
+  const echoes = (client: net.Socket, text: string) =>
+    new Promise<string>((resolve, reject) => {
+      const ended = () => reject(new Error(`the connection ended before "${text}" came back`));
+      client.once('end', ended);
+      client.once('data', (d) => {
+        client.off('end', ended);
+        resolve(d.toString());
+      });
+      client.write(text);
+    });
+
+  test(`[${mode}] a drained backend's connections stay up until the drain timeout, then close`, async (t) => {
+    if (skipUnlessAvailable(mode, t)) return;
+    const r = await rig(mode, (s) => s.pipe(s), LONG_IDLE);
+    try {
+      const client = await connect(r.port);
+      client.on('error', () => undefined);
+      assert.equal(await echoes(client, 'a'), 'a');
+      r.listener.drainBackend(r.backendKey, 30_000);
+      r.clock.advance(29_999);
+      assert.equal(await echoes(client, 'b'), 'b', 'still relayed 1 ms before the drain timeout');
+      assert.equal(r.log.length, 0);
+      let closed = false;
+      client.once('end', () => (closed = true));
+      r.clock.advance(1);
+      await until('the drain closes the connection', () => closed);
+      await until('the connection is logged', () => r.log.length === 1);
+      assert.equal(r.log[0].reason, 'backend-drained');
+      assert.equal(r.log[0].durationMs, 30_000);
+    } finally {
+      await r.close();
+    }
+  });
+
+  test(`[${mode}] a stopped listener refuses new connections at once and closes live ones after its drain`, async (t) => {
+    if (skipUnlessAvailable(mode, t)) return;
+    const r = await rig(mode, (s) => s.pipe(s), LONG_IDLE);
+    try {
+      const client = await connect(r.port);
+      client.on('error', () => undefined);
+      assert.equal(await echoes(client, 'a'), 'a');
+      await r.listener.close(60_000);
+      await assert.rejects(connect(r.port), /ECONNREFUSED/);
+      r.clock.advance(59_999);
+      assert.equal(await echoes(client, 'b'), 'b', 'still relayed 1 ms before the drain ends');
+      assert.equal(r.listener.drained, false);
+      let closed = false;
+      client.once('end', () => (closed = true));
+      r.clock.advance(1);
+      await until('the drain closes the connection', () => closed);
+      await until('the listener has drained', () => r.listener.drained);
+      assert.equal(r.log[0].reason, 'listener-stopped');
+      assert.equal(r.log[0].durationMs, 60_000);
     } finally {
       await r.close();
     }
