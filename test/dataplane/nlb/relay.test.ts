@@ -74,7 +74,7 @@ async function rig(mode: Mode, onBackend: (socket: net.Socket) => void, extra: P
     counters,
   );
   await listener.bind();
-  const port = ((listener as unknown as { servers: net.Server[] }).servers[0].address() as net.AddressInfo).port;
+  const port = listener.addresses[0].port;
   return {
     listener,
     port,
@@ -167,7 +167,7 @@ for (const mode of modes) {
         s.write('220 banner\r\n');
         s.on('data', (c: Buffer) => seen.push(c));
       },
-      { proxyHeader: (c, ip, port) => encodeProxyV2({ srcIp: c.remoteAddress!, srcPort: c.remotePort!, dstIp: ip, dstPort: port }) },
+      { proxyHeader: (flow) => encodeProxyV2(flow) },
     );
     try {
       const client = await connect(r.port);
