@@ -185,9 +185,11 @@ class NativeSpliceRelay implements SpliceRelay {
     // server's. In a cluster worker the server's close also tells the primary, which would
     // then drop the socket it shares between workers, and a worker asking for the port later
     // would bind a second socket (EADDRINUSE against ours). The server is closed for real,
-    // primary told, when the listener closes.
+    // primary told, when the listener closes. Deferred to the next tick: the cluster's own
+    // 'listening' handler still reads the address from the handle, and libuv accepts
+    // nothing before the ticks are done.
     const nodeClose = (Object.getPrototypeOf(handle) as { close: (this: unknown) => void }).close;
-    nodeClose.call(handle);
+    process.nextTick(() => nodeClose.call(handle));
     const addon = this.addon;
     const accepting = this.accepting;
     let open = true;
