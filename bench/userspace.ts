@@ -237,6 +237,8 @@ async function startOpenSlb(
 }
 
 interface Row {
+  /** BENCH_ROWS selects rows by group (comma-separated; unset = all). */
+  group: 'proxy' | 'tls' | 'plain';
   test: string;
   unit: string;
   splice: number[];
@@ -273,6 +275,7 @@ export async function runUserspaceBench(opts: UserspaceBenchOptions): Promise<st
 
   const rows: Row[] = [
     {
+      group: 'proxy',
       test: 'PROXY v2: new connections/s',
       unit: 'conn/s',
       splice: [],
@@ -282,6 +285,7 @@ export async function runUserspaceBench(opts: UserspaceBenchOptions): Promise<st
       target: '≥ 0.8×',
     },
     {
+      group: 'proxy',
       test: 'PROXY v2: one stream',
       unit: 'Gbit/s',
       splice: [],
@@ -291,6 +295,7 @@ export async function runUserspaceBench(opts: UserspaceBenchOptions): Promise<st
       target: '≥ 1.0×',
     },
     {
+      group: 'tls',
       test: 'TCPSSL: TLS handshakes/s',
       unit: 'handshakes/s',
       splice: [],
@@ -300,6 +305,7 @@ export async function runUserspaceBench(opts: UserspaceBenchOptions): Promise<st
       target: '≥ 0.8×',
     },
     {
+      group: 'tls',
       test: 'TCPSSL: bulk https (1 MiB responses)',
       unit: 'Gbit/s',
       splice: [],
@@ -309,6 +315,7 @@ export async function runUserspaceBench(opts: UserspaceBenchOptions): Promise<st
       target: '≥ 0.8×',
     },
     {
+      group: 'plain',
       test: 'plain TCP relay: one stream',
       unit: 'Gbit/s',
       splice: [],
@@ -341,6 +348,12 @@ export async function runUserspaceBench(opts: UserspaceBenchOptions): Promise<st
     return (r.rate * BIG_BYTES * 8) / 1e9;
   };
   const stream = (host: string, port: number) => async () => (await iperfTcp(host, port, t, 1)).gbps;
+  const groups = process.env.BENCH_ROWS ? new Set(process.env.BENCH_ROWS.split(',').map((g) => g.trim())) : undefined;
+  const wanted = (row: number) => groups === undefined || groups.has(rows[row].group);
+  /** Runs one measurement of row `row` when BENCH_ROWS selects it. */
+  const take = async (row: number, into: number[], what: string, run: () => Promise<number>) => {
+    if (wanted(row)) into.push(await measure(what, run));
+  };
   for (let rep = 0; rep < opts.reps; rep++) {
     opts.log(`userspace section: round ${rep + 1}/${opts.reps}`);
     const sides: Array<['splice' | 'js', { vip: string }]> = [
@@ -348,24 +361,24 @@ export async function runUserspaceBench(opts: UserspaceBenchOptions): Promise<st
       ['js', jsRelay],
     ];
     for (const [key, slb] of sides) {
-      rows[0][key].push(await measure(`${key} PROXY cps`, cps(slb.vip, ports.slbPpHttp)));
-      rows[1][key].push(await measure(`${key} PROXY stream`, stream(slb.vip, ports.slbPpIperf)));
-      rows[2][key].push(await measure(`${key} TLS handshakes`, cps(slb.vip, ports.slbTls, true)));
-      rows[3][key].push(await measure(`${key} TLS bulk`, bulk(slb.vip, ports.slbTls)));
-      rows[4][key].push(await measure(`${key} TCP stream`, stream(slb.vip, ports.slbIperf)));
+      await take(0, rows[0][key], `${key} PROXY cps`, cps(slb.vip, ports.slbPpHttp));
+      await take(1, rows[1][key], `${key} PROXY stream`, stream(slb.vip, ports.slbPpIperf));
+      await take(2, rows[2][key], `${key} TLS handshakes`, cps(slb.vip, ports.slbTls, true));
+      await take(3, rows[3][key], `${key} TLS bulk`, bulk(slb.vip, ports.slbTls));
+      await take(4, rows[4][key], `${key} TCP stream`, stream(slb.vip, ports.slbIperf));
     }
-    rows[0].reference.push(await measure('HAProxy PROXY cps', cps(LOOPBACK, ports.haPp)));
-    rows[1].reference.push(await measure('HAProxy PROXY stream', stream(LOOPBACK, ports.haPpIperf)));
-    rows[2].reference.push(await measure('HAProxy TLS handshakes', cps(LOOPBACK, ports.haTls, true)));
-    rows[3].reference.push(await measure('HAProxy TLS bulk', bulk(LOOPBACK, ports.haTls)));
-    rows[4].reference.push(await measure('naive proxy stream', stream(LOOPBACK, ports.naive)));
+    await take(0, rows[0].reference, 'HAProxy PROXY cps', cps(LOOPBACK, ports.haPp));
+    await take(1, rows[1].reference, 'HAProxy PROXY stream', stream(LOOPBACK, ports.haPpIperf));
+    await take(2, rows[2].reference, 'HAProxy TLS handshakes', cps(LOOPBACK, ports.haTls, true));
+    await take(3, rows[3].reference, 'HAProxy TLS bulk', bulk(LOOPBACK, ports.haTls));
+    await take(4, rows[4].reference, 'naive proxy stream', stream(LOOPBACK, ports.naive));
   }
   for (const m of managed.reverse()) await stopProcess(m);
   rmSync(www, { recursive: true, force: true });
 
   const fmt = (x: number) => (Number.isNaN(x) ? 'failed' : x >= 100 ? Math.round(x).toLocaleString('en-US') : x.toFixed(2));
   const ratio = (a: number, b: number) => (Number.isNaN(a) || Number.isNaN(b) || b === 0 ? '–' : `${(a / b).toFixed(2)}×`);
-  const body = rows.map((r) => {
+  const body = rows.filter((_, i) => wanted(i)).map((r) => {
     const s = median(r.splice);
     const j = median(r.js);
     const ref = median(r.reference);
