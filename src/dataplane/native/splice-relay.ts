@@ -137,23 +137,33 @@ class NativeSpliceRelay implements SpliceRelay {
 
   private deliver(records: Float64Array, count: number): void {
     for (let i = 0; i < count; i++) {
-      const at = i * RECORD;
-      const kind = records[at];
-      const slot = records[at + 1];
-      if (kind === REC_ACCEPTED) {
-        const onAccept = this.accepting.get(records[at + 2]);
-        // Accepted just before its listener closed: nobody serves it.
-        if (onAccept) onAccept(slot, clientIp(records, at), records[at + 3]);
-        else this.addon.reject(slot);
-      } else if (kind === REC_CONNECT_FAILED) {
-        this.owners[slot]?.connectFailed(this.conns[slot], records[at + 2]);
-      } else if (kind === REC_ENDED) {
-        const owner = this.owners[slot];
-        const conn = this.conns[slot];
-        this.owners[slot] = undefined;
-        this.conns[slot] = undefined;
-        owner?.ended(conn, { reason: REASONS[records[at + 2]] ?? 'aborted', errno: records[at + 3], toBackend: records[at + 4], toClient: records[at + 5] });
+      try {
+        this.deliverOne(records, i * RECORD);
+      } catch (err) {
+        // The rest of the batch still needs its answers; the error is reported as uncaught.
+        queueMicrotask(() => {
+          throw err;
+        });
       }
+    }
+  }
+
+  private deliverOne(records: Float64Array, at: number): void {
+    const kind = records[at];
+    const slot = records[at + 1];
+    if (kind === REC_ACCEPTED) {
+      const onAccept = this.accepting.get(records[at + 2]);
+      // Accepted just before its listener closed: nobody serves it.
+      if (onAccept) onAccept(slot, clientIp(records, at), records[at + 3]);
+      else this.addon.reject(slot);
+    } else if (kind === REC_CONNECT_FAILED) {
+      this.owners[slot]?.connectFailed(this.conns[slot], records[at + 2]);
+    } else if (kind === REC_ENDED) {
+      const owner = this.owners[slot];
+      const conn = this.conns[slot];
+      this.owners[slot] = undefined;
+      this.conns[slot] = undefined;
+      owner?.ended(conn, { reason: REASONS[records[at + 2]] ?? 'aborted', errno: records[at + 3], toBackend: records[at + 4], toClient: records[at + 5] });
     }
   }
 
