@@ -46,8 +46,6 @@
 #define MAX_RELAYS 65536
 #define MAX_LISTENERS 4096
 #define PIPE_CHUNK (1 << 20)
-/* A direction whose pipe fills at once is a bulk stream: a bigger pipe halves its wakeups. */
-#define BULK_PIPE_SIZE (256 << 10)
 #define ACCEPT_BATCH 64
 #define CMD_TAG UINT64_MAX
 #define LISTENER_FLAG (1ull << 62)
@@ -69,7 +67,6 @@ struct direction {
   size_t in_pipe;
   int eof;  /* `from` has no more to give */
   int shut; /* `to` has had its write side shut */
-  int grown; /* the pipe was enlarged for a bulk stream */
   size_t uncounted; /* bytes of ours (the PROXY header) still to pass before counting */
 };
 
@@ -268,7 +265,7 @@ static void close_relay(int slot, int reason, int err) {
     if (r->fd[s] >= 0) close(r->fd[s]);
     r->fd[s] = -1;
     struct direction *x = &r->dir[s];
-    give_pipe(x->pipe_r, x->pipe_w, x->in_pipe == 0 && !x->grown);
+    give_pipe(x->pipe_r, x->pipe_w, x->in_pipe == 0);
     x->pipe_r = x->pipe_w = -1;
   }
   double *rec = new_record(REC_ENDED, slot);
@@ -288,11 +285,6 @@ static int pump(struct relay *r, int d, double *count, int *err) {
     if (!x->eof) {
       ssize_t n = splice(x->from, NULL, x->pipe_w, NULL, PIPE_CHUNK, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
       if (n > 0) {
-        if (!x->grown && x->in_pipe == 0 && n >= 65536) {
-          /* The default pipe filled in one go: a bulk stream; fewer, larger splices. */
-          fcntl(x->pipe_w, F_SETPIPE_SZ, BULK_PIPE_SIZE);
-          x->grown = 1;
-        }
         x->in_pipe += (size_t)n;
         progress = 1;
       } else if (n == 0) {
@@ -329,9 +321,20 @@ static int pump(struct relay *r, int d, double *count, int *err) {
   }
 }
 
-static void service(int slot) {
+/* Directions to pump for an event on socket `side`: reading it feeds direction `side`, room to
+ * write in it drains direction 1 - side. Serving only those halves the splice calls of a
+ * one-way stream (each ACK that frees room would otherwise also try to read the idle side). */
+static int directions_for(struct relay *r, int side, uint32_t events) {
+  int mask = 0;
+  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) mask |= 1 << side;
+  if ((events & (EPOLLHUP | EPOLLERR)) || ((events & EPOLLOUT) && r->dir[1 - side].in_pipe > 0)) mask |= 1 << (1 - side);
+  return mask;
+}
+
+static void service(int slot, int mask) {
   struct relay *r = &relays[slot];
   for (int d = 0; d < 2; d++) {
+    if (!(mask & (1 << d))) continue;
     int err = 0;
     int rc = pump(r, d, &counters[2 * slot + d], &err);
     if (rc < 0) {
@@ -373,7 +376,7 @@ static void connect_event(int slot, uint32_t events) {
   if (!(events & EPOLLOUT)) return;
   unlink_connecting(slot);
   set_state(slot, ST_ACTIVE);
-  service(slot);
+  service(slot, 3);
 }
 
 static void expire_connects(int64_t now) {
@@ -529,7 +532,7 @@ static void *loop(void *arg) {
           continue;
         }
       }
-      service(slot);
+      service(slot, directions_for(r, side, events[i].events));
     }
     if (connecting_head >= 0 || resume_listeners_at != 0) {
       now = now_ms();
@@ -648,7 +651,6 @@ static void reset_direction(struct direction *x, int from, int to, int pipe_r, i
   x->uncounted = header_len;
   x->eof = 0;
   x->shut = 0;
-  x->grown = 0;
 }
 
 static int header_of(napi_env env, napi_value value, void **data, size_t *len) {
