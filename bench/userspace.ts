@@ -378,20 +378,22 @@ export async function runUserspaceBench(opts: UserspaceBenchOptions): Promise<st
 
   const fmt = (x: number) => (Number.isNaN(x) ? 'failed' : x >= 100 ? Math.round(x).toLocaleString('en-US') : x.toFixed(2));
   const ratio = (a: number, b: number) => (Number.isNaN(a) || Number.isNaN(b) || b === 0 ? '–' : `${(a / b).toFixed(2)}×`);
-  const body = rows.filter((_, i) => wanted(i)).map((r) => {
-    const s = median(r.splice);
-    const j = median(r.js);
-    const ref = median(r.reference);
-    return [
-      r.test,
-      `${fmt(s)} ${r.unit}`,
-      `${fmt(j)} ${r.unit}`,
-      `${r.referenceName}: ${fmt(ref)} ${r.unit}`,
-      ratio(s, ref),
-      ratio(j, ref),
-      r.target,
-    ];
-  });
+  const body = rows
+    .filter((_, i) => wanted(i))
+    .map((r) => {
+      const s = median(r.splice);
+      const j = median(r.js);
+      const ref = median(r.reference);
+      return [
+        r.test,
+        `${fmt(s)} ${r.unit}`,
+        `${fmt(j)} ${r.unit}`,
+        `${r.referenceName}: ${fmt(ref)} ${r.unit}`,
+        ratio(s, ref),
+        ratio(j, ref),
+        r.target,
+      ];
+    });
   const lines = [
     '## User-space engine: PROXY protocol, TLS and the plain relay',
     '',

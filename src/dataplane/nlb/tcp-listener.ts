@@ -186,7 +186,9 @@ export class TcpListener implements NativeConnectionOwner<Connection> {
           this.bound.push(address);
           const splice = this.settings.splice;
           if (splice?.nativeAccept && !this.settings.tls && !this.settings.acceptInJs) {
-            const native = splice.listen(server, (slot, ip, clientPort) => this.acceptNative(splice, slot, ip, clientPort, vip, address.port));
+            const native = splice.listen(server, (slot, ip, clientPort) =>
+              this.acceptNative(splice, slot, ip, clientPort, vip, address.port),
+            );
             if (native) this.nativeListeners.push(native);
           }
           resolve(server);

@@ -54,7 +54,10 @@ async function refusingPort(): Promise<number> {
 async function silentBackend(t: TestContext): Promise<BackendTarget> {
   const child = spawn(
     process.execPath,
-    ['-e', `const s=require('net').createServer();s.listen({host:'${BACKEND_HOST}',port:0,backlog:1},()=>{process.stdout.write(String(s.address().port)+'\\n');});s.on('connection',()=>{});`],
+    [
+      '-e',
+      `const s=require('net').createServer();s.listen({host:'${BACKEND_HOST}',port:0,backlog:1},()=>{process.stdout.write(String(s.address().port)+'\\n');});s.on('connection',()=>{});`,
+    ],
     { stdio: ['ignore', 'pipe', 'ignore'] },
   );
   t.after(() => {

@@ -69,7 +69,16 @@ async function rig(mode: Mode, onBackend: (socket: net.Socket) => void, extra: P
   const listener = new TcpListener(
     `lsn-relay-${process.pid}`,
     { vips: [VIP], ports: [0], keepDestinationPort: false },
-    { idleTimeoutMs: 10_000, cps: 0, mss: 0, connectTimeoutMs: 5000, splice, acceptInJs: mode === 'handover', logConnection: (e) => log.push(e), ...extra },
+    {
+      idleTimeoutMs: 10_000,
+      cps: 0,
+      mss: 0,
+      connectTimeoutMs: 5000,
+      splice,
+      acceptInJs: mode === 'handover',
+      logConnection: (e) => log.push(e),
+      ...extra,
+    },
     pool as UpstreamPool & { open: number },
     clock,
     counters,
