@@ -15,7 +15,7 @@
  */
 import { createRequire } from 'node:module';
 import type { Server, Socket } from 'node:net';
-import { formatIpv6 } from '../nlb/proxy-protocol.js';
+import { formatIpv6 } from '../../util/ipv6.js';
 
 interface Addon {
   start(onEvents: (records: Float64Array, count: number) => void): Float64Array;
