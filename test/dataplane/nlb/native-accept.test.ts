@@ -15,6 +15,7 @@ import { newListenerCounters } from '../../../src/dataplane/nlb/listener-metrics
 import { spliceRelay, spliceUnavailableReason } from '../../../src/dataplane/native/splice-relay.js';
 import type { BackendTarget, UpstreamPool } from '../../../src/dataplane/nlb/upstream-pool.js';
 import type { ConnectionLogEntry } from '../../../src/dataplane/nlb/connection-log.js';
+import { decodeProxyV2, encodeProxyV2 } from '../../../src/dataplane/nlb/proxy-protocol.js';
 
 const VIP = '127.0.6.1';
 const BACKEND_HOST = '127.0.6.2';
@@ -238,4 +239,51 @@ test('a client of a listener that is stopped while its backend is still connecti
   assert.equal(r.log[0].reason, 'listener-stopped');
   assert.equal(pool.open, 0);
   assert.equal(r.counters.activeConnections, 0);
+});
+
+test('an IPv6 client is reported as Node would name it: in the log line and the PROXY header', async (t) => {
+  if (skipWithoutAddon(t)) return;
+  const seen: Buffer[] = [];
+  const backendServer = net.createServer((s) => {
+    s.on('data', (c: Buffer) => {
+      seen.push(c);
+      s.end();
+    });
+  });
+  await new Promise<void>((r) => backendServer.listen(0, '::1', r));
+  t.after(() => new Promise((r) => backendServer.close(r)));
+  const bport = (backendServer.address() as net.AddressInfo).port;
+  const pool = poolOf([{ key: `[::1]:${bport}`, host: '::1', port: bport, slot: 0 }]);
+  const log: ConnectionLogEntry[] = [];
+  const l = new TcpListener(
+    `lsn-native6-${process.pid}`,
+    { vips: ['::1'], ports: [0], keepDestinationPort: false },
+    {
+      idleTimeoutMs: 60_000,
+      cps: 0,
+      mss: 0,
+      connectTimeoutMs: 5000,
+      splice: spliceRelay(),
+      proxyHeader: (flow) => encodeProxyV2(flow),
+      logConnection: (e) => log.push(e),
+    },
+    pool,
+    new ManualClock(Date.now()),
+    newListenerCounters(),
+  );
+  await l.bind();
+  t.after(() => l.destroy());
+  assert.equal(l.acceptPath, 'native');
+  const client = net.connect({ host: '::1', port: l.addresses[0].port });
+  await new Promise((r) => client.once('connect', r));
+  const [localAddress, localPort] = [client.localAddress, client.localPort];
+  const from = `${localAddress}:${localPort}`;
+  client.end('six');
+  await new Promise((r) => client.once('close', r));
+  await until('the connection is logged', () => log.length === 1);
+  assert.equal(log[0].client, from);
+  const header = decodeProxyV2(Buffer.concat(seen))!;
+  assert.equal(header.srcIp, localAddress);
+  assert.equal(header.srcPort, localPort);
+  assert.equal(header.dstIp, '::1');
 });
