@@ -545,41 +545,26 @@ static void *loop(void *arg) {
 
 /* --- JS side --- */
 
-static void free_batch(napi_env env, void *data, void *batch) {
-  (void)env;
-  (void)data;
-  free(batch);
-}
-
 static void call_js(napi_env env, napi_value fn, void *context, void *data) {
   (void)context;
   struct batch *b = data;
   int count = b->count;
-  /* Ended slots are handed back after JS has seen them, from a copy of the slot numbers:
-   * JS may keep the records array, whose memory is freed with it. */
-  int *ended = malloc(sizeof(int) * (count > 0 ? count : 1));
-  int ended_count = 0;
-  for (int i = 0; i < count && ended; i++) {
-    if (b->records[RECORD * i] == REC_ENDED) ended[ended_count++] = (int)b->records[RECORD * i + 1];
-  }
   if (env != NULL && fn != NULL) {
+    /* A copy in a V8-owned buffer: its memory is counted by the GC, and the batch goes now. */
     napi_value argv[2], buffer, undefined;
     size_t bytes = sizeof(double) * RECORD * (size_t)count;
-    if (napi_create_external_arraybuffer(env, b->records, bytes, free_batch, b, &buffer) == napi_ok) {
-      /* The records live inside the batch; the finalizer frees the whole batch. */
-      b = NULL;
-    } else {
-      void *copy;
-      napi_create_arraybuffer(env, bytes, &copy, &buffer);
+    void *copy = NULL;
+    if (napi_create_arraybuffer(env, bytes, &copy, &buffer) == napi_ok) {
       memcpy(copy, b->records, bytes);
+      napi_create_typedarray(env, napi_float64_array, RECORD * (size_t)count, buffer, 0, &argv[0]);
+      napi_create_int32(env, count, &argv[1]);
+      napi_get_undefined(env, &undefined);
+      napi_call_function(env, undefined, fn, 2, argv, NULL);
     }
-    napi_create_typedarray(env, napi_float64_array, RECORD * (size_t)count, buffer, 0, &argv[0]);
-    napi_create_int32(env, count, &argv[1]);
-    napi_get_undefined(env, &undefined);
-    napi_call_function(env, undefined, fn, 2, argv, NULL);
   }
-  for (int i = 0; i < ended_count; i++) release_slot(ended[i]);
-  free(ended);
+  /* Ended slots are handed back once JS has seen them. */
+  for (int i = 0; i < count; i++)
+    if (b->records[RECORD * i] == REC_ENDED) release_slot((int)b->records[RECORD * i + 1]);
   free(b);
 }
 
