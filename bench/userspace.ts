@@ -237,9 +237,9 @@ async function startOpenSlb(
 }
 
 interface Row {
+  /** BENCH_ROWS selects rows by group (comma-separated; unset = all). */
+  group: 'proxy' | 'tls' | 'plain';
   test: string;
-  /** For BENCH_ROWS: proxy, tls or tcp. */
-  group: string;
   unit: string;
   splice: number[];
   js: number[];
@@ -275,8 +275,8 @@ export async function runUserspaceBench(opts: UserspaceBenchOptions): Promise<st
 
   const rows: Row[] = [
     {
-      test: 'PROXY v2: new connections/s',
       group: 'proxy',
+      test: 'PROXY v2: new connections/s',
       unit: 'conn/s',
       splice: [],
       js: [],
@@ -285,8 +285,8 @@ export async function runUserspaceBench(opts: UserspaceBenchOptions): Promise<st
       target: '≥ 0.8×',
     },
     {
-      test: 'PROXY v2: one stream',
       group: 'proxy',
+      test: 'PROXY v2: one stream',
       unit: 'Gbit/s',
       splice: [],
       js: [],
@@ -295,8 +295,8 @@ export async function runUserspaceBench(opts: UserspaceBenchOptions): Promise<st
       target: '≥ 1.0×',
     },
     {
-      test: 'TCPSSL: TLS handshakes/s',
       group: 'tls',
+      test: 'TCPSSL: TLS handshakes/s',
       unit: 'handshakes/s',
       splice: [],
       js: [],
@@ -305,8 +305,8 @@ export async function runUserspaceBench(opts: UserspaceBenchOptions): Promise<st
       target: '≥ 0.8×',
     },
     {
-      test: 'TCPSSL: bulk https (1 MiB responses)',
       group: 'tls',
+      test: 'TCPSSL: bulk https (1 MiB responses)',
       unit: 'Gbit/s',
       splice: [],
       js: [],
@@ -315,8 +315,8 @@ export async function runUserspaceBench(opts: UserspaceBenchOptions): Promise<st
       target: '≥ 0.8×',
     },
     {
+      group: 'plain',
       test: 'plain TCP relay: one stream',
-      group: 'tcp',
       unit: 'Gbit/s',
       splice: [],
       js: [],
@@ -348,10 +348,12 @@ export async function runUserspaceBench(opts: UserspaceBenchOptions): Promise<st
     return (r.rate * BIG_BYTES * 8) / 1e9;
   };
   const stream = (host: string, port: number) => async () => (await iperfTcp(host, port, t, 1)).gbps;
-  // BENCH_ROWS=tls (comma-separated: proxy, tls, tcp) runs only those rows; unset: all.
-  const only = process.env.BENCH_ROWS ? new Set(process.env.BENCH_ROWS.split(',').map((g) => g.trim())) : undefined;
-  const want = (i: number) => only === undefined || only.has(rows[i].group);
-  const maybe = async (i: number, what: string, run: () => Promise<number>) => (want(i) ? measure(what, run) : NaN);
+  const groups = process.env.BENCH_ROWS ? new Set(process.env.BENCH_ROWS.split(',').map((g) => g.trim())) : undefined;
+  const wanted = (row: number) => groups === undefined || groups.has(rows[row].group);
+  /** Runs one measurement of row `row` when BENCH_ROWS selects it. */
+  const take = async (row: number, into: number[], what: string, run: () => Promise<number>) => {
+    if (wanted(row)) into.push(await measure(what, run));
+  };
   for (let rep = 0; rep < opts.reps; rep++) {
     opts.log(`userspace section: round ${rep + 1}/${opts.reps}`);
     const sides: Array<['splice' | 'js', { vip: string }]> = [
@@ -359,17 +361,17 @@ export async function runUserspaceBench(opts: UserspaceBenchOptions): Promise<st
       ['js', jsRelay],
     ];
     for (const [key, slb] of sides) {
-      rows[0][key].push(await maybe(0, `${key} PROXY cps`, cps(slb.vip, ports.slbPpHttp)));
-      rows[1][key].push(await maybe(1, `${key} PROXY stream`, stream(slb.vip, ports.slbPpIperf)));
-      rows[2][key].push(await maybe(2, `${key} TLS handshakes`, cps(slb.vip, ports.slbTls, true)));
-      rows[3][key].push(await maybe(3, `${key} TLS bulk`, bulk(slb.vip, ports.slbTls)));
-      rows[4][key].push(await maybe(4, `${key} TCP stream`, stream(slb.vip, ports.slbIperf)));
+      await take(0, rows[0][key], `${key} PROXY cps`, cps(slb.vip, ports.slbPpHttp));
+      await take(1, rows[1][key], `${key} PROXY stream`, stream(slb.vip, ports.slbPpIperf));
+      await take(2, rows[2][key], `${key} TLS handshakes`, cps(slb.vip, ports.slbTls, true));
+      await take(3, rows[3][key], `${key} TLS bulk`, bulk(slb.vip, ports.slbTls));
+      await take(4, rows[4][key], `${key} TCP stream`, stream(slb.vip, ports.slbIperf));
     }
-    rows[0].reference.push(await maybe(0, 'HAProxy PROXY cps', cps(LOOPBACK, ports.haPp)));
-    rows[1].reference.push(await maybe(1, 'HAProxy PROXY stream', stream(LOOPBACK, ports.haPpIperf)));
-    rows[2].reference.push(await maybe(2, 'HAProxy TLS handshakes', cps(LOOPBACK, ports.haTls, true)));
-    rows[3].reference.push(await maybe(3, 'HAProxy TLS bulk', bulk(LOOPBACK, ports.haTls)));
-    rows[4].reference.push(await maybe(4, 'naive proxy stream', stream(LOOPBACK, ports.naive)));
+    await take(0, rows[0].reference, 'HAProxy PROXY cps', cps(LOOPBACK, ports.haPp));
+    await take(1, rows[1].reference, 'HAProxy PROXY stream', stream(LOOPBACK, ports.haPpIperf));
+    await take(2, rows[2].reference, 'HAProxy TLS handshakes', cps(LOOPBACK, ports.haTls, true));
+    await take(3, rows[3].reference, 'HAProxy TLS bulk', bulk(LOOPBACK, ports.haTls));
+    await take(4, rows[4].reference, 'naive proxy stream', stream(LOOPBACK, ports.naive));
   }
   for (const m of managed.reverse()) await stopProcess(m);
   rmSync(www, { recursive: true, force: true });
@@ -377,7 +379,7 @@ export async function runUserspaceBench(opts: UserspaceBenchOptions): Promise<st
   const fmt = (x: number) => (Number.isNaN(x) ? 'failed' : x >= 100 ? Math.round(x).toLocaleString('en-US') : x.toFixed(2));
   const ratio = (a: number, b: number) => (Number.isNaN(a) || Number.isNaN(b) || b === 0 ? '–' : `${(a / b).toFixed(2)}×`);
   const body = rows
-    .filter((_, i) => want(i))
+    .filter((_, i) => wanted(i))
     .map((r) => {
       const s = median(r.splice);
       const j = median(r.js);

@@ -112,8 +112,18 @@ export async function chooseKernelEngine(
 function chooseRelay(config: Config, log: Logger): SpliceRelay | undefined {
   const why = config.dataplane.userspaceRelay === 'js' ? 'dataplane.userspaceRelay: js' : spliceUnavailableReason();
   if (why === undefined) {
-    log.info({ relay: 'splice' }, 'user-space engine: plain TCP connections relay kernel-to-kernel (native splice relay)');
-    return spliceRelay();
+    const relay = spliceRelay();
+    if (relay?.nativeAccept)
+      log.info(
+        { relay: 'splice', accept: 'native' },
+        'user-space engine: plain TCP connections are accepted, connected and relayed natively',
+      );
+    else
+      log.info(
+        { relay: 'splice', accept: 'js' },
+        'user-space engine: plain TCP connections relay kernel-to-kernel (native splice relay; accepted in JS: OPENSLB_USERSPACE_ACCEPT=js)',
+      );
+    return relay;
   }
   log.info({ relay: 'js', why }, `user-space engine: connections relay in JS (${why})`);
   return undefined;

@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultConfig } from '../../src/config/config.js';
 import { startServe, stopProcess, type ServeProcess } from '../support/process.js';
-import { TEST_ACCESS_KEY_ID, TEST_ACCESS_KEY_SECRET, type TestServer } from '../support/server.js';
+import { NLB, TEST_ACCESS_KEY_ID, TEST_ACCESS_KEY_SECRET, callApi, waitForJob, type TestServer } from '../support/server.js';
+import { decodeProxyV2 } from '../../src/dataplane/nlb/proxy-protocol.js';
 import { createActiveLoadBalancer, createRunningListener, createServerGroup } from '../support/nlb-setup.js';
 import { startTcpBackend, startUdpBackend, tcpRoundTrip, udpRoundTrip, type TcpBackend } from '../support/backends.js';
 import { adminUrl, eventually, listNodes, listWorkers, metricsText, type WorkerInfo } from '../support/serve-admin.js';
@@ -158,4 +159,32 @@ test('UDP lives in worker 1, and survives that worker being killed and restarted
   await restartedWorker(1, before.pid!);
   assert.equal(await udpRoundTrip(lb.vips[0], 17_803, 'again'), 'u:again');
   assertServedByBackends(await roundTrips(17_801, 4));
+});
+
+test('a PROXY v2 listener (user space) accepts in both workers off the shared socket, and its port can be re-bound', async () => {
+  const sg = await createServerGroup(
+    api,
+    { Scheduler: 'Rr' },
+    backends.map((b) => ({ ip: b.host, port: b.port })),
+  );
+  const params = { LoadBalancerId: lb.id, ListenerProtocol: 'TCP', ListenerPort: 17_804, ServerGroupId: sg, ProxyProtocolEnabled: true };
+  const first = await createRunningListener(api, params);
+  for (const b of backends) b.firstChunks.length = 0;
+  const replies = await roundTrips(17_804, 8);
+  replies.forEach((r) => assert.match(r, /^[abc]:/));
+  const headers = backends.flatMap((b) => b.firstChunks).map((c) => decodeProxyV2(c));
+  assert.equal(headers.length, 8);
+  for (const h of headers) {
+    assert.equal(h?.srcIp, '127.0.0.1');
+    assert.equal(h?.dstPort, 17_804);
+  }
+  // Every worker let go of the socket when the listener went: the same port binds again.
+  const { JobId } = await callApi(api, NLB, 'DeleteListener', { ListenerId: first });
+  assert.equal(await waitForJob(api, JobId), 'Succeeded');
+  const second = await createRunningListener(api, params);
+  replies.splice(0, replies.length, ...(await roundTrips(17_804, 4)));
+  replies.forEach((r) => assert.match(r, /^[abc]:/));
+  const text = await metricsText(admin);
+  const accepted = new RegExp(`openslb_listener_connections_total\\{listener="${second}",protocol="TCP"\\} (\\d+)`).exec(text);
+  assert.equal(Number(accepted?.[1]), 4);
 });

@@ -27,6 +27,8 @@
  * module-level scratch buffer (safe: JavaScript runs one call at a time per isolate).
  */
 
+export { isIpv4Mapped } from '../../util/ipv6.js';
+
 const C1 = 0xcc9e2d51;
 const C2 = 0x1b873593;
 
@@ -205,12 +207,6 @@ export function parseIpInto(text: string, out: Uint8Array, offset: number): 0 | 
     out[offset + 2 * k + 1] = hextets[k] & 0xff;
   }
   return 6;
-}
-
-/** True when the 16 bytes at `bytes[offset]` are an IPv4-mapped IPv6 address. */
-export function isIpv4Mapped(bytes: Uint8Array, offset: number): boolean {
-  for (let k = 0; k < 10; k++) if (bytes[offset + k] !== 0) return false;
-  return bytes[offset + 10] === 0xff && bytes[offset + 11] === 0xff;
 }
 
 /** `parseIpInto` that never fails: non-addresses get the documented fallback bytes. */

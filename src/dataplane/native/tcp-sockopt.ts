@@ -36,6 +36,12 @@ export function setListenerMss(server: Server, mss: number): void {
   addon.setMaxSeg(fdOf(server), mss);
 }
 
+/** The same, for a listening socket known by its descriptor (one the native addon accepts on). */
+export function setListenerFdMss(fd: number, mss: number): void {
+  if (!addon) throw new Error(mssUnavailableReason());
+  addon.setMaxSeg(fd, mss);
+}
+
 /** The effective MSS of a connected socket (what a test or an operator checks). */
 export function socketMss(socket: Socket): number {
   if (!addon) throw new Error(mssUnavailableReason());

@@ -27,6 +27,9 @@
  * listener (`alibabaTlvBytes` / `encodeTlvs`), and each connection costs one Buffer.
  */
 import { isIpv4Mapped, parseIpInto } from '../balancing/flow-hash.js';
+import { formatIpv6 } from '../../util/ipv6.js';
+
+export { formatIpv6 };
 
 export const PROXY_V2_SIGNATURE: Readonly<Uint8Array> = Uint8Array.of(
   0x0d,
@@ -335,36 +338,6 @@ function readAlibabaTlv(value: Uint8Array, into: AlibabaProxyIds): void {
   if (field === undefined) return; // an unknown subtype stays in `tlvs` only
   if (into[field] !== undefined) throw new ProxyProtocolError(`repeated Alibaba TLV 0xE1/0x0${subtype}`);
   into[field] = id;
-}
-
-/** RFC 5952 text of the 16 bytes at `b[at]`; IPv4-mapped addresses as "::ffff:a.b.c.d". */
-export function formatIpv6(b: Uint8Array, at: number): string {
-  if (isIpv4Mapped(b, at)) return `::ffff:${b[at + 12]}.${b[at + 13]}.${b[at + 14]}.${b[at + 15]}`;
-  const h: number[] = [];
-  for (let k = 0; k < 8; k++) h.push((b[at + 2 * k] << 8) | b[at + 2 * k + 1]);
-  // The longest run of ≥ 2 zero groups (first one on a tie) becomes "::".
-  let bestStart = -1;
-  let bestLen = 1;
-  for (let k = 0; k < 8;) {
-    if (h[k] !== 0) {
-      k++;
-      continue;
-    }
-    let e = k;
-    while (e < 8 && h[e] === 0) e++;
-    if (e - k > bestLen) {
-      bestStart = k;
-      bestLen = e - k;
-    }
-    k = e;
-  }
-  const groups = (from: number, to: number): string => {
-    let text = '';
-    for (let k = from; k < to; k++) text += (k > from ? ':' : '') + h[k].toString(16);
-    return text;
-  };
-  if (bestStart < 0) return groups(0, 8);
-  return `${groups(0, bestStart)}::${groups(bestStart + bestLen, 8)}`;
 }
 
 let crcTable: Uint32Array | undefined;

@@ -400,11 +400,7 @@ function splitKey(serverKey: string): [string, number] {
 function proxyHeaderBuilder(d: DesiredListener): TcpListenerSettings['proxyHeader'] {
   const v2 = d.doc.ProxyProtocolV2Config;
   const tlvs = alibabaTlvBytes({ vpcId: v2?.Ppv2VpcIdEnabled ? d.vpcId : undefined });
-  return (client, localAddress, localPort) =>
-    encodeProxyV2(
-      { srcIp: client.remoteAddress ?? '0.0.0.0', srcPort: client.remotePort ?? 0, dstIp: localAddress, dstPort: localPort },
-      tlvs,
-    );
+  return (flow) => encodeProxyV2({ srcIp: flow.srcIp || '0.0.0.0', srcPort: flow.srcPort, dstIp: flow.dstIp, dstPort: flow.dstPort }, tlvs);
 }
 
 function dropFor(shouldDrop: (listenerId: string) => boolean, listenerId: string): () => boolean {

@@ -4,11 +4,14 @@
  * with backpressure. Configuration changes swap the pool or the settings in place, so live
  * connections are never dropped by a reconcile.
  *
- * Relaying: plain TCP connections (with or without a PROXY header) go to the splice relay of
- * the native addon once the backend is connected and the header written; TLS connections go to
- * the addon's TLS relay at accept (handshake there, backend after it; see ../native/tls-relay.ts).
- * Without the addon, plain TCP relays in JS (see ./js-relay.ts) and TLS goes through Node's TLS.
- * All keep the same behaviour: half-close passes through, a reset on one side resets the other, IdleTimeout and
+ * Relaying: plain TCP listeners (with or without a PROXY header) hand their listening sockets
+ * to the native addon, which accepts, connects the backend and splices; JS only decides (CPS,
+ * faults, the scheduler's pick, the PROXY header) and keeps the books, with no Node socket per
+ * connection. With OPENSLB_USERSPACE_ACCEPT=js, JS accepts and connects, then hands the pair
+ * to the splice relay. TLS connections go to the addon's TLS relay at accept (handshake there,
+ * backend after it; see ../native/tls-relay.ts). Without the addon, plain TCP relays in JS (see
+ * ./js-relay.ts) and TLS goes through Node's TLS. All keep the same
+ * behaviour: half-close passes through, a reset on one side resets the other, IdleTimeout and
  * drains close connections, and byte counts reach the listener's metrics.
  *
  * Activity for IdleTimeout is sampled, not stamped per chunk: the sweep (once a second) and
@@ -16,12 +19,12 @@
  * injected clock's time when they moved. A connection is idle after IdleTimeout with no
  * movement seen, give or take one sweep.
  */
-import net from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import tls from 'node:tls';
 import type { Clock } from '../../util/clock.js';
 import { unrefTimer, type Scheduler, type TimerHandle } from '../../util/scheduler.js';
-import { setListenerMss } from '../native/tcp-sockopt.js';
-import type { SpliceEnd, SpliceRelay } from '../native/splice-relay.js';
+import { setListenerFdMss, setListenerMss } from '../native/tcp-sockopt.js';
+import type { NativeConnectionOwner, NativeListener, SpliceEnd, SpliceRelay } from '../native/splice-relay.js';
 import type { TlsContext, TlsEnd, TlsRelay } from '../native/tls-relay.js';
 import type { BackendTarget, FlowInfo, UpstreamPool } from './upstream-pool.js';
 import { CpsLimiter } from './cps-limiter.js';
@@ -39,8 +42,8 @@ export interface TcpListenerSettings {
   /** TCP maximum segment size advertised to clients; 0 = leave the kernel's. */
   mss: number;
   connectTimeoutMs: number;
-  /** Builds the PROXY v2 header for a connection, when the listener sends one. */
-  proxyHeader?: (client: net.Socket, localAddress: string, localPort: number) => Buffer;
+  /** Builds the PROXY v2 header for a connection (client and VIP), when the listener sends one. */
+  proxyHeader?: (flow: FlowInfo) => Buffer;
   /** TLS termination (TCPSSL) by Node: the secure context options, SNI callback included. */
   tls?: tls.TlsOptions;
   /** TLS termination (TCPSSL) in the native addon instead: the relay and this listener's contexts. */
@@ -49,6 +52,8 @@ export interface TcpListenerSettings {
   shouldDrop?: () => boolean;
   /** The kernel-to-kernel relay for plain TCP; absent: every connection relays in JS. */
   splice?: SpliceRelay;
+  /** Accept in JS and hand connected pairs to `splice`, even where the addon could accept. */
+  acceptInJs?: boolean;
   /** Called once per connection as it ends, when the connection log is on; absent: no cost. */
   logConnection?: (entry: ConnectionLogEntry) => void;
 }
@@ -61,9 +66,17 @@ export interface TcpListenerBinding {
 }
 
 interface Connection extends RelayedConnection {
-  client: net.Socket;
+  /** The client's Node socket; absent when the addon accepted it. */
+  client?: net.Socket;
   upstream?: net.Socket;
   target?: BackendTarget;
+  /** The pool `target` was picked from (its connection count is owed a `closed`). */
+  pool?: UpstreamPool;
+  flow: FlowInfo;
+  /** Native path: the accepted client's slot, the first backend tried and the attempt number. */
+  nativeSlot: number;
+  first?: BackendTarget;
+  attempt: number;
   vip: string;
   port: number;
   startedAt: number;
@@ -86,8 +99,10 @@ interface Connection extends RelayedConnection {
   ended: boolean;
 }
 
-export class TcpListener {
+export class TcpListener implements NativeConnectionOwner<Connection> {
   private readonly servers: net.Server[] = [];
+  private readonly bound: AddressInfo[] = [];
+  private readonly nativeListeners: NativeListener[] = [];
   private readonly connections = new Set<Connection>();
   private readonly cps = new Map<string, CpsLimiter>();
   private drainTimers = new Set<TimerHandle>();
@@ -170,6 +185,16 @@ export class TcpListener {
     c.countedOut = c.toClient;
   }
 
+  /** Who accepts new connections: the native addon, or Node (then relayed in JS or handed over). */
+  get acceptPath(): 'native' | 'js' {
+    return this.nativeListeners.length > 0 ? 'native' : 'js';
+  }
+
+  /** The addresses bound (a port of 0 asked for shows the one the kernel gave). */
+  get addresses(): readonly AddressInfo[] {
+    return this.bound;
+  }
+
   private listen(vip: string, port: number): Promise<net.Server> {
     const server =
       this.settings.tls && !this.settings.nativeTls
@@ -185,6 +210,15 @@ export class TcpListener {
         server.on('tlsClientError', () => this.counters.tlsHandshakeFailures++); // Node's TLS only
         try {
           if (this.settings.mss > 0) setListenerMss(server, this.settings.mss);
+          const address = server.address() as AddressInfo;
+          this.bound.push(address);
+          const splice = this.settings.splice;
+          if (splice?.nativeAccept && !this.settings.tls && !this.settings.acceptInJs) {
+            const native = splice.listen(server, (slot, ip, clientPort) =>
+              this.acceptNative(splice, slot, ip, clientPort, vip, address.port),
+            );
+            if (native) this.nativeListeners.push(native);
+          }
           resolve(server);
         } catch (err) {
           server.close();
@@ -201,7 +235,10 @@ export class TcpListener {
     this.settings = { ...settings, splice: settings.tls ? undefined : settings.splice };
     this.pool = pool;
     for (const limiter of this.cps.values()) limiter.setLimit(settings.cps);
-    if (mssChanged && settings.mss > 0) for (const server of this.servers) setListenerMss(server, settings.mss);
+    if (mssChanged && settings.mss > 0) {
+      if (this.nativeListeners.length > 0) for (const native of this.nativeListeners) setListenerFdMss(native.fd, settings.mss);
+      else for (const server of this.servers) setListenerMss(server, settings.mss);
+    }
   }
 
   private accept(client: net.Socket, vip: string, port: number): void {
@@ -221,10 +258,14 @@ export class TcpListener {
     }
     counters.newConnections++;
     const now = this.clock.now();
+    const flow: FlowInfo = { srcIp: client.remoteAddress ?? '', srcPort: client.remotePort ?? 0, dstIp: vip, dstPort: port };
     const conn: Connection = {
       client,
       vip,
       port,
+      flow,
+      nativeSlot: -1,
+      attempt: 0,
       startedAt: now,
       slot: -1,
       spliced: false,
@@ -241,8 +282,7 @@ export class TcpListener {
     client.setNoDelay(true);
     client.on('error', () => conn.spliced || this.kill(conn, 'client-error'));
     client.once('close', () => conn.spliced || this.socketClosed(conn));
-    const flow: FlowInfo = { srcIp: client.remoteAddress ?? '', srcPort: client.remotePort ?? 0, dstIp: vip, dstPort: port };
-    if (this.nativeTls) this.startTls(conn, flow, this.nativeTls);
+    if (this.nativeTls) this.startTls(conn, client, flow, this.nativeTls);
     else this.connectUpstream(conn, flow, undefined, 0);
   }
 
@@ -250,15 +290,15 @@ export class TcpListener {
    * Native TLS: the addon does the handshake; only then is a backend picked and connected (a
    * failed handshake opens none), and the addon relays. Node's client socket is gone from here.
    */
-  private startTls(conn: Connection, flow: FlowInfo, native: { relay: TlsRelay; context: TlsContext }): void {
+  private startTls(conn: Connection, client: net.Socket, flow: FlowInfo, native: { relay: TlsRelay; context: TlsContext }): void {
     conn.spliced = true;
-    const slot = native.relay.adopt(native.context, conn.client, {
+    const slot = native.relay.adopt(native.context, client, {
       handshake: () => this.connectUpstream(conn, flow, undefined, 0),
       end: (end) => this.tlsEnded(conn, end),
     });
     if (slot < 0) {
       conn.spliced = false;
-      conn.client.destroy();
+      client.destroy();
       return;
     }
     conn.slot = slot;
@@ -281,12 +321,92 @@ export class TcpListener {
 
   /** The client is gone: closed in Node, or (native TLS) its relay has ended. */
   private clientGone(conn: Connection): boolean {
-    return conn.relay ? conn.slot < 0 : conn.client.destroyed;
+    return conn.relay ? conn.slot < 0 : conn.client!.destroyed;
   }
 
   private dropClient(conn: Connection): void {
     if (conn.relay && conn.slot >= 0) conn.relay.abort(conn.slot);
-    else if (!conn.relay) conn.client.destroy();
+    else if (!conn.relay) conn.client!.destroy();
+  }
+
+  /** A client the addon accepted: the same decisions as `accept`, answered to the addon. */
+  private acceptNative(splice: SpliceRelay, slot: number, clientIp: string, clientPort: number, vip: string, port: number): void {
+    const counters = this.counters;
+    const now = this.clock.now();
+    if (this.closed || this.settings.shouldDrop?.()) {
+      splice.reject(slot);
+      return;
+    }
+    if (!this.cps.get(vip)!.admit(now)) {
+      counters.droppedCps++;
+      splice.reject(slot);
+      return;
+    }
+    counters.newConnections++;
+    const conn: Connection = {
+      vip,
+      port,
+      flow: { srcIp: clientIp, srcPort: clientPort, dstIp: vip, dstPort: port },
+      nativeSlot: slot,
+      attempt: 0,
+      startedAt: now,
+      slot: -1,
+      spliced: true,
+      toBackend: 0,
+      toClient: 0,
+      countedIn: 0,
+      countedOut: 0,
+      seen: 0,
+      lastActivity: now,
+      ended: false,
+    };
+    this.connections.add(conn);
+    counters.activeConnections++;
+    this.connectNative(splice, conn);
+  }
+
+  /** Offers the flow to the next backend (the pick, then the scheduler's retries) until a connect starts. */
+  private connectNative(splice: SpliceRelay, conn: Connection): void {
+    const { flow } = conn;
+    for (;;) {
+      const pool = this.pool;
+      const target = conn.attempt === 0 ? pool.pick(flow) : pool.retry(flow, conn.first!, conn.attempt);
+      if (!target) {
+        this.counters.droppedNoBackend++;
+        conn.reason ??= conn.attempt === 0 ? 'no-backend' : 'connect-failed';
+        splice.reject(conn.nativeSlot);
+        this.finish(conn);
+        return;
+      }
+      conn.first ??= target;
+      const port = this.binding.keepDestinationPort ? flow.dstPort : target.port;
+      const header = this.settings.proxyHeader?.(flow);
+      if (splice.connect(conn.nativeSlot, target.host, port, header, this.settings.connectTimeoutMs, this, conn) === 0) {
+        // Counted from the connect on: a backend slow to answer already carries the flow (wlc).
+        pool.opened(target);
+        conn.target = target;
+        conn.pool = pool;
+        conn.slot = conn.nativeSlot;
+        conn.relay = splice;
+        return;
+      }
+      conn.attempt++;
+    }
+  }
+
+  /** NativeConnectionOwner: the backend refused or timed out; the next one is tried. */
+  connectFailed(conn: Connection, _errno: number): void {
+    conn.pool!.closed(conn.target!);
+    conn.target = undefined;
+    conn.pool = undefined;
+    conn.slot = -1;
+    conn.attempt++;
+    this.connectNative(this.settings.splice!, conn);
+  }
+
+  /** NativeConnectionOwner: the relay ended (or the connect under way was aborted). */
+  ended(conn: Connection, end: SpliceEnd): void {
+    this.spliceEnded(conn, end, conn.target!, conn.pool!);
   }
 
   private connectUpstream(conn: Connection, flow: FlowInfo, first: BackendTarget | undefined, attempt: number): void {
@@ -326,18 +446,18 @@ export class TcpListener {
         this.socketClosed(conn);
       });
       if (conn.relay) {
-        this.attachTls(conn, upstream, pool, this.settings.proxyHeader?.(conn.client, flow.dstIp, flow.dstPort));
+        this.attachTls(conn, upstream, pool, this.settings.proxyHeader?.(flow));
         return;
       }
-      if (conn.client.destroyed) {
+      if (conn.client!.destroyed) {
         upstream.destroy();
         return;
       }
-      const header = this.settings.proxyHeader?.(conn.client, flow.dstIp, flow.dstPort);
+      const header = this.settings.proxyHeader?.(flow);
       const splice = this.settings.splice;
       if (splice !== undefined && this.handOver(conn, splice, header, target, pool)) return;
       if (header) upstream.write(header);
-      relayInJs(conn, conn.client, upstream);
+      relayInJs(conn, conn.client!, upstream);
     });
   }
 
@@ -361,7 +481,7 @@ export class TcpListener {
    */
   private handOver(conn: Connection, splice: SpliceRelay, header: Buffer | undefined, target: BackendTarget, pool: UpstreamPool): boolean {
     const { client, upstream } = conn;
-    if (!upstream || client.readableLength > 0 || upstream.readableLength > 0) return false;
+    if (!client || !upstream || client.readableLength > 0 || upstream.readableLength > 0) return false;
     // From here the relay owns the descriptors; Node's sockets are destroyed by `adopt`.
     conn.spliced = true;
     const slot = splice.adopt(client, upstream, header, (end) => this.spliceEnded(conn, end, target, pool));
@@ -386,13 +506,13 @@ export class TcpListener {
   /** A Node socket closed: the connection ends once the client and the backend (if any) have. */
   private socketClosed(conn: Connection): void {
     const upstreamOpen = conn.upstream !== undefined && !conn.upstream.destroyed;
-    if (conn.client.destroyed && !upstreamOpen) {
+    if (conn.client!.destroyed && !upstreamOpen) {
       this.finish(conn);
       return;
     }
     // One side is gone for good (not a half-close): an error or a decision on our side.
     if (conn.reason !== undefined) {
-      conn.client.destroy();
+      conn.client!.destroy();
       conn.upstream?.destroy();
     }
   }
@@ -406,6 +526,7 @@ export class TcpListener {
       return;
     }
     const { client, upstream } = conn;
+    if (!client) return; // native, between two connect attempts: the next answer ends it
     // A reset on one side becomes a reset on the other, as through any L4 load balancer.
     if (reason === 'client-error' && upstream && !upstream.connecting) resetOrDestroy(upstream);
     else if (reason === 'backend-error') resetOrDestroy(client);
@@ -423,7 +544,7 @@ export class TcpListener {
     if (log) {
       log({
         listenerId: this.id,
-        client: `${conn.client.remoteAddress ?? ''}:${conn.client.remotePort ?? 0}`,
+        client: `${conn.flow.srcIp}:${conn.flow.srcPort}`,
         listener: `${conn.vip}:${conn.port}`,
         backend: conn.target?.key,
         bytesIn: conn.toBackend,
@@ -469,8 +590,7 @@ export class TcpListener {
   async close(drainMs: number): Promise<void> {
     this.closed = true;
     if (this.idleSweep) this.timers.clearTimeout(this.idleSweep);
-    for (const s of this.servers) s.close();
-    this.servers.length = 0;
+    this.stopAccepting();
     const live = [...this.connections];
     if (live.length === 0) return;
     if (drainMs <= 0) {
@@ -493,7 +613,15 @@ export class TcpListener {
     for (const t of this.drainTimers) this.timers.clearTimeout(t);
     this.drainTimers.clear();
     for (const c of this.connections) this.kill(c, 'listener-stopped');
+    this.stopAccepting();
+  }
+
+  /** Releases the port now: the addon's descriptors first, then Node's servers. */
+  private stopAccepting(): void {
+    for (const native of this.nativeListeners) native.close();
+    this.nativeListeners.length = 0;
     for (const s of this.servers) s.close();
+    this.servers.length = 0;
   }
 }
 

@@ -21,8 +21,9 @@ import type { ConnectionLogEntry } from '../../../src/dataplane/nlb/connection-l
 const VIP = '127.0.5.1';
 const BACKEND_HOST = '127.0.5.2';
 
-type Mode = 'splice' | 'js';
-const modes: Mode[] = process.env.OPENSLB_USERSPACE_RELAY === 'js' ? ['js'] : ['splice', 'js'];
+/** splice: the addon accepts and relays; handover: JS accepts, then hands the pair over; js: all in JS. */
+type Mode = 'splice' | 'handover' | 'js';
+const modes: Mode[] = process.env.OPENSLB_USERSPACE_RELAY === 'js' ? ['js'] : ['splice', 'handover', 'js'];
 
 interface Rig {
   listener: TcpListener;
@@ -65,18 +66,28 @@ async function rig(mode: Mode, onBackend: (socket: net.Socket) => void, extra: P
   const clock = new ManualScheduler(Date.now());
   const counters = newListenerCounters();
   const log: ConnectionLogEntry[] = [];
-  const splice = mode === 'splice' ? spliceRelay() : undefined;
+  const splice = mode === 'js' ? undefined : spliceRelay();
   const listener = new TcpListener(
     `lsn-relay-${process.pid}`,
     { vips: [VIP], ports: [0], keepDestinationPort: false },
-    { idleTimeoutMs: 10_000, cps: 0, mss: 0, connectTimeoutMs: 5000, splice, logConnection: (e) => log.push(e), ...extra },
+    {
+      idleTimeoutMs: 10_000,
+      cps: 0,
+      mss: 0,
+      connectTimeoutMs: 5000,
+      splice,
+      acceptInJs: mode === 'handover',
+      logConnection: (e) => log.push(e),
+      ...extra,
+    },
     pool as UpstreamPool & { open: number },
     clock,
     clock,
     counters,
   );
   await listener.bind();
-  const port = ((listener as unknown as { servers: net.Server[] }).servers[0].address() as net.AddressInfo).port;
+  assert.equal(listener.acceptPath, mode === 'splice' ? 'native' : 'js');
+  const port = listener.addresses[0].port;
   return {
     listener,
     port,
@@ -121,7 +132,7 @@ async function until(what: string, check: () => boolean): Promise<void> {
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 function skipUnlessAvailable(mode: Mode, t: { skip(reason: string): void }): boolean {
-  if (mode === 'splice' && !spliceRelay()) {
+  if (mode !== 'js' && !spliceRelay()) {
     t.skip(`splice relay unavailable: ${spliceUnavailableReason()}`);
     return true;
   }
@@ -147,7 +158,7 @@ for (const mode of modes) {
       assert.equal(entry.bytesIn, payload.length);
       assert.equal(entry.bytesOut, payload.length);
       assert.equal(entry.reason, 'closed');
-      assert.equal(entry.relay, mode);
+      assert.equal(entry.relay, mode === 'js' ? 'js' : 'splice');
       assert.equal(entry.backend, r.backendKey);
       assert.equal(entry.client, clientAddress);
       assert.equal(r.counters.bytesIn, payload.length);
@@ -169,7 +180,7 @@ for (const mode of modes) {
         s.write('220 banner\r\n');
         s.on('data', (c: Buffer) => seen.push(c));
       },
-      { proxyHeader: (c, ip, port) => encodeProxyV2({ srcIp: c.remoteAddress!, srcPort: c.remotePort!, dstIp: ip, dstPort: port }) },
+      { proxyHeader: (flow) => encodeProxyV2(flow) },
     );
     try {
       const client = await connect(r.port);

@@ -15,7 +15,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
-import { ManualClock } from '../../../src/util/clock.js';
+import { ManualScheduler } from '../../../src/util/scheduler.js';
 import { TcpListener, type TcpListenerSettings } from '../../../src/dataplane/nlb/tcp-listener.js';
 import { newListenerCounters } from '../../../src/dataplane/nlb/listener-metrics.js';
 import { decodeProxyV2, encodeProxyV2 } from '../../../src/dataplane/nlb/proxy-protocol.js';
@@ -125,7 +125,7 @@ function tlsSettings(mode: Mode, c: TlsConfig, listenerId: string): Partial<TcpL
 interface Rig {
   listener: TcpListener;
   port: number;
-  clock: ManualClock;
+  clock: ManualScheduler;
   counters: ReturnType<typeof newListenerCounters>;
   log: ConnectionLogEntry[];
   pool: { open: number };
@@ -161,7 +161,7 @@ async function rig(
       this.open--;
     },
   };
-  const clock = new ManualClock(Date.now());
+  const clock = new ManualScheduler(Date.now());
   const counters = newListenerCounters();
   const log: ConnectionLogEntry[] = [];
   const listener = new TcpListener(
@@ -177,6 +177,7 @@ async function rig(
       ...extra,
     },
     pool as UpstreamPool & { open: number },
+    clock,
     clock,
     counters,
   );
@@ -328,7 +329,7 @@ for (const mode of modes) {
         s.on('data', (c: Buffer) => seen.push(c));
       },
       {},
-      { proxyHeader: (c, ip, port) => encodeProxyV2({ srcIp: c.remoteAddress!, srcPort: c.remotePort!, dstIp: ip, dstPort: port }) },
+      { proxyHeader: (flow) => encodeProxyV2(flow) },
     );
     try {
       const client = await connect(r.port);
