@@ -17,6 +17,11 @@ import { createActiveLoadBalancer, createRunningListener, createServerGroup } fr
 import { startTcpBackend, tcpRoundTrip, type TcpBackend } from '../support/backends.js';
 import { instanceFor } from '../../src/dataplane/kernel/engine.js';
 import { INSTANCE_MARK_SHIFT } from '../../src/dataplane/kernel/program.js';
+import { until } from '../support/wait.js';
+
+// Each check runs `nft`: poll it every 50 ms, for up to 20 s.
+const NFT_POLLS = 400;
+const NFT_POLL_MS = 50;
 
 const dataDir = mkdtempSync(join(tmpdir(), `openslb-kernel-restart-${process.pid}-`));
 const env = {
@@ -96,14 +101,6 @@ function tablesOf(nodeId: string): OwnedTable[] {
   return openslbTables().filter((t) => t.node === nodeId || new RegExp(`^${nodeId}-w\\d+$`).test(t.node));
 }
 
-async function until(what: string, check: () => boolean | Promise<boolean>, attempts = 400): Promise<void> {
-  for (let i = 0; i < attempts; i++) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`gave up waiting: ${what}`);
-}
-
 function exchange(socket: net.Socket, line: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const onError = (err: Error) => reject(err);
@@ -153,10 +150,15 @@ test('kill -9 drops no kernel-forwarded connection; the next process takes over;
   // The same node restarted (same data directory, so the same stable node id) takes its table over.
   const second = await startServe(args, env);
   running.push(second);
-  await until('the restarted node took its table over', () => {
-    const tables = tablesOf(nodeId);
-    return tables.length === 1 && tables[0].pid !== firstTables[0].pid && processAlive(tables[0].pid);
-  });
+  await until(
+    'the restarted node took its table over',
+    () => {
+      const tables = tablesOf(nodeId);
+      return tables.length === 1 && tables[0].pid !== firstTables[0].pid && processAlive(tables[0].pid);
+    },
+    NFT_POLLS,
+    NFT_POLL_MS,
+  );
   await allStillTalk('after');
   assert.match(await tcpRoundTrip(lb.vips[1], 7801, 'new2'), /^[ab]:new2$/);
 
@@ -170,6 +172,8 @@ test('kill -9 drops no kernel-forwarded connection; the next process takes over;
   await until(
     'the new node installed its table and removed the dead one',
     () => tablesOf(otherNodeId).length === 1 && !openslbTables().some((t) => t.name === deadTable.name),
+    NFT_POLLS,
+    NFT_POLL_MS,
   );
   await allStillTalk('after takeover');
 

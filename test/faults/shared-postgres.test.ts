@@ -67,8 +67,8 @@ test('a counted rule fires its N times across both API processes; add and remove
   const rule = (await admin(b.adminUrl, 'POST', '/faults', { action: 'DescribeZones', effect: { type: 'error', code: 'Conflict.Lock' } }))
     .body.rule;
   assert.equal(await outcome(b, 'DescribeZones'), 'Conflict.Lock');
-  await until('A applies the rule added on B', async () => (await outcome(a, 'DescribeZones')) === 'Conflict.Lock', 200);
+  await until('A applies the rule added on B', async () => (await outcome(a, 'DescribeZones')) === 'Conflict.Lock', 500);
   assert.equal((await admin(a.adminUrl, 'DELETE', `/faults/${rule.id}`)).status, 200);
   assert.equal(await outcome(a, 'DescribeZones'), 'Success');
-  await until('B drops the rule removed on A', async () => (await outcome(b, 'DescribeZones')) === 'Success', 200);
+  await until('B drops the rule removed on A', async () => (await outcome(b, 'DescribeZones')) === 'Success', 500);
 });

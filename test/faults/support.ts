@@ -42,10 +42,4 @@ export async function admin(
   return { status: res.status, body: text ? JSON.parse(text) : undefined };
 }
 
-export async function until(what: string, check: () => Promise<boolean>, attempts = 600): Promise<void> {
-  for (let i = 0; i < attempts; i++) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`gave up waiting: ${what}`);
-}
+export { until } from '../support/wait.js';

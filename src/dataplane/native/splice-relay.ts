@@ -13,7 +13,8 @@
  * The relay is optional: without the built addon, or with OPENSLB_USERSPACE_RELAY=js, `splice()`
  * returns undefined and listeners relay in JS.
  */
-import { createRequire } from 'node:module';
+import { nativeRelayLoader } from './native-relay-loader.js';
+import { socketFd } from './socket-fd.js';
 import type { Server, Socket } from 'node:net';
 import { formatIpv6 } from '../../util/ipv6.js';
 
@@ -87,11 +88,6 @@ export interface SpliceRelay {
   connect<C>(slot: number, ip: string, port: number, header: Buffer | undefined, timeoutMs: number, owner: NativeConnectionOwner<C>, conn: C): number;
   /** Closes an accepted client that will not be served. */
   reject(slot: number): void;
-}
-
-function fdOf(handleOwner: Socket | Server): number {
-  const fd = (handleOwner as unknown as { _handle?: { fd?: number } })._handle?.fd;
-  return typeof fd === 'number' ? fd : -1;
 }
 
 // The addon's record layout (native/splice_relay.c): RECORD numbers per event.
@@ -168,8 +164,8 @@ class NativeSpliceRelay implements SpliceRelay {
   }
 
   adopt(client: Socket, backend: Socket, header: Buffer | undefined, onEnd: (end: SpliceEnd) => void): number {
-    const clientFd = fdOf(client);
-    const backendFd = fdOf(backend);
+    const clientFd = socketFd(client);
+    const backendFd = socketFd(backend);
     if (clientFd < 0 || backendFd < 0) return -1;
     const slot = this.addon.add(clientFd, backendFd, header);
     if (slot < 0) return -1;
@@ -187,7 +183,7 @@ class NativeSpliceRelay implements SpliceRelay {
 
   listen(server: Server, onAccept: OnNativeAccept): NativeListener | undefined {
     const handle = (server as unknown as { _handle?: { fd?: number } })._handle;
-    const fd = fdOf(server);
+    const fd = socketFd(server);
     if (!handle || fd < 0) return undefined;
     const [id, ownFd] = this.addon.listen(fd);
     this.accepting.set(id, onAccept);
@@ -230,35 +226,14 @@ class NativeSpliceRelay implements SpliceRelay {
   }
 }
 
-let relay: SpliceRelay | undefined;
-let unavailable: string | undefined;
-
-function load(): void {
-  if (relay || unavailable) return;
-  if (process.env.OPENSLB_USERSPACE_RELAY === 'js') {
-    unavailable = 'OPENSLB_USERSPACE_RELAY=js';
-    return;
-  }
-  if (process.platform !== 'linux') {
-    unavailable = 'splice(2) is Linux only';
-    return;
-  }
-  try {
-    const addon = createRequire(import.meta.url)('../../../build/Release/splice_relay.node') as Addon;
-    relay = new NativeSpliceRelay(addon);
-  } catch (err) {
-    unavailable = `native addon splice_relay not built (${(err as Error).message.split('\n')[0]}); run npm install`;
-  }
-}
+const loader = nativeRelayLoader('splice_relay', 'splice(2) is Linux only', (addon: Addon) => new NativeSpliceRelay(addon));
 
 /** The process's splice relay, or undefined when the JS relay is to be used (see `spliceUnavailableReason`). */
 export function spliceRelay(): SpliceRelay | undefined {
-  load();
-  return relay;
+  return loader.get();
 }
 
 /** Why listeners relay in JS, or undefined when the splice relay is in use. */
 export function spliceUnavailableReason(): string | undefined {
-  load();
-  return unavailable;
+  return loader.unavailableReason();
 }

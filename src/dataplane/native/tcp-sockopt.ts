@@ -5,6 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import type { Server, Socket } from 'node:net';
+import { socketFd } from './socket-fd.js';
 
 interface Addon {
   setMaxSeg(fd: number, mss: number): void;
@@ -25,8 +26,8 @@ export function mssUnavailableReason(): string | undefined {
 }
 
 function fdOf(handleOwner: Server | Socket): number {
-  const fd = (handleOwner as unknown as { _handle?: { fd?: number } })._handle?.fd;
-  if (typeof fd !== 'number' || fd < 0) throw new Error('socket has no file descriptor yet');
+  const fd = socketFd(handleOwner);
+  if (fd < 0) throw new Error('socket has no file descriptor yet');
   return fd;
 }
 

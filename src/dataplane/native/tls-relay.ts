@@ -8,7 +8,8 @@
  * Optional like the splice relay: without the built addon, or with OPENSLB_USERSPACE_RELAY=js,
  * `tlsRelay()` returns undefined and TCPSSL listeners use Node's TLS.
  */
-import { createRequire } from 'node:module';
+import { nativeRelayLoader } from './native-relay-loader.js';
+import { socketFd } from './socket-fd.js';
 import type { Socket } from 'node:net';
 
 /** What one SSL_CTX set is built from (the same inputs as Node's secure context). */
@@ -89,11 +90,6 @@ export function opensslVersion(name: string): number {
   return v;
 }
 
-function fdOf(socket: Socket): number {
-  const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
-  return typeof fd === 'number' ? fd : -1;
-}
-
 function alpnWire(protocols: readonly string[]): Buffer {
   return Buffer.concat(protocols.map((p) => Buffer.concat([Buffer.from([Buffer.byteLength(p)]), Buffer.from(p)])));
 }
@@ -119,7 +115,7 @@ class NativeTlsRelay implements TlsRelay {
   }
 
   adopt(context: TlsContext, client: Socket, events: TlsConnectionEvents): number {
-    const fd = fdOf(client);
+    const fd = socketFd(client);
     if (fd < 0) return -1;
     const slot = this.addon.add(context.native, fd);
     if (slot < 0) return -1;
@@ -129,7 +125,7 @@ class NativeTlsRelay implements TlsRelay {
   }
 
   attach(slot: number, backend: Socket, header: Buffer | undefined): boolean {
-    const fd = fdOf(backend);
+    const fd = socketFd(backend);
     if (fd < 0) return false;
     this.addon.attach(slot, fd, header);
     backend.destroy();
@@ -141,35 +137,14 @@ class NativeTlsRelay implements TlsRelay {
   }
 }
 
-let relay: TlsRelay | undefined;
-let unavailable: string | undefined;
-
-function load(): void {
-  if (relay || unavailable) return;
-  if (process.env.OPENSLB_USERSPACE_RELAY === 'js') {
-    unavailable = 'OPENSLB_USERSPACE_RELAY=js';
-    return;
-  }
-  if (process.platform !== 'linux') {
-    unavailable = 'the native TLS relay is Linux only';
-    return;
-  }
-  try {
-    const addon = createRequire(import.meta.url)('../../../build/Release/tls_relay.node') as Addon;
-    relay = new NativeTlsRelay(addon);
-  } catch (err) {
-    unavailable = `native addon tls_relay not built (${(err as Error).message.split('\n')[0]}); run npm install`;
-  }
-}
+const loader = nativeRelayLoader('tls_relay', 'the native TLS relay is Linux only', (addon: Addon) => new NativeTlsRelay(addon));
 
 /** The process's native TLS relay, or undefined when TCPSSL listeners use Node's TLS. */
 export function tlsRelay(): TlsRelay | undefined {
-  load();
-  return relay;
+  return loader.get();
 }
 
 /** Why TCPSSL listeners use Node's TLS, or undefined when the native relay is in use. */
 export function tlsRelayUnavailableReason(): string | undefined {
-  load();
-  return unavailable;
+  return loader.unavailableReason();
 }

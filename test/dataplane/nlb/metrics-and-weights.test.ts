@@ -9,6 +9,7 @@ import net from 'node:net';
 import { NLB, callApi, startTestServer, waitForJob, type TestServer } from '../../support/server.js';
 import { createActiveLoadBalancer, createRunningListener, createServerGroup } from '../../support/nlb-setup.js';
 import { startTcpBackend, startUdpBackend, tcpRoundTrip, type TcpBackend } from '../../support/backends.js';
+import { until } from '../../support/wait.js';
 
 let server: TestServer;
 let lb: { id: string; vips: string[] };
@@ -40,14 +41,6 @@ async function sample(name: string, labels: Record<string, string>): Promise<num
     if (wanted.every((w) => have.includes(w)) && have.length === wanted.length) return Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return undefined;
-}
-
-async function until(what: string, check: () => Promise<boolean>, attempts = 400): Promise<void> {
-  for (let i = 0; i < attempts; i++) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`gave up waiting: ${what}`);
 }
 
 test('TCP listener metrics: connections, bytes each way, per-server open connections and health', async () => {

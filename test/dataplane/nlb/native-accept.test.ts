@@ -15,6 +15,8 @@ import { newListenerCounters } from '../../../src/dataplane/nlb/listener-metrics
 import { spliceRelay, spliceUnavailableReason } from '../../../src/dataplane/native/splice-relay.js';
 import type { BackendTarget, UpstreamPool } from '../../../src/dataplane/nlb/upstream-pool.js';
 import type { ConnectionLogEntry } from '../../../src/dataplane/nlb/connection-log.js';
+import { countingPool } from '../../support/relay-rig.js';
+import { until } from '../../support/wait.js';
 import { decodeProxyV2, encodeProxyV2 } from '../../../src/dataplane/nlb/proxy-protocol.js';
 
 const VIP = '127.0.6.1';
@@ -83,24 +85,6 @@ async function silentBackend(t: TestContext): Promise<BackendTarget> {
   return { key: `${BACKEND_HOST}:${port}`, host: BACKEND_HOST, port, slot: 1 };
 }
 
-function poolOf(targets: BackendTarget[]): UpstreamPool & { open: number; picks: number } {
-  return {
-    open: 0,
-    picks: 0,
-    pick() {
-      this.picks++;
-      return targets[0];
-    },
-    retry: (_flow, _first, attempt) => targets[attempt],
-    opened() {
-      this.open++;
-    },
-    closed() {
-      this.open--;
-    },
-  };
-}
-
 async function listener(t: TestContext, pool: UpstreamPool, extra: Partial<TcpListenerSettings> = {}, port = 0) {
   const clock = new ManualScheduler(Date.now());
   const counters = newListenerCounters();
@@ -135,21 +119,13 @@ function exchange(port: number, send?: string): Promise<string> {
   });
 }
 
-async function until(what: string, check: () => boolean): Promise<void> {
-  for (let i = 0; i < 1000; i++) {
-    if (check()) return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`gave up waiting: ${what}`);
-}
-
 test('a closed native listener frees its port at once: a new listener binds it and serves', async (t) => {
   if (skipWithoutAddon(t)) return;
   const target = await backend(t, 'one');
-  const first = await listener(t, poolOf([target]));
+  const first = await listener(t, countingPool([target]));
   assert.match(await exchange(first.port, 'ping'), /hello from one\n.*ping/s);
   await first.l.close(0);
-  const again = await listener(t, poolOf([target]), {}, first.port);
+  const again = await listener(t, countingPool([target]), {}, first.port);
   assert.equal(again.port, first.port);
   assert.match(await exchange(again.port, 'pong'), /hello from one\n.*pong/s);
   await until('the connection is logged', () => again.log.length === 1);
@@ -160,7 +136,7 @@ test('a closed native listener frees its port at once: a new listener binds it a
 test('over the CPS limit a client is closed before any backend hears of it; the next second admits again', async (t) => {
   if (skipWithoutAddon(t)) return;
   const target = await backend(t, 'one');
-  const pool = poolOf([target]);
+  const pool = countingPool([target]);
   const r = await listener(t, pool, { cps: 1 });
   assert.match(await exchange(r.port, 'a'), /hello from one/);
   assert.equal(await exchange(r.port), '');
@@ -175,7 +151,7 @@ test('over the CPS limit a client is closed before any backend hears of it; the 
 test('a fault rule that drops new connections closes them natively, uncounted', async (t) => {
   if (skipWithoutAddon(t)) return;
   const target = await backend(t, 'one');
-  const pool = poolOf([target]);
+  const pool = countingPool([target]);
   let drop = true;
   const r = await listener(t, pool, { shouldDrop: () => drop });
   assert.equal(await exchange(r.port), '');
@@ -189,7 +165,7 @@ test('a refused backend is replaced by the next one; the log names the one that 
   if (skipWithoutAddon(t)) return;
   const refused: BackendTarget = { key: `${BACKEND_HOST}:refused`, host: BACKEND_HOST, port: await refusingPort(), slot: 1 };
   const good = await backend(t, 'two');
-  const pool = poolOf([refused, good]);
+  const pool = countingPool([refused, good]);
   const r = await listener(t, pool);
   assert.match(await exchange(r.port, 'hi'), /hello from two\n.*hi/s);
   await until('the connection is logged', () => r.log.length === 1);
@@ -204,7 +180,7 @@ test('a refused backend is replaced by the next one; the log names the one that 
 test('every backend refusing ends the client with connect-failed', async (t) => {
   if (skipWithoutAddon(t)) return;
   const refused: BackendTarget = { key: `${BACKEND_HOST}:refused`, host: BACKEND_HOST, port: await refusingPort(), slot: 1 };
-  const pool = poolOf([refused]);
+  const pool = countingPool([refused]);
   const r = await listener(t, pool);
   assert.equal(await exchange(r.port), '');
   await until('the connection is logged', () => r.log.length === 1);
@@ -218,7 +194,7 @@ test('a backend that never answers is given up after the connect timeout and the
   if (skipWithoutAddon(t)) return;
   const silent = await silentBackend(t);
   const good = await backend(t, 'two');
-  const pool = poolOf([silent, good]);
+  const pool = countingPool([silent, good]);
   // The timeout is real time in the addon; short, but the test waits for the outcome only.
   const r = await listener(t, pool, { connectTimeoutMs: 300 });
   assert.match(await exchange(r.port, 'late'), /hello from two\n.*late/s);
@@ -230,7 +206,7 @@ test('a backend that never answers is given up after the connect timeout and the
 test('a client of a listener that is stopped while its backend is still connecting is closed', async (t) => {
   if (skipWithoutAddon(t)) return;
   const silent = await silentBackend(t);
-  const pool = poolOf([silent]);
+  const pool = countingPool([silent]);
   const r = await listener(t, pool, { connectTimeoutMs: 60_000 });
   const outcome = exchange(r.port);
   await until('the connect is under way', () => pool.open === 1);
@@ -254,7 +230,7 @@ test('an IPv6 client is reported as Node would name it: in the log line and the 
   await new Promise<void>((r) => backendServer.listen(0, '::1', r));
   t.after(() => new Promise((r) => backendServer.close(r)));
   const bport = (backendServer.address() as net.AddressInfo).port;
-  const pool = poolOf([{ key: `[::1]:${bport}`, host: '::1', port: bport, slot: 0 }]);
+  const pool = countingPool([{ key: `[::1]:${bport}`, host: '::1', port: bport, slot: 0 }]);
   const log: ConnectionLogEntry[] = [];
   const l = new TcpListener(
     `lsn-native6-${process.pid}`,

@@ -9,14 +9,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { ManualScheduler } from '../../../src/util/scheduler.js';
 import { TcpListener, type TcpListenerSettings } from '../../../src/dataplane/nlb/tcp-listener.js';
 import { newListenerCounters } from '../../../src/dataplane/nlb/listener-metrics.js';
 import { decodeProxyV2, encodeProxyV2 } from '../../../src/dataplane/nlb/proxy-protocol.js';
 import { spliceRelay, spliceUnavailableReason } from '../../../src/dataplane/native/splice-relay.js';
-import type { BackendTarget, UpstreamPool } from '../../../src/dataplane/nlb/upstream-pool.js';
 import type { ConnectionLogEntry } from '../../../src/dataplane/nlb/connection-log.js';
+import { countingPool, readAll, recordingBackend, sha256 } from '../../support/relay-rig.js';
+import { until } from '../../support/wait.js';
 
 const VIP = '127.0.5.1';
 const BACKEND_HOST = '127.0.5.2';
@@ -38,30 +39,9 @@ interface Rig {
 }
 
 async function rig(mode: Mode, onBackend: (socket: net.Socket) => void, extra: Partial<TcpListenerSettings> = {}): Promise<Rig> {
-  const backendSockets: net.Socket[] = [];
-  const backend = net.createServer({ allowHalfOpen: true }, (s) => {
-    backendSockets.push(s);
-    s.on('error', () => undefined);
-    onBackend(s);
-  });
-  await new Promise<void>((r) => backend.listen(0, BACKEND_HOST, r));
-  const target: BackendTarget = {
-    key: `${BACKEND_HOST}:${(backend.address() as net.AddressInfo).port}`,
-    host: BACKEND_HOST,
-    port: (backend.address() as net.AddressInfo).port,
-    slot: 0,
-  };
-  const pool = {
-    open: 0,
-    pick: () => target,
-    retry: () => undefined,
-    opened() {
-      this.open++;
-    },
-    closed() {
-      this.open--;
-    },
-  };
+  const backend = await recordingBackend(BACKEND_HOST, onBackend);
+  const { target, sockets: backendSockets } = backend;
+  const pool = countingPool([target]);
   // One manual time for the listener's clock and its sweep: the tests run the sweep themselves.
   const clock = new ManualScheduler(Date.now());
   const counters = newListenerCounters();
@@ -80,7 +60,7 @@ async function rig(mode: Mode, onBackend: (socket: net.Socket) => void, extra: P
       logConnection: (e) => log.push(e),
       ...extra,
     },
-    pool as UpstreamPool & { open: number },
+    pool,
     clock,
     clock,
     counters,
@@ -99,8 +79,7 @@ async function rig(mode: Mode, onBackend: (socket: net.Socket) => void, extra: P
     backendSockets,
     close: async () => {
       listener.destroy();
-      for (const s of backendSockets) s.destroy();
-      await new Promise((r) => backend.close(r));
+      await backend.close();
     },
   };
 }
@@ -111,25 +90,6 @@ function connect(port: number): Promise<net.Socket> {
     s.once('error', reject);
   });
 }
-
-function readAll(socket: net.Socket): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  socket.on('data', (c: Buffer) => chunks.push(c));
-  return new Promise((resolve, reject) => {
-    socket.once('end', () => resolve(Buffer.concat(chunks)));
-    socket.once('error', reject);
-  });
-}
-
-async function until(what: string, check: () => boolean): Promise<void> {
-  for (let i = 0; i < 1000; i++) {
-    if (check()) return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`gave up waiting: ${what}`);
-}
-
-const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 function skipUnlessAvailable(mode: Mode, t: { skip(reason: string): void }): boolean {
   if (mode !== 'js' && !spliceRelay()) {
@@ -152,7 +112,7 @@ for (const mode of modes) {
       client.end(payload);
       const echoed = await received;
       assert.equal(echoed.length, payload.length);
-      assert.equal(sha(echoed), sha(payload));
+      assert.equal(sha256(echoed), sha256(payload));
       await until('the connection is logged', () => r.log.length === 1);
       const entry = r.log[0];
       assert.equal(entry.bytesIn, payload.length);

@@ -14,7 +14,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { ManualScheduler } from '../../../src/util/scheduler.js';
 import { TcpListener, type TcpListenerSettings } from '../../../src/dataplane/nlb/tcp-listener.js';
 import { newListenerCounters } from '../../../src/dataplane/nlb/listener-metrics.js';
@@ -24,8 +24,9 @@ import type { TlsMaterial } from '../../../src/dataplane/nlb/tls-material.js';
 import { systemTlsPolicy, TLS13_CIPHERS, type TlsPolicy } from '../../../src/domain/tls-policies.js';
 import type { ListenerDoc } from '../../../src/domain/nlb-documents.js';
 import { tlsRelay, tlsRelayUnavailableReason } from '../../../src/dataplane/native/tls-relay.js';
-import type { BackendTarget, UpstreamPool } from '../../../src/dataplane/nlb/upstream-pool.js';
 import type { ConnectionLogEntry } from '../../../src/dataplane/nlb/connection-log.js';
+import { countingPool, readAll, recordingBackend, sha256 } from '../../support/relay-rig.js';
+import { until } from '../../support/wait.js';
 import { makeTestPki, type TestPki } from '../../products/cas/openssl.js';
 
 const VIP = '127.0.5.11';
@@ -141,26 +142,9 @@ async function rig(
   extra: Partial<TcpListenerSettings> = {},
   listenerId = `lsn-tls-relay-${process.pid}`,
 ): Promise<Rig> {
-  const backendSockets: net.Socket[] = [];
-  const backend = net.createServer({ allowHalfOpen: true }, (s) => {
-    backendSockets.push(s);
-    s.on('error', () => undefined);
-    onBackend(s);
-  });
-  await new Promise<void>((r) => backend.listen(0, BACKEND_HOST, r));
-  const port = (backend.address() as net.AddressInfo).port;
-  const target: BackendTarget = { key: `${BACKEND_HOST}:${port}`, host: BACKEND_HOST, port, slot: 0 };
-  const pool = {
-    open: 0,
-    pick: () => target,
-    retry: () => undefined,
-    opened() {
-      this.open++;
-    },
-    closed() {
-      this.open--;
-    },
-  };
+  const backend = await recordingBackend(BACKEND_HOST, onBackend);
+  const { target, sockets: backendSockets } = backend;
+  const pool = countingPool([target]);
   const clock = new ManualScheduler(Date.now());
   const counters = newListenerCounters();
   const log: ConnectionLogEntry[] = [];
@@ -176,7 +160,7 @@ async function rig(
       ...tlsSettings(mode, c, listenerId),
       ...extra,
     },
-    pool as UpstreamPool & { open: number },
+    pool,
     clock,
     clock,
     counters,
@@ -194,8 +178,7 @@ async function rig(
     backendSockets,
     close: async () => {
       listener.destroy();
-      for (const s of backendSockets) s.destroy();
-      await new Promise((r) => backend.close(r));
+      await backend.close();
     },
   };
 }
@@ -240,24 +223,6 @@ function closedByListener(socket: tls.TLSSocket): Promise<void> {
   });
 }
 
-function readAll(socket: net.Socket): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  socket.on('data', (c: Buffer) => chunks.push(c));
-  return new Promise((resolve, reject) => {
-    socket.once('end', () => resolve(Buffer.concat(chunks)));
-    socket.once('error', reject);
-  });
-}
-
-async function until(what: string, check: () => boolean): Promise<void> {
-  for (let i = 0; i < 1000; i++) {
-    if (check()) return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`gave up waiting: ${what}`);
-}
-
-const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const relayName = (mode: Mode) => (mode === 'native' ? 'native-tls' : 'js');
 
 function skipUnlessAvailable(mode: Mode, t: { skip(reason: string): void }): boolean {
@@ -280,7 +245,7 @@ for (const mode of modes) {
       client.end(payload);
       const echoed = await received;
       assert.equal(echoed.length, payload.length);
-      assert.equal(sha(echoed), sha(payload));
+      assert.equal(sha256(echoed), sha256(payload));
       await until('the connection is logged', () => r.log.length === 1);
       const entry = r.log[0];
       assert.equal(entry.bytesIn, payload.length);
