@@ -17,7 +17,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiClient } from '../src/client/api-client.js';
 import { credentialsPath, readCredentialsFile } from '../src/accounts/credentials.js';
@@ -250,6 +250,7 @@ interface Row {
 
 /** Runs the section; returns its Markdown. */
 export async function runUserspaceBench(opts: UserspaceBenchOptions): Promise<string> {
+  const loadAtStart = loadavg()[0];
   const dir = join(opts.runDir, 'userspace');
   mkdirSync(dir, { recursive: true });
   const ports = portsFrom(opts.portBase);
@@ -400,7 +401,7 @@ export async function runUserspaceBench(opts: UserspaceBenchOptions): Promise<st
     `Medians of ${opts.reps} round(s), ${t} s per run, on loopback; OpenSLB at its default worker count with \`dataplane.engine: userspace\`. ` +
       'The "native" column uses the addon: the splice relay for plain TCP, TLS termination in the native TLS relay for TCPSSL; ' +
       'the "JS" column runs with OPENSLB_USERSPACE_RELAY=js (JS relay, Node\'s TLS). ' +
-      'The machine was shared with other builds and tests: compare ratios within this run only.',
+      `Load average (1 min) at the start: ${loadAtStart.toFixed(2)} on ${availableParallelism()} cores; numbers move between runs, so compare ratios within this run only.`,
     '',
     table(['test', 'OpenSLB (native)', 'OpenSLB (JS)', 'reference', 'native ÷ ref', 'JS ÷ ref', 'target'], body),
   ];
