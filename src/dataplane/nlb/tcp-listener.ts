@@ -70,7 +70,10 @@ interface Connection extends RelayedConnection {
   client?: net.Socket;
   upstream?: net.Socket;
   target?: BackendTarget;
-  /** The pool `target` was picked from (its connection count is owed a `closed`). */
+  /**
+   * The pool `target` was picked from, while a native relay holds the backend (native accept from
+   * the connect on, native TLS once attached): the relay's end owes it a `closed`.
+   */
   pool?: UpstreamPool;
   flow: FlowInfo;
   /** Native path: the accepted client's slot, the first backend tried and the attempt number. */
@@ -84,8 +87,6 @@ interface Connection extends RelayedConnection {
   slot: number;
   /** The native relay holding `slot` (splice, or TLS from accept on). */
   relay?: SpliceRelay | TlsRelay;
-  /** Native TLS: the pool that counted the backend handed to the relay (its end closes the count). */
-  attachedTo?: UpstreamPool;
   /** Handed to the splice relay: Node's sockets are gone, their events mean nothing. */
   spliced: boolean;
   /** Bytes already added to the listener's counters. */
@@ -309,7 +310,7 @@ export class TcpListener implements NativeConnectionOwner<Connection> {
     conn.toBackend = end.toBackend;
     conn.toClient = end.toClient;
     conn.slot = -1;
-    if (conn.attachedTo) conn.attachedTo.closed(conn.target!);
+    if (conn.pool) conn.pool.closed(conn.target!);
     else conn.upstream?.destroy(); // still connecting: nobody will want it
     if (end.reason === 'client-error' || end.reason === 'backend-error') conn.reason ??= end.reason;
     if (end.reason === 'handshake-failed') {
@@ -465,7 +466,7 @@ export class TcpListener implements NativeConnectionOwner<Connection> {
   private attachTls(conn: Connection, upstream: net.Socket, pool: UpstreamPool, header: Buffer | undefined): void {
     const relay = conn.relay as TlsRelay;
     if (conn.slot >= 0 && upstream.readableLength === 0 && relay.attach(conn.slot, upstream, header)) {
-      conn.attachedTo = pool;
+      conn.pool = pool;
       return;
     }
     // The client ended meanwhile (or the socket cannot be handed over): this backend is done.
