@@ -24,7 +24,7 @@ import { credentialsPath, readCredentialsFile } from '../src/accounts/credential
 import { iperfTcp } from './lib/load-tools.js';
 import { OpenSlbInstance } from './lib/openslb-instance.js';
 import { runBounded, startProcess, stopProcess, waitForPort, type Managed } from './lib/processes.js';
-import { LOOPBACK } from './lib/reference-proxies.js';
+import { HAPROXY_BASE_CONFIG, LOOPBACK } from './lib/reference-proxies.js';
 import { median, table } from './lib/markdown.js';
 import { fileURLToPath } from 'node:url';
 
@@ -137,15 +137,7 @@ stream {
 }
 
 function startHaproxy(dir: string, ports: Ports, pemFile: string): Managed {
-  const conf = `global
-    nbthread 2
-    maxconn 7000
-defaults
-    mode tcp
-    timeout connect 5s
-    timeout client 60s
-    timeout server 60s
-listen pp_http
+  const conf = `${HAPROXY_BASE_CONFIG}listen pp_http
     bind ${LOOPBACK}:${ports.haPp}
     server b ${LOOPBACK}:${ports.httpPp} send-proxy-v2
 listen pp_iperf

@@ -71,9 +71,11 @@ export function startIperfServer(runDir: string, ports: BenchPorts): Managed {
   return startProcess('iperf3', 'iperf3', ['-s', '-B', LOOPBACK, '-p', String(ports.iperfBackend)], join(runDir, 'iperf3.log'));
 }
 
-export function startHaproxy(runDir: string, ports: BenchPorts): Managed {
-  // maxconn stays under what `ulimit -n` 20000 allows at ~2.5 fds per proxied connection.
-  const conf = `global
+/**
+ * The HAProxy 2.6 settings every bench compares against: two threads (one per core here), plain
+ * TCP mode. maxconn stays under what `ulimit -n` 20000 allows at ~2.5 fds per proxied connection.
+ */
+export const HAPROXY_BASE_CONFIG = `global
     nbthread 2
     maxconn 7000
 defaults
@@ -81,7 +83,10 @@ defaults
     timeout connect 5s
     timeout client 60s
     timeout server 60s
-listen http
+`;
+
+export function startHaproxy(runDir: string, ports: BenchPorts): Managed {
+  const conf = `${HAPROXY_BASE_CONFIG}listen http
     bind ${LOOPBACK}:${ports.haproxyHttp}
     server b1 ${LOOPBACK}:${ports.httpBackend}
 listen iperf
